@@ -1,0 +1,367 @@
+"""The seatkeeper command: serve, demo, db, accounts, users, tokens."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import click
+
+from seatkeeper.clock import SystemClock
+from seatkeeper.config import Settings
+from seatkeeper.domain import validation
+from seatkeeper.domain.errors import DomainError
+from seatkeeper.domain.model import KeyKind, Role
+from seatkeeper.services import accounts
+from seatkeeper.services.secrets import Passwords
+from seatkeeper.storage.db import Database
+from seatkeeper.storage.schema import StaleSchema, ensure_current, upgrade
+
+clock = SystemClock()
+
+
+class _Checked(click.ParamType[Any, Any]):
+    """A parameter checked by one of the domain's validation rules."""
+
+    def __init__(self, name: str, convert: Callable[[Any], Any]) -> None:
+        self.name = name
+        self._convert = convert
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return self._convert(value)
+        except DomainError as exc:
+            self.fail(exc.message, param, ctx)
+        except ValueError:
+            self.fail(f"{value!r} is not a whole number.", param, ctx)
+
+
+TIME_ZONE = _Checked("time zone", lambda v: validation.time_zone(v).key)
+LICENSES = _Checked("count", lambda v: validation.licenses(int(v)))
+TIMEOUT = _Checked("minutes", lambda v: validation.session_timeout(timedelta(minutes=int(v))))
+SLUG = _Checked("slug", validation.slug)
+ROLE = click.Choice([r.value for r in Role])
+
+
+class Context:
+    """What every command needs: settings (options override the environment)."""
+
+    def __init__(self, database_url: str | None) -> None:
+        overrides = {"database_url": database_url} if database_url else {}
+        self.settings = Settings(**overrides)  # type: ignore[arg-type]
+
+    def database(self) -> Database:
+        """The database, refusing one whose schema is not current."""
+        db = Database(self.settings.database_url)
+        try:
+            ensure_current(db.engine)
+        except StaleSchema as exc:
+            db.dispose()
+            raise click.ClickException(str(exc)) from exc
+        return db
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+class _Commands(click.Group):
+    """Turns any refusal from the services into a clear message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+
+
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--database-url",
+    metavar="URL",
+    help="Database URL (default: $SEATKEEPER_DATABASE_URL, else sqlite:///seatkeeper.db).",
+)
+@click.version_option(package_name="seatkeeper")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """seatkeeper: concurrent licenses for agent applications."""
+    ctx.obj = Context(database_url)
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default: $SEATKEEPER_HOST, else 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Server processes (default 1).")
+@pass_context
+def serve(context: Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the HTTP API and pages."""
+    import uvicorn
+
+    settings = context.settings.model_copy(
+        update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v}
+    )
+    context.database().dispose()  # refuse a stale schema before binding the port
+    if settings.workers == 1:
+        from seatkeeper.web.app import create_app
+
+        app = create_app(settings)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+        return
+    os.environ["SEATKEEPER_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "seatkeeper.web.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(context: Context) -> None:
+    """Create or upgrade the schema to the newest revision."""
+    before, after = upgrade(context.settings.database_url)
+    if before == after:
+        click.echo(f"The database is already at revision {after}.")
+    else:
+        click.echo(f"Upgraded the database from revision {before or '(empty)'} to {after}.")
+
+
+@main.group("accounts")
+def accounts_group() -> None:
+    """Accounts: license totals, time zones, session timeouts."""
+
+
+@accounts_group.command("create")
+@click.argument("slug", type=SLUG)
+@click.option("--name", help="Display name (default: the slug).")
+@click.option("--licenses", type=LICENSES, required=True, help="Concurrent licenses owned.")
+@click.option(
+    "--time-zone",
+    type=TIME_ZONE,
+    default="UTC",
+    show_default=True,
+    help="IANA time zone the account's pages use.",
+)
+@click.option(
+    "--timeout",
+    type=TIMEOUT,
+    default="30",
+    show_default=True,
+    help="Session timeout in minutes without activity.",
+)
+@click.option(
+    "--guests/--no-guests",
+    default=True,
+    show_default=True,
+    help="Whether agents may open sessions without logging in.",
+)
+@pass_context
+def accounts_create(
+    context: Context,
+    slug: str,
+    name: str | None,
+    licenses: int,
+    time_zone: str,
+    timeout: timedelta,
+    guests: bool,
+) -> None:
+    """Create an account."""
+    with _database(context) as database:
+        account = accounts.create_account(
+            database,
+            slug=slug,
+            name=name or slug,
+            licenses=licenses,
+            time_zone=time_zone,
+            session_timeout=timeout,
+            guests_allowed=guests,
+            now=clock.now(),
+        )
+    click.echo(f"Created account {account.slug!r} with {account.licenses} licenses.")
+
+
+@accounts_group.command("list")
+@pass_context
+def accounts_list(context: Context) -> None:
+    """List accounts with the licenses in use now."""
+    with _database(context) as database:
+        summaries = accounts.list_accounts(database, now=clock.now())
+    if not summaries:
+        click.echo("No accounts yet. Create one with `seatkeeper accounts create`.")
+        return
+    rows = [("ACCOUNT", "NAME", "IN USE", "TIME ZONE", "TIMEOUT", "GUESTS")]
+    for s in summaries:
+        a = s.account
+        rows.append(
+            (
+                a.slug,
+                a.name,
+                f"{s.in_use} / {a.licenses}",
+                a.time_zone,
+                f"{a.session_timeout.total_seconds() / 60:g} min",
+                "yes" if a.guests_allowed else "no",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@accounts_group.command("set")
+@click.argument("slug")
+@click.option("--name", help="Display name.")
+@click.option("--licenses", type=LICENSES, help="Concurrent licenses owned.")
+@click.option("--time-zone", type=TIME_ZONE, help="IANA time zone.")
+@click.option("--timeout", type=TIMEOUT, help="Session timeout in minutes.")
+@click.option("--guests/--no-guests", default=None, help="Allow Guest sessions.")
+@pass_context
+def accounts_set(
+    context: Context,
+    slug: str,
+    name: str | None,
+    licenses: int | None,
+    time_zone: str | None,
+    timeout: timedelta | None,
+    guests: bool | None,
+) -> None:
+    """Change an account's settings. Lowering licenses below use ends no session."""
+    with _database(context) as database:
+        account = accounts.update_account(
+            database,
+            slug,
+            now=clock.now(),
+            name=name,
+            licenses=licenses,
+            time_zone=time_zone,
+            session_timeout=timeout,
+            guests_allowed=guests,
+        )
+    click.echo(
+        f"Account {account.slug!r}: {account.licenses} licenses, {account.time_zone}, "
+        f"timeout {account.session_timeout.total_seconds() / 60:g} min, "
+        f"guests {'allowed' if account.guests_allowed else 'not allowed'}."
+    )
+
+
+@main.group("users")
+def users_group() -> None:
+    """Users who log in: agents and admins."""
+
+
+@users_group.command("create")
+@click.argument("account")
+@click.argument("username")
+@click.option("--role", type=ROLE, default=Role.AGENT.value, show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_context
+def users_create(
+    context: Context, account: str, username: str, role: str, password_stdin: bool
+) -> None:
+    """Create a user. The password is asked for (or read from stdin) and stored hashed."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    passwords = Passwords(fast=context.settings.fast_password_hashing)
+    with _database(context) as database:
+        user = accounts.create_user(
+            database,
+            passwords,
+            account_slug=account,
+            username=username,
+            password=password,
+            role=Role(role),
+            now=clock.now(),
+        )
+    click.echo(f"Created {user.role.value} {user.username!r} in account {account!r}.")
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """Application keys and user API tokens (shown once, stored hashed)."""
+
+
+@tokens_group.command("create")
+@click.argument("account")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in KeyKind]),
+    required=True,
+    help="application: opens agent sessions for the account; user: calls the API as --user, "
+    "with that user's role (an admin's token is an admin API token).",
+)
+@click.option("--user", "username", help="The user a user token acts as.")
+@click.option("--name", default="cli", show_default=True, help="A label for the key.")
+@pass_context
+def tokens_create(
+    context: Context, account: str, kind: str, username: str | None, name: str
+) -> None:
+    """Create a key and print it once."""
+    if kind == KeyKind.USER.value and not username:
+        raise click.UsageError("A user token acts as a user: give --user USERNAME.")
+    if kind == KeyKind.APPLICATION.value and username:
+        raise click.UsageError("An application key belongs to the account: leave out --user.")
+    with _database(context) as database:
+        if kind == KeyKind.USER.value:
+            assert username is not None
+            key = accounts.create_user_token(
+                database, account_slug=account, username=username, name=name, now=clock.now()
+            )
+        else:
+            key = accounts.create_application_key(
+                database, account_slug=account, name=name, now=clock.now()
+            )
+    click.echo(key)
+    click.echo("Keep it safe: seatkeeper stores only its hash and cannot show it again.", err=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--agents",
+    type=click.IntRange(0, 200),
+    default=12,
+    show_default=True,
+    help="Simulated agents working live.",
+)
+@pass_context
+def demo(context: Context, host: str, port: int, agents: int) -> None:
+    """Run seatkeeper with a demo account, 30 days of history and live simulated agents.
+
+    Uses ./seatkeeper-demo.db unless --database-url (or $SEATKEEPER_DATABASE_URL) is given.
+    """
+    from seatkeeper.demo import run_demo
+
+    explicit = click.get_current_context().find_root().params.get("database_url")
+    url = explicit or os.environ.get("SEATKEEPER_DATABASE_URL") or "sqlite:///seatkeeper-demo.db"
+    run_demo(
+        context.settings.model_copy(update={"database_url": url}),
+        host=host,
+        port=port,
+        agents=agents,
+    )
+
+
+@contextmanager
+def _database(context: Context) -> Iterator[Database]:
+    """The database for one command, disposed of afterwards."""
+    database = context.database()
+    try:
+        yield database
+    finally:
+        database.dispose()

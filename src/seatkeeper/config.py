@@ -1,0 +1,30 @@
+"""Settings, read from SEATKEEPER_* environment variables (command-line options override them)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///seatkeeper.db"
+
+
+class Settings(BaseSettings):
+    """How seatkeeper runs. The default database is a SQLite file: no server needed."""
+
+    model_config = SettingsConfigDict(env_prefix="SEATKEEPER_", frozen=True)
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///path/to/file.db (default) or "
+        "postgresql+psycopg://user@host/dbname.",
+    )
+    host: str = Field("127.0.0.1", description="Address the server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes.")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    fast_password_hashing: bool = Field(
+        False,
+        description="Cheap argon2 parameters, for test suites only: never in production.",
+    )

@@ -1,0 +1,103 @@
+"""The domain's refusals. Each has a stable machine code and a sentence for people."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A request seatkeeper refuses. `code` is part of the API contract."""
+
+    code = "error"
+    message = "The request was refused."
+
+    def __init__(self, message: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        super().__init__(self.message)
+
+
+class InvalidInput(DomainError):
+    code = "invalid_request"
+    message = "The request is not valid."
+
+
+class InvalidSort(InvalidInput):
+    code = "invalid_sort"
+
+
+class MissingCredentials(DomainError):
+    code = "missing_credentials"
+    message = "This call needs an Authorization: Bearer header."
+
+
+class InvalidToken(DomainError):
+    code = "invalid_token"
+    message = "The bearer token is not valid, or has been revoked."
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+    message = "The username or password is not correct."
+
+
+class NotAllowed(DomainError):
+    code = "not_allowed"
+    message = "You are not allowed to do this: it needs the Account Admin role or higher."
+
+
+class GuestsNotAllowed(DomainError):
+    code = "guests_not_allowed"
+    message = "This account requires agents to log in; Guest sessions are not allowed."
+
+
+class AccountNotFound(DomainError):
+    code = "account_not_found"
+    message = "No such account."
+
+
+class SessionNotFound(DomainError):
+    code = "session_not_found"
+    message = "No such session for this token."
+
+
+class InteractionNotFound(DomainError):
+    code = "interaction_not_found"
+    message = "No such interaction in this session."
+
+
+class InteractionClosed(DomainError):
+    code = "interaction_closed"
+    message = "This interaction is already closed."
+
+
+class LicenseLimitReached(DomainError):
+    code = "license_limit_reached"
+
+    def __init__(self, licenses: int) -> None:
+        noun = "license is" if licenses == 1 else "licenses are"
+        super().__init__(
+            f"All {licenses} {noun} in use. Try again when an agent logs out, "
+            "or ask your administrator to free a session."
+        )
+
+
+class SessionEnded(DomainError):
+    """Any call for a session that has ended."""
+
+
+class SessionTerminated(SessionEnded):
+    code = "session_terminated"
+    message = "Your session was terminated by an administrator."
+
+
+class SessionExpired(SessionEnded):
+    code = "session_expired"
+    message = "Your session timed out after a period without activity. Start a new session."
+
+
+class SessionLoggedOut(SessionEnded):
+    code = "session_logged_out"
+    message = "This session was logged out. Start a new session."
+
+
+class Conflict(DomainError):
+    code = "conflict"

@@ -1,0 +1,95 @@
+"""The things seatkeeper keeps: accounts, users, agent sessions and interactions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+
+class Role(StrEnum):
+    """A user's role. Declared lowest to highest: the order is the hierarchy."""
+
+    AGENT = "agent"
+    DESIGNER = "designer"
+    ACCOUNT_ADMIN = "account_admin"
+    SUPER_ADMIN = "super_admin"
+
+    @property
+    def rank(self) -> int:
+        """Position in the hierarchy, 0 for the lowest role."""
+        return _ROLE_ORDER.index(self)
+
+    def at_least(self, other: Role) -> bool:
+        """Whether this role is `other` or higher."""
+        return self.rank >= other.rank
+
+
+_ROLE_ORDER = tuple(Role)
+
+
+class EndReason(StrEnum):
+    """Why an agent session ended."""
+
+    LOGOUT = "logout"
+    TIMEOUT = "timeout"
+    TERMINATED = "terminated"
+
+
+class KeyKind(StrEnum):
+    """What an API key authorizes."""
+
+    APPLICATION = "application"  # opens agent sessions for one account
+    USER = "user"  # acts as one user, with that user's role (an admin's is an admin API token)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    slug: str
+    name: str
+    licenses: int
+    time_zone: str
+    session_timeout: timedelta
+    guests_allowed: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    account_id: int
+    username: str
+    role: Role
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSession:
+    """One license held by one Agent Application user (or a Guest browser)."""
+
+    id: UUID
+    account_id: int
+    user_id: int | None  # None for a Guest
+    started_at: datetime
+    last_activity_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    end_reason: EndReason | None
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_id is None
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """An open (or closed) instance of a Flow inside a session."""
+
+    id: UUID
+    session_id: UUID
+    flow: str
+    opened_at: datetime
+    closed_at: datetime | None
+    step: str | None

@@ -1,0 +1,89 @@
+"""Rules for the values people type: account slugs, time zones, license counts, names."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from seatkeeper.domain.errors import InvalidInput
+from seatkeeper.domain.pool import MAX_TIMEOUT, MIN_TIMEOUT
+
+MAX_LICENSES = 1_000_000
+MAX_NAME = 200
+MAX_USERNAME = 100
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_USERNAME = re.compile(r"[\w.@+-]+")
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone called `name`."""
+    if name not in _zones():
+        raise InvalidInput(
+            f"{name!r} is not an IANA time zone; use a name such as 'Europe/Paris' or "
+            "'America/New_York'."
+        )
+    return ZoneInfo(name)
+
+
+def slug(value: str) -> str:
+    """An account's short name as used in URLs."""
+    if not _SLUG.fullmatch(value):
+        raise InvalidInput(
+            f"{value!r} is not a valid account slug: use 1 to 63 lowercase letters, digits "
+            "and hyphens, starting and ending with a letter or digit."
+        )
+    return value
+
+
+def licenses(count: int) -> int:
+    """A license total."""
+    if not 0 <= count <= MAX_LICENSES:
+        raise InvalidInput(
+            f"The license count must be between 0 and {MAX_LICENSES:,}; got {count}."
+        )
+    return count
+
+
+def session_timeout(timeout: timedelta) -> timedelta:
+    """An account's session timeout."""
+    if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
+        raise InvalidInput(
+            "The session timeout must be between 1 minute and 24 hours; "
+            f"got {timeout.total_seconds() / 60:g} minutes."
+        )
+    return timeout
+
+
+def display_name(value: str) -> str:
+    """An account's name, as people read it."""
+    value = value.strip()
+    if not 1 <= len(value) <= MAX_NAME:
+        raise InvalidInput(f"The name must be 1 to {MAX_NAME} characters long.")
+    return value
+
+
+def username(value: str) -> str:
+    """A user's login name."""
+    if not 1 <= len(value) <= MAX_USERNAME or not _USERNAME.fullmatch(value):
+        raise InvalidInput(
+            f"{value!r} is not a valid username: use 1 to {MAX_USERNAME} letters, digits "
+            "and the characters . @ + - _ (no spaces)."
+        )
+    return value
+
+
+def password(value: str) -> str:
+    """A new password."""
+    if not MIN_PASSWORD <= len(value) <= MAX_PASSWORD:
+        raise InvalidInput(f"A password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long.")
+    return value

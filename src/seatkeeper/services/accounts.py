@@ -1,0 +1,195 @@
+"""Provisioning: accounts, users and keys. The CLI uses these; an admin API can too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from seatkeeper.domain import pool, validation
+from seatkeeper.domain.errors import AccountNotFound, Conflict, InvalidInput
+from seatkeeper.domain.model import Account, KeyKind, Role, User
+from seatkeeper.services.secrets import (
+    APPLICATION_KEY_PREFIX,
+    USER_TOKEN_PREFIX,
+    Passwords,
+    new_token,
+    token_hash,
+)
+from seatkeeper.storage import repository as repo
+from seatkeeper.storage.db import Database
+
+
+def _account(conn: Connection, slug: str) -> Account:
+    account = repo.account_by_slug(conn, slug)
+    if account is None:
+        raise AccountNotFound(f"There is no account {slug!r}.")
+    return account
+
+
+def create_account(
+    db: Database,
+    *,
+    slug: str,
+    name: str,
+    licenses: int,
+    time_zone: str,
+    session_timeout: timedelta = pool.DEFAULT_TIMEOUT,
+    guests_allowed: bool = True,
+    now: datetime,
+) -> Account:
+    """Create an account with its license total, time zone and session timeout."""
+    validation.slug(slug)
+    name = validation.display_name(name)
+    validation.licenses(licenses)
+    zone = validation.time_zone(time_zone).key
+    validation.session_timeout(session_timeout)
+    with db.write() as conn:
+        if repo.account_by_slug(conn, slug) is not None:
+            raise Conflict(f"An account {slug!r} already exists.")
+        return repo.insert_account(
+            conn,
+            slug=slug,
+            name=name,
+            licenses=licenses,
+            time_zone=zone,
+            session_timeout=session_timeout,
+            guests_allowed=guests_allowed,
+            created_at=now,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    account: Account
+    in_use: int
+
+
+def list_accounts(db: Database, *, now: datetime) -> list[AccountSummary]:
+    """Every account with the licenses in use now."""
+    with db.read() as conn:
+        return [
+            AccountSummary(a, repo.count_open_sessions(conn, a.id, now))
+            for a in repo.all_accounts(conn)
+        ]
+
+
+def update_account(
+    db: Database,
+    slug: str,
+    *,
+    now: datetime,
+    name: str | None = None,
+    licenses: int | None = None,
+    time_zone: str | None = None,
+    session_timeout: timedelta | None = None,
+    guests_allowed: bool | None = None,
+) -> Account:
+    """Change an account's settings. Lowering licenses below use terminates no one."""
+    values: dict[str, object] = {}
+    if name is not None:
+        values["name"] = validation.display_name(name)
+    if licenses is not None:
+        values["licenses"] = validation.licenses(licenses)
+    if time_zone is not None:
+        values["time_zone"] = validation.time_zone(time_zone).key
+    if session_timeout is not None:
+        values["session_timeout"] = validation.session_timeout(session_timeout)
+    if guests_allowed is not None:
+        values["guests_allowed"] = guests_allowed
+    if not values:
+        raise InvalidInput("Nothing to change: give at least one setting.")
+    with db.write() as conn:
+        account = repo.lock_account(conn, _account(conn, slug).id)
+        updated = repo.update_account(conn, account.id, **values)
+        if session_timeout is not None:
+            _apply_timeout(conn, updated, now)
+        return updated
+
+
+def _apply_timeout(conn: Connection, account: Account, now: datetime) -> None:
+    """Open sessions follow a new timeout at once, counted from their last activity."""
+    repo.expire_overdue_sessions(conn, now, account_id=account.id)
+    for session in repo.open_sessions(conn, account.id):
+        expires_at = pool.expiry_after_timeout_change(
+            session.last_activity_at, account.session_timeout, now
+        )
+        repo.set_session_expiry(conn, session.id, expires_at)
+
+
+def create_user(
+    db: Database,
+    passwords: Passwords,
+    *,
+    account_slug: str,
+    username: str,
+    password: str,
+    role: Role,
+    now: datetime,
+) -> User:
+    """Create a user of the account; the password is stored as an argon2id hash."""
+    validation.username(username)
+    password_hash = passwords.hash(validation.password(password))
+    with db.write() as conn:
+        account = _account(conn, account_slug)
+        if repo.user_login(conn, account.id, username) is not None:
+            raise Conflict(f"The account {account_slug!r} already has a user {username!r}.")
+        return repo.insert_user(
+            conn,
+            account_id=account.id,
+            username=username,
+            password_hash=password_hash,
+            role=role,
+            created_at=now,
+        )
+
+
+def create_application_key(db: Database, *, account_slug: str, name: str, now: datetime) -> str:
+    """A new key that lets an Agent Application open sessions for the account."""
+    key = new_token(APPLICATION_KEY_PREFIX)
+    with db.write() as conn:
+        account = _account(conn, account_slug)
+        repo.insert_api_key(
+            conn,
+            account_id=account.id,
+            user_id=None,
+            kind=KeyKind.APPLICATION,
+            name=name,
+            key_hash=token_hash(key),
+            created_at=now,
+        )
+    return key
+
+
+def create_user_token(
+    db: Database,
+    *,
+    account_slug: str,
+    username: str,
+    name: str,
+    now: datetime,
+    replace: bool = False,
+) -> str:
+    """A new API token acting as a user, with that user's role.
+
+    With `replace`, the user's earlier tokens of the same name are revoked.
+    """
+    token = new_token(USER_TOKEN_PREFIX)
+    with db.write() as conn:
+        account = _account(conn, account_slug)
+        login = repo.user_login(conn, account.id, username)
+        if login is None:
+            raise InvalidInput(f"The account {account_slug!r} has no user {username!r}.")
+        if replace:
+            repo.revoke_api_keys(conn, user_id=login[0].id, name=name, at=now)
+        repo.insert_api_key(
+            conn,
+            account_id=account.id,
+            user_id=login[0].id,
+            kind=KeyKind.USER,
+            name=name,
+            key_hash=token_hash(token),
+            created_at=now,
+        )
+    return token

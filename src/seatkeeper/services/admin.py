@@ -1,0 +1,138 @@
+"""Admin-side use cases: who may act on which account, the Active Agents grid,
+terminating sessions, and usage figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import get_args
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from seatkeeper.domain import pool, usage
+from seatkeeper.domain.errors import AccountNotFound, InvalidSort, InvalidToken, NotAllowed
+from seatkeeper.domain.model import Account, EndReason, Role, User
+from seatkeeper.services.secrets import token_hash
+from seatkeeper.storage import repository as repo
+from seatkeeper.storage.db import Database
+from seatkeeper.storage.repository import ActiveSessionRow, SortColumn
+
+SORT_COLUMNS: tuple[str, ...] = get_args(SortColumn)
+
+
+def authenticate_token(db: Database, token: str) -> User:
+    """The user an API token acts as (roles are checked per call)."""
+    with db.read() as conn:
+        user = repo.user_by_token(conn, token_hash(token))
+    if user is None:
+        raise InvalidToken
+    return user
+
+
+def authorize(conn: Connection, user: User, account_slug: str) -> Account:
+    """The account `user` may administer: their own, or any for a super_admin.
+
+    Roles below account_admin are refused (403); another account is answered as if
+    it did not exist (404), so that its name is not confirmed.
+    """
+    if not user.role.at_least(Role.ACCOUNT_ADMIN):
+        raise NotAllowed
+    account = repo.account_by_slug(conn, account_slug)
+    if account is None or (user.role is not Role.SUPER_ADMIN and account.id != user.account_id):
+        raise AccountNotFound
+    return account
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveSessions:
+    account: Account
+    rows: list[ActiveSessionRow]
+
+
+def parse_sort(sort: str | None, order: str | None) -> tuple[SortColumn, bool]:
+    """The grid's sort column and direction (descending?) from request values."""
+    sort = sort or "session_start"
+    if sort == "open_interactions":
+        raise InvalidSort(
+            "The grid cannot be sorted by Open Interactions; sort by agent_id, "
+            "session_start or open_interactions_count."
+        )
+    if sort not in SORT_COLUMNS:
+        raise InvalidSort(f"Unknown sort column {sort!r}; use one of {', '.join(SORT_COLUMNS)}.")
+    if order not in (None, "asc", "desc"):
+        raise InvalidSort(f"Unknown order {order!r}; use asc or desc.")
+    return sort, order == "desc"  # type: ignore[return-value]
+
+
+def active_sessions(
+    db: Database,
+    user: User,
+    account_slug: str,
+    *,
+    sort: SortColumn,
+    descending: bool,
+    now: datetime,
+) -> ActiveSessions:
+    """The Active Agents grid: one row per open session."""
+    with db.read() as conn:
+        account = authorize(conn, user, account_slug)
+        rows = repo.active_session_rows(conn, account.id, now=now, sort=sort, descending=descending)
+    return ActiveSessions(account, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Termination:
+    terminated: list[UUID]
+    already_ended: list[UUID]
+    not_found: list[UUID]
+
+
+def terminate_sessions(
+    db: Database, user: User, account_slug: str, session_ids: Sequence[UUID], *, now: datetime
+) -> Termination:
+    """Close these sessions at once and free their licenses."""
+    wanted = list(dict.fromkeys(session_ids))
+    with db.write() as conn:
+        account = authorize(conn, user, account_slug)
+        found = repo.sessions_by_id(conn, account.id, wanted)
+        terminated, already_ended = [], []
+        for session_id in (s for s in wanted if s in found):
+            session = found[session_id]
+            ended = pool.end_of(session, now)
+            if ended is None and repo.end_session(
+                conn, session_id, at=now, reason=EndReason.TERMINATED, by=user.id
+            ):
+                terminated.append(session_id)
+                continue
+            if ended is not None and session.ended_at is None:
+                repo.end_session(conn, session_id, at=ended[0], reason=ended[1])
+            already_ended.append(session_id)
+    return Termination(terminated, already_ended, [s for s in wanted if s not in found])
+
+
+@dataclass(frozen=True, slots=True)
+class AccountUsage:
+    account: Account
+    report: usage.UsageReport
+
+
+def account_usage(db: Database, user: User, account_slug: str, *, now: datetime) -> AccountUsage:
+    """Current, Daily Average, Daily Max and the 30 daily peaks, in the account's time zone."""
+    with db.read() as conn:
+        account = authorize(conn, user, account_slug)
+        tz = ZoneInfo(account.time_zone)
+        since, until = usage.window_bounds(now, tz)
+        intervals = repo.session_intervals(conn, account.id, since=since, now=now)
+        denied = repo.denial_times(conn, account.id, since=since, until=until)
+    report = usage.usage_report(
+        intervals,
+        denied,
+        now=now,
+        tz=tz,
+        licenses=account.licenses,
+        account_created_at=account.created_at,
+    )
+    return AccountUsage(account, report)

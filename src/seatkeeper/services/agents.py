@@ -1,0 +1,227 @@
+"""Agent-side use cases: open or join a session, keep it alive, work in Interactions, log out.
+
+Each function is one transaction. Refusals that must be recorded (a denial, a
+timeout noticed on the way) are committed before the error is raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+from uuid import UUID
+
+from sqlalchemy import Connection
+
+from seatkeeper.domain import pool
+from seatkeeper.domain.errors import (
+    InteractionClosed,
+    InteractionNotFound,
+    InvalidCredentials,
+    InvalidToken,
+    LicenseLimitReached,
+    SessionNotFound,
+)
+from seatkeeper.domain.model import AgentSession, EndReason, Interaction, User
+from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
+from seatkeeper.storage import repository as repo
+from seatkeeper.storage.db import Database
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedSession:
+    session: AgentSession
+    token: str
+    agent_id: str | None  # the username, None for a Guest
+    joined: bool  # True when the agent already had this session open
+
+
+def open_session(
+    db: Database,
+    passwords: Passwords,
+    *,
+    application_key: str,
+    credentials: tuple[str, str] | None,
+    now: datetime,
+) -> OpenedSession:
+    """Open a session (taking a license), or join the agent's open one (taking none)."""
+    with db.read() as conn:
+        account = repo.account_by_application_key(conn, token_hash(application_key))
+        if account is None:
+            raise InvalidToken("The application key is not valid, or has been revoked.")
+        login = None if credentials is None else repo.user_login(conn, account.id, credentials[0])
+    user = None
+    if credentials is None:
+        pool.ensure_guest_allowed(account)
+    else:
+        # Checked outside the write transaction: argon2 is slow by design.
+        user = _check_password(db, passwords, login, credentials[1])
+    token = new_token(SESSION_TOKEN_PREFIX)
+    with db.write() as conn:
+        result = _claim_seat(conn, account.id, user, token, now)
+    if isinstance(result, int):
+        raise LicenseLimitReached(result)
+    return result
+
+
+def _check_password(
+    db: Database, passwords: Passwords, login: tuple[User, str] | None, password: str
+) -> User:
+    stored = None if login is None or login[0].disabled else login[1]
+    if not passwords.verify(stored, password):
+        raise InvalidCredentials
+    assert login is not None and stored is not None
+    if passwords.needs_rehash(stored):
+        with db.write() as conn:
+            repo.set_password_hash(conn, login[0].id, passwords.hash(password))
+    return login[0]
+
+
+def _claim_seat(
+    conn: Connection, account_id: int, user: User | None, token: str, now: datetime
+) -> OpenedSession | int:
+    """The atomic seat claim: check and insert under the account's lock.
+
+    Returns the opened (or joined) session, or the license total when the pool is full
+    (the denial is recorded in this transaction).
+    """
+    account = repo.lock_account(conn, account_id)
+    repo.expire_overdue_sessions(conn, now, account_id=account.id)
+    expires_at = pool.expiry(now, account.session_timeout)
+    if user is not None:
+        existing = repo.open_session_of_user(conn, account.id, user.id)
+        if existing is not None:
+            repo.touch_session(conn, existing.id, now=now, expires_at=expires_at)
+            repo.insert_session_token(
+                conn, token_hash=token_hash(token), session_id=existing.id, now=now
+            )
+            return OpenedSession(existing, token, user.username, joined=True)
+    if not pool.has_free_seat(repo.count_open_sessions(conn, account.id, now), account.licenses):
+        repo.insert_denial(conn, account_id=account.id, user_id=_id(user), at=now)
+        return account.licenses
+    session = repo.insert_session(
+        conn, account_id=account.id, user_id=_id(user), now=now, expires_at=expires_at
+    )
+    repo.insert_session_token(conn, token_hash=token_hash(token), session_id=session.id, now=now)
+    return OpenedSession(session, token, None if user is None else user.username, joined=False)
+
+
+def _id(user: User | None) -> int | None:
+    return None if user is None else user.id
+
+
+def _for_session(
+    db: Database,
+    *,
+    token: str,
+    session_id: str,
+    now: datetime,
+    action: Callable[[Connection, AgentSession, datetime], T],
+) -> T:
+    """Run `action` on the token's session if it is still open; every call is activity.
+
+    A session that has ended answers with the reason; one that timed out unnoticed
+    is recorded as ended at its expiry before the refusal.
+    """
+    with db.write() as conn:
+        session, timeout = _authorized(conn, token, session_id)
+        ended = pool.end_of(session, now)
+        if ended is None:
+            expires_at = pool.expiry(now, timeout)
+            repo.touch_session(conn, session.id, now=now, expires_at=expires_at)
+            return action(conn, session, expires_at)
+        at, reason = ended
+        if session.ended_at is None:
+            repo.end_session(conn, session.id, at=at, reason=reason)
+    raise pool.ended_error(reason)
+
+
+def _authorized(conn: Connection, token: str, session_id: str) -> tuple[AgentSession, timedelta]:
+    found = repo.session_by_token(conn, token_hash(token))
+    if found is None:
+        raise InvalidToken
+    if str(found[0].id) != _normal_uuid(session_id):
+        raise SessionNotFound
+    return found
+
+
+def _normal_uuid(value: str) -> str | None:
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return None
+
+
+def heartbeat(db: Database, *, token: str, session_id: str, now: datetime) -> datetime:
+    """Record activity; returns the session's new expiry."""
+    return _for_session(
+        db, token=token, session_id=session_id, now=now, action=lambda _c, _s, exp: exp
+    )
+
+
+def open_interaction(
+    db: Database, *, token: str, session_id: str, flow: str, now: datetime
+) -> Interaction:
+    """Open a Flow as a new Interaction in the session."""
+    return _for_session(
+        db,
+        token=token,
+        session_id=session_id,
+        now=now,
+        action=lambda conn, s, _e: repo.insert_interaction(
+            conn, session_id=s.id, flow=flow, now=now
+        ),
+    )
+
+
+def step_interaction(
+    db: Database, *, token: str, session_id: str, interaction_id: str, step: str, now: datetime
+) -> Interaction:
+    """Navigate within an open Interaction."""
+
+    def action(conn: Connection, session: AgentSession, _expires: datetime) -> Interaction:
+        interaction = _open_interaction(conn, session, interaction_id)
+        repo.set_interaction_step(conn, interaction.id, step)
+        return Interaction(
+            interaction.id, session.id, interaction.flow, interaction.opened_at, None, step
+        )
+
+    return _for_session(db, token=token, session_id=session_id, now=now, action=action)
+
+
+def close_interaction(
+    db: Database, *, token: str, session_id: str, interaction_id: str, now: datetime
+) -> None:
+    """Close an open Interaction."""
+
+    def action(conn: Connection, session: AgentSession, _expires: datetime) -> None:
+        interaction = _open_interaction(conn, session, interaction_id)
+        repo.close_interaction(conn, interaction.id, now)
+
+    _for_session(db, token=token, session_id=session_id, now=now, action=action)
+
+
+def _open_interaction(conn: Connection, session: AgentSession, interaction_id: str) -> Interaction:
+    normal = _normal_uuid(interaction_id)
+    interaction = (
+        None if normal is None else repo.interaction_in_session(conn, session.id, UUID(normal))
+    )
+    if interaction is None:
+        raise InteractionNotFound
+    if interaction.closed_at is not None:
+        raise InteractionClosed
+    return interaction
+
+
+def logout(db: Database, *, token: str, session_id: str, now: datetime) -> None:
+    """End the session for every browser that joined it; its license is free at once."""
+    _for_session(
+        db,
+        token=token,
+        session_id=session_id,
+        now=now,
+        action=lambda conn, s, _e: repo.end_session(conn, s.id, at=now, reason=EndReason.LOGOUT),
+    )

@@ -1,0 +1,541 @@
+"""Queries. Functions take a connection inside the caller's transaction and never commit."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+from sqlalchemy import Connection, Row, and_, func, literal, or_, select, update
+
+from seatkeeper.domain.model import (
+    Account,
+    AgentSession,
+    EndReason,
+    Interaction,
+    KeyKind,
+    Role,
+    User,
+)
+from seatkeeper.domain.usage import Interval
+from seatkeeper.storage.tables import (
+    accounts,
+    agent_sessions,
+    api_keys,
+    denials,
+    interactions,
+    session_tokens,
+    users,
+)
+
+GUEST_LABEL = "Guest"
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+
+def _account(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        licenses=row.licenses,
+        time_zone=row.time_zone,
+        session_timeout=timedelta(seconds=row.session_timeout_seconds),
+        guests_allowed=row.guests_allowed,
+        created_at=row.created_at,
+    )
+
+
+def insert_account(
+    conn: Connection,
+    *,
+    slug: str,
+    name: str,
+    licenses: int,
+    time_zone: str,
+    session_timeout: timedelta,
+    guests_allowed: bool,
+    created_at: datetime,
+) -> Account:
+    """Create an account."""
+    row = conn.execute(
+        accounts.insert()
+        .values(
+            slug=slug,
+            name=name,
+            licenses=licenses,
+            time_zone=time_zone,
+            session_timeout_seconds=int(session_timeout.total_seconds()),
+            guests_allowed=guests_allowed,
+            created_at=created_at,
+        )
+        .returning(*accounts.c)
+    ).one()
+    return _account(row)
+
+
+def account_by_slug(conn: Connection, slug: str) -> Account | None:
+    """The account with this slug."""
+    row = conn.execute(select(accounts).where(accounts.c.slug == slug)).one_or_none()
+    return None if row is None else _account(row)
+
+
+def lock_account(conn: Connection, account_id: int) -> Account:
+    """Read an account and lock its row until the transaction ends.
+
+    On PostgreSQL (READ COMMITTED) this serializes seat claims per account; on SQLite
+    the transaction already holds the database's write lock (BEGIN IMMEDIATE).
+    """
+    row = conn.execute(select(accounts).where(accounts.c.id == account_id).with_for_update()).one()
+    return _account(row)
+
+
+def all_accounts(conn: Connection) -> list[Account]:
+    """Every account, by slug."""
+    return [_account(r) for r in conn.execute(select(accounts).order_by(accounts.c.slug))]
+
+
+def update_account(conn: Connection, account_id: int, **values: Any) -> Account:
+    """Change an account's settings (columns of the accounts table)."""
+    if "session_timeout" in values:
+        values["session_timeout_seconds"] = int(values.pop("session_timeout").total_seconds())
+    row = conn.execute(
+        update(accounts).where(accounts.c.id == account_id).values(**values).returning(*accounts.c)
+    ).one()
+    return _account(row)
+
+
+# --- users and keys ---------------------------------------------------------------------
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        account_id=row.account_id,
+        username=row.username,
+        role=Role(row.role),
+        disabled=row.disabled_at is not None,
+    )
+
+
+def insert_user(
+    conn: Connection,
+    *,
+    account_id: int,
+    username: str,
+    password_hash: str,
+    role: Role,
+    created_at: datetime,
+) -> User:
+    """Create a user."""
+    row = conn.execute(
+        users.insert()
+        .values(
+            account_id=account_id,
+            username=username,
+            password_hash=password_hash,
+            role=role.value,
+            created_at=created_at,
+        )
+        .returning(*users.c)
+    ).one()
+    return _user(row)
+
+
+def user_login(conn: Connection, account_id: int, username: str) -> tuple[User, str] | None:
+    """A user of the account and their password hash."""
+    row = conn.execute(
+        select(users).where(users.c.account_id == account_id, users.c.username == username)
+    ).one_or_none()
+    return None if row is None else (_user(row), row.password_hash)
+
+
+def user_by_id(conn: Connection, user_id: int) -> User | None:
+    row = conn.execute(select(users).where(users.c.id == user_id)).one_or_none()
+    return None if row is None else _user(row)
+
+
+def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
+    """Replace a user's stored password hash (after a rehash on login)."""
+    conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
+
+def insert_api_key(
+    conn: Connection,
+    *,
+    account_id: int,
+    user_id: int | None,
+    kind: KeyKind,
+    name: str,
+    key_hash: str,
+    created_at: datetime,
+) -> None:
+    """Store a new key's hash (the key itself is shown once and never stored)."""
+    conn.execute(
+        api_keys.insert().values(
+            account_id=account_id,
+            user_id=user_id,
+            kind=kind.value,
+            name=name,
+            key_hash=key_hash,
+            created_at=created_at,
+        )
+    )
+
+
+def account_by_application_key(conn: Connection, key_hash: str) -> Account | None:
+    """The account an unrevoked application key belongs to."""
+    row = conn.execute(
+        select(accounts)
+        .join(api_keys, api_keys.c.account_id == accounts.c.id)
+        .where(
+            api_keys.c.key_hash == key_hash,
+            api_keys.c.kind == KeyKind.APPLICATION.value,
+            api_keys.c.revoked_at.is_(None),
+        )
+    ).one_or_none()
+    return None if row is None else _account(row)
+
+
+def user_by_token(conn: Connection, key_hash: str) -> User | None:
+    """The enabled user an unrevoked user API token acts as."""
+    row = conn.execute(
+        select(users)
+        .join(api_keys, api_keys.c.user_id == users.c.id)
+        .where(
+            api_keys.c.key_hash == key_hash,
+            api_keys.c.kind == KeyKind.USER.value,
+            api_keys.c.revoked_at.is_(None),
+            users.c.disabled_at.is_(None),
+        )
+    ).one_or_none()
+    return None if row is None else _user(row)
+
+
+def revoke_api_keys(conn: Connection, *, user_id: int, name: str, at: datetime) -> int:
+    """Revoke a user's unrevoked keys with this name; returns how many."""
+    result = conn.execute(
+        update(api_keys)
+        .where(
+            api_keys.c.user_id == user_id, api_keys.c.name == name, api_keys.c.revoked_at.is_(None)
+        )
+        .values(revoked_at=at)
+    )
+    return result.rowcount
+
+
+# --- agent sessions ---------------------------------------------------------------------
+
+
+def _session(row: Row[Any]) -> AgentSession:
+    return AgentSession(
+        id=row.id,
+        account_id=row.account_id,
+        user_id=row.user_id,
+        started_at=row.started_at,
+        last_activity_at=row.last_activity_at,
+        expires_at=row.expires_at,
+        ended_at=row.ended_at,
+        end_reason=None if row.end_reason is None else EndReason(row.end_reason),
+    )
+
+
+_open = agent_sessions.c.ended_at.is_(None)
+
+
+def count_open_sessions(conn: Connection, account_id: int, now: datetime) -> int:
+    """Sessions holding a license at `now` (an unswept expired session holds none)."""
+    return conn.execute(
+        select(func.count())
+        .select_from(agent_sessions)
+        .where(agent_sessions.c.account_id == account_id, _open, agent_sessions.c.expires_at > now)
+    ).scalar_one()
+
+
+def open_sessions(conn: Connection, account_id: int) -> list[AgentSession]:
+    """The account's unended sessions."""
+    rows = conn.execute(
+        select(agent_sessions).where(agent_sessions.c.account_id == account_id, _open)
+    )
+    return [_session(r) for r in rows]
+
+
+def open_session_of_user(conn: Connection, account_id: int, user_id: int) -> AgentSession | None:
+    """The agent's unended session, if any (it may have expired unswept)."""
+    row = conn.execute(
+        select(agent_sessions).where(
+            agent_sessions.c.account_id == account_id, agent_sessions.c.user_id == user_id, _open
+        )
+    ).one_or_none()
+    return None if row is None else _session(row)
+
+
+def insert_session(
+    conn: Connection, *, account_id: int, user_id: int | None, now: datetime, expires_at: datetime
+) -> AgentSession:
+    """Record a new open session."""
+    row = conn.execute(
+        agent_sessions.insert()
+        .values(
+            id=uuid4(),
+            account_id=account_id,
+            user_id=user_id,
+            started_at=now,
+            last_activity_at=now,
+            expires_at=expires_at,
+        )
+        .returning(*agent_sessions.c)
+    ).one()
+    return _session(row)
+
+
+def insert_session_token(
+    conn: Connection, *, token_hash: str, session_id: UUID, now: datetime
+) -> None:
+    """Store the hash of a token that opens this session."""
+    conn.execute(
+        session_tokens.insert().values(token_hash=token_hash, session_id=session_id, created_at=now)
+    )
+
+
+def session_by_token(conn: Connection, token_hash: str) -> tuple[AgentSession, timedelta] | None:
+    """The session a token opens, with its account's session timeout."""
+    row = conn.execute(
+        select(agent_sessions, accounts.c.session_timeout_seconds)
+        .join(session_tokens, session_tokens.c.session_id == agent_sessions.c.id)
+        .join(accounts, accounts.c.id == agent_sessions.c.account_id)
+        .where(session_tokens.c.token_hash == token_hash)
+    ).one_or_none()
+    if row is None:
+        return None
+    return _session(row), timedelta(seconds=row.session_timeout_seconds)
+
+
+def touch_session(
+    conn: Connection, session_id: UUID, *, now: datetime, expires_at: datetime
+) -> None:
+    """Record activity on an open session."""
+    conn.execute(
+        update(agent_sessions)
+        .where(agent_sessions.c.id == session_id, _open)
+        .values(last_activity_at=now, expires_at=expires_at)
+    )
+
+
+def set_session_expiry(conn: Connection, session_id: UUID, expires_at: datetime) -> None:
+    """Move an open session's expiry (after the account's timeout changed)."""
+    conn.execute(
+        update(agent_sessions)
+        .where(agent_sessions.c.id == session_id, _open)
+        .values(expires_at=expires_at)
+    )
+
+
+def end_session(
+    conn: Connection,
+    session_id: UUID,
+    *,
+    at: datetime,
+    reason: EndReason,
+    by: int | None = None,
+) -> bool:
+    """End a session unless it already ended, closing its interactions. True if it was open."""
+    ended = conn.execute(
+        update(agent_sessions)
+        .where(agent_sessions.c.id == session_id, _open)
+        .values(ended_at=at, end_reason=reason.value, ended_by=by)
+    ).rowcount
+    if ended:
+        conn.execute(
+            update(interactions)
+            .where(interactions.c.session_id == session_id, interactions.c.closed_at.is_(None))
+            .values(closed_at=at)
+        )
+    return bool(ended)
+
+
+def expire_overdue_sessions(conn: Connection, now: datetime, account_id: int | None = None) -> int:
+    """Record as timed out every session past its expiry, ended at that expiry."""
+    query = select(agent_sessions.c.id, agent_sessions.c.expires_at).where(
+        _open, agent_sessions.c.expires_at <= now
+    )
+    if account_id is not None:
+        query = query.where(agent_sessions.c.account_id == account_id)
+    return sum(
+        end_session(conn, session_id, at=expires_at, reason=EndReason.TIMEOUT)
+        for session_id, expires_at in conn.execute(query).all()
+    )
+
+
+def sessions_by_id(
+    conn: Connection, account_id: int, session_ids: Iterable[UUID]
+) -> dict[UUID, AgentSession]:
+    """The account's sessions among these ids."""
+    rows = conn.execute(
+        select(agent_sessions).where(
+            agent_sessions.c.account_id == account_id, agent_sessions.c.id.in_(list(session_ids))
+        )
+    )
+    return {row.id: _session(row) for row in rows}
+
+
+def insert_denial(conn: Connection, *, account_id: int, user_id: int | None, at: datetime) -> None:
+    """Record a refused open."""
+    conn.execute(denials.insert().values(account_id=account_id, user_id=user_id, at=at))
+
+
+# --- interactions -----------------------------------------------------------------------
+
+
+def _interaction(row: Row[Any]) -> Interaction:
+    return Interaction(
+        id=row.id,
+        session_id=row.session_id,
+        flow=row.flow,
+        opened_at=row.opened_at,
+        closed_at=row.closed_at,
+        step=row.step,
+    )
+
+
+def insert_interaction(
+    conn: Connection, *, session_id: UUID, flow: str, now: datetime
+) -> Interaction:
+    """Open a Flow in a session."""
+    row = conn.execute(
+        interactions.insert()
+        .values(id=uuid4(), session_id=session_id, flow=flow, opened_at=now)
+        .returning(*interactions.c)
+    ).one()
+    return _interaction(row)
+
+
+def interaction_in_session(
+    conn: Connection, session_id: UUID, interaction_id: UUID
+) -> Interaction | None:
+    """An interaction of this session."""
+    row = conn.execute(
+        select(interactions).where(
+            interactions.c.id == interaction_id, interactions.c.session_id == session_id
+        )
+    ).one_or_none()
+    return None if row is None else _interaction(row)
+
+
+def set_interaction_step(conn: Connection, interaction_id: UUID, step: str) -> None:
+    conn.execute(update(interactions).where(interactions.c.id == interaction_id).values(step=step))
+
+
+def close_interaction(conn: Connection, interaction_id: UUID, now: datetime) -> None:
+    conn.execute(
+        update(interactions)
+        .where(interactions.c.id == interaction_id, interactions.c.closed_at.is_(None))
+        .values(closed_at=now)
+    )
+
+
+# --- the Active Agents grid ---------------------------------------------------------------
+
+SortColumn = Literal["agent_id", "session_start", "open_interactions_count"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveSessionRow:
+    session_id: UUID
+    agent_id: str | None  # None for a Guest
+    started_at: datetime
+    flows: tuple[str, ...]  # each open Flow's name once, alphabetical
+    open_interactions: int  # every open instance counts
+
+
+def active_session_rows(
+    conn: Connection,
+    account_id: int,
+    *,
+    now: datetime,
+    sort: SortColumn,
+    descending: bool,
+) -> list[ActiveSessionRow]:
+    """The account's open sessions, sorted in the database, with their open interactions."""
+    open_count = (
+        select(func.count())
+        .where(interactions.c.session_id == agent_sessions.c.id, interactions.c.closed_at.is_(None))
+        .correlate(agent_sessions)
+        .scalar_subquery()
+        .label("open_count")
+    )
+    agent = func.coalesce(users.c.username, literal(GUEST_LABEL))
+    key = {
+        "agent_id": agent,
+        "session_start": agent_sessions.c.started_at,
+        "open_interactions_count": open_count,
+    }[sort]
+    order = [
+        key.desc() if descending else key.asc(),
+        agent_sessions.c.started_at,
+        agent_sessions.c.id,
+    ]
+    rows = conn.execute(
+        select(agent_sessions.c.id, users.c.username, agent_sessions.c.started_at, open_count)
+        .outerjoin(users, users.c.id == agent_sessions.c.user_id)
+        .where(agent_sessions.c.account_id == account_id, _open, agent_sessions.c.expires_at > now)
+        .order_by(*order)
+    ).all()
+    flows = _open_flows(conn, [r.id for r in rows])
+    return [
+        ActiveSessionRow(r.id, r.username, r.started_at, flows.get(r.id, ()), r.open_count)
+        for r in rows
+    ]
+
+
+def _open_flows(conn: Connection, session_ids: Sequence[UUID]) -> dict[UUID, tuple[str, ...]]:
+    names: dict[UUID, set[str]] = defaultdict(set)
+    for start in range(0, len(session_ids), 500):
+        batch = session_ids[start : start + 500]
+        rows = conn.execute(
+            select(interactions.c.session_id, interactions.c.flow)
+            .where(interactions.c.session_id.in_(batch), interactions.c.closed_at.is_(None))
+            .distinct()
+        )
+        for session_id, flow in rows:
+            names[session_id].add(flow)
+    return {sid: tuple(sorted(flows)) for sid, flows in names.items()}
+
+
+# --- usage history ----------------------------------------------------------------------
+
+
+def session_intervals(
+    conn: Connection, account_id: int, *, since: datetime, now: datetime
+) -> list[Interval]:
+    """Every session that held a license at some instant in [since, now]."""
+    s = agent_sessions.c
+    rows = conn.execute(
+        select(s.started_at, s.ended_at, s.expires_at).where(
+            s.account_id == account_id,
+            s.started_at <= now,
+            or_(s.ended_at > since, and_(s.ended_at.is_(None), s.expires_at > since)),
+        )
+    )
+    intervals = []
+    for started_at, ended_at, expires_at in rows:
+        end = ended_at if ended_at is not None else (expires_at if expires_at <= now else None)
+        intervals.append(Interval(started_at, end))
+    return intervals
+
+
+def denial_times(
+    conn: Connection, account_id: int, *, since: datetime, until: datetime
+) -> list[datetime]:
+    """When opens were refused in [since, until)."""
+    return list(
+        conn.execute(
+            select(denials.c.at).where(
+                denials.c.account_id == account_id, denials.c.at >= since, denials.c.at < until
+            )
+        ).scalars()
+    )

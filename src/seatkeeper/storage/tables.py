@@ -1,0 +1,162 @@
+"""The schema. Alembic migrations create it; this module is what queries are written against."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    Uuid,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant stored in UTC; naive values are refused, results are always UTC-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("seatkeeper stores only timezone-aware datetimes")
+        value = value.astimezone(UTC)
+        # SQLite has no time zone type: store naive UTC so text comparisons stay correct.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(63), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("licenses", Integer, nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("session_timeout_seconds", Integer, nullable=False),
+    Column("guests_allowed", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("licenses >= 0", name="licenses_not_negative"),
+    CheckConstraint("session_timeout_seconds > 0", name="timeout_positive"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("username", String(100), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
+    Index("ux_users_account_username", "account_id", "username", unique=True),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("user_id", ForeignKey("users.id")),  # set for admin tokens
+    Column("kind", String(20), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+agent_sessions = Table(
+    "agent_sessions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("user_id", ForeignKey("users.id")),  # NULL for a Guest
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("last_activity_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("end_reason", String(20)),
+    Column("ended_by", ForeignKey("users.id")),
+    CheckConstraint("(ended_at IS NULL) = (end_reason IS NULL)", name="ended_has_reason"),
+    # The seat count and the grid read only open sessions: keep them in a small index.
+    Index(
+        "ix_agent_sessions_open",
+        "account_id",
+        "expires_at",
+        sqlite_where=text("ended_at IS NULL"),
+        postgresql_where=text("ended_at IS NULL"),
+    ),
+    # A logged-in agent holds at most one open session, whatever the application does.
+    Index(
+        "ux_agent_sessions_open_user",
+        "account_id",
+        "user_id",
+        unique=True,
+        sqlite_where=text("ended_at IS NULL AND user_id IS NOT NULL"),
+        postgresql_where=text("ended_at IS NULL AND user_id IS NOT NULL"),
+    ),
+    Index("ix_agent_sessions_history", "account_id", "started_at"),
+)
+
+session_tokens = Table(
+    "session_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("session_id", ForeignKey("agent_sessions.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("session_id", ForeignKey("agent_sessions.id"), nullable=False),
+    Column("flow", String(200), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("step", Text),
+    Index("ix_interactions_session", "session_id", "closed_at"),
+)
+
+denials = Table(
+    "denials",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("user_id", ForeignKey("users.id")),  # NULL for a Guest
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_denials_account_at", "account_id", "at"),
+)

@@ -1,0 +1,173 @@
+"""Admin side of the HTTP API: the Active Agents grid, terminations and usage."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Router, get, post
+from litestar.openapi.spec import SecurityRequirement
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from seatkeeper.domain import errors as e
+from seatkeeper.services import admin
+from seatkeeper.web.deps import ADMIN_DEPENDENCIES, AdminUser, Now, RuntimeDep
+from seatkeeper.web.errors import responses
+
+ADMIN_TOKEN: list[SecurityRequirement] = [{"AdminToken": []}]
+REFUSALS = (e.MissingCredentials, e.InvalidToken, e.NotAllowed, e.AccountNotFound)
+MAX_TERMINATE = 10_000
+
+
+class ActiveSession(msgspec.Struct):
+    session_id: UUID
+    agent_id: str | None  # the username; null for a Guest (shown as "Guest")
+    session_start: datetime  # in the account's time zone
+    open_interactions: list[str]  # each open Flow's name once
+    open_interactions_count: int  # every open instance
+
+
+class ActiveSessions(msgspec.Struct):
+    account: str
+    time_zone: str
+    sort: str
+    order: str
+    count: int
+    sessions: list[ActiveSession]
+
+
+class TerminateRequest(msgspec.Struct, forbid_unknown_fields=True):
+    session_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=MAX_TERMINATE)]
+
+
+class Terminated(msgspec.Struct):
+    terminated: int
+    terminated_ids: list[UUID]
+    already_ended: list[UUID]  # ended before this call (logout, timeout or termination)
+    not_found: list[UUID]  # not sessions of this account
+    message: str
+
+
+class DayUsage(msgspec.Struct):
+    date: date
+    max_concurrent: int
+    denials: int
+    account_existed: bool
+
+
+class Usage(msgspec.Struct):
+    account: str
+    time_zone: str
+    as_of: datetime
+    current: int
+    total: int
+    daily_average: float
+    daily_max: int
+    days: list[DayUsage]
+
+
+@get(
+    "/active-sessions",
+    summary="The Active Agents grid: one row per open session",
+    security=ADMIN_TOKEN,
+    responses=responses(*REFUSALS, e.InvalidSort),
+    sync_to_thread=True,
+)
+def active_sessions(
+    runtime: RuntimeDep,
+    now: Now,
+    admin_user: AdminUser,
+    account: FromPath[str],
+    sort: Annotated[
+        str | None,
+        QueryParameter(
+            description="agent_id, session_start (default) or open_interactions_count",
+            max_length=50,
+        ),
+    ] = None,
+    order: Annotated[
+        str | None, QueryParameter(description="asc (default) or desc", max_length=10)
+    ] = None,
+) -> ActiveSessions:
+    column, descending = admin.parse_sort(sort, order)
+    result = admin.active_sessions(
+        runtime.db, admin_user, account, sort=column, descending=descending, now=now
+    )
+    tz = ZoneInfo(result.account.time_zone)
+    rows = [
+        ActiveSession(
+            r.session_id,
+            r.agent_id,
+            r.started_at.astimezone(tz),
+            list(r.flows),
+            r.open_interactions,
+        )
+        for r in result.rows
+    ]
+    return ActiveSessions(
+        result.account.slug,
+        result.account.time_zone,
+        column,
+        "desc" if descending else "asc",
+        len(rows),
+        rows,
+    )
+
+
+@post(
+    "/active-sessions/terminate",
+    summary="Terminate sessions and free their licenses",
+    security=ADMIN_TOKEN,
+    responses=responses(*REFUSALS),
+    status_code=HTTP_200_OK,
+    sync_to_thread=True,
+)
+def terminate(
+    runtime: RuntimeDep,
+    now: Now,
+    admin_user: AdminUser,
+    account: FromPath[str],
+    data: JSONBody[TerminateRequest],
+) -> Terminated:
+    result = admin.terminate_sessions(runtime.db, admin_user, account, data.session_ids, now=now)
+    count = len(result.terminated)
+    message = f"{count} session{'' if count == 1 else 's'} terminated."
+    if result.already_ended:
+        message += f" {len(result.already_ended)} had already ended."
+    if result.not_found:
+        message += f" {len(result.not_found)} not found in this account."
+    return Terminated(count, result.terminated, result.already_ended, result.not_found, message)
+
+
+@get(
+    "/usage",
+    summary="License usage over the past 30 days",
+    security=ADMIN_TOKEN,
+    responses=responses(*REFUSALS),
+    sync_to_thread=True,
+)
+def usage(runtime: RuntimeDep, now: Now, admin_user: AdminUser, account: FromPath[str]) -> Usage:
+    result = admin.account_usage(runtime.db, admin_user, account, now=now)
+    report = result.report
+    return Usage(
+        account=result.account.slug,
+        time_zone=result.account.time_zone,
+        as_of=now.astimezone(ZoneInfo(result.account.time_zone)),
+        current=report.current,
+        total=report.total,
+        daily_average=round(report.daily_average, 2),
+        daily_max=report.daily_max,
+        days=[DayUsage(d.day, d.max_concurrent, d.denials, d.account_existed) for d in report.days],
+    )
+
+
+admin_router = Router(
+    path="/api/v1/accounts/{account:str}",
+    route_handlers=[active_sessions, terminate, usage],
+    dependencies=ADMIN_DEPENDENCIES,
+    tags=["Administration"],
+)

@@ -1,0 +1,214 @@
+"""Agent side of the HTTP API: what an Agent Application calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Response, Router, delete, post
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import SecurityRequirement
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from seatkeeper.domain import errors as e
+from seatkeeper.domain.errors import InvalidInput
+from seatkeeper.services import agents
+from seatkeeper.web.deps import Bearer, Now, RuntimeDep
+from seatkeeper.web.errors import responses
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+ENDED = (e.SessionTerminated, e.SessionExpired, e.SessionLoggedOut)
+TOKEN = (e.MissingCredentials, e.InvalidToken, e.SessionNotFound)
+SESSION_TOKEN: list[SecurityRequirement] = [{"SessionToken": []}]
+
+
+class OpenSessionRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Credentials to open (or join) an agent's session; neither for a Guest session."""
+
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)] | None = None
+
+
+class SessionOpened(msgspec.Struct):
+    session_id: UUID
+    token: str  # carries every later call for this session; shown only here
+    agent_id: str | None  # the username, null for a Guest
+    started_at: datetime
+    expires_at: datetime
+
+
+class Heartbeat(msgspec.Struct):
+    session_id: UUID
+    expires_at: datetime
+
+
+class OpenInteractionRequest(msgspec.Struct, forbid_unknown_fields=True):
+    flow: Name
+
+
+class InteractionOpened(msgspec.Struct):
+    interaction_id: UUID
+    flow: str
+    opened_at: datetime
+
+
+class StepRequest(msgspec.Struct, forbid_unknown_fields=True):
+    step: Name
+
+
+class Stepped(msgspec.Struct):
+    interaction_id: UUID
+    flow: str
+    step: str
+
+
+@post(
+    "/sessions",
+    summary="Open a session, or join the agent's open one",
+    description="Authorized by the account's application key. A new session takes a "
+    "license (201); an agent who already has a session joins it and takes none (200).",
+    security=[{"ApplicationKey": []}],
+    responses={
+        HTTP_200_OK: ResponseSpec(
+            data_container=SessionOpened, description="Joined the agent's open session"
+        ),
+        **responses(
+            e.MissingCredentials,
+            e.InvalidToken,
+            e.InvalidCredentials,
+            e.GuestsNotAllowed,
+            e.LicenseLimitReached,
+        ),
+    },
+    status_code=HTTP_201_CREATED,
+    sync_to_thread=True,
+)
+def open_session(
+    runtime: RuntimeDep, now: Now, bearer: Bearer, data: JSONBody[OpenSessionRequest | None] = None
+) -> Response[SessionOpened]:
+    body = data or OpenSessionRequest()
+    if (body.username is None) != (body.password is None):
+        raise InvalidInput(
+            "Give both username and password to log in, or neither for a Guest session."
+        )
+    credentials = None if body.username is None else (body.username, body.password or "")
+    opened = agents.open_session(
+        runtime.db, runtime.passwords, application_key=bearer, credentials=credentials, now=now
+    )
+    s = opened.session
+    return Response(
+        SessionOpened(s.id, opened.token, opened.agent_id, s.started_at, s.expires_at),
+        status_code=HTTP_200_OK if opened.joined else HTTP_201_CREATED,
+    )
+
+
+@post(
+    "/sessions/{session_id:str}/heartbeat",
+    summary="Record activity",
+    security=SESSION_TOKEN,
+    responses=responses(*TOKEN, *ENDED),
+    status_code=HTTP_200_OK,
+    sync_to_thread=True,
+)
+def heartbeat(
+    runtime: RuntimeDep, now: Now, bearer: Bearer, session_id: FromPath[str]
+) -> Heartbeat:
+    expires_at = agents.heartbeat(runtime.db, token=bearer, session_id=session_id, now=now)
+    return Heartbeat(UUID(session_id), expires_at)
+
+
+@post(
+    "/sessions/{session_id:str}/interactions",
+    summary="Open a Flow as an Interaction",
+    security=SESSION_TOKEN,
+    responses=responses(*TOKEN, *ENDED),
+    status_code=HTTP_201_CREATED,
+    sync_to_thread=True,
+)
+def open_interaction(
+    runtime: RuntimeDep,
+    now: Now,
+    bearer: Bearer,
+    session_id: FromPath[str],
+    data: JSONBody[OpenInteractionRequest],
+) -> InteractionOpened:
+    interaction = agents.open_interaction(
+        runtime.db, token=bearer, session_id=session_id, flow=data.flow.strip(), now=now
+    )
+    return InteractionOpened(interaction.id, interaction.flow, interaction.opened_at)
+
+
+@post(
+    "/sessions/{session_id:str}/interactions/{interaction_id:str}/steps",
+    summary="Navigate within an Interaction",
+    security=SESSION_TOKEN,
+    responses=responses(*TOKEN, e.InteractionNotFound, e.InteractionClosed, *ENDED),
+    status_code=HTTP_200_OK,
+    sync_to_thread=True,
+)
+def step_interaction(
+    runtime: RuntimeDep,
+    now: Now,
+    bearer: Bearer,
+    session_id: FromPath[str],
+    interaction_id: FromPath[str],
+    data: JSONBody[StepRequest],
+) -> Stepped:
+    interaction = agents.step_interaction(
+        runtime.db,
+        token=bearer,
+        session_id=session_id,
+        interaction_id=interaction_id,
+        step=data.step.strip(),
+        now=now,
+    )
+    return Stepped(interaction.id, interaction.flow, data.step.strip())
+
+
+@delete(
+    "/sessions/{session_id:str}/interactions/{interaction_id:str}",
+    summary="Close an Interaction",
+    security=SESSION_TOKEN,
+    responses=responses(*TOKEN, e.InteractionNotFound, e.InteractionClosed, *ENDED),
+    status_code=HTTP_204_NO_CONTENT,
+    sync_to_thread=True,
+)
+def close_interaction(
+    runtime: RuntimeDep,
+    now: Now,
+    bearer: Bearer,
+    session_id: FromPath[str],
+    interaction_id: FromPath[str],
+) -> None:
+    agents.close_interaction(
+        runtime.db, token=bearer, session_id=session_id, interaction_id=interaction_id, now=now
+    )
+
+
+@delete(
+    "/sessions/{session_id:str}",
+    summary="Log out: end the session and free its license",
+    security=SESSION_TOKEN,
+    responses=responses(*TOKEN, *ENDED),
+    status_code=HTTP_204_NO_CONTENT,
+    sync_to_thread=True,
+)
+def logout(runtime: RuntimeDep, now: Now, bearer: Bearer, session_id: FromPath[str]) -> None:
+    agents.logout(runtime.db, token=bearer, session_id=session_id, now=now)
+
+
+agent_router = Router(
+    path="/api/v1",
+    route_handlers=[
+        open_session,
+        heartbeat,
+        open_interaction,
+        step_interaction,
+        close_interaction,
+        logout,
+    ],
+    tags=["Agent Application"],
+)

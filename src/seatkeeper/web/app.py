@@ -1,0 +1,62 @@
+"""create_app(settings): the only place that wires seatkeeper's pieces together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.static_files import create_static_files_router
+
+from seatkeeper.clock import Clock, SystemClock
+from seatkeeper.config import Settings
+from seatkeeper.services.secrets import Passwords
+from seatkeeper.storage.db import Database
+from seatkeeper.storage.schema import ensure_current
+from seatkeeper.web.api.admin import admin_router
+from seatkeeper.web.api.agent import agent_router
+from seatkeeper.web.deps import DEPENDENCIES, Runtime
+from seatkeeper.web.docs import openapi_config
+from seatkeeper.web.errors import EXCEPTION_HANDLERS
+
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 256 * 1024  # the largest body is a terminate request of 10,000 ids
+
+
+@get("/healthz", summary="Liveness check", tags=["Operations"], sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, database: Database | None = None
+) -> Litestar:
+    """The seatkeeper web application. Refuses a database whose schema is not current."""
+    db = database or Database(settings.database_url)
+    ensure_current(db.engine)
+    runtime = Runtime(
+        db=db,
+        clock=clock or SystemClock(),
+        passwords=Passwords(fast=settings.fast_password_hashing),
+    )
+    return Litestar(
+        route_handlers=[
+            agent_router,
+            admin_router,
+            healthz,
+            create_static_files_router(
+                path="/static", directories=[STATIC], include_in_schema=False
+            ),
+        ],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=openapi_config(),
+        state=State({"runtime": runtime}),
+        on_shutdown=[db.dispose] if database is None else [],
+        request_max_body_size=MAX_BODY,
+    )
+
+
+def app_from_environment() -> Litestar:
+    """App factory for server processes started by uvicorn (several workers)."""
+    return create_app(Settings())

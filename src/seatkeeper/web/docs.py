@@ -1,0 +1,74 @@
+"""API documentation at /docs, drawn by Swagger UI served from seatkeeper itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+import seatkeeper
+
+DESCRIPTION = """\
+seatkeeper holds an account's concurrent licenses: every agent session takes one.
+
+**Agent Applications** open a session with the account's application key
+(`Authorization: Bearer sk_app_...`) and make every later call for that session
+with the session token it returns (`Authorization: Bearer sk_sess_...`).
+
+**Admins** call the account routes with an admin API token: a user API token
+of an account_admin or super_admin (`Authorization: Bearer sk_user_...`, created
+with `seatkeeper tokens create ACCOUNT --kind user --user USERNAME`).
+
+Errors are `{"error": {"code": "...", "message": "..."}}`.
+"""
+
+
+def _bearer(description: str) -> SecurityScheme:
+    return SecurityScheme(type="http", scheme="bearer", description=description)
+
+
+class SwaggerUI(OpenAPIRenderPlugin):
+    """Swagger UI with its script and style served locally, and no inline script."""
+
+    def __init__(self) -> None:
+        super().__init__(path="/", favicon="")
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:  # type: ignore[type-arg]
+        title = openapi_schema["info"]["title"]
+        static = "/static/vendor/swagger-ui"
+        return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="{static}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-spec-url="{self.get_openapi_json_route(request)}"></div>
+<script src="{static}/swagger-ui-bundle.js"></script>
+<script src="/static/docs.js"></script>
+</body>
+</html>
+""".encode()
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document and its pages: /docs (Swagger UI) and /docs/openapi.json."""
+    return OpenAPIConfig(
+        title="seatkeeper",
+        version=seatkeeper.__version__,
+        description=DESCRIPTION,
+        path="/docs",
+        render_plugins=[SwaggerUI(), JsonRenderPlugin()],
+        components=Components(
+            security_schemes={
+                "ApplicationKey": _bearer("The account's application key (sk_app_...)."),
+                "SessionToken": _bearer("The token returned when the session opened."),
+                "AdminToken": _bearer("A user API token (sk_user_...) of an account admin."),
+            }
+        ),
+    )

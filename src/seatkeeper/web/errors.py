@@ -1,0 +1,123 @@
+"""Every refusal leaves as {"error": {"code", "message"}} with one status per kind."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from seatkeeper.domain import errors as e
+
+log = logging.getLogger("seatkeeper.web")
+
+STATUS: dict[type[e.DomainError], int] = {
+    e.InvalidInput: 400,
+    e.MissingCredentials: 401,
+    e.InvalidToken: 401,
+    e.InvalidCredentials: 401,
+    e.NotAllowed: 403,
+    e.GuestsNotAllowed: 403,
+    e.AccountNotFound: 404,
+    e.SessionNotFound: 404,
+    e.InteractionNotFound: 404,
+    e.Conflict: 409,
+    e.InteractionClosed: 409,
+    e.LicenseLimitReached: 409,
+    e.SessionEnded: 410,
+}
+
+_HTTP_CODES = {
+    400: ("invalid_request", "The request is not valid."),
+    404: ("not_found", "There is nothing at this address."),
+    405: ("method_not_allowed", "This address does not answer that method."),
+    413: ("request_too_large", "The request body is too large."),
+    429: ("too_many_requests", "Too many requests; slow down and try again."),
+}
+
+
+class ErrorDetail(msgspec.Struct):
+    code: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+def status_of(kind: type[e.DomainError]) -> int:
+    """The HTTP status a kind of domain refusal is answered with."""
+    for base in kind.__mro__:
+        if base in STATUS:
+            return STATUS[base]
+    return 400
+
+
+def error_response(status: int, code: str, message: str) -> Response[ErrorBody]:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(
+        ErrorBody(ErrorDetail(code, message)),
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def domain_error(_request: Request, exc: e.DomainError) -> Response[ErrorBody]:  # type: ignore[type-arg]
+    return error_response(status_of(type(exc)), exc.code, exc.message)
+
+
+def validation_error(_request: Request, exc: ValidationException) -> Response[ErrorBody]:  # type: ignore[type-arg]
+    problems = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        key, message = item.get("key"), item.get("message", "")
+        if key == "data" and message in ("'data'", "data"):
+            problems.append("a JSON object body is required")
+        elif key in (None, "data"):
+            problems.append(str(message))
+        else:
+            problems.append(f"{key}: {message}")
+    detail = "; ".join(problems) or "the request does not match the documented schema"
+    return error_response(400, "invalid_request", f"Invalid request: {detail}.")
+
+
+def http_error(_request: Request, exc: HTTPException) -> Response[ErrorBody]:  # type: ignore[type-arg]
+    status = exc.status_code
+    code, message = _HTTP_CODES.get(status, ("http_error", exc.detail))
+    if status == 400 and exc.detail:
+        message = f"The request could not be read: {exc.detail}."
+    return error_response(status, code, message)
+
+
+def internal_error(request: Request, exc: Exception) -> Response[ErrorBody]:  # type: ignore[type-arg]
+    log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "seatkeeper could not complete this request; the error has been logged.",
+    )
+
+
+EXCEPTION_HANDLERS = {
+    e.DomainError: domain_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}
+
+
+def responses(*kinds: type[e.DomainError]) -> dict[int, ResponseSpec]:
+    """OpenAPI descriptions of the refusals a route can answer, grouped by status."""
+    by_status: dict[int, list[str]] = {}
+    for kind in kinds:
+        by_status.setdefault(status_of(kind), []).append(f"`{kind.code}`")
+    by_status.setdefault(400, ["`invalid_request`"])
+    return {
+        status: ResponseSpec(data_container=ErrorBody, description="Refused: " + ", ".join(codes))
+        for status, codes in sorted(by_status.items())
+    }
