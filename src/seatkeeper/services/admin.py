@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from seatkeeper.domain import pool, usage
+from seatkeeper.clock import Clock
+from seatkeeper.domain import usage
 from seatkeeper.domain.errors import AccountNotFound, InvalidSort, InvalidToken, NotAllowed
 from seatkeeper.domain.model import Account, EndReason, Role, User
 from seatkeeper.services.secrets import token_hash
@@ -91,26 +92,27 @@ class Termination:
 
 
 def terminate_sessions(
-    db: Database, user: User, account_slug: str, session_ids: Sequence[UUID], *, now: datetime
+    db: Database, user: User, account_slug: str, session_ids: Sequence[UUID], *, clock: Clock
 ) -> Termination:
     """Close these sessions at once and free their licenses."""
     wanted = list(dict.fromkeys(session_ids))
     with db.write() as conn:
-        account = authorize(conn, user, account_slug)
+        account = repo.lock_account(conn, authorize(conn, user, account_slug).id)
+        now = clock.now()  # under the lock, like every change to the seats held
+        repo.expire_overdue_sessions(conn, now, account_id=account.id)
         found = repo.sessions_by_id(conn, account.id, wanted)
-        terminated, already_ended = [], []
-        for session_id in (s for s in wanted if s in found):
-            session = found[session_id]
-            ended = pool.end_of(session, now)
-            if ended is None and repo.end_session(
-                conn, session_id, at=now, reason=EndReason.TERMINATED, by=user.id
-            ):
-                terminated.append(session_id)
-                continue
-            if ended is not None and session.ended_at is None:
-                repo.end_session(conn, session_id, at=ended[0], reason=ended[1])
-            already_ended.append(session_id)
-    return Termination(terminated, already_ended, [s for s in wanted if s not in found])
+        terminated = [
+            session_id
+            for session_id in wanted
+            if session_id in found
+            and repo.end_session(conn, session_id, at=now, reason=EndReason.TERMINATED, by=user.id)
+        ]
+    done = set(terminated)
+    return Termination(
+        terminated=terminated,
+        already_ended=[s for s in wanted if s in found and s not in done],
+        not_found=[s for s in wanted if s not in found],
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,11 @@
 
 Each function is one transaction. Refusals that must be recorded (a denial, a
 timeout noticed on the way) are committed before the error is raised.
+
+Use cases that change how many licenses are held (opening, logging out) read the
+time only once they hold the account's lock, so that the recorded history orders
+claims and releases exactly as the lock did: it never shows more sessions open
+at once than there were licenses.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 
+from seatkeeper.clock import Clock
 from seatkeeper.domain import pool
 from seatkeeper.domain.errors import (
     InteractionClosed,
@@ -45,7 +51,7 @@ def open_session(
     *,
     application_key: str,
     credentials: tuple[str, str] | None,
-    now: datetime,
+    clock: Clock,
 ) -> OpenedSession:
     """Open a session (taking a license), or join the agent's open one (taking none)."""
     with db.read() as conn:
@@ -57,11 +63,11 @@ def open_session(
     if credentials is None:
         pool.ensure_guest_allowed(account)
     else:
-        # Checked outside the write transaction: argon2 is slow by design.
+        # Checked before the write transaction: argon2 is slow by design.
         user = _check_password(db, passwords, login, credentials[1])
     token = new_token(SESSION_TOKEN_PREFIX)
     with db.write() as conn:
-        result = _claim_seat(conn, account.id, user, token, now)
+        result = _claim_seat(conn, account.id, user, token, clock)
     if isinstance(result, int):
         raise LicenseLimitReached(result)
     return result
@@ -81,36 +87,41 @@ def _check_password(
 
 
 def _claim_seat(
-    conn: Connection, account_id: int, user: User | None, token: str, now: datetime
+    conn: Connection, account_id: int, user: User | None, token: str, clock: Clock
 ) -> OpenedSession | int:
     """The atomic seat claim: check and insert under the account's lock.
 
-    Returns the opened (or joined) session, or the license total when the pool is full
-    (the denial is recorded in this transaction).
+    Returns the opened (or joined) session, or the license total when the pool is
+    full (the denial is recorded in this transaction).
     """
     account = repo.lock_account(conn, account_id)
+    now = clock.now()
     repo.expire_overdue_sessions(conn, now, account_id=account.id)
     expires_at = pool.expiry(now, account.session_timeout)
-    if user is not None:
-        existing = repo.open_session_of_user(conn, account.id, user.id)
-        if existing is not None:
-            repo.touch_session(conn, existing.id, now=now, expires_at=expires_at)
-            repo.insert_session_token(
-                conn, token_hash=token_hash(token), session_id=existing.id, now=now
-            )
-            return OpenedSession(existing, token, user.username, joined=True)
-    if not pool.has_free_seat(repo.count_open_sessions(conn, account.id, now), account.licenses):
-        repo.insert_denial(conn, account_id=account.id, user_id=_id(user), at=now)
+    user_id = None if user is None else user.id
+    session = None if user_id is None else repo.open_session_of_user(conn, account.id, user_id)
+    joined = session is not None
+    if session is not None:
+        repo.touch_session(conn, session.id, now=now, expires_at=expires_at)
+    elif pool.has_free_seat(repo.count_open_sessions(conn, account.id, now), account.licenses):
+        session = repo.insert_session(
+            conn, account_id=account.id, user_id=user_id, now=now, expires_at=expires_at
+        )
+    else:
+        repo.insert_denial(conn, account_id=account.id, user_id=user_id, at=now)
         return account.licenses
-    session = repo.insert_session(
-        conn, account_id=account.id, user_id=_id(user), now=now, expires_at=expires_at
-    )
     repo.insert_session_token(conn, token_hash=token_hash(token), session_id=session.id, now=now)
-    return OpenedSession(session, token, None if user is None else user.username, joined=False)
+    return OpenedSession(session, token, None if user is None else user.username, joined)
 
 
-def _id(user: User | None) -> int | None:
-    return None if user is None else user.id
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One call for an open session, inside its transaction."""
+
+    conn: Connection
+    session: AgentSession
+    now: datetime
+    expires_at: datetime  # the session's expiry after this call's activity
 
 
 def _for_session(
@@ -118,8 +129,9 @@ def _for_session(
     *,
     token: str,
     session_id: str,
-    now: datetime,
-    action: Callable[[Connection, AgentSession, datetime], T],
+    clock: Clock,
+    action: Callable[[_Call], T],
+    releases_seat: bool = False,
 ) -> T:
     """Run `action` on the token's session if it is still open; every call is activity.
 
@@ -128,11 +140,15 @@ def _for_session(
     """
     with db.write() as conn:
         session, timeout = _authorized(conn, token, session_id)
+        if releases_seat:
+            repo.lock_account(conn, session.account_id)
+            session, timeout = _authorized(conn, token, session_id)
+        now = clock.now()
         ended = pool.end_of(session, now)
         if ended is None:
             expires_at = pool.expiry(now, timeout)
             repo.touch_session(conn, session.id, now=now, expires_at=expires_at)
-            return action(conn, session, expires_at)
+            return action(_Call(conn, session, now, expires_at))
         at, reason = ended
         if session.ended_at is None:
             repo.end_session(conn, session.id, at=at, reason=reason)
@@ -143,85 +159,87 @@ def _authorized(conn: Connection, token: str, session_id: str) -> tuple[AgentSes
     found = repo.session_by_token(conn, token_hash(token))
     if found is None:
         raise InvalidToken
-    if str(found[0].id) != _normal_uuid(session_id):
+    if found[0].id != _uuid(session_id):
         raise SessionNotFound
     return found
 
 
-def _normal_uuid(value: str) -> str | None:
+def _uuid(value: str) -> UUID | None:
     try:
-        return str(UUID(value))
+        return UUID(value)
     except ValueError:
         return None
 
 
-def heartbeat(db: Database, *, token: str, session_id: str, now: datetime) -> datetime:
+def heartbeat(db: Database, *, token: str, session_id: str, clock: Clock) -> datetime:
     """Record activity; returns the session's new expiry."""
     return _for_session(
-        db, token=token, session_id=session_id, now=now, action=lambda _c, _s, exp: exp
+        db, token=token, session_id=session_id, clock=clock, action=lambda call: call.expires_at
     )
 
 
 def open_interaction(
-    db: Database, *, token: str, session_id: str, flow: str, now: datetime
+    db: Database, *, token: str, session_id: str, flow: str, clock: Clock
 ) -> Interaction:
     """Open a Flow as a new Interaction in the session."""
-    return _for_session(
-        db,
-        token=token,
-        session_id=session_id,
-        now=now,
-        action=lambda conn, s, _e: repo.insert_interaction(
-            conn, session_id=s.id, flow=flow, now=now
-        ),
-    )
+
+    def action(call: _Call) -> Interaction:
+        return repo.insert_interaction(
+            call.conn, session_id=call.session.id, flow=flow, now=call.now
+        )
+
+    return _for_session(db, token=token, session_id=session_id, clock=clock, action=action)
 
 
 def step_interaction(
-    db: Database, *, token: str, session_id: str, interaction_id: str, step: str, now: datetime
+    db: Database, *, token: str, session_id: str, interaction_id: str, step: str, clock: Clock
 ) -> Interaction:
     """Navigate within an open Interaction."""
 
-    def action(conn: Connection, session: AgentSession, _expires: datetime) -> Interaction:
-        interaction = _open_interaction(conn, session, interaction_id)
-        repo.set_interaction_step(conn, interaction.id, step)
+    def action(call: _Call) -> Interaction:
+        interaction = _open_interaction(call, interaction_id)
+        repo.set_interaction_step(call.conn, interaction.id, step)
         return Interaction(
-            interaction.id, session.id, interaction.flow, interaction.opened_at, None, step
+            interaction.id,
+            interaction.session_id,
+            interaction.flow,
+            interaction.opened_at,
+            None,
+            step,
         )
 
-    return _for_session(db, token=token, session_id=session_id, now=now, action=action)
+    return _for_session(db, token=token, session_id=session_id, clock=clock, action=action)
 
 
 def close_interaction(
-    db: Database, *, token: str, session_id: str, interaction_id: str, now: datetime
+    db: Database, *, token: str, session_id: str, interaction_id: str, clock: Clock
 ) -> None:
     """Close an open Interaction."""
 
-    def action(conn: Connection, session: AgentSession, _expires: datetime) -> None:
-        interaction = _open_interaction(conn, session, interaction_id)
-        repo.close_interaction(conn, interaction.id, now)
+    def action(call: _Call) -> None:
+        repo.close_interaction(call.conn, _open_interaction(call, interaction_id).id, call.now)
 
-    _for_session(db, token=token, session_id=session_id, now=now, action=action)
+    _for_session(db, token=token, session_id=session_id, clock=clock, action=action)
 
 
-def _open_interaction(conn: Connection, session: AgentSession, interaction_id: str) -> Interaction:
-    normal = _normal_uuid(interaction_id)
-    interaction = (
-        None if normal is None else repo.interaction_in_session(conn, session.id, UUID(normal))
+def _open_interaction(call: _Call, interaction_id: str) -> Interaction:
+    wanted = _uuid(interaction_id)
+    found = (
+        None if wanted is None else repo.interaction_in_session(call.conn, call.session.id, wanted)
     )
-    if interaction is None:
+    if found is None:
         raise InteractionNotFound
-    if interaction.closed_at is not None:
+    if found.closed_at is not None:
         raise InteractionClosed
-    return interaction
+    return found
 
 
-def logout(db: Database, *, token: str, session_id: str, now: datetime) -> None:
+def logout(db: Database, *, token: str, session_id: str, clock: Clock) -> None:
     """End the session for every browser that joined it; its license is free at once."""
+
+    def action(call: _Call) -> None:
+        repo.end_session(call.conn, call.session.id, at=call.now, reason=EndReason.LOGOUT)
+
     _for_session(
-        db,
-        token=token,
-        session_id=session_id,
-        now=now,
-        action=lambda conn, s, _e: repo.end_session(conn, s.id, at=now, reason=EndReason.LOGOUT),
+        db, token=token, session_id=session_id, clock=clock, action=action, releases_seat=True
     )

@@ -468,7 +468,7 @@ def active_session_rows(
         .scalar_subquery()
         .label("open_count")
     )
-    agent = func.coalesce(users.c.username, literal(GUEST_LABEL))
+    agent = func.lower(func.coalesce(users.c.username, literal(GUEST_LABEL)))
     key = {
         "agent_id": agent,
         "session_start": agent_sessions.c.started_at,

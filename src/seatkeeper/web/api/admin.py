@@ -128,12 +128,13 @@ def active_sessions(
 )
 def terminate(
     runtime: RuntimeDep,
-    now: Now,
     admin_user: AdminUser,
     account: FromPath[str],
     data: JSONBody[TerminateRequest],
 ) -> Terminated:
-    result = admin.terminate_sessions(runtime.db, admin_user, account, data.session_ids, now=now)
+    result = admin.terminate_sessions(
+        runtime.db, admin_user, account, data.session_ids, clock=runtime.clock
+    )
     count = len(result.terminated)
     message = f"{count} session{'' if count == 1 else 's'} terminated."
     if result.already_ended:

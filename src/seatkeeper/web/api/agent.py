@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from seatkeeper.domain import errors as e
 from seatkeeper.domain.errors import InvalidInput
 from seatkeeper.services import agents
-from seatkeeper.web.deps import Bearer, Now, RuntimeDep
+from seatkeeper.web.deps import Bearer, RuntimeDep
 from seatkeeper.web.errors import responses
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
@@ -87,7 +87,7 @@ class Stepped(msgspec.Struct):
     sync_to_thread=True,
 )
 def open_session(
-    runtime: RuntimeDep, now: Now, bearer: Bearer, data: JSONBody[OpenSessionRequest | None] = None
+    runtime: RuntimeDep, bearer: Bearer, data: JSONBody[OpenSessionRequest | None] = None
 ) -> Response[SessionOpened]:
     body = data or OpenSessionRequest()
     if (body.username is None) != (body.password is None):
@@ -96,7 +96,11 @@ def open_session(
         )
     credentials = None if body.username is None else (body.username, body.password or "")
     opened = agents.open_session(
-        runtime.db, runtime.passwords, application_key=bearer, credentials=credentials, now=now
+        runtime.db,
+        runtime.passwords,
+        application_key=bearer,
+        credentials=credentials,
+        clock=runtime.clock,
     )
     s = opened.session
     return Response(
@@ -113,10 +117,10 @@ def open_session(
     status_code=HTTP_200_OK,
     sync_to_thread=True,
 )
-def heartbeat(
-    runtime: RuntimeDep, now: Now, bearer: Bearer, session_id: FromPath[str]
-) -> Heartbeat:
-    expires_at = agents.heartbeat(runtime.db, token=bearer, session_id=session_id, now=now)
+def heartbeat(runtime: RuntimeDep, bearer: Bearer, session_id: FromPath[str]) -> Heartbeat:
+    expires_at = agents.heartbeat(
+        runtime.db, token=bearer, session_id=session_id, clock=runtime.clock
+    )
     return Heartbeat(UUID(session_id), expires_at)
 
 
@@ -130,13 +134,12 @@ def heartbeat(
 )
 def open_interaction(
     runtime: RuntimeDep,
-    now: Now,
     bearer: Bearer,
     session_id: FromPath[str],
     data: JSONBody[OpenInteractionRequest],
 ) -> InteractionOpened:
     interaction = agents.open_interaction(
-        runtime.db, token=bearer, session_id=session_id, flow=data.flow.strip(), now=now
+        runtime.db, token=bearer, session_id=session_id, flow=data.flow.strip(), clock=runtime.clock
     )
     return InteractionOpened(interaction.id, interaction.flow, interaction.opened_at)
 
@@ -151,7 +154,6 @@ def open_interaction(
 )
 def step_interaction(
     runtime: RuntimeDep,
-    now: Now,
     bearer: Bearer,
     session_id: FromPath[str],
     interaction_id: FromPath[str],
@@ -163,7 +165,7 @@ def step_interaction(
         session_id=session_id,
         interaction_id=interaction_id,
         step=data.step.strip(),
-        now=now,
+        clock=runtime.clock,
     )
     return Stepped(interaction.id, interaction.flow, data.step.strip())
 
@@ -178,13 +180,16 @@ def step_interaction(
 )
 def close_interaction(
     runtime: RuntimeDep,
-    now: Now,
     bearer: Bearer,
     session_id: FromPath[str],
     interaction_id: FromPath[str],
 ) -> None:
     agents.close_interaction(
-        runtime.db, token=bearer, session_id=session_id, interaction_id=interaction_id, now=now
+        runtime.db,
+        token=bearer,
+        session_id=session_id,
+        interaction_id=interaction_id,
+        clock=runtime.clock,
     )
 
 
@@ -196,8 +201,8 @@ def close_interaction(
     status_code=HTTP_204_NO_CONTENT,
     sync_to_thread=True,
 )
-def logout(runtime: RuntimeDep, now: Now, bearer: Bearer, session_id: FromPath[str]) -> None:
-    agents.logout(runtime.db, token=bearer, session_id=session_id, now=now)
+def logout(runtime: RuntimeDep, bearer: Bearer, session_id: FromPath[str]) -> None:
+    agents.logout(runtime.db, token=bearer, session_id=session_id, clock=runtime.clock)
 
 
 agent_router = Router(

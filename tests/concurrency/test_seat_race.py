@@ -1,0 +1,137 @@
+"""The license cap holds when server processes race on one SQLite file."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from seatkeeper.clock import SystemClock
+from seatkeeper.domain.model import Role
+from seatkeeper.services import accounts
+from seatkeeper.services.secrets import Passwords
+from seatkeeper.storage.db import Database
+from seatkeeper.storage.schema import upgrade
+from seatkeeper.storage.tables import agent_sessions, denials
+from tests.servers import running_servers
+
+CAP = 10
+PROCESSES = 4
+CLIENTS = 24
+SECONDS = 4.0
+AGENTS = [f"agent{n:02}" for n in range(12)]
+PASSWORD = "race-password"
+
+
+def max_concurrent(rows: list[tuple[datetime, datetime | None]]) -> int:
+    """The most sessions ever open at once in the recorded history."""
+    events = sorted([(start, 1) for start, _ in rows] + [(end, -1) for _, end in rows if end])
+    peak = current = 0
+    for _, delta in events:
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
+def test_four_server_processes_never_open_more_sessions_than_licenses(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    upgrade(url)
+    db = Database(url)
+    now = SystemClock().now()
+    accounts.create_account(db, slug="race", name="Race", licenses=CAP, time_zone="UTC", now=now)
+    passwords = Passwords(fast=True)
+    for name in AGENTS:
+        accounts.create_user(
+            db,
+            passwords,
+            account_slug="race",
+            username=name,
+            password=PASSWORD,
+            role=Role.AGENT,
+            now=now,
+        )
+    key = accounts.create_application_key(db, account_slug="race", name="race", now=now)
+
+    outcomes: Counter[str] = Counter()
+    agent_sessions_seen: dict[str, set[str]] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+    over_cap: list[int] = []
+
+    def client(n: int, base_urls: list[str]) -> None:
+        rng = random.Random(n)
+        with httpx.Client(timeout=30) as http:
+            while not stop.is_set():
+                base = rng.choice(base_urls)
+                agent = rng.choice(AGENTS) if rng.random() < 0.4 else None
+                body = {"username": agent, "password": PASSWORD} if agent else {}
+                r = http.post(
+                    f"{base}/api/v1/sessions", json=body, headers={"Authorization": f"Bearer {key}"}
+                )
+                if r.status_code == 409:
+                    code = r.json()["error"]["code"]
+                    with lock:
+                        outcomes[f"409 {code}"] += 1
+                    continue
+                with lock:
+                    outcomes[str(r.status_code)] += 1
+                if r.status_code not in (200, 201):
+                    continue
+                opened = r.json()
+                if agent:
+                    with lock:
+                        agent_sessions_seen.setdefault(agent, set()).add(opened["session_id"])
+                time.sleep(rng.random() * 0.01)
+                # Log out from any instance; a joined agent's session may already be gone (410).
+                other = rng.choice(base_urls)
+                bye = http.delete(
+                    f"{other}/api/v1/sessions/{opened['session_id']}",
+                    headers={"Authorization": f"Bearer {opened['token']}"},
+                )
+                assert bye.status_code in (204, 410), bye.text
+
+    def sampler() -> None:
+        while not stop.is_set():
+            with db.read() as conn:
+                open_now = conn.execute(
+                    select(func.count())
+                    .select_from(agent_sessions)
+                    .where(agent_sessions.c.ended_at.is_(None))
+                ).scalar_one()
+            if open_now > CAP:
+                over_cap.append(open_now)
+            time.sleep(0.002)
+
+    with running_servers(url, PROCESSES, tmp_path) as base_urls:
+        threads = [threading.Thread(target=client, args=(n, base_urls)) for n in range(CLIENTS)]
+        threads.append(threading.Thread(target=sampler))
+        for t in threads:
+            t.start()
+        time.sleep(SECONDS)
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+
+    assert over_cap == []
+    assert set(outcomes) <= {"200", "201", "409 license_limit_reached"}, outcomes
+    assert outcomes["201"] > 3 * CAP, outcomes  # the pool really churned
+    assert outcomes["409 license_limit_reached"] > 0, outcomes  # and really was contended
+    with db.read() as conn:
+        rows = [(r.started_at, r.ended_at) for r in conn.execute(select(agent_sessions))]
+        recorded_denials = conn.execute(select(func.count()).select_from(denials)).scalar_one()
+        still_open = [r for r in rows if r[1] is None]
+    assert len(rows) == outcomes["201"]
+    assert recorded_denials == outcomes["409 license_limit_reached"]
+    assert still_open == []
+    # The recorded history never shows more than CAP at once: claims and releases were
+    # timestamped under the same lock that ordered them.
+    assert max_concurrent(rows) <= CAP
+    assert all(start >= now - timedelta(minutes=5) for start, _ in rows)
+    assert all(s.tzinfo is UTC for s, _ in rows)
+    db.dispose()

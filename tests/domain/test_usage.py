@@ -1,0 +1,163 @@
+"""Usage statistics against a brute-force oracle, across time zones and DST changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seatkeeper.domain.usage import Interval, day_start, usage_report, window_days
+
+ZONES = [
+    "UTC",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Santiago",  # DST changes at midnight: some days start at 01:00
+    "Australia/Lord_Howe",  # a 30-minute DST shift
+    "Asia/Kolkata",
+    "Pacific/Chatham",
+]
+# Around the 2026 DST changes of both hemispheres.
+NOWS = st.sampled_from(
+    [
+        datetime(2026, m, d, h, tzinfo=UTC)
+        for m, d in [(3, 9), (3, 30), (4, 6), (11, 2), (11, 27)]
+        for h in (0, 5, 13, 23)
+    ]
+)
+GRID = timedelta(minutes=30)  # a coarse grid makes touching and shared instants common
+
+
+def oracle_peak(spans: list[Interval], start: datetime, end: datetime) -> int:
+    """The most intervals open at once in [start, end), by checking every candidate instant."""
+    candidates = {start} | {s.start for s in spans if start < s.start < end}
+
+    def open_at(t: datetime) -> int:
+        return sum(1 for s in spans if s.start <= t and (s.end is None or t < s.end))
+
+    return max(open_at(t) for t in candidates)
+
+
+@st.composite
+def histories(
+    draw: st.DrawFn,
+) -> tuple[datetime, ZoneInfo, list[Interval], list[datetime], datetime]:
+    now = draw(NOWS)
+    tz = ZoneInfo(draw(st.sampled_from(ZONES)))
+    earliest = now - timedelta(days=33)
+    steps = int((now - earliest) / GRID)
+    spans = []
+    for _ in range(draw(st.integers(0, 25))):
+        start = earliest + GRID * draw(st.integers(0, steps))
+        length = GRID * draw(st.integers(0, 4 * 48))
+        still_open = draw(st.booleans()) and start + length >= now
+        end = None if still_open else min(start + length, now)
+        spans.append(Interval(start, end))
+    denials = [
+        earliest + GRID * draw(st.integers(0, steps)) for _ in range(draw(st.integers(0, 8)))
+    ]
+    created = now - timedelta(days=draw(st.integers(0, 40)), hours=draw(st.integers(0, 23)))
+    return now, tz, spans, denials, created
+
+
+@settings(max_examples=300, deadline=None)
+@given(histories())
+def test_report_matches_brute_force(
+    history: tuple[datetime, ZoneInfo, list[Interval], list[datetime], datetime],
+) -> None:
+    now, tz, spans, denials, created = history
+    report = usage_report(spans, denials, now=now, tz=tz, licenses=10, account_created_at=created)
+    days = window_days(now, tz)
+    assert [d.day for d in report.days] == days
+    assert days[-1] == now.astimezone(tz).date()
+    peaks = []
+    for day, got in zip(days, report.days, strict=True):
+        start, end = day_start(day, tz), day_start(day + timedelta(days=1), tz)
+        peaks.append(oracle_peak(spans, start, end))
+        assert got.max_concurrent == peaks[-1], day
+        assert got.denials == sum(1 for d in denials if start <= d < end)
+        assert got.account_existed == (end > created)
+    counted = [p for p, d in zip(peaks, report.days, strict=True) if d.account_existed]
+    assert report.daily_average == (sum(counted) / len(counted) if counted else 0.0)
+    assert report.daily_max == max(peaks)
+    assert report.current == sum(
+        1 for s in spans if s.start <= now and (s.end is None or now < s.end)
+    )
+    assert report.total == 10
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=PARIS).astimezone(UTC)
+
+
+def test_a_session_starting_as_another_ends_does_not_overlap() -> None:
+    day = date(2026, 3, 10)
+    spans = [Interval(at(day, 9), at(day, 10)), Interval(at(day, 10), at(day, 11))]
+    report = usage_report(
+        spans, [], now=at(day, 12), tz=PARIS, licenses=1, account_created_at=at(day, 0)
+    )
+    assert report.days[-1].max_concurrent == 1
+
+
+def test_days_follow_the_time_zone_across_the_spring_change() -> None:
+    # 29 March 2026 has 23 hours in Paris: the session at 23:30 local belongs to it,
+    # and one at 00:30 local the next day does not.
+    change = date(2026, 3, 29)
+    assert day_start(change + timedelta(days=1), PARIS) - day_start(change, PARIS) == timedelta(
+        hours=23
+    )
+    spans = [
+        Interval(at(change, 23, 30), at(change, 23, 45)),
+        Interval(at(change + timedelta(days=1), 0, 30), at(change + timedelta(days=1), 1)),
+        Interval(at(change + timedelta(days=1), 0, 40), at(change + timedelta(days=1), 1)),
+    ]
+    now = at(change + timedelta(days=1), 12)
+    report = usage_report(spans, [], now=now, tz=PARIS, licenses=5, account_created_at=now)
+    by_day = {d.day: d for d in report.days}
+    assert by_day[change].max_concurrent == 1
+    assert by_day[change + timedelta(days=1)].max_concurrent == 2
+
+
+def test_daily_figures_skip_days_before_the_account_existed() -> None:
+    today = date(2026, 3, 10)
+    created = at(today - timedelta(days=1), 15)  # existed for part of yesterday
+    spans = [
+        Interval(at(today - timedelta(days=1), 16), at(today - timedelta(days=1), 17)),
+        Interval(at(today, 9), None),
+        Interval(at(today, 9, 30), None),
+        Interval(at(today, 9, 45), at(today, 10)),
+    ]
+    report = usage_report(
+        spans,
+        [at(today, 9, 50)],
+        now=at(today, 11),
+        tz=PARIS,
+        licenses=3,
+        account_created_at=created,
+    )
+    assert [d.account_existed for d in report.days].count(True) == 2
+    assert report.days[-1].max_concurrent == 3
+    assert report.days[-1].denials == 1
+    assert report.daily_max == 3
+    assert report.daily_average == 2.0  # (1 + 3) / 2: earlier days do not count
+    assert report.current == 2
+
+
+def test_a_session_open_for_days_counts_on_each_of_them() -> None:
+    today = date(2026, 3, 10)
+    spans = [Interval(at(today - timedelta(days=3), 22), None)]
+    report = usage_report(
+        spans,
+        [],
+        now=at(today, 8),
+        tz=PARIS,
+        licenses=3,
+        account_created_at=at(today - timedelta(days=40), 0),
+    )
+    assert [d.max_concurrent for d in report.days[-5:]] == [0, 1, 1, 1, 1]
+    assert report.daily_average == 4 / 30

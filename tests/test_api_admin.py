@@ -1,0 +1,228 @@
+"""The admin side of the HTTP API: roles and accounts, the grid, terminations, usage."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from seatkeeper.clock import FrozenClock
+from seatkeeper.services import accounts
+from seatkeeper.storage.db import Database
+from tests.conftest import PASSWORD, World, bearer
+from tests.test_api_agent import call, error_of, login, open_session
+
+Client = TestClient[Litestar]
+ROUTES = [
+    ("GET", "active-sessions", None),
+    ("GET", "usage", None),
+    ("POST", "active-sessions/terminate", {"session_ids": [str(uuid4())]}),
+]
+
+
+def admin_call(
+    client: Client, token: str, route: tuple[str, str, Any], account: str = "acme"
+) -> Any:
+    method, path, body = route
+    return client.request(
+        method, f"/api/v1/accounts/{account}/{path}", json=body, headers=bearer(token)
+    )
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[r[1] for r in ROUTES])
+@pytest.mark.parametrize(
+    ("who", "account", "expected"),
+    [
+        ("admin_token", "acme", (200, None)),
+        ("admin_token", "globex", (404, "account_not_found")),
+        ("admin_token", "no-such-account", (404, "account_not_found")),
+        ("globex_admin_token", "acme", (404, "account_not_found")),
+        ("super_token", "acme", (200, None)),
+        ("super_token", "globex", (200, None)),
+        ("super_token", "no-such-account", (404, "account_not_found")),
+        ("agent_token", "acme", (403, "not_allowed")),
+        ("designer_token", "acme", (403, "not_allowed")),
+        ("agent_token", "globex", (403, "not_allowed")),
+    ],
+)
+def test_every_admin_route_checks_role_and_account(
+    client: Client,
+    world: World,
+    route: tuple[str, str, Any],
+    who: str,
+    account: str,
+    expected: tuple[int, str | None],
+) -> None:
+    response = admin_call(client, getattr(world, who), route, account)
+    if expected[1] is None:
+        assert response.status_code == expected[0], response.text
+    else:
+        assert error_of(response) == expected
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[r[1] for r in ROUTES])
+def test_admin_routes_need_a_valid_token(
+    client: Client, world: World, route: tuple[str, str, Any]
+) -> None:
+    method, path, body = route
+    missing = client.request(method, f"/api/v1/accounts/acme/{path}", json=body)
+    assert error_of(missing) == (401, "missing_credentials")
+    assert error_of(admin_call(client, "sk_user_forged", route)) == (401, "invalid_token")
+    assert error_of(admin_call(client, world.app_key, route)) == (401, "invalid_token")
+
+
+def test_a_refused_termination_changes_nothing(client: Client, world: World) -> None:
+    alice = login(client, world, "alice")
+    for token in (world.globex_admin_token, world.agent_token, world.designer_token):
+        route = ("POST", "active-sessions/terminate", {"session_ids": [alice["session_id"]]})
+        assert admin_call(client, token, route).status_code in (403, 404)
+    assert (
+        call(client, "POST", f"{alice['session_id']}/heartbeat", alice["token"]).status_code == 200
+    )
+
+
+def grid(client: Client, world: World, query: str = "") -> Any:
+    response = client.get(
+        f"/api/v1/accounts/acme/active-sessions{query}", headers=bearer(world.admin_token)
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_an_empty_grid(client: Client, world: World) -> None:
+    body = grid(client, world)
+    assert body["sessions"] == []
+    assert body["count"] == 0
+    assert body["time_zone"] == "Europe/Paris"
+
+
+@pytest.fixture
+def busy(client: Client, world: World, db: Database, clock: FrozenClock) -> dict[str, str]:
+    """Three sessions opened a minute apart: bob (3 interactions), Guest (none), alice (1)."""
+    accounts.update_account(db, "acme", licenses=10, now=clock.now())
+    ids = {}
+    for who, flows in (("bob", ["A", "A", "B"]), (None, []), ("alice", ["C"])):
+        s = login(client, world, who) if who else open_session(client, world.app_key).json()
+        ids[who or "Guest"] = s["session_id"]
+        for flow in flows:
+            call(client, "POST", f"{s['session_id']}/interactions", s["token"], {"flow": flow})
+        clock.advance(timedelta(minutes=1))
+    return ids
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["bob", None, "alice"]),
+        ("?sort=session_start&order=desc", ["alice", None, "bob"]),
+        ("?sort=agent_id", ["alice", "bob", None]),  # a Guest sorts as "Guest"
+        ("?sort=agent_id&order=desc", [None, "bob", "alice"]),
+        ("?sort=open_interactions_count", [None, "alice", "bob"]),
+        ("?sort=open_interactions_count&order=desc", ["bob", "alice", None]),
+    ],
+)
+def test_the_grid_sorts_by_each_sortable_column(
+    client: Client, world: World, busy: dict[str, str], query: str, expected: list[str | None]
+) -> None:
+    assert [r["agent_id"] for r in grid(client, world, query)["sessions"]] == expected
+
+
+def test_grid_rows_show_flows_once_and_count_every_instance(
+    client: Client, world: World, busy: dict[str, str]
+) -> None:
+    rows = {r["agent_id"]: r for r in grid(client, world)["sessions"]}
+    assert rows["bob"]["open_interactions"] == ["A", "B"]
+    assert rows["bob"]["open_interactions_count"] == 3
+    assert rows[None]["open_interactions"] == []
+    # Session Start is given in the account's zone: 14:00 in Paris is 13:00 UTC.
+    assert rows["bob"]["session_start"] == "2026-03-10T14:00:00+01:00"
+    assert datetime.fromisoformat(rows["alice"]["session_start"]).utcoffset() == timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?sort=open_interactions", "cannot be sorted by Open Interactions"),
+        ("?sort=username", "Unknown sort column"),
+        ("?sort=agent_id&order=up", "Unknown order"),
+    ],
+)
+def test_unknown_sorts_are_refused(client: Client, world: World, query: str, message: str) -> None:
+    response = client.get(
+        f"/api/v1/accounts/acme/active-sessions{query}", headers=bearer(world.admin_token)
+    )
+    assert error_of(response) == (400, "invalid_sort")
+    assert message in response.json()["error"]["message"]
+
+
+def test_termination_reports_what_was_already_gone(
+    client: Client, world: World, busy: dict[str, str]
+) -> None:
+    bob, guest, alice = busy["bob"], busy["Guest"], busy["alice"]
+    stranger = str(uuid4())
+    route = ("POST", "active-sessions/terminate", {"session_ids": [bob, guest, bob]})
+    first = admin_call(client, world.admin_token, route).json()
+    assert first["terminated"] == 2
+    assert first["terminated_ids"] == [bob, guest]
+    route = ("POST", "active-sessions/terminate", {"session_ids": [bob, alice, stranger]})
+    second = admin_call(client, world.admin_token, route).json()
+    assert second == {
+        "terminated": 1,
+        "terminated_ids": [alice],
+        "already_ended": [bob],
+        "not_found": [stranger],
+        "message": "1 session terminated. 1 had already ended. 1 not found in this account.",
+    }
+    assert grid(client, world)["sessions"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"session_ids": []}, {"session_ids": ["not-a-uuid"]}, {"session_ids": "x"}, {"ids": []}],
+)
+def test_bad_termination_requests_are_refused(
+    client: Client, world: World, busy: dict[str, str], body: dict[str, Any]
+) -> None:
+    response = admin_call(client, world.admin_token, ("POST", "active-sessions/terminate", body))
+    assert error_of(response) == (400, "invalid_request")
+    assert len(grid(client, world)["sessions"]) == 3
+
+
+def test_a_foreign_session_id_is_not_found_and_not_terminated(client: Client, world: World) -> None:
+    gina = open_session(
+        client, world.globex_app_key, {"username": "gina", "password": PASSWORD}
+    ).json()
+    route = ("POST", "active-sessions/terminate", {"session_ids": [gina["session_id"]]})
+    answer = admin_call(client, world.admin_token, route).json()
+    assert answer["not_found"] == [gina["session_id"]]
+    assert call(client, "POST", f"{gina['session_id']}/heartbeat", gina["token"]).status_code == 200
+
+
+def test_usage_figures(client: Client, world: World, clock: FrozenClock) -> None:
+    # Yesterday: alice and bob overlap for an hour (peak 2). Today: alice alone (peak 1).
+    clock.advance(timedelta(days=-1))
+    alice = login(client, world, "alice")
+    bob = login(client, world, "bob")
+    clock.advance(timedelta(hours=1))
+    call(client, "DELETE", alice["session_id"], alice["token"])
+    call(client, "DELETE", bob["session_id"], bob["token"])
+    clock.advance(timedelta(days=1, hours=-1))
+    login(client, world, "alice")
+    usage = client.get("/api/v1/accounts/acme/usage", headers=bearer(world.admin_token)).json()
+    assert usage["current"] == 1
+    assert usage["total"] == 3
+    assert usage["daily_max"] == 2
+    assert usage["daily_average"] == round(3 / 30, 2)  # acme is 60 days old: all 30 days count
+    assert len(usage["days"]) == 30
+    assert usage["days"][-1] == {
+        "date": "2026-03-10",
+        "max_concurrent": 1,
+        "denials": 0,
+        "account_existed": True,
+    }
+    assert usage["days"][-2]["max_concurrent"] == 2
+    assert usage["as_of"] == "2026-03-10T14:00:00+01:00"
