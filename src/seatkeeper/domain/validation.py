@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import zoneinfo
 from datetime import timedelta
 from functools import cache
+from importlib import resources
 from zoneinfo import ZoneInfo
 
 from seatkeeper.domain.errors import InvalidInput
@@ -21,13 +21,16 @@ _USERNAME = re.compile(r"[\w.@+-]+")
 
 
 @cache
-def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+def zone_names() -> frozenset[str]:
+    """The IANA time zone names, as the tzdata package lists them."""
+    # Not zoneinfo.available_timezones(): it also offers the machine's "localtime".
+    names = resources.files("tzdata").joinpath("zones").read_text().split()
+    return frozenset(names) - {"Factory"}
 
 
 def time_zone(name: str) -> ZoneInfo:
     """The IANA time zone called `name`."""
-    if name not in _zones():
+    if name not in zone_names():
         raise InvalidInput(
             f"{name!r} is not an IANA time zone; use a name such as 'Europe/Paris' or "
             "'America/New_York'."

@@ -145,11 +145,20 @@ def create_user(
         )
 
 
-def create_application_key(db: Database, *, account_slug: str, name: str, now: datetime) -> str:
-    """A new key that lets an Agent Application open sessions for the account."""
+def create_application_key(
+    db: Database, *, account_slug: str, name: str, now: datetime, replace: bool = False
+) -> str:
+    """A new key that lets an Agent Application open sessions for the account.
+
+    With `replace`, the account's earlier application keys of the same name are revoked.
+    """
     key = new_token(APPLICATION_KEY_PREFIX)
     with db.write() as conn:
         account = _account(conn, account_slug)
+        if replace:
+            repo.revoke_api_keys(
+                conn, account_id=account.id, kind=KeyKind.APPLICATION, name=name, at=now
+            )
         repo.insert_api_key(
             conn,
             account_id=account.id,
@@ -160,6 +169,12 @@ def create_application_key(db: Database, *, account_slug: str, name: str, now: d
             created_at=now,
         )
     return key
+
+
+def get_account(db: Database, slug: str) -> Account:
+    """The account with this slug."""
+    with db.read() as conn:
+        return _account(conn, slug)
 
 
 def create_user_token(
@@ -182,7 +197,14 @@ def create_user_token(
         if login is None:
             raise InvalidInput(f"The account {account_slug!r} has no user {username!r}.")
         if replace:
-            repo.revoke_api_keys(conn, user_id=login[0].id, name=name, at=now)
+            repo.revoke_api_keys(
+                conn,
+                account_id=account.id,
+                kind=KeyKind.USER,
+                name=name,
+                at=now,
+                user_id=login[0].id,
+            )
         repo.insert_api_key(
             conn,
             account_id=account.id,

@@ -216,12 +216,24 @@ def user_by_token(conn: Connection, key_hash: str) -> User | None:
     return None if row is None else _user(row)
 
 
-def revoke_api_keys(conn: Connection, *, user_id: int, name: str, at: datetime) -> int:
-    """Revoke a user's unrevoked keys with this name; returns how many."""
+def revoke_api_keys(
+    conn: Connection,
+    *,
+    account_id: int,
+    kind: KeyKind,
+    name: str,
+    at: datetime,
+    user_id: int | None = None,
+) -> int:
+    """Revoke the unrevoked keys of this kind and name (a user's, for user tokens)."""
     result = conn.execute(
         update(api_keys)
         .where(
-            api_keys.c.user_id == user_id, api_keys.c.name == name, api_keys.c.revoked_at.is_(None)
+            api_keys.c.account_id == account_id,
+            api_keys.c.kind == kind.value,
+            api_keys.c.user_id.is_(None) if user_id is None else api_keys.c.user_id == user_id,
+            api_keys.c.name == name,
+            api_keys.c.revoked_at.is_(None),
         )
         .values(revoked_at=at)
     )

@@ -1,0 +1,169 @@
+"""The demo account: its people, fresh keys, and 30 days of made-up history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from seatkeeper.demo_history import DEMO_AGENTS, History, generate_history
+from seatkeeper.domain import usage
+from seatkeeper.domain.errors import Conflict
+from seatkeeper.domain.model import Account, AgentSession, Interaction, Role
+from seatkeeper.services import accounts
+from seatkeeper.services.secrets import Passwords
+from seatkeeper.storage import backfill
+from seatkeeper.storage import repository as repo
+from seatkeeper.storage.db import Database
+
+DEMO_SLUG = "demo"
+DEMO_NAME = "Demo Contact Center"
+DEMO_LICENSES = 25
+DEMO_TIME_ZONE = "America/New_York"
+DEMO_TIMEOUT = timedelta(minutes=30)
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "demo-admin-password"  # noqa: S105 (printed for people to try the demo)
+AGENT_PASSWORD = "demo-agent-password"  # noqa: S105
+ADMIN_TOKEN_NAME = "demo"  # noqa: S105 (a label, not a secret)
+APPLICATION_KEY_NAME = "demo-simulation"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    account: Account
+    admin_token: str  # fresh on every run; the previous one is revoked
+    application_key: str  # likewise
+
+
+@dataclass(frozen=True, slots=True)
+class Backfilled:
+    days: int
+    sessions: int
+    interactions: int
+    denials: int
+
+
+# --- the demo account -----------------------------------------------------------------
+
+
+def provision(db: Database, passwords: Passwords, *, now: datetime) -> DemoAccount:
+    """Create (or reuse) the demo account and its people; mint a fresh admin token and key."""
+    account = _demo_account(db, now=now)
+    _demo_users(db, passwords, account, now=now)
+    token = accounts.create_user_token(
+        db,
+        account_slug=DEMO_SLUG,
+        username=ADMIN_USERNAME,
+        name=ADMIN_TOKEN_NAME,
+        now=now,
+        replace=True,
+    )
+    # The simulation needs a raw key and only hashes are stored: each run mints a new one.
+    key = accounts.create_application_key(
+        db, account_slug=DEMO_SLUG, name=APPLICATION_KEY_NAME, now=now, replace=True
+    )
+    return DemoAccount(account, token, key)
+
+
+def _demo_account(db: Database, *, now: datetime) -> Account:
+    try:
+        # Created before the usage window, so that all of its 30 days count.
+        return accounts.create_account(
+            db,
+            slug=DEMO_SLUG,
+            name=DEMO_NAME,
+            licenses=DEMO_LICENSES,
+            time_zone=DEMO_TIME_ZONE,
+            session_timeout=DEMO_TIMEOUT,
+            guests_allowed=True,
+            now=now - timedelta(days=usage.WINDOW_DAYS + 1),
+        )
+    except Conflict:
+        return accounts.get_account(db, DEMO_SLUG)
+
+
+def _demo_users(db: Database, passwords: Passwords, account: Account, *, now: datetime) -> None:
+    people = [
+        (ADMIN_USERNAME, ADMIN_PASSWORD, Role.ACCOUNT_ADMIN),
+        *((username, AGENT_PASSWORD, Role.AGENT) for username in DEMO_AGENTS),
+    ]
+    # Looked up first: hashing a password only to be told the user exists is slow.
+    with db.read() as conn:
+        existing = backfill.user_ids(conn, account.id, [p[0] for p in people])
+    for username, password, role in people:
+        if username not in existing:
+            accounts.create_user(
+                db,
+                passwords,
+                account_slug=DEMO_SLUG,
+                username=username,
+                password=password,
+                role=role,
+                now=now,
+            )
+
+
+# --- history --------------------------------------------------------------------------
+
+
+def backfill_history(
+    db: Database, account: Account, *, now: datetime, seed: int | None = None
+) -> Backfilled:
+    """Fill the usage window's days that have no history yet, in one transaction."""
+    tz = ZoneInfo(account.time_zone)
+    since, until = usage.window_bounds(now, tz)
+    with db.write() as conn:
+        recorded = repo.session_intervals(conn, account.id, since=since, now=now)
+        refused = repo.denial_times(conn, account.id, since=since, until=until)
+        seen = {i.start.astimezone(tz).date() for i in recorded}
+        seen |= {at.astimezone(tz).date() for at in refused}
+        days = [d for d in usage.window_days(now, tz) if d not in seen]
+        if not days:
+            return Backfilled(0, 0, 0, 0)
+        ids = backfill.user_ids(conn, account.id, [*DEMO_AGENTS, ADMIN_USERNAME])
+        history = generate_history(
+            days,
+            tz=tz,
+            now=now,
+            licenses=account.licenses,
+            timeout=account.session_timeout,
+            agents=[a for a in DEMO_AGENTS if a in ids],
+            seed=seed,
+            busy=recorded,  # never overlap what happened, nor a session open now
+            not_before=account.created_at,
+        )
+        stored = _store(conn, account, history, ids)
+    return Backfilled(len(days), *stored)
+
+
+def _store(
+    conn: Connection, account: Account, history: History, ids: dict[str, int]
+) -> tuple[int, int, int]:
+    """Insert the history; returns how many sessions, interactions and denials."""
+    sessions: list[AgentSession] = []
+    items: list[Interaction] = []
+    for past in history.sessions:
+        session = AgentSession(
+            id=uuid4(),
+            account_id=account.id,
+            user_id=None if past.agent is None else ids[past.agent],
+            started_at=past.started_at,
+            last_activity_at=past.last_activity_at,
+            expires_at=past.expires_at,
+            ended_at=past.ended_at,
+            end_reason=past.end_reason,
+        )
+        sessions.append(session)
+        items.extend(
+            Interaction(uuid4(), session.id, i.flow, i.opened_at, i.closed_at, i.step)
+            for i in past.interactions
+        )
+    refused = [(None if d.agent is None else ids[d.agent], d.at) for d in history.denials]
+    return (
+        backfill.insert_sessions(conn, sessions, ended_by=ids.get(ADMIN_USERNAME)),
+        backfill.insert_interactions(conn, items),
+        backfill.insert_denials(conn, account.id, refused),
+    )

@@ -1,0 +1,157 @@
+"""The seatkeeper command: provisioning, schema upgrades, and its refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import text
+
+from seatkeeper.cli import main
+from seatkeeper.storage.db import Database
+from seatkeeper.storage.schema import head_revision
+
+
+def run(db_url: str, *args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(main, ["--database-url", db_url, *args], input=stdin)
+
+
+@pytest.fixture
+def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("SEATKEEPER_FAST_PASSWORD_HASHING", "true")
+    return db_url
+
+
+def test_provisioning_an_account_from_the_command_line(cli_db: str) -> None:
+    created = run(
+        cli_db,
+        "accounts",
+        "create",
+        "acme",
+        "--name",
+        "Acme Support",
+        "--licenses",
+        "25",
+        "--time-zone",
+        "Europe/Paris",
+        "--timeout",
+        "45",
+    )
+    assert created.exit_code == 0, created.output
+    assert "Created account 'acme' with 25 licenses." in created.output
+
+    user = run(
+        cli_db,
+        "users",
+        "create",
+        "acme",
+        "alice",
+        "--role",
+        "account_admin",
+        "--password-stdin",
+        stdin="a long password\n",
+    )
+    assert user.exit_code == 0, user.output
+    assert "Created account_admin 'alice'" in user.output
+
+    token = run(cli_db, "tokens", "create", "acme", "--kind", "user", "--user", "alice")
+    assert token.exit_code == 0, token.output
+    assert token.stdout.strip().startswith("sk_user_")
+    key = run(cli_db, "tokens", "create", "acme", "--kind", "application")
+    assert key.stdout.strip().startswith("sk_app_")
+
+    changed = run(cli_db, "accounts", "set", "acme", "--licenses", "30", "--no-guests")
+    assert changed.exit_code == 0, changed.output
+    assert "30 licenses" in changed.output and "guests not allowed" in changed.output
+
+    listed = run(cli_db, "accounts", "list")
+    assert listed.exit_code == 0
+    lines = listed.output.splitlines()
+    assert lines[0].split() == ["ACCOUNT", "NAME", "IN", "USE", "TIME", "ZONE", "TIMEOUT", "GUESTS"]
+    assert lines[1].split() == [
+        "acme",
+        "Acme",
+        "Support",
+        "0",
+        "/",
+        "30",
+        "Europe/Paris",
+        "45",
+        "min",
+        "no",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--licenses", "-5"], "between 0 and 1,000,000"),
+        (["--licenses", "many"], "is not a whole number"),
+        (["--licenses", "5", "--time-zone", "Mars/Olympus_Mons"], "is not an IANA time zone"),
+        (["--licenses", "5", "--time-zone", "localtime"], "is not an IANA time zone"),
+        (["--licenses", "5", "--timeout", "0"], "between 1 minute and 24 hours"),
+    ],
+)
+def test_bad_account_values_exit_2_and_create_nothing(
+    cli_db: str, args: list[str], message: str
+) -> None:
+    result = run(cli_db, "accounts", "create", "acme", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "No accounts yet" in run(cli_db, "accounts", "list").output
+
+
+def test_bad_changes_exit_2_and_change_nothing(cli_db: str) -> None:
+    run(cli_db, "accounts", "create", "acme", "--licenses", "5")
+    for args in (["--licenses", "-1"], ["--time-zone", "Nowhere/City"]):
+        assert run(cli_db, "accounts", "set", "acme", *args).exit_code == 2
+    assert run(cli_db, "accounts", "list").output.splitlines()[1].split()[2:6] == [
+        "0",
+        "/",
+        "5",
+        "UTC",
+    ]
+
+
+def test_refusals_from_the_services_exit_1_with_their_sentence(cli_db: str) -> None:
+    run(cli_db, "accounts", "create", "acme", "--licenses", "5")
+    again = run(cli_db, "accounts", "create", "acme", "--licenses", "5")
+    assert again.exit_code == 1
+    assert "An account 'acme' already exists." in again.output
+    nobody = run(cli_db, "accounts", "set", "nobody", "--licenses", "3")
+    assert nobody.exit_code == 1 and "There is no account 'nobody'." in nobody.output
+    short = run(cli_db, "users", "create", "acme", "bob", "--password-stdin", stdin="short\n")
+    assert short.exit_code == 1 and "8 to 1024 characters" in short.output
+    lost = run(cli_db, "tokens", "create", "acme", "--kind", "user", "--user", "ghost")
+    assert lost.exit_code == 1 and "has no user 'ghost'" in lost.output
+    no_user = run(cli_db, "tokens", "create", "acme", "--kind", "user")
+    assert no_user.exit_code == 2 and "--user" in no_user.output
+
+
+def test_db_upgrade_creates_the_schema_and_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh' / 'new.db'}"
+    first = run(url, "db", "upgrade")
+    assert first.exit_code == 0, first.output
+    assert f"from revision (empty) to {head_revision()}" in first.output
+    second = run(url, "db", "upgrade")
+    assert f"already at revision {head_revision()}" in second.output
+
+
+def test_commands_refuse_a_database_without_the_current_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    for args in (["serve", "--port", "1"], ["accounts", "list"]):
+        result = run(url, *args)
+        assert result.exit_code == 1
+        assert "has no seatkeeper schema yet" in result.output
+        assert "Run `seatkeeper db upgrade`" in result.output
+
+
+def test_an_outdated_schema_is_refused_by_name(cli_db: str) -> None:
+    db = Database(cli_db)
+    with db.write() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    db.dispose()
+    result = run(cli_db, "serve")
+    assert result.exit_code == 1
+    assert f"is at revision 0000; this seatkeeper needs revision {head_revision()}" in result.output

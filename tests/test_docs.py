@@ -1,0 +1,48 @@
+"""The OpenAPI document and the /docs page, which must work with no internet."""
+
+from __future__ import annotations
+
+import re
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+Client = TestClient[Litestar]
+
+
+def test_docs_page_loads_only_local_assets(client: Client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert len(assets) >= 3
+    for asset in assets:
+        assert asset.startswith("/"), asset  # nothing from a CDN
+        assert client.get(asset).status_code == 200, asset
+    assert "<script>" not in page.text  # no inline script
+
+
+def test_openapi_documents_the_contract(client: Client) -> None:
+    spec = client.get("/docs/openapi.json").json()
+    paths = spec["paths"]
+    assert set(paths) >= {
+        "/api/v1/sessions",
+        "/api/v1/sessions/{session_id}/heartbeat",
+        "/api/v1/sessions/{session_id}/interactions",
+        "/api/v1/sessions/{session_id}/interactions/{interaction_id}/steps",
+        "/api/v1/sessions/{session_id}/interactions/{interaction_id}",
+        "/api/v1/sessions/{session_id}",
+        "/api/v1/accounts/{account}/active-sessions",
+        "/api/v1/accounts/{account}/active-sessions/terminate",
+        "/api/v1/accounts/{account}/usage",
+    }
+    open_session = paths["/api/v1/sessions"]["post"]
+    assert set(open_session["responses"]) >= {"200", "201", "400", "401", "403", "409"}
+    assert "license_limit_reached" in open_session["responses"]["409"]["description"]
+    step = paths["/api/v1/sessions/{session_id}/interactions/{interaction_id}/steps"]["post"]
+    assert "session_terminated" in step["responses"]["410"]["description"]
+    assert open_session["security"] == [{"ApplicationKey": []}]
+    assert set(spec["components"]["securitySchemes"]) == {
+        "ApplicationKey",
+        "SessionToken",
+        "AdminToken",
+    }
