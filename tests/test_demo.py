@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import click
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
 from seatkeeper.clock import FrozenClock, SystemClock
@@ -35,6 +33,7 @@ from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, denials, interactions
 from seatkeeper.web.app import create_app
+from tests.servers import served
 
 EVENING = timedelta(hours=8)  # the clock's 13:00 UTC is 09:00 in New York: move to 17:00
 
@@ -150,24 +149,6 @@ def test_a_busy_port_is_refused_clearly(settings: Settings) -> None:
             run_demo(settings, host="127.0.0.1", port=port, agents=1)
 
 
-@contextmanager
-def served(settings: Settings) -> Iterator[str]:
-    """A real server for `settings` on a free port, in a thread."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: server.started, "the server to start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        listener.close()
-
-
 def wait_for(condition: Callable[[], bool], what: str) -> None:
     stop = threading.Event()
     for _ in range(200):
@@ -190,7 +171,7 @@ def test_simulated_agents_work_and_log_out(
         ).rows
         return any(r.open_interactions for r in rows)
 
-    with served(settings) as base_url:
+    with served(create_app(settings)) as base_url:
         simulation = Simulation(
             base_url,
             demo.application_key,
