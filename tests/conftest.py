@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.config import Settings
@@ -25,19 +30,71 @@ START = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)  # a Tuesday, 14:00 in Paris
 PASSWORD = "correct horse battery"
 
 
+PG_MODE = os.environ.get("SEATKEEPER_TEST_POSTGRES", "auto")
+PG_URL = os.environ.get(
+    "SEATKEEPER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database migrated once; each test starts from a copy of it."""
+    """A SQLite database migrated once; each test starts from a copy of it."""
     path = tmp_path_factory.mktemp("template") / "seatkeeper.db"
     upgrade(f"sqlite:///{path}")
     return path
 
 
-@pytest.fixture
-def db_url(tmp_path: Path, template_db: Path) -> str:
-    path = tmp_path / "seatkeeper.db"
-    shutil.copy(template_db, path)
-    return f"sqlite:///{path}"
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Engine]:
+    """A connection to the PostgreSQL server the PostgreSQL half of the suite runs on."""
+    if PG_MODE == "off":
+        pytest.skip("PostgreSQL tests are off (SEATKEEPER_TEST_POSTGRES=off)")
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        engine.dispose()
+        reason = f"PostgreSQL is not reachable at {make_url(PG_URL).render_as_string()}: {exc.orig}"
+        if PG_MODE == "required":
+            pytest.fail(f"{reason} (SEATKEEPER_TEST_POSTGRES=required)")
+        pytest.skip(f"{reason}; set SEATKEEPER_TEST_POSTGRES_URL to run these tests")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres: Engine) -> Iterator[str]:
+    """A PostgreSQL database migrated once; each test gets a copy of it."""
+    name = f"seatkeeper_template_{uuid4().hex[:12]}"
+    with postgres.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    upgrade(_pg_database(name))
+    yield name
+    with postgres.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _pg_database(name: str) -> str:
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, template_db: Path) -> Iterator[str]:
+    """A fresh, migrated database of its own for every test, on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "seatkeeper.db"
+        shutil.copy(template_db, path)
+        yield f"sqlite:///{path}"
+        return
+    template: str = request.getfixturevalue("postgres_template")
+    postgres: Engine = request.getfixturevalue("postgres")
+    name = f"seatkeeper_test_{uuid4().hex[:12]}"
+    with postgres.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _pg_database(name)
+    with postgres.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

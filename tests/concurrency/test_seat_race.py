@@ -1,4 +1,4 @@
-"""The license cap holds when server processes race on one SQLite file."""
+"""The license cap holds when server processes race on one database (SQLite file or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from seatkeeper.domain.model import Role
 from seatkeeper.services import accounts
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
-from seatkeeper.storage.schema import upgrade
 from seatkeeper.storage.tables import agent_sessions, denials
 from tests.servers import running_servers
 
@@ -39,9 +38,10 @@ def max_concurrent(rows: list[tuple[datetime, datetime | None]]) -> int:
     return peak
 
 
-def test_four_server_processes_never_open_more_sessions_than_licenses(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'race.db'}"
-    upgrade(url)
+def test_four_server_processes_never_open_more_sessions_than_licenses(
+    db_url: str, tmp_path: Path
+) -> None:
+    url = db_url
     db = Database(url)
     now = SystemClock().now()
     accounts.create_account(db, slug="race", name="Race", licenses=CAP, time_zone="UTC", now=now)
