@@ -1,0 +1,76 @@
+"""The Python client against a real server: the story, and refusals as typed exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from seatkeeper.client import (
+    Client,
+    GuestsNotAllowed,
+    InvalidCredentials,
+    InvalidRequest,
+    LicenseLimitReached,
+    SessionTerminated,
+    Unauthorized,
+)
+from seatkeeper.clock import FrozenClock
+from seatkeeper.services import accounts
+from seatkeeper.storage.db import Database
+from tests.conftest import PASSWORD, World, bearer
+from tests.servers import served
+
+
+@pytest.fixture
+def base_url(app: Litestar) -> Iterator[str]:
+    with served(app) as url:
+        yield url
+
+
+def test_the_client_story_and_its_exceptions(base_url: str, world: World) -> None:
+    with Client(base_url, world.app_key) as client:
+        alice = client.open_session("alice", PASSWORD)
+        assert (alice.agent_id, alice.joined) == ("alice", False)
+        again = client.open_session("alice", PASSWORD)
+        assert again.joined and again.session_id == alice.session_id
+        guest = client.open_session()
+        assert guest.agent_id is None
+        reset = alice.open_interaction("Password Reset")
+        reset.step("Verify identity")
+        assert alice.heartbeat() == alice.expires_at
+        client.open_session("bob", PASSWORD)
+
+        with pytest.raises(LicenseLimitReached) as full:
+            client.open_session("carol", PASSWORD)
+        assert (full.value.status, full.value.code) == (409, "license_limit_reached")
+        assert "All 3 licenses are in use" in full.value.message
+        with pytest.raises(InvalidCredentials):
+            client.open_session("alice", "wrong password")
+        with pytest.raises(InvalidRequest):
+            alice.open_interaction("")
+
+        terminated = httpx.post(
+            f"{base_url}/api/v1/accounts/acme/active-sessions/terminate",
+            json={"session_ids": [alice.session_id]},
+            headers=bearer(world.admin_token),
+        )
+        assert terminated.json()["terminated"] == 1
+        with pytest.raises(SessionTerminated) as ended:
+            reset.step("Send reset link")
+        assert ended.value.message == "Your session was terminated by an administrator."
+        guest.logout()
+        assert client.open_session("carol", PASSWORD).agent_id == "carol"
+
+    with Client(base_url, "sk_app_forged") as stranger, pytest.raises(Unauthorized):
+        stranger.open_session()
+
+
+def test_guest_refusal_is_typed(
+    base_url: str, world: World, db: Database, clock: FrozenClock
+) -> None:
+    accounts.update_account(db, "acme", guests_allowed=False, now=clock.now())
+    with Client(base_url, world.app_key) as client, pytest.raises(GuestsNotAllowed):
+        client.open_session()
