@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -17,55 +17,54 @@ import uvicorn
 from litestar import Litestar
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_servers(database_url: str, count: int, log_dir: Path) -> Iterator[list[str]]:
-    """Start `count` server processes on one database; yields their base URLs."""
+    """Start `count` server processes on one database; yields their base URLs.
+
+    Each process is handed a socket this test bound and listens on already, so no
+    other test (or server) can take its port in between.
+    """
     env = {
         **os.environ,
         "SEATKEEPER_FAST_PASSWORD_HASHING": "true",
         "SEATKEEPER_LOG_LEVEL": "warning",
     }
-    procs, urls = [], []
-    try:
+    with ExitStack() as stack:
+        procs, urls = [], []
         for n in range(count):
-            port = free_port()
-            log = (log_dir / f"server-{n}.log").open("wb")
-            procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "seatkeeper",
-                        "--database-url",
-                        database_url,
-                        "serve",
-                        "--port",
-                        str(port),
-                    ],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+            listener = stack.enter_context(socket.socket())
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(128)
+            log = stack.enter_context((log_dir / f"server-{n}.log").open("wb"))
+            fd = listener.fileno()
+            command = [
+                sys.executable,
+                "-m",
+                "seatkeeper",
+                "--database-url",
+                database_url,
+                "serve",
+                "--fd",
+                str(fd),
+            ]
+            proc = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[fd]
             )
-            urls.append(f"http://127.0.0.1:{port}")
+            stack.callback(_stop, proc)
+            procs.append(proc)
+            urls.append(f"http://127.0.0.1:{listener.getsockname()[1]}")
         for url, proc in zip(urls, procs, strict=True):
             _wait_until_up(url, proc, log_dir)
         yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @contextmanager

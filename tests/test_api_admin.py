@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -77,9 +77,13 @@ def test_admin_routes_need_a_valid_token(
 
 def test_a_refused_termination_changes_nothing(client: Client, world: World) -> None:
     alice = login(client, world, "alice")
-    for token in (world.globex_admin_token, world.agent_token, world.designer_token):
-        route = ("POST", "active-sessions/terminate", {"session_ids": [alice["session_id"]]})
-        assert admin_call(client, token, route).status_code in (403, 404)
+    route = ("POST", "active-sessions/terminate", {"session_ids": [alice["session_id"]]})
+    for token, status in (
+        (world.globex_admin_token, 404),
+        (world.agent_token, 403),
+        (world.designer_token, 403),
+    ):
+        assert admin_call(client, token, route).status_code == status
     assert (
         call(client, "POST", f"{alice['session_id']}/heartbeat", alice["token"]).status_code == 200
     )
@@ -226,3 +230,54 @@ def test_usage_figures(client: Client, world: World, clock: FrozenClock) -> None
     }
     assert usage["days"][-2]["max_concurrent"] == 2
     assert usage["as_of"] == "2026-03-10T14:00:00+01:00"
+
+
+def test_ten_thousand_ids_are_accepted_and_one_more_refused(
+    client: Client, world: World, busy: dict[str, str]
+) -> None:
+    ids = [busy["bob"], *(str(uuid4()) for _ in range(9_999))]
+    route = ("POST", "active-sessions/terminate", {"session_ids": ids})
+    answer = admin_call(client, world.admin_token, route).json()
+    assert (answer["terminated"], len(answer["not_found"])) == (1, 9_999)
+    too_many = ("POST", "active-sessions/terminate", {"session_ids": [*ids, str(uuid4())]})
+    assert error_of(admin_call(client, world.admin_token, too_many)) == (400, "invalid_request")
+
+
+@pytest.mark.parametrize("account", ["acme%00", "ACME", "ac me", "-acme", "a" * 64])
+def test_malformed_account_names_are_not_found(client: Client, world: World, account: str) -> None:
+    response = client.get(f"/api/v1/accounts/{account}/usage", headers=bearer(world.super_token))
+    assert error_of(response) == (404, "account_not_found")
+
+
+def test_an_expired_session_ends_at_its_expiry_in_usage_even_unswept(
+    client: Client, world: World, clock: FrozenClock
+) -> None:
+    login(client, world, "alice")  # 14:00 Paris, expires 14:30
+    clock.advance(timedelta(minutes=20))
+    login(client, world, "bob")  # 14:20, expires 14:50
+    clock.advance(timedelta(minutes=40))  # 15:00: both expired, nothing swept them
+    usage = client.get("/api/v1/accounts/acme/usage", headers=bearer(world.admin_token)).json()
+    assert usage["current"] == 0
+    assert usage["days"][-1]["max_concurrent"] == 2
+    clock.advance(timedelta(days=1))
+    login(client, world, "carol")  # 15:00 the next day: alice ended at 14:30 yesterday
+    usage = client.get("/api/v1/accounts/acme/usage", headers=bearer(world.admin_token)).json()
+    assert [d["max_concurrent"] for d in usage["days"][-2:]] == [2, 1]
+    assert usage["current"] == 1
+
+
+def test_usage_days_follow_the_account_zone_across_dst(
+    client: Client, world: World, clock: FrozenClock
+) -> None:
+    # Paris moves to summer time on 29 March 2026: that day has 23 hours.
+    clock.set(datetime(2026, 3, 29, 21, 45, tzinfo=UTC))  # 23:45 in Paris
+    alice = login(client, world, "alice")
+    clock.advance(timedelta(minutes=10))
+    call(client, "DELETE", alice["session_id"], alice["token"])
+    clock.set(datetime(2026, 3, 29, 22, 30, tzinfo=UTC))  # 00:30 on the 30th in Paris
+    login(client, world, "bob")
+    login(client, world, "carol")
+    usage = client.get("/api/v1/accounts/acme/usage", headers=bearer(world.admin_token)).json()
+    assert usage["days"][-1]["date"] == "2026-03-30"
+    assert [d["max_concurrent"] for d in usage["days"][-2:]] == [1, 2]
+    assert usage["as_of"] == "2026-03-30T00:30:00+02:00"

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -297,7 +298,49 @@ def test_errors_never_leak_a_stack_trace(client: Client) -> None:
     assert error_of(client.put("/api/v1/sessions")) == (405, "method_not_allowed")
     huge = client.post(
         "/api/v1/sessions",
-        content=b"{" + b" " * 300_000 + b"}",
+        content=b"{" + b" " * 600_000 + b"}",
         headers={"Content-Type": "application/json", "Authorization": "Bearer x"},
     )
     assert error_of(huge) == (413, "request_too_large")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("interactions", {"flow": "Pass\u0000word"}),
+        ("interactions", {"flow": "tab\there"}),
+        ("interactions", {"flow": "line\nbreak"}),
+    ],
+)
+def test_control_characters_are_refused(
+    client: Client, world: World, path: str, body: dict[str, str]
+) -> None:
+    alice = login(client, world, "alice")
+    response = call(client, "POST", f"{alice['session_id']}/{path}", alice["token"], body)
+    assert error_of(response) == (400, "invalid_request")
+    assert "control characters" in response.json()["error"]["message"]
+
+
+def test_odd_bytes_get_a_clear_400(client: Client, world: World) -> None:
+    headers = {**bearer(world.app_key), "Content-Type": "application/json"}
+    for body in (
+        b'{"username": "\xff", "password": "x"}',
+        b'{"username": "al\x00", "password": "x"}',
+    ):
+        response = client.post("/api/v1/sessions", content=body, headers=headers)
+        assert error_of(response) == (400, "invalid_request"), body
+    nul = open_session(client, world.app_key, {"username": "al\u0000ice", "password": PASSWORD})
+    assert error_of(nul) == (400, "invalid_request")
+    assert grid(client, world)["sessions"] == []
+
+
+def test_joining_answers_the_renewed_expiry(
+    client: Client, world: World, clock: FrozenClock
+) -> None:
+    first = login(client, world, "alice")
+    clock.advance(timedelta(minutes=10))
+    joined = login(client, world, "alice")
+    assert joined["session_id"] == first["session_id"]
+    assert joined["started_at"] == first["started_at"]
+    expected = (clock.now() + timedelta(minutes=30)).isoformat().replace("+00:00", "Z")
+    assert joined["expires_at"] == expected

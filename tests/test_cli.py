@@ -147,11 +147,33 @@ def test_commands_refuse_a_database_without_the_current_schema(tmp_path: Path) -
         assert "Run `seatkeeper db upgrade`" in result.output
 
 
-def test_an_outdated_schema_is_refused_by_name(cli_db: str) -> None:
+def test_a_schema_from_a_newer_seatkeeper_is_refused_by_name(cli_db: str) -> None:
     db = Database(cli_db)
     with db.write() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     db.dispose()
     result = run(cli_db, "serve")
     assert result.exit_code == 1
-    assert f"is at revision 0000; this seatkeeper needs revision {head_revision()}" in result.output
+    assert "is at revision 9999, which this seatkeeper does not know" in result.output
+    assert "a newer seatkeeper has upgraded it" in result.output
+
+
+def test_bad_settings_and_unusable_databases_get_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEATKEEPER_PORT", "abc")
+    bad_port = CliRunner().invoke(main, ["accounts", "list"])
+    assert bad_port.exit_code == 2
+    assert "Invalid setting: SEATKEEPER_PORT" in bad_port.output
+    monkeypatch.delenv("SEATKEEPER_PORT")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    for url in (
+        f"sqlite:///{blocked}/sub/x.db",
+        "nonsense://",
+        "postgresql+psycopg://nobody@127.0.0.1:1/x",
+    ):
+        result = run(url, "db", "upgrade")
+        assert result.exit_code == 1, (url, result.output)
+        assert "seatkeeper cannot use the database" in result.output, result.output
+        assert "Traceback" not in result.output

@@ -10,6 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 import click
+from pydantic import ValidationError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from seatkeeper.clock import SystemClock
 from seatkeeper.config import Settings
@@ -76,6 +78,15 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except DomainError as exc:
             raise click.ClickException(exc.message) from exc
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"SEATKEEPER_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise click.UsageError(f"Invalid setting: {problems}.") from exc
+        except (OperationalError, ArgumentError, NoSuchModuleError) as exc:
+            reason = getattr(exc, "orig", None) or exc
+            raise click.ClickException(f"seatkeeper cannot use the database: {reason}") from exc
 
 
 @click.group(
@@ -98,8 +109,15 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 @click.option("--host", help="Address to listen on (default: $SEATKEEPER_HOST, else 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default 8000).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Server processes (default 1).")
+@click.option(
+    "--fd",
+    type=click.IntRange(0),
+    help="Serve on this already-listening socket (from a process manager) instead.",
+)
 @pass_context
-def serve(context: Context, host: str | None, port: int | None, workers: int | None) -> None:
+def serve(
+    context: Context, host: str | None, port: int | None, workers: int | None, fd: int | None
+) -> None:
     """Serve the HTTP API and pages."""
     import uvicorn
 
@@ -107,20 +125,19 @@ def serve(context: Context, host: str | None, port: int | None, workers: int | N
         update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v}
     )
     context.database().dispose()  # refuse a stale schema before binding the port
+    where = {"fd": fd} if fd is not None else {"host": settings.host, "port": settings.port}
     if settings.workers == 1:
         from seatkeeper.web.app import create_app
 
-        app = create_app(settings)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+        uvicorn.run(create_app(settings), log_level=settings.log_level, **where)
         return
     os.environ["SEATKEEPER_DATABASE_URL"] = settings.database_url
     uvicorn.run(
         "seatkeeper.web.app:app_from_environment",
         factory=True,
-        host=settings.host,
-        port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
+        **where,
     )
 
 

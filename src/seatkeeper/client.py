@@ -68,12 +68,17 @@ class SessionExpired(SessionEnded):
     pass
 
 
+class SessionLoggedOut(SessionEnded):
+    pass
+
+
 _BY_CODE: dict[str, type[SeatkeeperError]] = {
     "invalid_credentials": InvalidCredentials,
     "guests_not_allowed": GuestsNotAllowed,
     "license_limit_reached": LicenseLimitReached,
     "session_terminated": SessionTerminated,
     "session_expired": SessionExpired,
+    "session_logged_out": SessionLoggedOut,
 }
 _BY_STATUS: dict[int, type[SeatkeeperError]] = {
     400: InvalidRequest,

@@ -52,8 +52,9 @@ def test_a_session_is_open_until_the_instant_its_timeout_passes() -> None:
 )
 def test_calls_for_an_ended_session_say_how_it_ended(reason: EndReason, error: type) -> None:
     s = session(ended_at=T0 + timedelta(minutes=1), end_reason=reason)
-    with pytest.raises(error):
-        pool.ensure_open(s, T0 + timedelta(minutes=2))
+    ended = pool.end_of(s, T0 + timedelta(minutes=2))
+    assert ended == (T0 + timedelta(minutes=1), reason)
+    assert type(pool.ended_error(ended[1])) is error
 
 
 def test_the_termination_sentence_is_exact() -> None:

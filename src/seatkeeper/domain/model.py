@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 
@@ -78,10 +79,6 @@ class AgentSession:
     ended_at: datetime | None
     end_reason: EndReason | None
 
-    @property
-    def is_guest(self) -> bool:
-        return self.user_id is None
-
 
 @dataclass(frozen=True, slots=True)
 class Interaction:
@@ -93,3 +90,17 @@ class Interaction:
     opened_at: datetime
     closed_at: datetime | None
     step: str | None
+
+
+SortColumn = Literal["agent_id", "session_start", "open_interactions_count"]
+
+
+@dataclass(frozen=True, slots=True)
+class GridRow:
+    """One row of the Active Agents grid: an open session."""
+
+    session_id: UUID
+    agent_id: str | None  # the username, None for a Guest
+    started_at: datetime
+    flows: tuple[str, ...]  # each open Flow's name once, alphabetical
+    open_interactions: int  # every open instance counts

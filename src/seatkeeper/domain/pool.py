@@ -41,13 +41,6 @@ def end_of(session: AgentSession, now: datetime) -> tuple[datetime, EndReason] |
     return None
 
 
-def ensure_open(session: AgentSession, now: datetime) -> None:
-    """Refuse any call for a session that has ended, saying how it ended."""
-    ended = end_of(session, now)
-    if ended is not None:
-        raise ended_error(ended[1])
-
-
 def ended_error(reason: EndReason) -> SessionEnded:
     """The refusal an agent gets for a session that ended for `reason`."""
     errors: dict[EndReason, type[SessionEnded]] = {

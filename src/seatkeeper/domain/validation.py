@@ -8,7 +8,8 @@ from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-from seatkeeper.domain.errors import InvalidInput
+from seatkeeper.domain.errors import InvalidInput, InvalidSort
+from seatkeeper.domain.model import SortColumn
 from seatkeeper.domain.pool import MAX_TIMEOUT, MIN_TIMEOUT
 
 MAX_LICENSES = 1_000_000
@@ -38,9 +39,14 @@ def time_zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def is_slug(value: str) -> bool:
+    """Whether `value` has the form of an account slug."""
+    return _SLUG.fullmatch(value) is not None
+
+
 def slug(value: str) -> str:
     """An account's short name as used in URLs."""
-    if not _SLUG.fullmatch(value):
+    if not is_slug(value):
         raise InvalidInput(
             f"{value!r} is not a valid account slug: use 1 to 63 lowercase letters, digits "
             "and hyphens, starting and ending with a letter or digit."
@@ -90,3 +96,25 @@ def password(value: str) -> str:
     if not MIN_PASSWORD <= len(value) <= MAX_PASSWORD:
         raise InvalidInput(f"A password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long.")
     return value
+
+
+_SORTS: dict[str, SortColumn] = {
+    "agent_id": "agent_id",
+    "session_start": "session_start",
+    "open_interactions_count": "open_interactions_count",
+}
+
+
+def grid_sort(sort: str | None, order: str | None) -> tuple[SortColumn, bool]:
+    """The Active Agents grid's sort column and whether it is descending."""
+    if sort == "open_interactions":
+        raise InvalidSort(
+            "The grid cannot be sorted by Open Interactions; sort by agent_id, "
+            "session_start or open_interactions_count."
+        )
+    column = _SORTS.get(sort or "session_start")
+    if column is None:
+        raise InvalidSort(f"Unknown sort column {sort!r}; use one of {', '.join(_SORTS)}.")
+    if order not in (None, "", "asc", "desc"):
+        raise InvalidSort(f"Unknown order {order!r}; use asc or desc.")
+    return column, order == "desc"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from seatkeeper.domain import pool, validation
 from seatkeeper.domain.errors import AccountNotFound, Conflict, InvalidInput
@@ -28,6 +31,15 @@ def _account(conn: Connection, slug: str) -> Account:
     return account
 
 
+@contextmanager
+def _unique(message: str) -> Iterator[None]:
+    """A uniqueness race lost to a concurrent writer is the same refusal as the check's."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict(message) from exc
+
+
 def create_account(
     db: Database,
     *,
@@ -45,7 +57,7 @@ def create_account(
     validation.licenses(licenses)
     zone = validation.time_zone(time_zone).key
     validation.session_timeout(session_timeout)
-    with db.write() as conn:
+    with _unique(f"An account {slug!r} already exists."), db.write() as conn:
         if repo.account_by_slug(conn, slug) is not None:
             raise Conflict(f"An account {slug!r} already exists.")
         return repo.insert_account(
@@ -131,10 +143,11 @@ def create_user(
     """Create a user of the account; the password is stored as an argon2id hash."""
     validation.username(username)
     password_hash = passwords.hash(validation.password(password))
-    with db.write() as conn:
+    taken = f"The account {account_slug!r} already has a user {username!r}."
+    with _unique(taken), db.write() as conn:
         account = _account(conn, account_slug)
         if repo.user_login(conn, account.id, username) is not None:
-            raise Conflict(f"The account {account_slug!r} already has a user {username!r}.")
+            raise Conflict(taken)
         return repo.insert_user(
             conn,
             account_id=account.id,

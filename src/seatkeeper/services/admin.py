@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import get_args
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -14,14 +13,12 @@ from sqlalchemy import Connection
 
 from seatkeeper.clock import Clock
 from seatkeeper.domain import usage
-from seatkeeper.domain.errors import AccountNotFound, InvalidSort, InvalidToken, NotAllowed
-from seatkeeper.domain.model import Account, EndReason, Role, User
+from seatkeeper.domain.errors import AccountNotFound, InvalidToken, NotAllowed
+from seatkeeper.domain.model import Account, EndReason, GridRow, Role, SortColumn, User
+from seatkeeper.domain.validation import is_slug
 from seatkeeper.services.secrets import token_hash
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
-from seatkeeper.storage.repository import ActiveSessionRow, SortColumn
-
-SORT_COLUMNS: tuple[str, ...] = get_args(SortColumn)
 
 
 def authenticate_token(db: Database, token: str) -> User:
@@ -41,31 +38,16 @@ def authorize(conn: Connection, user: User, account_slug: str) -> Account:
     """
     if not user.role.at_least(Role.ACCOUNT_ADMIN):
         raise NotAllowed
-    account = repo.account_by_slug(conn, account_slug)
+    account = repo.account_by_slug(conn, account_slug) if is_slug(account_slug) else None
     if account is None or (user.role is not Role.SUPER_ADMIN and account.id != user.account_id):
         raise AccountNotFound
     return account
 
 
 @dataclass(frozen=True, slots=True)
-class ActiveSessions:
+class Grid:
     account: Account
-    rows: list[ActiveSessionRow]
-
-
-def parse_sort(sort: str | None, order: str | None) -> tuple[SortColumn, bool]:
-    """The grid's sort column and direction (descending?) from request values."""
-    sort = sort or "session_start"
-    if sort == "open_interactions":
-        raise InvalidSort(
-            "The grid cannot be sorted by Open Interactions; sort by agent_id, "
-            "session_start or open_interactions_count."
-        )
-    if sort not in SORT_COLUMNS:
-        raise InvalidSort(f"Unknown sort column {sort!r}; use one of {', '.join(SORT_COLUMNS)}.")
-    if order not in (None, "asc", "desc"):
-        raise InvalidSort(f"Unknown order {order!r}; use asc or desc.")
-    return sort, order == "desc"  # type: ignore[return-value]
+    rows: list[GridRow]
 
 
 def active_sessions(
@@ -76,12 +58,12 @@ def active_sessions(
     sort: SortColumn,
     descending: bool,
     now: datetime,
-) -> ActiveSessions:
+) -> Grid:
     """The Active Agents grid: one row per open session."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
         rows = repo.active_session_rows(conn, account.id, now=now, sort=sort, descending=descending)
-    return ActiveSessions(account, rows)
+    return Grid(account, rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +80,10 @@ def terminate_sessions(
     wanted = list(dict.fromkeys(session_ids))
     with db.write() as conn:
         account = repo.lock_account(conn, authorize(conn, user, account_slug).id)
-        now = clock.now()  # under the lock, like every change to the seats held
+        found = repo.sessions_by_id(conn, account.id, wanted, lock=True)
+        # Read under both locks: no call for these sessions can land after `now`.
+        now = clock.now()
         repo.expire_overdue_sessions(conn, now, account_id=account.id)
-        found = repo.sessions_by_id(conn, account.id, wanted)
         terminated = [
             session_id
             for session_id in wanted

@@ -1,7 +1,7 @@
 """Agent-side use cases: open or join a session, keep it alive, work in Interactions, log out.
 
-Each function is one transaction. Refusals that must be recorded (a denial, a
-timeout noticed on the way) are committed before the error is raised.
+Each use case writes in one transaction. Refusals that must be recorded (a denial,
+a timeout noticed on the way) are committed before the error is raised.
 
 Use cases that change how many licenses are held (opening, logging out) read the
 time only once they hold the account's lock, so that the recorded history orders
@@ -12,7 +12,7 @@ at once than there were licenses.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
@@ -29,7 +29,7 @@ from seatkeeper.domain.errors import (
     LicenseLimitReached,
     SessionNotFound,
 )
-from seatkeeper.domain.model import AgentSession, EndReason, Interaction, User
+from seatkeeper.domain.model import Account, AgentSession, EndReason, Interaction, User
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
@@ -53,24 +53,34 @@ def open_session(
     credentials: tuple[str, str] | None,
     clock: Clock,
 ) -> OpenedSession:
-    """Open a session (taking a license), or join the agent's open one (taking none)."""
+    """Open a session (taking a license), or join the agent's open one (taking none).
+
+    The password is checked before the write transaction (argon2 is slow by design
+    and must not hold the lock); the key, the account's rules and the user are
+    checked again under the lock, where the seat is claimed.
+    """
+    key_hash = token_hash(application_key)
     with db.read() as conn:
-        account = repo.account_by_application_key(conn, token_hash(application_key))
-        if account is None:
-            raise InvalidToken("The application key is not valid, or has been revoked.")
+        account = _account_for_key(conn, key_hash)
         login = None if credentials is None else repo.user_login(conn, account.id, credentials[0])
     user = None
     if credentials is None:
         pool.ensure_guest_allowed(account)
     else:
-        # Checked before the write transaction: argon2 is slow by design.
         user = _check_password(db, passwords, login, credentials[1])
     token = new_token(SESSION_TOKEN_PREFIX)
     with db.write() as conn:
-        result = _claim_seat(conn, account.id, user, token, clock)
+        result = _claim_seat(conn, key_hash, user, token, clock)
     if isinstance(result, int):
         raise LicenseLimitReached(result)
     return result
+
+
+def _account_for_key(conn: Connection, key_hash: str) -> Account:
+    account = repo.account_by_application_key(conn, key_hash)
+    if account is None:
+        raise InvalidToken("The application key is not valid, or has been revoked.")
+    return account
 
 
 def _check_password(
@@ -87,14 +97,20 @@ def _check_password(
 
 
 def _claim_seat(
-    conn: Connection, account_id: int, user: User | None, token: str, clock: Clock
+    conn: Connection, key_hash: str, user: User | None, token: str, clock: Clock
 ) -> OpenedSession | int:
     """The atomic seat claim: check and insert under the account's lock.
 
     Returns the opened (or joined) session, or the license total when the pool is
     full (the denial is recorded in this transaction).
     """
-    account = repo.lock_account(conn, account_id)
+    account = repo.lock_account(conn, _account_for_key(conn, key_hash).id)
+    if user is None:
+        pool.ensure_guest_allowed(account)
+    else:
+        current = repo.user_login(conn, account.id, user.username)
+        if current is None or current[0].disabled:
+            raise InvalidCredentials
     now = clock.now()
     repo.expire_overdue_sessions(conn, now, account_id=account.id)
     expires_at = pool.expiry(now, account.session_timeout)
@@ -103,6 +119,7 @@ def _claim_seat(
     joined = session is not None
     if session is not None:
         repo.touch_session(conn, session.id, now=now, expires_at=expires_at)
+        session = replace(session, last_activity_at=now, expires_at=expires_at)
     elif pool.has_free_seat(repo.count_open_sessions(conn, account.id, now), account.licenses):
         session = repo.insert_session(
             conn, account_id=account.id, user_id=user_id, now=now, expires_at=expires_at
@@ -139,24 +156,25 @@ def _for_session(
     is recorded as ended at its expiry before the refusal.
     """
     with db.write() as conn:
-        session, timeout = _authorized(conn, token, session_id)
         if releases_seat:
-            repo.lock_account(conn, session.account_id)
-            session, timeout = _authorized(conn, token, session_id)
+            # The account's lock first, as for every change to the seats held.
+            repo.lock_account(conn, _authorized(conn, token, session_id)[0].account_id)
+        session, timeout = _authorized(conn, token, session_id, lock=True)
         now = clock.now()
         ended = pool.end_of(session, now)
         if ended is None:
             expires_at = pool.expiry(now, timeout)
             repo.touch_session(conn, session.id, now=now, expires_at=expires_at)
             return action(_Call(conn, session, now, expires_at))
-        at, reason = ended
         if session.ended_at is None:
-            repo.end_session(conn, session.id, at=at, reason=reason)
-    raise pool.ended_error(reason)
+            repo.expire_session(conn, session.id, now)
+    raise pool.ended_error(ended[1])
 
 
-def _authorized(conn: Connection, token: str, session_id: str) -> tuple[AgentSession, timedelta]:
-    found = repo.session_by_token(conn, token_hash(token))
+def _authorized(
+    conn: Connection, token: str, session_id: str, *, lock: bool = False
+) -> tuple[AgentSession, timedelta]:
+    found = repo.session_by_token(conn, token_hash(token), lock=lock)
     if found is None:
         raise InvalidToken
     if found[0].id != _uuid(session_id):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import Connection, Row, and_, func, literal, or_, select, update
@@ -15,9 +14,11 @@ from seatkeeper.domain.model import (
     Account,
     AgentSession,
     EndReason,
+    GridRow,
     Interaction,
     KeyKind,
     Role,
+    SortColumn,
     User,
 )
 from seatkeeper.domain.usage import Interval
@@ -152,11 +153,6 @@ def user_login(conn: Connection, account_id: int, username: str) -> tuple[User, 
         select(users).where(users.c.account_id == account_id, users.c.username == username)
     ).one_or_none()
     return None if row is None else (_user(row), row.password_hash)
-
-
-def user_by_id(conn: Connection, user_id: int) -> User | None:
-    row = conn.execute(select(users).where(users.c.id == user_id)).one_or_none()
-    return None if row is None else _user(row)
 
 
 def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
@@ -314,14 +310,24 @@ def insert_session_token(
     )
 
 
-def session_by_token(conn: Connection, token_hash: str) -> tuple[AgentSession, timedelta] | None:
-    """The session a token opens, with its account's session timeout."""
-    row = conn.execute(
+def session_by_token(
+    conn: Connection, token_hash: str, *, lock: bool = False
+) -> tuple[AgentSession, timedelta] | None:
+    """The session a token opens, with its account's session timeout.
+
+    With `lock`, the session's row stays locked until the transaction ends, so that on
+    PostgreSQL a call for the session, the timeout sweep and a termination never
+    interleave (SQLite's write transactions are serialized already).
+    """
+    query = (
         select(agent_sessions, accounts.c.session_timeout_seconds)
         .join(session_tokens, session_tokens.c.session_id == agent_sessions.c.id)
         .join(accounts, accounts.c.id == agent_sessions.c.account_id)
         .where(session_tokens.c.token_hash == token_hash)
-    ).one_or_none()
+    )
+    if lock:
+        query = query.with_for_update(of=agent_sessions)
+    row = conn.execute(query).one_or_none()
     if row is None:
         return None
     return _session(row), timedelta(seconds=row.session_timeout_seconds)
@@ -362,37 +368,55 @@ def end_session(
         .values(ended_at=at, end_reason=reason.value, ended_by=by)
     ).rowcount
     if ended:
-        conn.execute(
-            update(interactions)
-            .where(interactions.c.session_id == session_id, interactions.c.closed_at.is_(None))
-            .values(closed_at=at)
-        )
+        _close_interactions(conn, session_id, at)
     return bool(ended)
 
 
-def expire_overdue_sessions(conn: Connection, now: datetime, account_id: int | None = None) -> int:
-    """Record as timed out every session past its expiry, ended at that expiry."""
-    query = select(agent_sessions.c.id, agent_sessions.c.expires_at).where(
-        _open, agent_sessions.c.expires_at <= now
+def expire_session(conn: Connection, session_id: UUID, now: datetime) -> bool:
+    """Record a session as timed out at its expiry, if that has passed and it is still unended.
+
+    The expiry is checked in the UPDATE itself, so that activity committed meanwhile
+    (which moved the expiry) keeps the session open.
+    """
+    ended_at = conn.execute(
+        update(agent_sessions)
+        .where(agent_sessions.c.id == session_id, _open, agent_sessions.c.expires_at <= now)
+        .values(ended_at=agent_sessions.c.expires_at, end_reason=EndReason.TIMEOUT.value)
+        .returning(agent_sessions.c.ended_at)
+    ).scalar_one_or_none()
+    if ended_at is not None:
+        _close_interactions(conn, session_id, ended_at)
+    return ended_at is not None
+
+
+def _close_interactions(conn: Connection, session_id: UUID, at: datetime) -> None:
+    conn.execute(
+        update(interactions)
+        .where(interactions.c.session_id == session_id, interactions.c.closed_at.is_(None))
+        .values(closed_at=at)
     )
-    if account_id is not None:
-        query = query.where(agent_sessions.c.account_id == account_id)
-    return sum(
-        end_session(conn, session_id, at=expires_at, reason=EndReason.TIMEOUT)
-        for session_id, expires_at in conn.execute(query).all()
-    )
+
+
+def expire_overdue_sessions(conn: Connection, now: datetime, *, account_id: int) -> int:
+    """Record as timed out every session of the account past its expiry, ended at that expiry."""
+    overdue = conn.execute(
+        select(agent_sessions.c.id).where(
+            agent_sessions.c.account_id == account_id, _open, agent_sessions.c.expires_at <= now
+        )
+    ).scalars()
+    return sum(expire_session(conn, session_id, now) for session_id in overdue.all())
 
 
 def sessions_by_id(
-    conn: Connection, account_id: int, session_ids: Iterable[UUID]
+    conn: Connection, account_id: int, session_ids: Iterable[UUID], *, lock: bool = False
 ) -> dict[UUID, AgentSession]:
-    """The account's sessions among these ids."""
-    rows = conn.execute(
-        select(agent_sessions).where(
-            agent_sessions.c.account_id == account_id, agent_sessions.c.id.in_(list(session_ids))
-        )
+    """The account's sessions among these ids; with `lock`, their rows stay locked."""
+    query = select(agent_sessions).where(
+        agent_sessions.c.account_id == account_id, agent_sessions.c.id.in_(list(session_ids))
     )
-    return {row.id: _session(row) for row in rows}
+    if lock:
+        query = query.with_for_update()
+    return {row.id: _session(row) for row in conn.execute(query)}
 
 
 def insert_denial(conn: Connection, *, account_id: int, user_id: int | None, at: datetime) -> None:
@@ -452,17 +476,6 @@ def close_interaction(conn: Connection, interaction_id: UUID, now: datetime) -> 
 
 # --- the Active Agents grid ---------------------------------------------------------------
 
-SortColumn = Literal["agent_id", "session_start", "open_interactions_count"]
-
-
-@dataclass(frozen=True, slots=True)
-class ActiveSessionRow:
-    session_id: UUID
-    agent_id: str | None  # None for a Guest
-    started_at: datetime
-    flows: tuple[str, ...]  # each open Flow's name once, alphabetical
-    open_interactions: int  # every open instance counts
-
 
 def active_session_rows(
     conn: Connection,
@@ -471,7 +484,7 @@ def active_session_rows(
     now: datetime,
     sort: SortColumn,
     descending: bool,
-) -> list[ActiveSessionRow]:
+) -> list[GridRow]:
     """The account's open sessions, sorted in the database, with their open interactions."""
     open_count = (
         select(func.count())
@@ -499,8 +512,7 @@ def active_session_rows(
     ).all()
     flows = _open_flows(conn, [r.id for r in rows])
     return [
-        ActiveSessionRow(r.id, r.username, r.started_at, flows.get(r.id, ()), r.open_count)
-        for r in rows
+        GridRow(r.id, r.username, r.started_at, flows.get(r.id, ()), r.open_count) for r in rows
     ]
 
 

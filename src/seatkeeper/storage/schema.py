@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine
 
 from seatkeeper.storage.db import make_engine
@@ -55,13 +56,25 @@ def upgrade(url: str) -> tuple[str | None, str]:
 
 
 def ensure_current(engine: Engine) -> None:
-    """Raise StaleSchema, naming the command that fixes it, unless the schema is the newest."""
+    """Raise StaleSchema, saying what to do, unless the schema is the newest this code knows."""
     current, head = current_revision(engine), head_revision()
     if current == head:
         return
     where = engine.url.render_as_string(hide_password=True)
+    if current is not None and not _known(current):
+        raise StaleSchema(
+            f"The database {where} is at revision {current}, which this seatkeeper does not "
+            f"know (it needs {head}): a newer seatkeeper has upgraded it. Run that version."
+        )
     state = "has no seatkeeper schema yet" if current is None else f"is at revision {current}"
     raise StaleSchema(
         f"The database {where} {state}; this seatkeeper needs revision {head}. "
         "Run `seatkeeper db upgrade` (with the same database URL) and start again."
     )
+
+
+def _known(revision: str) -> bool:
+    try:
+        return ScriptDirectory.from_config(alembic_config("")).get_revision(revision) is not None
+    except CommandError:
+        return False

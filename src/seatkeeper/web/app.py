@@ -20,7 +20,7 @@ from seatkeeper.web.docs import openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS
 
 STATIC = Path(__file__).parent / "static"
-MAX_BODY = 256 * 1024  # the largest body is a terminate request of 10,000 ids
+MAX_BODY = 512 * 1024  # the largest body is a terminate request of 10,000 ids (~390 KB)
 
 
 @get("/healthz", summary="Liveness check", tags=["Operations"], sync_to_thread=False)

@@ -76,6 +76,8 @@ def validation_error(_request: Request, exc: ValidationException) -> Response[Er
     problems = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         key, message = item.get("key"), item.get("message", "")
+        if "matching regex" in message:
+            message = "must not be blank nor contain control characters"
         if key == "data" and message in ("'data'", "data"):
             problems.append("a JSON object body is required")
         elif key in (None, "data"):
@@ -94,6 +96,10 @@ def http_error(_request: Request, exc: HTTPException) -> Response[ErrorBody]:  #
     return error_response(status, code, message)
 
 
+def undecodable(_request: Request, _exc: UnicodeDecodeError) -> Response[ErrorBody]:  # type: ignore[type-arg]
+    return error_response(400, "invalid_request", "The request body is not valid UTF-8.")
+
+
 def internal_error(request: Request, exc: Exception) -> Response[ErrorBody]:  # type: ignore[type-arg]
     log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
@@ -107,6 +113,7 @@ EXCEPTION_HANDLERS = {
     e.DomainError: domain_error,
     ValidationException: validation_error,
     HTTPException: http_error,
+    UnicodeDecodeError: undecodable,
     Exception: internal_error,
 }
 

@@ -14,6 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from seatkeeper.domain import errors as e
+from seatkeeper.domain import validation
 from seatkeeper.services import admin
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, AdminUser, Now, RuntimeDep
 from seatkeeper.web.errors import responses
@@ -52,7 +53,7 @@ class Terminated(msgspec.Struct):
     message: str
 
 
-class DayUsage(msgspec.Struct):
+class UsageDay(msgspec.Struct):
     date: date
     max_concurrent: int
     denials: int
@@ -67,7 +68,7 @@ class Usage(msgspec.Struct):
     total: int
     daily_average: float
     daily_max: int
-    days: list[DayUsage]
+    days: list[UsageDay]
 
 
 @get(
@@ -93,7 +94,7 @@ def active_sessions(
         str | None, QueryParameter(description="asc (default) or desc", max_length=10)
     ] = None,
 ) -> ActiveSessions:
-    column, descending = admin.parse_sort(sort, order)
+    column, descending = validation.grid_sort(sort, order)
     result = admin.active_sessions(
         runtime.db, admin_user, account, sort=column, descending=descending, now=now
     )
@@ -162,7 +163,7 @@ def usage(runtime: RuntimeDep, now: Now, admin_user: AdminUser, account: FromPat
         total=report.total,
         daily_average=round(report.daily_average, 2),
         daily_max=report.daily_max,
-        days=[DayUsage(d.day, d.max_concurrent, d.denials, d.account_existed) for d in report.days],
+        days=[UsageDay(d.day, d.max_concurrent, d.denials, d.account_existed) for d in report.days],
     )
 
 

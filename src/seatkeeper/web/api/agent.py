@@ -19,7 +19,9 @@ from seatkeeper.services import agents
 from seatkeeper.web.deps import Bearer, RuntimeDep
 from seatkeeper.web.errors import responses
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+# Printable text: not blank, no control characters (PostgreSQL refuses NUL in text).
+PRINTABLE = r"^(?=.*\S)[^\x00-\x1f\x7f]*$"
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=PRINTABLE)]
 ENDED = (e.SessionTerminated, e.SessionExpired, e.SessionLoggedOut)
 TOKEN = (e.MissingCredentials, e.InvalidToken, e.SessionNotFound)
 SESSION_TOKEN: list[SecurityRequirement] = [{"SessionToken": []}]
@@ -28,8 +30,12 @@ SESSION_TOKEN: list[SecurityRequirement] = [{"SessionToken": []}]
 class OpenSessionRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Credentials to open (or join) an agent's session; neither for a Guest session."""
 
-    username: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)] | None = None
+    username: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=PRINTABLE)] | None
+    ) = None
+    password: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=1024, pattern=r"^[^\x00]*$")] | None
+    ) = None
 
 
 class SessionOpened(msgspec.Struct):

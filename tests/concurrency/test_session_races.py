@@ -1,0 +1,159 @@
+"""Agent calls, the timeout sweep and terminations racing on real connections.
+
+A sped-up clock makes the one-minute timeout pass every few tenths of a second,
+so heartbeats, expiries, new claims (which sweep) and terminations collide.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import select
+
+from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
+from seatkeeper.domain.model import Role
+from seatkeeper.services import accounts, admin, agents
+from seatkeeper.services.secrets import Passwords
+from seatkeeper.storage.db import Database
+from seatkeeper.storage.tables import agent_sessions, interactions
+
+CAP = 12
+TIMEOUT = timedelta(minutes=1)
+SPEED = 300.0  # clock seconds per real second: the timeout passes in 0.2 s
+SECONDS = 3.0
+
+
+class SpedUpClock:
+    def __init__(self) -> None:
+        self._start = datetime(2026, 3, 10, 9, tzinfo=UTC)
+        self._t0 = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=(time.monotonic() - self._t0) * SPEED)
+
+
+def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> None:
+    clock = SpedUpClock()
+    accounts.create_account(
+        db,
+        slug="race",
+        name="Race",
+        licenses=CAP,
+        time_zone="UTC",
+        session_timeout=TIMEOUT,
+        now=clock.now() - timedelta(days=1),
+    )
+    accounts.create_user(
+        db,
+        Passwords(fast=True),
+        account_slug="race",
+        username="boss",
+        password="boss-password",
+        role=Role.ACCOUNT_ADMIN,
+        now=clock.now(),
+    )
+    boss = admin.authenticate_token(
+        db,
+        accounts.create_user_token(
+            db, account_slug="race", username="boss", name="t", now=clock.now()
+        ),
+    )
+    key = accounts.create_application_key(db, account_slug="race", name="k", now=clock.now())
+    passwords = Passwords(fast=True)
+    stop = threading.Event()
+    lock = threading.Lock()
+    answered: list[tuple[str, datetime]] = []  # (session id, instant a call succeeded)
+    opened_interactions: list[str] = []
+    failures: list[BaseException] = []
+
+    def agent(seed: int) -> None:
+        rng = random.Random(seed)
+        session = None
+        while not stop.is_set():
+            try:
+                if session is None:
+                    session = agents.open_session(
+                        db, passwords, application_key=key, credentials=None, clock=clock
+                    )
+                sid = str(session.session.id)
+                if rng.random() < 0.5:
+                    expires = agents.heartbeat(db, token=session.token, session_id=sid, clock=clock)
+                    with lock:
+                        answered.append((sid, expires - TIMEOUT))
+                else:
+                    item = agents.open_interaction(
+                        db, token=session.token, session_id=sid, flow="Flow", clock=clock
+                    )
+                    with lock:
+                        answered.append((sid, item.opened_at))
+                        opened_interactions.append(str(item.id))
+                # Idle now and then past the timeout, so the sweep has work.
+                time.sleep(rng.choice([0.0, 0.01, 0.05, 0.25]))
+            except SessionEnded:
+                session = None
+            except LicenseLimitReached:
+                time.sleep(0.01)
+            except BaseException as exc:
+                failures.append(exc)
+                return
+
+    def terminator() -> None:
+        rng = random.Random(99)
+        while not stop.is_set():
+            try:
+                rows = admin.active_sessions(
+                    db, boss, "race", sort="session_start", descending=False, now=clock.now()
+                ).rows
+                victims = [r.session_id for r in rows if rng.random() < 0.2]
+                if victims:
+                    admin.terminate_sessions(db, boss, "race", victims, clock=clock)
+                time.sleep(0.02)
+            except BaseException as exc:
+                failures.append(exc)
+                return
+
+    threads = [threading.Thread(target=agent, args=(n,)) for n in range(16)]
+    threads.append(threading.Thread(target=terminator))
+    for t in threads:
+        t.start()
+    time.sleep(SECONDS)
+    stop.set()
+    for t in threads:
+        t.join(30)
+
+    assert failures == []
+    with db.read() as conn:
+        sessions = {r.id: r for r in conn.execute(select(agent_sessions))}
+        open_items = conn.execute(
+            select(interactions.c.id, interactions.c.session_id).where(
+                interactions.c.closed_at.is_(None)
+            )
+        ).all()
+    assert len(answered) > 100 and len(sessions) > CAP  # the race really happened
+    reasons = {s.end_reason for s in sessions.values()}
+    assert {"timeout", "terminated"} <= reasons, reasons
+    for s in sessions.values():
+        assert (s.ended_at is None) == (s.end_reason is None)
+        if s.end_reason == "timeout":
+            # A timed-out session ended exactly at its last activity plus the timeout.
+            assert s.ended_at == s.last_activity_at + TIMEOUT == s.expires_at, s
+    # No call that succeeded happened in a session recorded as already over.
+    for sid, at in answered:
+        ended_at = sessions[UUID(sid)].ended_at
+        assert ended_at is None or ended_at >= at, (sid, at, ended_at)
+    # No interaction is left open in an ended session.
+    assert [i for i in open_items if sessions[i.session_id].ended_at is not None] == []
+    # And the cap held throughout the recorded history.
+    events = sorted(
+        [(s.started_at, 1) for s in sessions.values()]
+        + [(s.ended_at, -1) for s in sessions.values() if s.ended_at is not None]
+    )
+    current = peak = 0
+    for _, delta in events:
+        current += delta
+        peak = max(peak, current)
+    assert peak <= CAP
