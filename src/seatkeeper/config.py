@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
     workers: int = Field(1, ge=1, le=64, description="Server processes.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    login_hours: float = Field(
+        12, gt=0, le=24 * 30, description="How long a login to the pages lasts, in hours."
+    )
     fast_password_hashing: bool = Field(
         False,
         description="Cheap argon2 parameters, for test suites only: never in production.",

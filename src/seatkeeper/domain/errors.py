@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+
 
 class DomainError(Exception):
     """A request seatkeeper refuses. `code` is part of the API contract."""
@@ -37,6 +40,26 @@ class InvalidToken(DomainError):
 class InvalidCredentials(DomainError):
     code = "invalid_credentials"
     message = "The username or password is not correct."
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+
+    def __init__(self, username: str, *, retry_after: timedelta) -> None:
+        self.retry_after = retry_after
+        minutes = max(1, math.ceil(retry_after.total_seconds() / 60))
+        super().__init__(
+            f"Too many wrong passwords for {username!r}: logins are paused for a while. "
+            f"Try again in {minutes} minute{'' if minutes == 1 else 's'}."
+        )
+
+
+class CsrfRefused(DomainError):
+    code = "csrf_refused"
+    message = (
+        "This request did not come from a seatkeeper page (its CSRF token is missing or "
+        "wrong). Reload the page and try again."
+    )
 
 
 class NotAllowed(DomainError):

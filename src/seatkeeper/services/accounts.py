@@ -190,6 +190,12 @@ def get_account(db: Database, slug: str) -> Account:
         return _account(conn, slug)
 
 
+def account_of(db: Database, user: User) -> Account:
+    """The account a user belongs to."""
+    with db.read() as conn:
+        return repo.account_by_id(conn, user.account_id)
+
+
 def create_user_token(
     db: Database,
     *,

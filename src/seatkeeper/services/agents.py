@@ -30,6 +30,7 @@ from seatkeeper.domain.errors import (
     SessionNotFound,
 )
 from seatkeeper.domain.model import Account, AgentSession, EndReason, Interaction, User
+from seatkeeper.services import logins
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
@@ -52,22 +53,30 @@ def open_session(
     application_key: str,
     credentials: tuple[str, str] | None,
     clock: Clock,
+    source: str | None = None,
 ) -> OpenedSession:
     """Open a session (taking a license), or join the agent's open one (taking none).
 
     The password is checked before the write transaction (argon2 is slow by design
-    and must not hold the lock); the key, the account's rules and the user are
-    checked again under the lock, where the seat is claimed.
+    and must not hold the lock), throttled like every login; the key, the account's
+    rules and the user are checked again under the lock, where the seat is claimed.
     """
     key_hash = token_hash(application_key)
     with db.read() as conn:
         account = _account_for_key(conn, key_hash)
-        login = None if credentials is None else repo.user_login(conn, account.id, credentials[0])
     user = None
     if credentials is None:
         pool.ensure_guest_allowed(account)
     else:
-        user = _check_password(db, passwords, login, credentials[1])
+        user = logins.check_password(
+            db,
+            passwords,
+            account=account,
+            username=credentials[0],
+            password=credentials[1],
+            source=source,
+            now=clock.now(),
+        )
     token = new_token(SESSION_TOKEN_PREFIX)
     with db.write() as conn:
         result = _claim_seat(conn, key_hash, user, token, clock)
@@ -81,19 +90,6 @@ def _account_for_key(conn: Connection, key_hash: str) -> Account:
     if account is None:
         raise InvalidToken("The application key is not valid, or has been revoked.")
     return account
-
-
-def _check_password(
-    db: Database, passwords: Passwords, login: tuple[User, str] | None, password: str
-) -> User:
-    stored = None if login is None or login[0].disabled else login[1]
-    if not passwords.verify(stored, password):
-        raise InvalidCredentials
-    assert login is not None and stored is not None
-    if passwords.needs_rehash(stored):
-        with db.write() as conn:
-            repo.set_password_hash(conn, login[0].id, passwords.hash(password))
-    return login[0]
 
 
 def _claim_seat(

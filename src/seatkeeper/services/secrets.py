@@ -12,6 +12,7 @@ from argon2.profiles import CHEAPEST, RFC_9106_LOW_MEMORY
 APPLICATION_KEY_PREFIX = "sk_app_"
 USER_TOKEN_PREFIX = "sk_user_"  # noqa: S105 (a prefix, not a secret)
 SESSION_TOKEN_PREFIX = "sk_sess_"  # noqa: S105
+LOGIN_TOKEN_PREFIX = "sk_login_"  # noqa: S105
 
 
 def new_token(prefix: str) -> str:

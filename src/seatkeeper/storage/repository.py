@@ -28,8 +28,10 @@ from seatkeeper.storage.tables import (
     api_keys,
     denials,
     interactions,
+    login_failures,
     session_tokens,
     users,
+    web_logins,
 )
 
 GUEST_LABEL = "Guest"
@@ -83,6 +85,11 @@ def account_by_slug(conn: Connection, slug: str) -> Account | None:
     """The account with this slug."""
     row = conn.execute(select(accounts).where(accounts.c.slug == slug)).one_or_none()
     return None if row is None else _account(row)
+
+
+def account_by_id(conn: Connection, account_id: int) -> Account:
+    """The account with this id."""
+    return _account(conn.execute(select(accounts).where(accounts.c.id == account_id)).one())
 
 
 def lock_account(conn: Connection, account_id: int) -> Account:
@@ -563,3 +570,81 @@ def denial_times(
             )
         ).scalars()
     )
+
+
+# --- logins to the pages, and wrong passwords -------------------------------------------
+
+
+def insert_web_login(
+    conn: Connection,
+    *,
+    user_id: int,
+    token_hash: str,
+    now: datetime,
+    expires_at: datetime,
+    source: str | None,
+) -> None:
+    """Record a login to the pages (the cookie's token is stored only as its hash)."""
+    conn.execute(
+        web_logins.insert().values(
+            user_id=user_id,
+            token_hash=token_hash,
+            created_at=now,
+            expires_at=expires_at,
+            source=source,
+        )
+    )
+
+
+def user_by_web_login(conn: Connection, token_hash: str, now: datetime) -> User | None:
+    """The enabled user of a login that is neither over nor logged out."""
+    row = conn.execute(
+        select(users)
+        .join(web_logins, web_logins.c.user_id == users.c.id)
+        .where(
+            web_logins.c.token_hash == token_hash,
+            web_logins.c.ended_at.is_(None),
+            web_logins.c.expires_at > now,
+            users.c.disabled_at.is_(None),
+        )
+    ).one_or_none()
+    return None if row is None else _user(row)
+
+
+def end_web_login(conn: Connection, token_hash: str, now: datetime) -> None:
+    conn.execute(
+        update(web_logins)
+        .where(web_logins.c.token_hash == token_hash, web_logins.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def insert_login_failure(
+    conn: Connection, *, account_id: int, username: str, source: str | None, at: datetime
+) -> None:
+    """Record a wrong password."""
+    conn.execute(
+        login_failures.insert().values(
+            account_id=account_id, username=username, source=source, at=at
+        )
+    )
+
+
+def recent_login_failures(
+    conn: Connection, *, account_id: int, username: str, source: str | None, since: datetime
+) -> tuple[list[datetime], list[datetime]]:
+    """Wrong passwords since `since`, oldest first: for this username, and from this source."""
+    f = login_failures.c
+    for_user = conn.execute(
+        select(f.at)
+        .where(f.account_id == account_id, f.username == username, f.at > since)
+        .order_by(f.at)
+    ).scalars()
+    from_source: list[datetime] = []
+    if source is not None:
+        from_source = list(
+            conn.execute(
+                select(f.at).where(f.source == source, f.at > since).order_by(f.at)
+            ).scalars()
+        )
+    return list(for_user), from_source

@@ -160,3 +160,29 @@ denials = Table(
     Column("at", UTCDateTime, nullable=False),
     Index("ix_denials_account_at", "account_id", "at"),
 )
+
+# A user's login to the pages: the cookie holds a random token, the table its hash.
+web_logins = Table(
+    "web_logins",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),  # logged out
+    Column("source", String(64)),  # the client's address at login
+)
+
+# Wrong passwords, for throttling logins (pages and agent sessions alike).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("username", String(100), nullable=False),
+    Column("source", String(64)),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_login_failures_user", "account_id", "username", "at"),
+    Index("ix_login_failures_source", "source", "at"),
+)

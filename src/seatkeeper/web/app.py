@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from litestar import Litestar, get
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
 
 from seatkeeper.clock import Clock, SystemClock
 from seatkeeper.config import Settings
@@ -18,8 +21,10 @@ from seatkeeper.web.api.agent import agent_router
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
 from seatkeeper.web.docs import openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS
+from seatkeeper.web.pages import pages_router
 
 STATIC = Path(__file__).parent / "static"
+TEMPLATES = Path(__file__).parent / "templates"
 MAX_BODY = 512 * 1024  # the largest body is a terminate request of 10,000 ids (~390 KB)
 
 
@@ -38,11 +43,13 @@ def create_app(
         db=db,
         clock=clock or SystemClock(),
         passwords=Passwords(fast=settings.fast_password_hashing),
+        login_lifetime=timedelta(hours=settings.login_hours),
     )
     return Litestar(
         route_handlers=[
             agent_router,
             admin_router,
+            pages_router,
             healthz,
             create_static_files_router(
                 path="/static", directories=[STATIC], include_in_schema=False
@@ -51,6 +58,7 @@ def create_app(
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=openapi_config(),
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         state=State({"runtime": runtime}),
         on_shutdown=[db.dispose] if database is None else [],
         request_max_body_size=MAX_BODY,

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from seatkeeper.clock import Clock
-from seatkeeper.domain.errors import MissingCredentials
+from seatkeeper.domain.errors import CsrfRefused, InvalidToken, MissingCredentials
 from seatkeeper.domain.model import User
-from seatkeeper.services import admin
+from seatkeeper.services import admin, logins
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
+from seatkeeper.web.errors import AnyRequest
+
+LOGIN_COOKIE = "seatkeeper_login"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,12 +29,14 @@ class Runtime:
     db: Database
     clock: Clock
     passwords: Passwords
+    login_lifetime: timedelta
 
 
 RuntimeDep = NamedDependency[Runtime]
 Now = NamedDependency[datetime]
 Bearer = NamedDependency[str]
 AdminUser = NamedDependency[User]
+Source = NamedDependency[str | None]
 
 
 def provide_runtime(state: State) -> Runtime:
@@ -42,22 +49,60 @@ def provide_now(runtime: RuntimeDep) -> datetime:
     return runtime.clock.now()
 
 
-def provide_bearer(request: Request) -> str:  # type: ignore[type-arg]
-    """The bearer token of the Authorization header."""
+def bearer_token(request: AnyRequest) -> str | None:
+    """The bearer token of the Authorization header, if there is one."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def provide_bearer(request: AnyRequest) -> str:
+    """The bearer token a call needs."""
+    token = bearer_token(request)
+    if token is None:
         raise MissingCredentials
-    return token.strip()
+    return token
 
 
-def provide_admin(runtime: RuntimeDep, bearer: Bearer) -> User:
-    """The user behind an admin API token. Role and account are checked per call."""
-    return admin.authenticate_token(runtime.db, bearer)
+def provide_source(request: AnyRequest) -> str | None:
+    """The client's address, for throttling logins."""
+    return request.client.host if request.client else None
+
+
+def login_token(request: AnyRequest) -> str | None:
+    """The page login's token, from its cookie."""
+    return request.cookies.get(LOGIN_COOKIE) or None
+
+
+def ensure_same_site(request: AnyRequest, token: str, sent: str | None) -> None:
+    """Refuse a state-changing request authorized by the login cookie without its CSRF token."""
+    if request.method in SAFE_METHODS:
+        return
+    if sent is None or not hmac.compare_digest(sent, logins.csrf_token(token)):
+        raise CsrfRefused
+
+
+def provide_admin(request: AnyRequest, runtime: RuntimeDep) -> User:
+    """Who calls the admin API: an API token's user, or a page login's (with its CSRF token).
+
+    Role and account are checked per call.
+    """
+    bearer = bearer_token(request)
+    if bearer is not None:
+        return admin.authenticate_token(runtime.db, bearer)
+    token = login_token(request)
+    if token is None:
+        raise MissingCredentials
+    user = logins.logged_in_user(runtime.db, token, now=runtime.clock.now())
+    if user is None:
+        raise InvalidToken("Your login has ended: log in again.")
+    ensure_same_site(request, token, request.headers.get(CSRF_HEADER))
+    return user
 
 
 DEPENDENCIES = {
     "runtime": Provide(provide_runtime, sync_to_thread=False),
     "now": Provide(provide_now, sync_to_thread=False),
     "bearer": Provide(provide_bearer, sync_to_thread=False),
+    "source": Provide(provide_source, sync_to_thread=False),
 }
 ADMIN_DEPENDENCIES = {"admin_user": Provide(provide_admin, sync_to_thread=True)}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 import seatkeeper
+from seatkeeper.web.errors import AnyRequest
 
 DESCRIPTION = """\
 seatkeeper holds an account's concurrent licenses: every agent session takes one.
@@ -36,7 +36,7 @@ class SwaggerUI(OpenAPIRenderPlugin):
     def __init__(self) -> None:
         super().__init__(path="/", favicon="")
 
-    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:  # type: ignore[type-arg]
+    def render(self, request: AnyRequest, openapi_schema: dict[str, Any]) -> bytes:
         title = openapi_schema["info"]["title"]
         static = "/static/vendor/swagger-ui"
         return f"""<!DOCTYPE html>

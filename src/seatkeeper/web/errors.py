@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -13,6 +15,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from seatkeeper.domain import errors as e
 
 log = logging.getLogger("seatkeeper.web")
+AnyRequest = Request[Any, Any, Any]
 
 STATUS: dict[type[e.DomainError], int] = {
     e.InvalidInput: 400,
@@ -20,6 +23,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.InvalidToken: 401,
     e.InvalidCredentials: 401,
     e.NotAllowed: 403,
+    e.CsrfRefused: 403,
     e.GuestsNotAllowed: 403,
     e.AccountNotFound: 404,
     e.SessionNotFound: 404,
@@ -28,6 +32,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.InteractionClosed: 409,
     e.LicenseLimitReached: 409,
     e.SessionEnded: 410,
+    e.TooManyAttempts: 429,
 }
 
 _HTTP_CODES = {
@@ -58,8 +63,11 @@ def status_of(kind: type[e.DomainError]) -> int:
     return 400
 
 
-def error_response(status: int, code: str, message: str) -> Response[ErrorBody]:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[ErrorBody]:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return Response(
         ErrorBody(ErrorDetail(code, message)),
         status_code=status,
@@ -68,11 +76,14 @@ def error_response(status: int, code: str, message: str) -> Response[ErrorBody]:
     )
 
 
-def domain_error(_request: Request, exc: e.DomainError) -> Response[ErrorBody]:  # type: ignore[type-arg]
-    return error_response(status_of(type(exc)), exc.code, exc.message)
+def domain_error(_request: AnyRequest, exc: e.DomainError) -> Response[ErrorBody]:
+    headers = None
+    if isinstance(exc, e.TooManyAttempts):
+        headers = {"Retry-After": str(math.ceil(exc.retry_after.total_seconds()))}
+    return error_response(status_of(type(exc)), exc.code, exc.message, headers)
 
 
-def validation_error(_request: Request, exc: ValidationException) -> Response[ErrorBody]:  # type: ignore[type-arg]
+def validation_error(_request: AnyRequest, exc: ValidationException) -> Response[ErrorBody]:
     problems = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         key, message = item.get("key"), item.get("message", "")
@@ -88,7 +99,7 @@ def validation_error(_request: Request, exc: ValidationException) -> Response[Er
     return error_response(400, "invalid_request", f"Invalid request: {detail}.")
 
 
-def http_error(_request: Request, exc: HTTPException) -> Response[ErrorBody]:  # type: ignore[type-arg]
+def http_error(_request: AnyRequest, exc: HTTPException) -> Response[ErrorBody]:
     status = exc.status_code
     code, message = _HTTP_CODES.get(status, ("http_error", exc.detail))
     if status == 400 and exc.detail:
@@ -96,11 +107,11 @@ def http_error(_request: Request, exc: HTTPException) -> Response[ErrorBody]:  #
     return error_response(status, code, message)
 
 
-def undecodable(_request: Request, _exc: UnicodeDecodeError) -> Response[ErrorBody]:  # type: ignore[type-arg]
+def undecodable(_request: AnyRequest, _exc: UnicodeDecodeError) -> Response[ErrorBody]:
     return error_response(400, "invalid_request", "The request body is not valid UTF-8.")
 
 
-def internal_error(request: Request, exc: Exception) -> Response[ErrorBody]:  # type: ignore[type-arg]
+def internal_error(request: AnyRequest, exc: Exception) -> Response[ErrorBody]:
     log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
         HTTP_500_INTERNAL_SERVER_ERROR,

@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from seatkeeper.domain import errors as e
 from seatkeeper.domain.errors import InvalidInput
 from seatkeeper.services import agents
-from seatkeeper.web.deps import Bearer, RuntimeDep
+from seatkeeper.web.deps import Bearer, RuntimeDep, Source
 from seatkeeper.web.errors import responses
 
 # Printable text: not blank, no control characters (PostgreSQL refuses NUL in text).
@@ -87,13 +87,17 @@ class Stepped(msgspec.Struct):
             e.InvalidCredentials,
             e.GuestsNotAllowed,
             e.LicenseLimitReached,
+            e.TooManyAttempts,
         ),
     },
     status_code=HTTP_201_CREATED,
     sync_to_thread=True,
 )
 def open_session(
-    runtime: RuntimeDep, bearer: Bearer, data: JSONBody[OpenSessionRequest | None] = None
+    runtime: RuntimeDep,
+    bearer: Bearer,
+    source: Source,
+    data: JSONBody[OpenSessionRequest | None] = None,
 ) -> Response[SessionOpened]:
     body = data or OpenSessionRequest()
     if (body.username is None) != (body.password is None):
@@ -107,6 +111,7 @@ def open_session(
         application_key=bearer,
         credentials=credentials,
         clock=runtime.clock,
+        source=source,
     )
     s = opened.session
     return Response(

@@ -1,0 +1,28 @@
+"""Server-rendered pages: login, the Account menu and the Active Agents page."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from seatkeeper.web.pages.active_agents import (
+    active_agents,
+    active_agents_fragments,
+    choose_account,
+)
+from seatkeeper.web.pages.auth import home, log_in, log_out, login_page
+from seatkeeper.web.pages.common import PAGE_EXCEPTION_HANDLERS
+
+pages_router = Router(
+    path="/",
+    route_handlers=[
+        login_page,
+        log_in,
+        log_out,
+        home,
+        active_agents,
+        active_agents_fragments,
+        choose_account,
+    ],
+    exception_handlers=PAGE_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+    include_in_schema=False,
+)

@@ -1,0 +1,111 @@
+"""What the page templates show, built from the services' results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from seatkeeper.domain.model import Account, GridRow, Role, SortColumn, User
+
+GUEST = "Guest"
+ROLE_NAMES = {
+    Role.AGENT: "agent",
+    Role.DESIGNER: "designer",
+    Role.ACCOUNT_ADMIN: "account admin",
+    Role.SUPER_ADMIN: "super admin",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Nav:
+    username: str
+    role: str
+    csrf: str
+    active_agents_url: str | None  # None for roles below account admin
+    current: str = ""
+
+
+def nav(user: User, account: Account, csrf: str, current: str = "") -> Nav:
+    """The top bar for a logged-in user: the Account menu shows what their role may open."""
+    url = (
+        f"/accounts/{account.slug}/active-agents"
+        if user.role.at_least(Role.ACCOUNT_ADMIN)
+        else None
+    )
+    return Nav(user.username, ROLE_NAMES[user.role], csrf, url, current)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    title: str
+    sortable: bool
+    css: str = ""
+    href: str = ""
+    aria_sort: str = ""
+    arrow: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    session_id: str
+    agent: str
+    guest: bool
+    started: str  # in the account's time zone
+    started_iso: str
+    flows: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    sort: str
+    order: str
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+
+
+_COLUMNS = (
+    ("agent_id", "Agent Id", True, ""),
+    ("session_start", "Session Start", True, ""),
+    ("open_interactions", "Open Interactions", False, ""),
+    ("open_interactions_count", "Number of Open Interactions", True, "num"),
+)
+
+
+def grid(rows: list[GridRow], *, account: Account, sort: SortColumn, descending: bool) -> Grid:
+    """The Active Agents grid: rows in the account's time zone, headers that sort."""
+    tz = ZoneInfo(account.time_zone)
+    order = "desc" if descending else "asc"
+    columns = []
+    for key, title, sortable, css in _COLUMNS:
+        if not sortable:
+            columns.append(Column(key, title, False, css))
+            continue
+        current = key == sort
+        next_order = "asc" if not current or descending else "desc"
+        columns.append(
+            Column(
+                key,
+                title,
+                True,
+                css,
+                href="?" + urlencode({"sort": key, "order": next_order}),
+                aria_sort=("descending" if descending else "ascending") if current else "none",
+                arrow=(" ▼" if descending else " ▲") if current else "",
+            )
+        )
+    shown = tuple(
+        Row(
+            session_id=str(r.session_id),
+            agent=r.agent_id or GUEST,
+            guest=r.agent_id is None,
+            started=r.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+            started_iso=r.started_at.astimezone(tz).isoformat(timespec="seconds"),
+            flows=", ".join(r.flows),
+            count=r.open_interactions,
+        )
+        for r in rows
+    )
+    return Grid(sort, order, tuple(columns), shown)

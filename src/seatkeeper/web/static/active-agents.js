@@ -1,0 +1,184 @@
+// The Active Agents page: sorting, selection, Refresh, auto-refresh and Terminate Session.
+// The server renders everything; this script fetches fresh fragments and keeps the
+// sort order, the selection, the focus and the scroll position across refreshes.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("active-agents");
+  if (!root) return;
+  var account = root.dataset.account;
+  var csrf = root.dataset.csrf;
+  var state = { sort: root.dataset.sort, order: root.dataset.order };
+  var selected = new Set();
+  var timer = null;
+  var loading = null;
+
+  var usage = document.getElementById("usage");
+  var grid = document.getElementById("grid");
+  var status = document.getElementById("status");
+  var terminateButton = document.getElementById("terminate");
+  var refreshButton = document.getElementById("refresh");
+  var autoRefresh = document.getElementById("auto-refresh");
+  var dialog = document.getElementById("confirm");
+  var AUTO_REFRESH_MS = 5000;
+
+  function rows() {
+    return Array.prototype.slice.call(grid.querySelectorAll('input[data-testid="select-row"]'));
+  }
+
+  function say(message, isError) {
+    status.textContent = message;
+    status.classList.toggle("error", Boolean(isError));
+  }
+
+  function syncSelection() {
+    var boxes = rows();
+    var present = new Set(boxes.map(function (box) { return box.value; }));
+    selected.forEach(function (id) { if (!present.has(id)) selected.delete(id); });
+    boxes.forEach(function (box) { box.checked = selected.has(box.value); });
+    var all = grid.querySelector('input[data-testid="select-all"]');
+    if (all) {
+      all.checked = boxes.length > 0 && selected.size === boxes.length;
+      all.indeterminate = selected.size > 0 && selected.size < boxes.length;
+    }
+    terminateButton.disabled = selected.size === 0;
+  }
+
+  function focusKey(element) {
+    if (!element || !root.contains(element)) return null;
+    return { testid: element.dataset.testid, value: element.value, date: element.dataset.date };
+  }
+
+  function restoreFocus(key) {
+    if (!key || !key.testid) return;
+    var selector = '[data-testid="' + key.testid + '"]';
+    if (key.value) selector += '[value="' + key.value + '"]';
+    if (key.date) selector += '[data-date="' + key.date + '"]';
+    var target = root.querySelector(selector);
+    if (target) target.focus({ preventScroll: true });
+  }
+
+  function fragmentsUrl() {
+    var query = new URLSearchParams({ sort: state.sort, order: state.order });
+    return "/accounts/" + encodeURIComponent(account) + "/active-agents/fragments?" + query;
+  }
+
+  function refresh() {
+    if (loading) return loading;
+    var scrollX = window.scrollX, scrollY = window.scrollY, gridTop = grid.scrollTop;
+    var focused = focusKey(document.activeElement);
+    loading = fetch(fragmentsUrl(), { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (response.redirected && new URL(response.url).pathname === "/login") {
+          window.location.reload();  // the login ended: the page sends us to log in
+          return;
+        }
+        if (!response.ok) throw new Error("The server answered " + response.status + ".");
+        return response.text().then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          usage.replaceChildren(doc.getElementById("usage-fragment").content.cloneNode(true));
+          grid.replaceChildren(doc.getElementById("grid-fragment").content.cloneNode(true));
+          syncSelection();
+          bindChart();
+          grid.scrollTop = gridTop;
+          window.scrollTo(scrollX, scrollY);
+          restoreFocus(focused);
+        });
+      })
+      .catch(function (error) { say("Could not refresh: " + error.message, true); })
+      .finally(function () { loading = null; });
+    return loading;
+  }
+
+  // Sorting: the header links work without scripts too; here they keep the selection.
+  grid.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-sort]");
+    if (!link) return;
+    event.preventDefault();
+    var params = new URL(link.href).searchParams;
+    state.sort = params.get("sort");
+    state.order = params.get("order");
+    history.replaceState(null, "", "?" + params);
+    refresh();
+  });
+
+  grid.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.dataset.testid === "select-all") {
+      rows().forEach(function (row) {
+        if (box.checked) selected.add(row.value); else selected.delete(row.value);
+      });
+    } else if (box.dataset.testid === "select-row") {
+      if (box.checked) selected.add(box.value); else selected.delete(box.value);
+    }
+    syncSelection();
+  });
+
+  refreshButton.addEventListener("click", function () { refresh(); });
+
+  autoRefresh.addEventListener("change", function () {
+    if (timer) { clearInterval(timer); timer = null; }
+    if (autoRefresh.checked) timer = setInterval(refresh, AUTO_REFRESH_MS);
+  });
+
+  terminateButton.addEventListener("click", function () {
+    var chosen = rows().filter(function (box) { return selected.has(box.value); });
+    if (chosen.length === 0) return;
+    var agents = chosen.map(function (box) { return box.dataset.agent; });
+    var noun = chosen.length === 1 ? "session" : "sessions";
+    document.getElementById("confirm-text").textContent =
+      "Terminate " + chosen.length + " " + noun + ": " + agents.join(", ") + "?";
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
+
+  dialog.addEventListener("close", function () {
+    if (dialog.returnValue !== "terminate") return;
+    var ids = Array.from(selected);
+    fetch("/api/v1/accounts/" + encodeURIComponent(account) + "/active-sessions/terminate", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ session_ids: ids }),
+    })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) throw new Error(body.error ? body.error.message : "HTTP " + response.status);
+          ids.forEach(function (id) { selected.delete(id); });
+          say(body.message, false);
+          return refresh();
+        });
+      })
+      .catch(function (error) { say("Nothing was terminated: " + error.message, true); });
+  });
+
+  // The chart: hovering or focusing a day says its date, peak and denials; arrow keys move.
+  var tooltip = null;
+  function bindChart() {
+    tooltip = usage.querySelector('[data-testid="chart-tooltip"]');
+  }
+  function show(day) { if (tooltip) tooltip.textContent = day.dataset.description; }
+  usage.addEventListener("mouseover", function (event) {
+    var day = event.target.closest(".day");
+    if (day) show(day);
+  });
+  usage.addEventListener("focusin", function (event) {
+    var day = event.target.closest(".day");
+    if (day) show(day);
+  });
+  usage.addEventListener("keydown", function (event) {
+    var day = event.target.closest(".day");
+    if (!day) return;
+    var days = Array.prototype.slice.call(usage.querySelectorAll(".day"));
+    var index = days.indexOf(day);
+    var next = { ArrowLeft: index - 1, ArrowRight: index + 1, Home: 0, End: days.length - 1 }[event.key];
+    if (next === undefined || !days[next]) return;
+    event.preventDefault();
+    day.setAttribute("tabindex", "-1");
+    days[next].setAttribute("tabindex", "0");
+    days[next].focus();
+  });
+
+  bindChart();
+  syncSelection();
+})();
