@@ -208,11 +208,12 @@ def _announce(demo: DemoAccount, *, base_url: str, named: int, guests: int) -> N
         "",
         "seatkeeper demo is running.",
         "",
-        f"  Server             {base_url}",
+        f"  Active Agents      {base_url}/accounts/{account.slug}/active-agents",
         f"  API docs           {base_url}/docs",
         f"  Account            {account.slug} ({account.name}): {account.licenses} licenses, "
         f"{account.time_zone}, {timeout} timeout",
-        f"  Admin login        {ADMIN_USERNAME} / {ADMIN_PASSWORD}",
+        f"  Admin login        account {account.slug}, user {ADMIN_USERNAME}, "
+        f"password {ADMIN_PASSWORD}",
         f"  Agent logins       {', '.join(DEMO_AGENTS[:3])}, ... (password {AGENT_PASSWORD})",
         f"  Admin API token    {demo.admin_token}",
         f"  Application key    {demo.application_key}",
