@@ -6,7 +6,7 @@ import random
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,6 +18,7 @@ from seatkeeper.services import accounts
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, denials
+from tests.concurrency import max_concurrent, race
 from tests.servers import running_servers
 
 CAP = 10
@@ -26,16 +27,6 @@ CLIENTS = 24
 SECONDS = 4.0
 AGENTS = [f"agent{n:02}" for n in range(12)]
 PASSWORD = "race-password"
-
-
-def max_concurrent(rows: list[tuple[datetime, datetime | None]]) -> int:
-    """The most sessions ever open at once in the recorded history."""
-    events = sorted([(start, 1) for start, _ in rows] + [(end, -1) for _, end in rows if end])
-    peak = current = 0
-    for _, delta in events:
-        current += delta
-        peak = max(peak, current)
-    return peak
 
 
 def test_four_server_processes_never_open_more_sessions_than_licenses(
@@ -110,13 +101,7 @@ def test_four_server_processes_never_open_more_sessions_than_licenses(
 
     with running_servers(url, PROCESSES, tmp_path) as base_urls:
         threads = [threading.Thread(target=client, args=(n, base_urls)) for n in range(CLIENTS)]
-        threads.append(threading.Thread(target=sampler))
-        for t in threads:
-            t.start()
-        time.sleep(SECONDS)
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
+        race([*threads, threading.Thread(target=sampler)], stop, SECONDS)
 
     assert over_cap == []
     assert set(outcomes) <= {"200", "201", "409 license_limit_reached"}, outcomes

@@ -20,6 +20,7 @@ from seatkeeper.services import accounts, admin, agents
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, interactions
+from tests.concurrency import max_concurrent, race
 
 CAP = 12
 TIMEOUT = timedelta(minutes=1)
@@ -117,13 +118,7 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
                 return
 
     threads = [threading.Thread(target=agent, args=(n,)) for n in range(16)]
-    threads.append(threading.Thread(target=terminator))
-    for t in threads:
-        t.start()
-    time.sleep(SECONDS)
-    stop.set()
-    for t in threads:
-        t.join(30)
+    race([*threads, threading.Thread(target=terminator)], stop, SECONDS)
 
     assert failures == []
     with db.read() as conn:
@@ -148,12 +143,4 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
     # No interaction is left open in an ended session.
     assert [i for i in open_items if sessions[i.session_id].ended_at is not None] == []
     # And the cap held throughout the recorded history.
-    events = sorted(
-        [(s.started_at, 1) for s in sessions.values()]
-        + [(s.ended_at, -1) for s in sessions.values() if s.ended_at is not None]
-    )
-    current = peak = 0
-    for _, delta in events:
-        current += delta
-        peak = max(peak, current)
-    assert peak <= CAP
+    assert max_concurrent((s.started_at, s.ended_at) for s in sessions.values()) <= CAP
