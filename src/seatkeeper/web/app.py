@@ -6,8 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from litestar import Litestar, get
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -21,7 +21,7 @@ from seatkeeper.web.api.agent import agent_router
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
 from seatkeeper.web.docs import openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS
-from seatkeeper.web.pages import pages_router
+from seatkeeper.web.pages import add_filters, pages_router
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -58,7 +58,9 @@ def create_app(
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=openapi_config(),
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=add_filters
+        ),
         state=State({"runtime": runtime}),
         on_shutdown=[db.dispose] if database is None else [],
         request_max_body_size=MAX_BODY,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Router
+from litestar.plugins.jinja import JinjaTemplateEngine
 
 from seatkeeper.web.pages.active_agents import (
     active_agents,
@@ -11,6 +12,13 @@ from seatkeeper.web.pages.active_agents import (
 )
 from seatkeeper.web.pages.auth import home, log_in, log_out, login_page
 from seatkeeper.web.pages.common import PAGE_EXCEPTION_HANDLERS
+from seatkeeper.web.pages.views import average
+
+
+def add_filters(engine: JinjaTemplateEngine) -> None:
+    """Formats the templates use."""
+    engine.engine.filters["average"] = average
+
 
 pages_router = Router(
     path="/",

@@ -23,7 +23,7 @@ from seatkeeper.web.pages.common import Visitor, required_visitor
 
 
 def _panel(
-    runtime: Any,
+    runtime: Runtime,
     who: Visitor,
     account_slug: str,
     sort: str | None,

@@ -76,15 +76,23 @@ def login_redirect(_request: AnyRequest, exc: LoginRequired) -> Response[None]:
 HEADINGS = {403: "Not allowed", 404: "Not found"}
 
 
-def error_page(_request: AnyRequest, exc: DomainError) -> Template:
+def _nav(request: AnyRequest) -> Nav | None:
+    """The top bar for an error page, when the visitor is logged in."""
+    found = visitor(request, request.app.state.runtime)
+    return None if found is None else found.nav()
+
+
+def error_page(request: AnyRequest, exc: DomainError) -> Template:
     status = status_of(type(exc))
     heading = HEADINGS.get(status, "Something is wrong")
-    return message_page(status, heading, exc.message, testid=f"error-{status}")
+    return message_page(status, heading, exc.message, testid=f"error-{status}", nav=_nav(request))
 
 
-def http_error_page(_request: AnyRequest, exc: HTTPException) -> Template:
+def http_error_page(request: AnyRequest, exc: HTTPException) -> Template:
     heading = HEADINGS.get(exc.status_code, "Something is wrong")
-    return message_page(exc.status_code, heading, exc.detail, testid=f"error-{exc.status_code}")
+    return message_page(
+        exc.status_code, heading, exc.detail, testid=f"error-{exc.status_code}", nav=_nav(request)
+    )
 
 
 PAGE_EXCEPTION_HANDLERS = {

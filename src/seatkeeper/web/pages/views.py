@@ -17,6 +17,11 @@ ROLE_NAMES = {
 }
 
 
+def average(value: float) -> str:
+    """A Daily Average as shown: two decimals at most, as the API rounds it ("0.37", "15.8")."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 @dataclass(frozen=True, slots=True)
 class Nav:
     username: str

@@ -12,6 +12,7 @@
   var selected = new Set();
   var timer = null;
   var loading = null;
+  var again = false;
 
   var usage = document.getElementById("usage");
   var grid = document.getElementById("grid");
@@ -64,7 +65,12 @@
   }
 
   function refresh() {
-    if (loading) return loading;
+    // A refresh asked for while one is loading runs once it is done: what it asked
+    // for (a new sort, the grid after a termination) may not be in the answer on its way.
+    if (loading) {
+      again = true;
+      return loading;
+    }
     var scrollX = window.scrollX, scrollY = window.scrollY, gridTop = grid.scrollTop;
     var focused = focusKey(document.activeElement);
     loading = fetch(fragmentsUrl(), { credentials: "same-origin", headers: { Accept: "text/html" } })
@@ -86,7 +92,13 @@
         });
       })
       .catch(function (error) { say("Could not refresh: " + error.message, true); })
-      .finally(function () { loading = null; });
+      .finally(function () {
+        loading = null;
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
     return loading;
   }
 
