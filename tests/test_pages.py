@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +14,10 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from seatkeeper.clock import FrozenClock
+from seatkeeper.domain.errors import DomainError
+from seatkeeper.services import logins
+from seatkeeper.services.secrets import Passwords
+from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
 from tests.test_api_agent import error_of, login, open_session
 
@@ -86,7 +92,10 @@ def test_a_login_ends_after_its_lifetime(client: Client, world: World, clock: Fr
     assert client.get(PAGE, follow_redirects=False).status_code == 303
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "\\\\evil", "x"])
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/x", "https://evil.example/", "\\\\evil", "x", "/\t/evil.example", "/\\evil"],
+)
 def test_after_login_only_local_pages_are_a_destination(
     client: Client, world: World, target: str
 ) -> None:
@@ -113,11 +122,53 @@ def test_wrong_passwords_are_refused_then_throttled(
         assert "The account, username or password is not correct." in wrong.text
     locked = log_in(client, "admin")  # even the right password waits now
     assert locked.status_code == 429
-    assert "Too many wrong passwords for &#39;admin&#39;" in locked.text
+    assert "Too many wrong passwords for &#39;admin&#39; from this address" in locked.text
     assert "Try again in 15 minutes." in locked.text
     assert log_in(client, "alice").status_code == 303  # another user is not affected
     clock.advance(timedelta(minutes=15))
     assert log_in(client, "admin").status_code == 303
+
+
+def test_unknown_accounts_are_throttled_like_real_ones(client: Client, world: World) -> None:
+    """Otherwise a 429 after five tries would tell that an account exists."""
+    for account in ("acme", "no-such-account"):
+        answers = [
+            log_in(client, "admin", account=account, password="wrong password").status_code
+            for _ in range(6)
+        ]
+        assert answers == [401] * 5 + [429], account
+
+
+def test_parallel_guesses_cannot_slip_past_the_limit(
+    db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    def guess(_: int) -> str:
+        try:
+            logins.log_in(
+                db,
+                passwords,
+                account_slug="acme",
+                username="admin",
+                password="a wrong guess",
+                source="10.0.0.9",
+                now=clock.now(),
+            )
+        except DomainError as refused:
+            return refused.code
+        return "in"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = Counter(pool.map(guess, range(30)))
+    assert answers == {"invalid_credentials": 5, "too_many_attempts": 25}
+
+
+@pytest.mark.parametrize("username", ["a" * 101, "al\u0000ice", "alice\nbob", "x" * 5000])
+def test_impossible_usernames_are_wrong_credentials_not_errors(
+    client: Client, world: World, username: str
+) -> None:
+    answer = log_in(client, username)
+    assert answer.status_code == 401
+    assert "The account, username or password is not correct." in answer.text
 
 
 def test_unknown_accounts_and_users_look_like_wrong_passwords(client: Client, world: World) -> None:
@@ -237,3 +288,26 @@ def test_agent_logins_are_throttled_too(client: Client, world: World, clock: Fro
     assert login(client, world, "carol")["agent_id"] == "carol"
     clock.advance(timedelta(minutes=15))
     assert login(client, world, "bob")["agent_id"] == "bob"
+
+
+def test_names_from_agents_are_shown_as_text(client: Client, world: World) -> None:
+    alice = login(client, world, "alice")
+    hostile = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+    opened = client.post(
+        f"/api/v1/sessions/{alice['session_id']}/interactions",
+        json={"flow": hostile},
+        headers=bearer(alice["token"]),
+    )
+    assert opened.status_code == 201
+    log_in(client, "admin")
+    page = client.get(PAGE).text
+    assert "<script>alert(2)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+
+
+def test_pages_are_not_cached_nor_framed(client: Client, world: World) -> None:
+    log_in(client, "admin")
+    page = client.get(PAGE)
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"

@@ -129,7 +129,12 @@ def serve(
     if settings.workers == 1:
         from seatkeeper.web.app import create_app
 
-        uvicorn.run(create_app(settings), log_level=settings.log_level, **where)
+        uvicorn.run(
+            create_app(settings),
+            log_level=settings.log_level,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            **where,
+        )
         return
     os.environ["SEATKEEPER_DATABASE_URL"] = settings.database_url
     uvicorn.run(
@@ -137,6 +142,7 @@ def serve(
         factory=True,
         workers=settings.workers,
         log_level=settings.log_level,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         **where,
     )
 

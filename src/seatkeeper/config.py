@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
     workers: int = Field(1, ge=1, le=64, description="Server processes.")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Addresses of proxies whose X-Forwarded-For/-Proto headers are trusted "
+        "(comma-separated, or *): the client's address and https come from them.",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     login_hours: float = Field(
         12, gt=0, le=24 * 30, description="How long a login to the pages lasts, in hours."

@@ -207,7 +207,9 @@ def test_terminate_closes_exactly_the_selected_sessions_and_frees_their_licenses
     expect(dialog).to_be_hidden()
     terminate.click()
     expect(dialog).to_be_visible()
-    expect(page.get_by_test_id("confirm-text")).to_have_text("Terminate 2 sessions: alice, Guest?")
+    expect(page.get_by_test_id("confirm-text")).to_have_text(
+        "Terminate 2 sessions: alice, Guest (started 14:01:00)?"  # a Guest is told by its start
+    )
     page.get_by_test_id("confirm-cancel").click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_test_id("grid-row")).to_have_count(3)
@@ -217,10 +219,13 @@ def test_terminate_closes_exactly_the_selected_sessions_and_frees_their_licenses
 
     # Confirming terminates the two selected sessions, and only them.
     terminate.click()
-    expect(page.get_by_test_id("confirm-text")).to_have_text("Terminate 2 sessions: alice, Guest?")
+    expect(page.get_by_test_id("confirm-text")).to_have_text(
+        "Terminate 2 sessions: alice, Guest (started 14:01:00)?"  # a Guest is told by its start
+    )
     page.get_by_test_id("confirm-terminate").click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_test_id("status-message")).to_have_text("2 sessions terminated.")
+    expect(page.get_by_test_id("status-message")).to_be_focused()  # not lost on <body>
     expect(page.get_by_test_id("cell-agent")).to_have_text(["bob"])
     expect(page.get_by_test_id("figure-current")).to_have_text("1 / 3")
     expect(terminate).to_be_disabled()

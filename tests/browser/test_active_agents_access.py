@@ -168,7 +168,7 @@ def test_the_page_works_with_the_keyboard_alone(
 
     # Check a row with Space, then terminate its session from the keyboard.
     alice_box = page.get_by_test_id("select-row").first
-    expect(alice_box).to_have_attribute("data-agent", "alice")
+    expect(alice_box).to_have_attribute("data-label", "alice")
     tab_to(page, alice_box)
     page.keyboard.press("Space")
     expect(alice_box).to_be_checked()
@@ -211,6 +211,12 @@ def test_the_page_fits_the_window(
     overflow = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert overflow[1] == width
     assert overflow[0] <= overflow[1], f"{overflow[0]} px of content in a {width} px window"
+    # Nor does the grid hide columns behind a scroll bar of its own.
+    table = page.evaluate(
+        "() => { const w = document.querySelector('.table-wrap');"
+        " return [w.scrollWidth, w.clientWidth]; }"
+    )
+    assert table[0] <= table[1], f"the grid is {table[0]} px wide in {table[1]} px"
     for testid in ("terminate", "refresh", "auto-refresh", "usage-chart", "figure-daily-max"):
         expect(page.get_by_test_id(testid)).to_be_visible()
     expect(page.get_by_test_id("terminate")).to_be_in_viewport()

@@ -29,16 +29,20 @@ def test_failures_older_than_the_window_do_not_count() -> None:
     assert throttle.locked_until(minutes_ago(1, 2, 3, 4, 16, 20), limit=5, now=NOW) is None
 
 
-def test_the_refusal_says_how_long_to_wait() -> None:
+def test_five_failures_from_one_address_pause_that_address_and_say_so() -> None:
+    failures = minutes_ago(1, 2, 3, 4, 10)
     with pytest.raises(TooManyAttempts) as refused:
-        throttle.ensure_allowed(minutes_ago(1, 2, 3, 4, 10), [], username="alice", now=NOW)
+        throttle.ensure_allowed(failures, failures, username="alice", now=NOW)
     assert refused.value.retry_after == timedelta(minutes=5)
-    assert "Try again in 5 minutes." in refused.value.message
-    assert "'alice'" in refused.value.message
+    assert refused.value.message == (
+        "Too many wrong passwords for 'alice' from this address: logins for it are paused "
+        "for a while. Try again in 5 minutes."
+    )
 
 
-def test_an_address_with_many_failures_is_locked_whatever_the_username() -> None:
-    many = [NOW - timedelta(seconds=10 * n) for n in range(throttle.PER_SOURCE, 0, -1)]
-    with pytest.raises(TooManyAttempts):
-        throttle.ensure_allowed([], many, username="zed", now=NOW)
-    throttle.ensure_allowed([], many[1:], username="zed", now=NOW)
+def test_failures_from_other_addresses_pause_the_username_only_in_great_numbers() -> None:
+    elsewhere = [NOW - timedelta(seconds=10 * n) for n in range(throttle.FROM_ANYWHERE, 0, -1)]
+    throttle.ensure_allowed([], elsewhere[1:], username="alice", now=NOW)
+    with pytest.raises(TooManyAttempts) as refused:
+        throttle.ensure_allowed([], elsewhere, username="alice", now=NOW)
+    assert "'alice' lately" in refused.value.message

@@ -45,12 +45,13 @@ class InvalidCredentials(DomainError):
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
 
-    def __init__(self, username: str, *, retry_after: timedelta) -> None:
+    def __init__(self, username: str, *, retry_after: timedelta, from_anywhere: bool) -> None:
         self.retry_after = retry_after
         minutes = max(1, math.ceil(retry_after.total_seconds() / 60))
+        where = "lately" if from_anywhere else "from this address"
         super().__init__(
-            f"Too many wrong passwords for {username!r}: logins are paused for a while. "
-            f"Try again in {minutes} minute{'' if minutes == 1 else 's'}."
+            f"Too many wrong passwords for {username!r} {where}: logins for it are paused "
+            f"for a while. Try again in {minutes} minute{'' if minutes == 1 else 's'}."
         )
 
 

@@ -1,4 +1,10 @@
-"""Login throttling: after too many wrong passwords, logins wait for a while."""
+"""Login throttling: after too many wrong passwords, logins for that username wait a while.
+
+Failures count per username from one address (so that a busy office behind one
+address is not locked out by one person's typos, nor an admin by a stranger's
+guesses from elsewhere), and per username from anywhere, with a higher limit (so
+that guessing from many addresses is bounded too).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,13 @@ from datetime import datetime, timedelta
 from seatkeeper.domain.errors import TooManyAttempts
 
 WINDOW = timedelta(minutes=15)
-PER_USER = 5  # wrong passwords for one username within the window
-PER_SOURCE = 30  # wrong passwords from one address, whatever the username
+FROM_ONE_ADDRESS = 5  # wrong passwords for one username from one address, within the window
+FROM_ANYWHERE = 50  # wrong passwords for one username from all addresses together
 
 
 def locked_until(failures: Sequence[datetime], *, limit: int, now: datetime) -> datetime | None:
-    """Until when logins are refused, given the failures within the window (oldest first).
-
-    Logins wait while `limit` failures lie within the last WINDOW: the lock lifts when
-    the oldest of the last `limit` failures leaves the window.
-    """
+    """Until when logins wait, given failures (oldest first): while `limit` of them lie
+    within the last WINDOW, that is until the oldest of the last `limit` leaves it."""
     recent = [at for at in failures if at > now - WINDOW]
     if len(recent) < limit:
         return None
@@ -25,23 +28,16 @@ def locked_until(failures: Sequence[datetime], *, limit: int, now: datetime) -> 
 
 
 def ensure_allowed(
-    user_failures: Sequence[datetime],
-    source_failures: Sequence[datetime],
+    from_here: Sequence[datetime],
+    from_anywhere: Sequence[datetime],
     *,
     username: str,
     now: datetime,
 ) -> None:
-    """Refuse a login attempt while its username or its address is locked."""
-    until = max(
-        (
-            t
-            for t in (
-                locked_until(user_failures, limit=PER_USER, now=now),
-                locked_until(source_failures, limit=PER_SOURCE, now=now),
-            )
-            if t is not None
-        ),
-        default=None,
-    )
-    if until is not None:
-        raise TooManyAttempts(username, retry_after=until - now)
+    """Refuse a login attempt while its username is paused, saying why and for how long."""
+    everywhere = locked_until(from_anywhere, limit=FROM_ANYWHERE, now=now)
+    if everywhere is not None:
+        raise TooManyAttempts(username, retry_after=everywhere - now, from_anywhere=True)
+    here = locked_until(from_here, limit=FROM_ONE_ADDRESS, now=now)
+    if here is not None:
+        raise TooManyAttempts(username, retry_after=here - now, from_anywhere=False)

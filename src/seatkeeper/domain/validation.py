@@ -81,9 +81,14 @@ def display_name(value: str) -> str:
     return value
 
 
+def is_username(value: str) -> bool:
+    """Whether `value` has the form of a username."""
+    return 1 <= len(value) <= MAX_USERNAME and _USERNAME.fullmatch(value) is not None
+
+
 def username(value: str) -> str:
     """A user's login name."""
-    if not 1 <= len(value) <= MAX_USERNAME or not _USERNAME.fullmatch(value):
+    if not is_username(value):
         raise InvalidInput(
             f"{value!r} is not a valid username: use 1 to {MAX_USERNAME} letters, digits "
             "and the characters . @ + - _ (no spaces)."

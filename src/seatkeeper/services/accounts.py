@@ -78,6 +78,12 @@ class AccountSummary:
     in_use: int
 
 
+def all_accounts(db: Database) -> list[Account]:
+    """Every account, by slug."""
+    with db.read() as conn:
+        return repo.all_accounts(conn)
+
+
 def list_accounts(db: Database, *, now: datetime) -> list[AccountSummary]:
     """Every account with the licenses in use now."""
     with db.read() as conn:

@@ -108,16 +108,42 @@ def account_usage(db: Database, user: User, account_slug: str, *, now: datetime)
     """Current, Daily Average, Daily Max and the 30 daily peaks, in the account's time zone."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
-        tz = ZoneInfo(account.time_zone)
-        since, until = usage.window_bounds(now, tz)
-        intervals = repo.session_intervals(conn, account.id, since=since, now=now)
-        denied = repo.denial_times(conn, account.id, since=since, until=until)
-    report = usage.usage_report(
-        intervals,
-        denied,
+        return AccountUsage(account, _usage(conn, account, now))
+
+
+def _usage(conn: Connection, account: Account, now: datetime) -> usage.UsageReport:
+    tz = ZoneInfo(account.time_zone)
+    since, until = usage.window_bounds(now, tz)
+    return usage.usage_report(
+        repo.session_intervals(conn, account.id, since=since, now=now),
+        repo.denial_times(conn, account.id, since=since, until=until),
         now=now,
         tz=tz,
         licenses=account.licenses,
         account_created_at=account.created_at,
     )
-    return AccountUsage(account, report)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The Active Agents page: the grid and the usage figures, as of one instant."""
+
+    account: Account
+    rows: list[GridRow]
+    report: usage.UsageReport
+
+
+def overview(
+    db: Database,
+    user: User,
+    account_slug: str,
+    *,
+    sort: SortColumn,
+    descending: bool,
+    now: datetime,
+) -> Overview:
+    """The grid and the usage of the Active Agents page, read in one transaction."""
+    with db.read() as conn:
+        account = authorize(conn, user, account_slug)
+        rows = repo.active_session_rows(conn, account.id, now=now, sort=sort, descending=descending)
+        return Overview(account, rows, _usage(conn, account, now))

@@ -68,10 +68,10 @@ def open_session(
     if credentials is None:
         pool.ensure_guest_allowed(account)
     else:
-        user = logins.check_password(
+        _, user = logins.check_password(
             db,
             passwords,
-            account=account,
+            account_slug=account.slug,
             username=credentials[0],
             password=credentials[1],
             source=source,

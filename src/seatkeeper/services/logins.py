@@ -6,8 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from seatkeeper.clock import Clock
-from seatkeeper.domain import throttle
+from seatkeeper.domain import throttle, validation
 from seatkeeper.domain.errors import InvalidCredentials
 from seatkeeper.domain.model import Account, User
 from seatkeeper.services.secrets import LOGIN_TOKEN_PREFIX, Passwords, new_token, token_hash
@@ -15,46 +14,56 @@ from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
 
 DEFAULT_LIFETIME = timedelta(hours=12)
+PRUNE_EVERY = 100  # attempts: old failures are forgotten now and then, not on every login
 
 
 def check_password(
     db: Database,
     passwords: Passwords,
     *,
-    account: Account,
+    account_slug: str,
     username: str,
     password: str,
     source: str | None,
     now: datetime,
-) -> User:
-    """The enabled user with these credentials, or a refusal.
+) -> tuple[Account, User]:
+    """The account and the enabled user with these credentials, or a refusal.
 
-    While a username or an address has had too many wrong passwords lately, the
-    attempt is refused before the password is even checked; each wrong password
-    is recorded (its own transaction, so the refusal cannot roll it back).
+    The attempt is counted and recorded as a failure before the password is checked,
+    in one transaction under the account's lock, so that parallel guesses cannot
+    slip past the limit; a right password then removes it. An unknown account is
+    throttled, refused and timed exactly like a known one.
     """
-    with db.read() as conn:
-        user_failures, source_failures = repo.recent_login_failures(
+    plausible = validation.is_slug(account_slug) and validation.is_username(username)
+    if not plausible or len(password) > validation.MAX_PASSWORD:
+        raise InvalidCredentials  # no user has such a name or password: nothing to guess
+    with db.write() as conn:
+        account = repo.account_by_slug(conn, account_slug)
+        if account is not None:
+            repo.lock_account(conn, account.id)
+        from_here, from_anywhere = repo.recent_login_failures(
             conn,
-            account_id=account.id,
+            account=account_slug,
             username=username,
             source=source,
             since=now - throttle.WINDOW,
         )
-        login = repo.user_login(conn, account.id, username)
-    throttle.ensure_allowed(user_failures, source_failures, username=username, now=now)
+        throttle.ensure_allowed(from_here, from_anywhere, username=username, now=now)
+        attempt = repo.insert_login_failure(
+            conn, account=account_slug, username=username, source=source, at=now
+        )
+        if attempt % PRUNE_EVERY == 0:
+            repo.prune_login_failures(conn, before=now - throttle.WINDOW)
+        login = None if account is None else repo.user_login(conn, account.id, username)
     stored = None if login is None or login[0].disabled else login[1]
     if not passwords.verify(stored, password):
-        with db.write() as conn:
-            repo.insert_login_failure(
-                conn, account_id=account.id, username=username, source=source, at=now
-            )
         raise InvalidCredentials
-    assert login is not None and stored is not None
-    if passwords.needs_rehash(stored):
-        with db.write() as conn:
+    assert account is not None and login is not None and stored is not None
+    with db.write() as conn:
+        repo.delete_login_failure(conn, attempt)
+        if passwords.needs_rehash(stored):
             repo.set_password_hash(conn, login[0].id, passwords.hash(password))
-    return login[0]
+    return account, login[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,20 +82,14 @@ def log_in(
     username: str,
     password: str,
     source: str | None,
-    clock: Clock,
+    now: datetime,
     lifetime: timedelta = DEFAULT_LIFETIME,
 ) -> PageLogin:
-    """Log a user in to the pages. An unknown account is refused like a wrong password."""
-    now = clock.now()
-    with db.read() as conn:
-        account = repo.account_by_slug(conn, account_slug)
-    if account is None:
-        passwords.verify(None, password)  # the same time as for a real account
-        raise InvalidCredentials("The account, username or password is not correct.")
-    user = check_password(
+    """Log a user in to the pages."""
+    account, user = check_password(
         db,
         passwords,
-        account=account,
+        account_slug=account_slug,
         username=username,
         password=password,
         source=source,

@@ -620,31 +620,36 @@ def end_web_login(conn: Connection, token_hash: str, now: datetime) -> None:
 
 
 def insert_login_failure(
-    conn: Connection, *, account_id: int, username: str, source: str | None, at: datetime
-) -> None:
-    """Record a wrong password."""
-    conn.execute(
-        login_failures.insert().values(
-            account_id=account_id, username=username, source=source, at=at
-        )
-    )
+    conn: Connection, *, account: str, username: str, source: str | None, at: datetime
+) -> int:
+    """Record a login attempt as failed (until it turns out right); returns its id."""
+    inserted: int = conn.execute(
+        login_failures.insert()
+        .values(account=account, username=username, source=source, at=at)
+        .returning(login_failures.c.id)
+    ).scalar_one()
+    return inserted
+
+
+def delete_login_failure(conn: Connection, failure_id: int) -> None:
+    """Forget an attempt that turned out to have the right password."""
+    conn.execute(login_failures.delete().where(login_failures.c.id == failure_id))
+
+
+def prune_login_failures(conn: Connection, *, before: datetime) -> None:
+    """Forget failures too old to count any more."""
+    conn.execute(login_failures.delete().where(login_failures.c.at < before))
 
 
 def recent_login_failures(
-    conn: Connection, *, account_id: int, username: str, source: str | None, since: datetime
+    conn: Connection, *, account: str, username: str, source: str | None, since: datetime
 ) -> tuple[list[datetime], list[datetime]]:
-    """Wrong passwords since `since`, oldest first: for this username, and from this source."""
+    """A username's failures since `since`, oldest first: from this source, and from anywhere."""
     f = login_failures.c
-    for_user = conn.execute(
-        select(f.at)
-        .where(f.account_id == account_id, f.username == username, f.at > since)
+    rows = conn.execute(
+        select(f.at, f.source)
+        .where(f.account == account, f.username == username, f.at > since)
         .order_by(f.at)
-    ).scalars()
-    from_source: list[datetime] = []
-    if source is not None:
-        from_source = list(
-            conn.execute(
-                select(f.at).where(f.source == source, f.at > since).order_by(f.at)
-            ).scalars()
-        )
-    return list(for_user), from_source
+    ).all()
+    from_here = [at for at, from_source in rows if source is not None and from_source == source]
+    return from_here, [at for at, _ in rows]

@@ -174,15 +174,17 @@ web_logins = Table(
     Column("source", String(64)),  # the client's address at login
 )
 
-# Wrong passwords, for throttling logins (pages and agent sessions alike).
+# Login attempts that failed (or are being checked), for throttling logins: pages and
+# agent sessions alike. The account is the name as typed, known or not, so that
+# unknown accounts are throttled exactly like real ones.
 login_failures = Table(
     "login_failures",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("account", String(63), nullable=False),
     Column("username", String(100), nullable=False),
     Column("source", String(64)),
     Column("at", UTCDateTime, nullable=False),
-    Index("ix_login_failures_user", "account_id", "username", "at"),
-    Index("ix_login_failures_source", "source", "at"),
+    Index("ix_login_failures_user", "account", "username", "at"),
+    Index("ix_login_failures_at", "at"),
 )

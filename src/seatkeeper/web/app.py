@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
 from litestar.datastructures import State
+from litestar.exceptions import HTTPException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -16,21 +18,31 @@ from seatkeeper.config import Settings
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import ensure_current
+from seatkeeper.web import errors
 from seatkeeper.web.api.admin import admin_router
 from seatkeeper.web.api.agent import agent_router
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
 from seatkeeper.web.docs import openapi_config
-from seatkeeper.web.errors import EXCEPTION_HANDLERS
+from seatkeeper.web.errors import EXCEPTION_HANDLERS, AnyRequest
 from seatkeeper.web.pages import add_filters, pages_router
+from seatkeeper.web.pages.common import http_error_page
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
+API_PREFIXES = ("/api/", "/docs", "/static/", "/healthz")
 MAX_BODY = 512 * 1024  # the largest body is a terminate request of 10,000 ids (~390 KB)
 
 
 @get("/healthz", summary="Liveness check", tags=["Operations"], sync_to_thread=False)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def http_error(request: AnyRequest, exc: HTTPException) -> Response[Any]:
+    """An address that leads nowhere: a page for people, the JSON error for programs."""
+    if exc.status_code == 404 and not request.url.path.startswith(API_PREFIXES):
+        return http_error_page(request, exc)
+    return errors.http_error(request, exc)
 
 
 def create_app(
@@ -56,7 +68,7 @@ def create_app(
             ),
         ],
         dependencies=DEPENDENCIES,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: http_error},
         openapi_config=openapi_config(),
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=add_filters

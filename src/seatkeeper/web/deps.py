@@ -73,7 +73,7 @@ def login_token(request: AnyRequest) -> str | None:
     return request.cookies.get(LOGIN_COOKIE) or None
 
 
-def ensure_same_site(request: AnyRequest, token: str, sent: str | None) -> None:
+def require_csrf(request: AnyRequest, token: str, sent: str | None) -> None:
     """Refuse a state-changing request authorized by the login cookie without its CSRF token."""
     if request.method in SAFE_METHODS:
         return
@@ -95,7 +95,7 @@ def provide_admin(request: AnyRequest, runtime: RuntimeDep) -> User:
     user = logins.logged_in_user(runtime.db, token, now=runtime.clock.now())
     if user is None:
         raise InvalidToken("Your login has ended: log in again.")
-    ensure_same_site(request, token, request.headers.get(CSRF_HEADER))
+    require_csrf(request, token, request.headers.get(CSRF_HEADER))
     return user
 
 

@@ -10,8 +10,8 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
-from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 from seatkeeper.domain import errors as e
 
@@ -100,23 +100,8 @@ def validation_error(_request: AnyRequest, exc: ValidationException) -> Response
     return error_response(400, "invalid_request", f"Invalid request: {detail}.")
 
 
-API_PREFIXES = ("/api/", "/docs", "/static/", "/healthz")
-
-
-def http_error(request: AnyRequest, exc: HTTPException) -> Response[Any]:
+def http_error(_request: AnyRequest, exc: HTTPException) -> Response[ErrorBody]:
     status = exc.status_code
-    if status == 404 and not request.url.path.startswith(API_PREFIXES):
-        # A person's browser, not a program: answer with a page.
-        return Template(
-            template_name="message.html",
-            context={
-                "heading": "Not found",
-                "message": "There is nothing at this address.",
-                "testid": "error-404",
-                "nav": None,
-            },
-            status_code=status,
-        )
     code, message = _HTTP_CODES.get(status, ("http_error", exc.detail))
     if status == 400 and exc.detail:
         message = f"The request could not be read: {exc.detail}."
@@ -136,7 +121,7 @@ def internal_error(request: AnyRequest, exc: Exception) -> Response[ErrorBody]:
     )
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     e.DomainError: domain_error,
     ValidationException: validation_error,
     HTTPException: http_error,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Router
+from litestar.datastructures import ResponseHeader
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from seatkeeper.web.pages.active_agents import (
@@ -31,6 +32,12 @@ pages_router = Router(
         active_agents_fragments,
         choose_account,
     ],
-    exception_handlers=PAGE_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+    exception_handlers=PAGE_EXCEPTION_HANDLERS,
     include_in_schema=False,
+    # What a person sees after logging in must not linger in caches, nor be framed.
+    response_headers=[
+        ResponseHeader(name="Cache-Control", value="no-store"),
+        ResponseHeader(name="X-Frame-Options", value="DENY"),
+        ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ],
 )

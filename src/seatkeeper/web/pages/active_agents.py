@@ -15,7 +15,7 @@ from seatkeeper.domain import validation
 from seatkeeper.domain.errors import AccountNotFound
 from seatkeeper.domain.model import Role
 from seatkeeper.services import accounts, admin
-from seatkeeper.web.deps import Runtime, RuntimeDep
+from seatkeeper.web.deps import Now, Runtime, RuntimeDep
 from seatkeeper.web.errors import AnyRequest
 from seatkeeper.web.pages import views
 from seatkeeper.web.pages.chart import usage_chart
@@ -26,21 +26,21 @@ def _panel(
     runtime: Runtime,
     who: Visitor,
     account_slug: str,
+    *,
     sort: str | None,
     order: str | None,
     now: datetime,
 ) -> dict[str, Any]:
     """The usage figures, chart and grid: the same service results the JSON API serves."""
     column, descending = validation.grid_sort(sort, order)
-    grid = admin.active_sessions(
+    page = admin.overview(
         runtime.db, who.user, account_slug, sort=column, descending=descending, now=now
     )
-    usage = admin.account_usage(runtime.db, who.user, account_slug, now=now)
     return {
-        "account": grid.account,
-        "usage": usage.report,
-        "chart": usage_chart(usage.report),
-        "grid": views.grid(grid.rows, account=grid.account, sort=column, descending=descending),
+        "account": page.account,
+        "usage": page.report,
+        "chart": usage_chart(page.report),
+        "grid": views.grid(page.rows, account=page.account, sort=column, descending=descending),
     }
 
 
@@ -48,16 +48,15 @@ def _panel(
 def active_agents(
     request: AnyRequest,
     runtime: RuntimeDep,
+    now: Now,
     account: FromPath[str],
     sort: FromQuery[str | None] = None,
     order: FromQuery[str | None] = None,
 ) -> Template:
-    who = required_visitor(request, runtime)
-    context = _panel(runtime, who, account, sort, order, runtime.clock.now())
+    who = required_visitor(request, runtime, now)
+    context = _panel(runtime, who, account, sort=sort, order=order, now=now)
     if who.user.role is Role.SUPER_ADMIN:
-        context["accounts"] = [
-            s.account for s in accounts.list_accounts(runtime.db, now=runtime.clock.now())
-        ]
+        context["accounts"] = accounts.all_accounts(runtime.db)
     return Template(
         template_name="active_agents.html",
         context={**context, "nav": who.nav("active-agents")},
@@ -72,13 +71,14 @@ def active_agents(
 def active_agents_fragments(
     request: AnyRequest,
     runtime: RuntimeDep,
+    now: Now,
     account: FromPath[str],
     sort: FromQuery[str | None] = None,
     order: FromQuery[str | None] = None,
 ) -> Template:
     """The parts of the page that refresh: the usage section and the grid."""
-    who = required_visitor(request, runtime)
-    context = _panel(runtime, who, account, sort, order, runtime.clock.now())
+    who = required_visitor(request, runtime, now)
+    context = _panel(runtime, who, account, sort=sort, order=order, now=now)
     return Template(template_name="_fragments.html", context=context)
 
 

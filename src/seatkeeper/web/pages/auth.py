@@ -16,7 +16,14 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from seatkeeper.domain.errors import InvalidCredentials, TooManyAttempts
 from seatkeeper.domain.model import Role
 from seatkeeper.services import logins
-from seatkeeper.web.deps import LOGIN_COOKIE, RuntimeDep, Source, ensure_same_site, login_token
+from seatkeeper.web.deps import (
+    LOGIN_COOKIE,
+    Now,
+    RuntimeDep,
+    Source,
+    login_token,
+    require_csrf,
+)
 from seatkeeper.web.errors import AnyRequest
 from seatkeeper.web.pages.common import visitor
 
@@ -36,8 +43,13 @@ class LogoutForm(msgspec.Struct):
 
 
 def safe_next(target: str) -> str:
-    """Where to go after logging in: only a path on this site."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Where to go after logging in: only a path on this site.
+
+    Browsers drop tabs and newlines from addresses and read a backslash as a slash, so
+    "/\t/evil.example" or "/\\evil.example" would leave the site: such targets go home.
+    """
+    odd = any(c == "\\" or c.isspace() or not c.isprintable() for c in target)
+    if target.startswith("/") and not target.startswith("//") and not odd:
         return target
     return "/"
 
@@ -88,6 +100,7 @@ def login_page(
 def log_in(
     request: AnyRequest,
     runtime: RuntimeDep,
+    now: Now,
     source: Source,
     data: URLEncodedBody[LoginForm],
 ) -> Response[None] | Template:
@@ -103,7 +116,7 @@ def log_in(
             username=data.username.strip(),
             password=data.password,
             source=source,
-            clock=runtime.clock,
+            now=now,
             lifetime=runtime.login_lifetime,
         )
     except InvalidCredentials:
@@ -136,7 +149,7 @@ def log_out(
 ) -> Response[None]:
     token = login_token(request)
     if token is not None:
-        ensure_same_site(request, token, data.csrf_token)
+        require_csrf(request, token, data.csrf_token)
         logins.log_out(runtime.db, token, now=runtime.clock.now())
     response = Redirect("/login", status_code=HTTP_303_SEE_OTHER)
     response.delete_cookie(LOGIN_COOKIE, path="/")
@@ -144,8 +157,8 @@ def log_out(
 
 
 @get("/", sync_to_thread=True, include_in_schema=False)
-def home(request: AnyRequest, runtime: RuntimeDep) -> Response[None] | Template:
-    found = visitor(request, runtime)
+def home(request: AnyRequest, runtime: RuntimeDep, now: Now) -> Response[None] | Template:
+    found = visitor(request, runtime, now)
     if found is None:
         return Redirect("/login", status_code=HTTP_303_SEE_OTHER)
     if found.user.role.at_least(Role.ACCOUNT_ADMIN):

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import quote
 
 from litestar import Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
+from litestar.types import ExceptionHandlersMap
 
 from seatkeeper.domain.errors import DomainError
 from seatkeeper.domain.model import Account, User
 from seatkeeper.services import accounts, logins
 from seatkeeper.web.deps import Runtime, login_token
-from seatkeeper.web.errors import AnyRequest, status_of
+from seatkeeper.web.errors import AnyRequest, log, status_of
 from seatkeeper.web.pages.views import Nav, nav
 
 
@@ -32,27 +34,24 @@ class Visitor:
 
     user: User
     account: Account  # their own
-    token: str  # the login cookie's value
-    csrf: str
+    csrf: str  # what their forms and the page's API calls must carry
 
     def nav(self, current: str = "") -> Nav:
         return nav(self.user, self.account, self.csrf, current)
 
 
-def visitor(request: AnyRequest, runtime: Runtime) -> Visitor | None:
+def visitor(request: AnyRequest, runtime: Runtime, now: datetime) -> Visitor | None:
     """The logged-in user behind the request's cookie, if any."""
     token = login_token(request)
-    if token is None:
+    user = None if token is None else logins.logged_in_user(runtime.db, token, now=now)
+    if token is None or user is None:
         return None
-    user = logins.logged_in_user(runtime.db, token, now=runtime.clock.now())
-    if user is None:
-        return None
-    return Visitor(user, accounts.account_of(runtime.db, user), token, logins.csrf_token(token))
+    return Visitor(user, accounts.account_of(runtime.db, user), logins.csrf_token(token))
 
 
-def required_visitor(request: AnyRequest, runtime: Runtime) -> Visitor:
+def required_visitor(request: AnyRequest, runtime: Runtime, now: datetime) -> Visitor:
     """The logged-in user, or a redirect to the login page and back."""
-    found = visitor(request, runtime)
+    found = visitor(request, runtime, now)
     if found is None:
         query = f"?{request.url.query}" if request.url.query else ""
         raise LoginRequired(request.url.path + query)
@@ -78,7 +77,8 @@ HEADINGS = {403: "Not allowed", 404: "Not found"}
 
 def _nav(request: AnyRequest) -> Nav | None:
     """The top bar for an error page, when the visitor is logged in."""
-    found = visitor(request, request.app.state.runtime)
+    runtime: Runtime = request.app.state.runtime
+    found = visitor(request, runtime, runtime.clock.now())
     return None if found is None else found.nav()
 
 
@@ -95,8 +95,19 @@ def http_error_page(request: AnyRequest, exc: HTTPException) -> Template:
     )
 
 
-PAGE_EXCEPTION_HANDLERS = {
+def internal_error_page(request: AnyRequest, exc: Exception) -> Template:
+    log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return message_page(
+        500,
+        "Something went wrong",
+        "seatkeeper could not show this page; the error has been logged. Try again.",
+        testid="error-500",
+    )
+
+
+PAGE_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     LoginRequired: login_redirect,
     DomainError: error_page,
     HTTPException: http_error_page,
+    Exception: internal_error_page,
 }

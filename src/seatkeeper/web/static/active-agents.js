@@ -32,6 +32,14 @@
     status.classList.toggle("error", Boolean(isError));
   }
 
+  function errorOf(response) {
+    // The server's own sentence when it sent one, else the status.
+    return response.json().then(
+      function (body) { return body.error ? body.error.message : "HTTP " + response.status; },
+      function () { return "the server answered " + response.status + "."; }
+    );
+  }
+
   function syncSelection() {
     var boxes = rows();
     var present = new Set(boxes.map(function (box) { return box.value; }));
@@ -71,7 +79,8 @@
       again = true;
       return loading;
     }
-    var scrollX = window.scrollX, scrollY = window.scrollY, gridTop = grid.scrollTop;
+    var scrollX = window.scrollX, scrollY = window.scrollY;
+    var gridTop = grid.scrollTop, gridLeft = grid.scrollLeft;
     var focused = focusKey(document.activeElement);
     loading = fetch(fragmentsUrl(), { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (response) {
@@ -79,7 +88,9 @@
           window.location.reload();  // the login ended: the page sends us to log in
           return;
         }
-        if (!response.ok) throw new Error("The server answered " + response.status + ".");
+        if (!response.ok) {
+          return errorOf(response).then(function (message) { throw new Error(message); });
+        }
         return response.text().then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
           usage.replaceChildren(doc.getElementById("usage-fragment").content.cloneNode(true));
@@ -87,8 +98,10 @@
           syncSelection();
           bindChart();
           grid.scrollTop = gridTop;
+          grid.scrollLeft = gridLeft;
           window.scrollTo(scrollX, scrollY);
           restoreFocus(focused);
+          if (status.classList.contains("error")) say("", false);
         });
       })
       .catch(function (error) { say("Could not refresh: " + error.message, true); })
@@ -136,7 +149,7 @@
   terminateButton.addEventListener("click", function () {
     var chosen = rows().filter(function (box) { return selected.has(box.value); });
     if (chosen.length === 0) return;
-    var agents = chosen.map(function (box) { return box.dataset.agent; });
+    var agents = chosen.map(function (box) { return box.dataset.label; });
     var noun = chosen.length === 1 ? "session" : "sessions";
     document.getElementById("confirm-text").textContent =
       "Terminate " + chosen.length + " " + noun + ": " + agents.join(", ") + "?";
@@ -153,15 +166,27 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify({ session_ids: ids }),
     })
-      .then(function (response) {
-        return response.json().then(function (body) {
-          if (!response.ok) throw new Error(body.error ? body.error.message : "HTTP " + response.status);
-          ids.forEach(function (id) { selected.delete(id); });
-          say(body.message, false);
+      .then(
+        function (response) {
+          if (!response.ok) {
+            return errorOf(response).then(function (message) {
+              say("Nothing was terminated: " + message, true);
+            });
+          }
+          return response.json().then(function (body) {
+            ids.forEach(function (id) { selected.delete(id); });
+            say(body.message, false);
+            return refresh();
+          });
+        },
+        function () {
+          // The request may or may not have reached the server: the grid will tell.
+          say("The connection failed, so whether the sessions were terminated is not known: " +
+              "the grid below shows what is open now.", true);
           return refresh();
-        });
-      })
-      .catch(function (error) { say("Nothing was terminated: " + error.message, true); });
+        }
+      )
+      .finally(function () { status.focus(); });
   });
 
   // The chart: hovering or focusing a day says its date, peak and denials; arrow keys move.

@@ -20,20 +20,15 @@ def upgrade() -> None:
     op.create_table(
         "login_failures",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("account", sa.String(length=63), nullable=False),
         sa.Column("username", sa.String(length=100), nullable=False),
         sa.Column("source", sa.String(length=64), nullable=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"], name=op.f("fk_login_failures_account_id_accounts")
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
     )
     with op.batch_alter_table("login_failures", schema=None) as batch_op:
-        batch_op.create_index("ix_login_failures_source", ["source", "at"], unique=False)
-        batch_op.create_index(
-            "ix_login_failures_user", ["account_id", "username", "at"], unique=False
-        )
+        batch_op.create_index("ix_login_failures_at", ["at"], unique=False)
+        batch_op.create_index("ix_login_failures_user", ["account", "username", "at"], unique=False)
 
     op.create_table(
         "web_logins",
@@ -56,6 +51,6 @@ def downgrade() -> None:
     op.drop_table("web_logins")
     with op.batch_alter_table("login_failures", schema=None) as batch_op:
         batch_op.drop_index("ix_login_failures_user")
-        batch_op.drop_index("ix_login_failures_source")
+        batch_op.drop_index("ix_login_failures_at")
 
     op.drop_table("login_failures")
