@@ -209,6 +209,7 @@ def _announce(demo: DemoAccount, *, base_url: str, named: int, guests: int) -> N
         "seatkeeper demo is running.",
         "",
         f"  Active Agents      {base_url}/accounts/{account.slug}/active-agents",
+        f"  Agent console      {base_url}/console/{account.slug}",
         f"  API docs           {base_url}/docs",
         f"  Account            {account.slug} ({account.name}): {account.licenses} licenses, "
         f"{account.time_zone}, {timeout} timeout",

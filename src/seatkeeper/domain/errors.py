@@ -65,7 +65,7 @@ class CsrfRefused(DomainError):
 
 class NotAllowed(DomainError):
     code = "not_allowed"
-    message = "You are not allowed to do this: it needs the Account Admin role or higher."
+    message = "You are not allowed to do this: your role does not allow it."
 
 
 class GuestsNotAllowed(DomainError):
@@ -86,6 +86,11 @@ class SessionNotFound(DomainError):
 class InteractionNotFound(DomainError):
     code = "interaction_not_found"
     message = "No such interaction in this session."
+
+
+class FlowNotFound(DomainError):
+    code = "flow_not_found"
+    message = "No such Flow in this account."
 
 
 class InteractionClosed(DomainError):

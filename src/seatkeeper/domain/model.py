@@ -22,6 +22,11 @@ class Role(StrEnum):
         """Position in the hierarchy, 0 for the lowest role."""
         return _ROLE_ORDER.index(self)
 
+    @property
+    def label(self) -> str:
+        """The role's name as people read it: "Account Admin"."""
+        return self.value.replace("_", " ").title()
+
     def at_least(self, other: Role) -> bool:
         """Whether this role is `other` or higher."""
         return self.rank >= other.rank
@@ -90,6 +95,14 @@ class Interaction:
     opened_at: datetime
     closed_at: datetime | None
     step: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A guided procedure agents work through: a name and its ordered step titles."""
+
+    name: str
+    steps: tuple[str, ...]
 
 
 SortColumn = Literal["agent_id", "session_start", "open_interactions_count"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo
 
 from seatkeeper.domain.errors import InvalidInput, InvalidSort
-from seatkeeper.domain.model import SortColumn
+from seatkeeper.domain.model import Flow, SortColumn
 from seatkeeper.domain.pool import MAX_TIMEOUT, MIN_TIMEOUT
 
 MAX_LICENSES = 1_000_000
@@ -101,6 +102,31 @@ def password(value: str) -> str:
     if not MIN_PASSWORD <= len(value) <= MAX_PASSWORD:
         raise InvalidInput(f"A password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long.")
     return value
+
+
+MAX_FLOW_NAME = 200
+MAX_STEPS = 50
+_PRINTABLE = re.compile(r"(?=.*\S)[^\x00-\x1f\x7f]+")
+
+
+def flow(name: str, steps: Sequence[str]) -> Flow:
+    """A Flow to register: a printable name, and 1 to 50 printable step titles."""
+    name = name.strip()
+    if not (len(name) <= MAX_FLOW_NAME and _PRINTABLE.fullmatch(name)):
+        raise InvalidInput(
+            f"A Flow's name must be 1 to {MAX_FLOW_NAME} characters, not blank, "
+            "without control characters."
+        )
+    titles = tuple(step.strip() for step in steps)
+    if not 1 <= len(titles) <= MAX_STEPS:
+        raise InvalidInput(f"A Flow has 1 to {MAX_STEPS} steps; got {len(titles)}.")
+    for title in titles:
+        if not (len(title) <= MAX_FLOW_NAME and _PRINTABLE.fullmatch(title)):
+            raise InvalidInput(
+                f"Every step title must be 1 to {MAX_FLOW_NAME} characters, not blank, "
+                "without control characters."
+            )
+    return Flow(name, titles)
 
 
 _SORTS: dict[str, SortColumn] = {

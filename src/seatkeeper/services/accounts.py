@@ -25,7 +25,7 @@ from seatkeeper.storage.db import Database
 
 
 def _account(conn: Connection, slug: str) -> Account:
-    account = repo.account_by_slug(conn, slug)
+    account = repo.account_by_slug(conn, slug) if validation.is_slug(slug) else None
     if account is None:
         raise AccountNotFound(f"There is no account {slug!r}.")
     return account

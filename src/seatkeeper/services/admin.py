@@ -30,14 +30,18 @@ def authenticate_token(db: Database, token: str) -> User:
     return user
 
 
-def authorize(conn: Connection, user: User, account_slug: str) -> Account:
-    """The account `user` may administer: their own, or any for a super_admin.
+def authorize(
+    conn: Connection, user: User, account_slug: str, *, role: Role = Role.ACCOUNT_ADMIN
+) -> Account:
+    """The account `user` may act on with `role`: their own, or any for a super_admin.
 
-    Roles below account_admin are refused (403); another account is answered as if
-    it did not exist (404), so that its name is not confirmed.
+    Lower roles are refused (403); another account is answered as if it did not
+    exist (404), so that its name is not confirmed.
     """
-    if not user.role.at_least(Role.ACCOUNT_ADMIN):
-        raise NotAllowed
+    if not user.role.at_least(role):
+        raise NotAllowed(
+            f"You are not allowed to do this: it needs the {role.label} role or higher."
+        )
     account = repo.account_by_slug(conn, account_slug) if is_slug(account_slug) else None
     if account is None or (user.role is not Role.SUPER_ADMIN and account.id != user.account_id):
         raise AccountNotFound

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 from seatkeeper.clock import Clock
 from seatkeeper.domain import pool
 from seatkeeper.domain.errors import (
+    AccountNotFound,
     InteractionClosed,
     InteractionNotFound,
     InvalidCredentials,
@@ -30,6 +31,7 @@ from seatkeeper.domain.errors import (
     SessionNotFound,
 )
 from seatkeeper.domain.model import Account, AgentSession, EndReason, Interaction, User
+from seatkeeper.domain.validation import is_slug
 from seatkeeper.services import logins
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
 from seatkeeper.storage import repository as repo
@@ -55,15 +57,52 @@ def open_session(
     clock: Clock,
     source: str | None = None,
 ) -> OpenedSession:
-    """Open a session (taking a license), or join the agent's open one (taking none).
-
-    The password is checked before the write transaction (argon2 is slow by design
-    and must not hold the lock), throttled like every login; the key, the account's
-    rules and the user are checked again under the lock, where the seat is claimed.
-    """
+    """Open a session (taking a license), or join the agent's open one (taking none)."""
     key_hash = token_hash(application_key)
+    return _open(
+        db,
+        passwords,
+        lambda conn: _account_for_key(conn, key_hash),
+        credentials=credentials,
+        clock=clock,
+        source=source,
+    )
+
+
+def open_console_session(
+    db: Database,
+    passwords: Passwords,
+    *,
+    account_slug: str,
+    credentials: tuple[str, str] | None,
+    clock: Clock,
+    source: str | None = None,
+) -> OpenedSession:
+    """Open (or join) a session for seatkeeper's own agent console, which needs no key."""
+    return _open(
+        db,
+        passwords,
+        lambda conn: _account_by_slug(conn, account_slug),
+        credentials=credentials,
+        clock=clock,
+        source=source,
+    )
+
+
+def _open(
+    db: Database,
+    passwords: Passwords,
+    find_account: Callable[[Connection], Account],
+    *,
+    credentials: tuple[str, str] | None,
+    clock: Clock,
+    source: str | None,
+) -> OpenedSession:
+    """The password is checked before the write transaction (argon2 is slow by design
+    and must not hold the lock), throttled like every login; the account, its rules and
+    the user are checked again under the lock, where the seat is claimed."""
     with db.read() as conn:
-        account = _account_for_key(conn, key_hash)
+        account = find_account(conn)
     user = None
     if credentials is None:
         pool.ensure_guest_allowed(account)
@@ -79,10 +118,17 @@ def open_session(
         )
     token = new_token(SESSION_TOKEN_PREFIX)
     with db.write() as conn:
-        result = _claim_seat(conn, key_hash, user, token, clock)
+        result = _claim_seat(conn, find_account(conn), user, token, clock)
     if isinstance(result, int):
         raise LicenseLimitReached(result)
     return result
+
+
+def _account_by_slug(conn: Connection, account_slug: str) -> Account:
+    account = repo.account_by_slug(conn, account_slug) if is_slug(account_slug) else None
+    if account is None:
+        raise AccountNotFound
+    return account
 
 
 def _account_for_key(conn: Connection, key_hash: str) -> Account:
@@ -93,14 +139,14 @@ def _account_for_key(conn: Connection, key_hash: str) -> Account:
 
 
 def _claim_seat(
-    conn: Connection, key_hash: str, user: User | None, token: str, clock: Clock
+    conn: Connection, found: Account, user: User | None, token: str, clock: Clock
 ) -> OpenedSession | int:
     """The atomic seat claim: check and insert under the account's lock.
 
     Returns the opened (or joined) session, or the license total when the pool is
     full (the denial is recorded in this transaction).
     """
-    account = repo.lock_account(conn, _account_for_key(conn, key_hash).id)
+    account = repo.lock_account(conn, found.id)
     if user is None:
         pool.ensure_guest_allowed(account)
     else:
@@ -257,3 +303,30 @@ def logout(db: Database, *, token: str, session_id: str, clock: Clock) -> None:
     _for_session(
         db, token=token, session_id=session_id, clock=clock, action=action, releases_seat=True
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDetails:
+    session: AgentSession
+    agent_id: str | None  # the username, None for a Guest
+    interactions: list[Interaction]  # open ones, from every browser that joined
+
+
+def session_details(db: Database, *, token: str, session_id: str, clock: Clock) -> SessionDetails:
+    """The session as it stands, with its open Interactions (a joining browser shows them)."""
+
+    def action(call: _Call) -> SessionDetails:
+        s = call.session
+        return SessionDetails(
+            replace(s, last_activity_at=call.now, expires_at=call.expires_at),
+            None if s.user_id is None else repo.username_of(call.conn, s.user_id),
+            repo.open_interactions(call.conn, s.id),
+        )
+
+    return _for_session(db, token=token, session_id=session_id, clock=clock, action=action)
+
+
+def application_account(db: Database, application_key: str) -> Account:
+    """The account an application key belongs to."""
+    with db.read() as conn:
+        return _account_for_key(conn, token_hash(application_key))

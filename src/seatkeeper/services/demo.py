@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from seatkeeper.demo_history import DEMO_AGENTS, History, generate_history
+from seatkeeper.demo_history import DEMO_AGENTS, FLOWS, History, generate_history
 from seatkeeper.domain import usage
 from seatkeeper.domain.errors import Conflict
 from seatkeeper.domain.model import Account, AgentSession, Interaction, Role
-from seatkeeper.services import accounts
+from seatkeeper.services import accounts, flows
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage import backfill
 from seatkeeper.storage import repository as repo
@@ -53,6 +53,7 @@ def provision(db: Database, passwords: Passwords, *, now: datetime) -> DemoAccou
     """Create (or reuse) the demo account and its people; mint a fresh admin token and key."""
     account = _demo_account(db, now=now)
     _demo_users(db, passwords, account, now=now)
+    _demo_flows(db, now=now)
     token = accounts.create_user_token(
         db,
         account_slug=DEMO_SLUG,
@@ -66,6 +67,14 @@ def provision(db: Database, passwords: Passwords, *, now: datetime) -> DemoAccou
         db, account_slug=DEMO_SLUG, name=APPLICATION_KEY_NAME, now=now, replace=True
     )
     return DemoAccount(account, token, key)
+
+
+def _demo_flows(db: Database, *, now: datetime) -> None:
+    """The Flows the simulated agents and the console work in (those missing are added)."""
+    present = {flow.name for flow in flows.list_flows(db, DEMO_SLUG)}
+    for name, steps in FLOWS.items():
+        if name not in present:
+            flows.add_flow(db, DEMO_SLUG, name=name, steps=steps, now=now)
 
 
 def _demo_account(db: Database, *, now: datetime) -> Account:

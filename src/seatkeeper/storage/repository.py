@@ -14,6 +14,7 @@ from seatkeeper.domain.model import (
     Account,
     AgentSession,
     EndReason,
+    Flow,
     GridRow,
     Interaction,
     KeyKind,
@@ -27,6 +28,7 @@ from seatkeeper.storage.tables import (
     agent_sessions,
     api_keys,
     denials,
+    flows,
     interactions,
     login_failures,
     session_tokens,
@@ -469,6 +471,21 @@ def interaction_in_session(
     return None if row is None else _interaction(row)
 
 
+def open_interactions(conn: Connection, session_id: UUID) -> list[Interaction]:
+    """A session's open interactions, oldest first."""
+    rows = conn.execute(
+        select(interactions)
+        .where(interactions.c.session_id == session_id, interactions.c.closed_at.is_(None))
+        .order_by(interactions.c.opened_at, interactions.c.id)
+    )
+    return [_interaction(r) for r in rows]
+
+
+def username_of(conn: Connection, user_id: int) -> str:
+    username: str = conn.execute(select(users.c.username).where(users.c.id == user_id)).scalar_one()
+    return username
+
+
 def set_interaction_step(conn: Connection, interaction_id: UUID, step: str) -> None:
     conn.execute(update(interactions).where(interactions.c.id == interaction_id).values(step=step))
 
@@ -653,3 +670,32 @@ def recent_login_failures(
     ).all()
     from_here = [at for at, from_source in rows if source is not None and from_source == source]
     return from_here, [at for at, _ in rows]
+
+
+# --- flows ---------------------------------------------------------------------------------
+
+
+def account_flows(conn: Connection, account_id: int) -> list[Flow]:
+    """The account's Flows, by name."""
+    rows = conn.execute(
+        select(flows.c.name, flows.c.steps)
+        .where(flows.c.account_id == account_id)
+        .order_by(flows.c.name)
+    )
+    return [Flow(name, tuple(steps)) for name, steps in rows]
+
+
+def insert_flow(conn: Connection, account_id: int, flow: Flow, *, now: datetime) -> None:
+    conn.execute(
+        flows.insert().values(
+            account_id=account_id, name=flow.name, steps=list(flow.steps), created_at=now
+        )
+    )
+
+
+def delete_flow(conn: Connection, account_id: int, name: str) -> bool:
+    """Remove a Flow; True if there was one. Interactions keep the name they were opened with."""
+    deleted = conn.execute(
+        flows.delete().where(flows.c.account_id == account_id, flows.c.name == name)
+    ).rowcount
+    return bool(deleted)

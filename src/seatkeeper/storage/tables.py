@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -187,4 +188,16 @@ login_failures = Table(
     Column("at", UTCDateTime, nullable=False),
     Index("ix_login_failures_user", "account", "username", "at"),
     Index("ix_login_failures_at", "at"),
+)
+
+# The Flows an account's agents work through: a name and its ordered step titles.
+flows = Table(
+    "flows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("steps", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ux_flows_account_name", "account_id", "name", unique=True),
 )

@@ -26,6 +26,7 @@ from seatkeeper.web.docs import openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS, AnyRequest
 from seatkeeper.web.pages import add_filters, pages_router
 from seatkeeper.web.pages.common import http_error_page
+from seatkeeper.web.pages.console import console_api_router
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -62,6 +63,7 @@ def create_app(
             agent_router,
             admin_router,
             pages_router,
+            console_api_router,
             healthz,
             create_static_files_router(
                 path="/static", directories=[STATIC], include_in_schema=False

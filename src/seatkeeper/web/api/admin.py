@@ -8,14 +8,15 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Router, get, post
+from litestar import Router, delete, get, post
 from litestar.openapi.spec import SecurityRequirement
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from seatkeeper.domain import errors as e
 from seatkeeper.domain import validation
-from seatkeeper.services import admin
+from seatkeeper.services import admin, flows
+from seatkeeper.web.api.schemas import FlowBody, Flows
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, AdminUser, Now, RuntimeDep
 from seatkeeper.web.errors import responses
 
@@ -167,9 +168,62 @@ def usage(runtime: RuntimeDep, now: Now, admin_user: AdminUser, account: FromPat
     )
 
 
+class NewFlow(FlowBody, forbid_unknown_fields=True):
+    """A Flow to register."""
+
+
+FLOW_REFUSALS = (e.MissingCredentials, e.InvalidToken, e.NotAllowed, e.AccountNotFound)
+
+
+@get(
+    "/flows",
+    summary="The account's Flows (designers and admins)",
+    security=ADMIN_TOKEN,
+    responses=responses(*FLOW_REFUSALS),
+    sync_to_thread=True,
+)
+def list_flows(runtime: RuntimeDep, admin_user: AdminUser, account: FromPath[str]) -> Flows:
+    return Flows([FlowBody.of(f) for f in flows.list_flows(runtime.db, account, user=admin_user)])
+
+
+@post(
+    "/flows",
+    summary="Register a Flow and its steps (designers and admins)",
+    security=ADMIN_TOKEN,
+    responses=responses(*FLOW_REFUSALS, e.Conflict),
+    status_code=HTTP_201_CREATED,
+    sync_to_thread=True,
+)
+def add_flow(
+    runtime: RuntimeDep,
+    now: Now,
+    admin_user: AdminUser,
+    account: FromPath[str],
+    data: JSONBody[NewFlow],
+) -> FlowBody:
+    flow = flows.add_flow(
+        runtime.db, account, name=data.name, steps=data.steps, now=now, user=admin_user
+    )
+    return FlowBody.of(flow)
+
+
+@delete(
+    "/flows/{name:str}",
+    summary="Remove a Flow (open Interactions keep working)",
+    security=ADMIN_TOKEN,
+    responses=responses(*FLOW_REFUSALS, e.FlowNotFound),
+    status_code=HTTP_204_NO_CONTENT,
+    sync_to_thread=True,
+)
+def remove_flow(
+    runtime: RuntimeDep, admin_user: AdminUser, account: FromPath[str], name: FromPath[str]
+) -> None:
+    flows.remove_flow(runtime.db, account, name=name, user=admin_user)
+
+
 admin_router = Router(
     path="/api/v1/accounts/{account:str}",
-    route_handlers=[active_sessions, terminate, usage],
+    route_handlers=[active_sessions, terminate, usage, list_flows, add_flow, remove_flow],
     dependencies=ADMIN_DEPENDENCIES,
     tags=["Administration"],
 )

@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Response, Router, delete, post
+from litestar import Response, Router, delete, get, post
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import SecurityRequirement
 from litestar.params import FromPath, JSONBody
@@ -15,13 +15,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from seatkeeper.domain import errors as e
 from seatkeeper.domain.errors import InvalidInput
-from seatkeeper.services import agents
+from seatkeeper.services import agents, flows
+from seatkeeper.web.api.schemas import PRINTABLE, FlowBody, Flows, Name
 from seatkeeper.web.deps import Bearer, RuntimeDep, Source
 from seatkeeper.web.errors import responses
 
-# Printable text: not blank, no control characters (PostgreSQL refuses NUL in text).
-PRINTABLE = r"^(?=.*\S)[^\x00-\x1f\x7f]*$"
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=PRINTABLE)]
 ENDED = (e.SessionTerminated, e.SessionExpired, e.SessionLoggedOut)
 TOKEN = (e.MissingCredentials, e.InvalidToken, e.SessionNotFound)
 SESSION_TOKEN: list[SecurityRequirement] = [{"SessionToken": []}]
@@ -69,6 +67,21 @@ class Stepped(msgspec.Struct):
     interaction_id: UUID
     flow: str
     step: str
+
+
+class OpenInteraction(msgspec.Struct):
+    interaction_id: UUID
+    flow: str
+    step: str | None  # the step last navigated to, null before the first
+    opened_at: datetime
+
+
+class SessionState(msgspec.Struct):
+    session_id: UUID
+    agent_id: str | None
+    started_at: datetime
+    expires_at: datetime
+    interactions: list[OpenInteraction]  # open ones, from every browser of the session
 
 
 @post(
@@ -216,6 +229,40 @@ def logout(runtime: RuntimeDep, bearer: Bearer, session_id: FromPath[str]) -> No
     agents.logout(runtime.db, token=bearer, session_id=session_id, clock=runtime.clock)
 
 
+@get(
+    "/sessions/{session_id:str}",
+    summary="The session as it stands, with its open Interactions",
+    description="A browser that joined a session sees the Interactions opened in the others.",
+    security=SESSION_TOKEN,
+    responses=responses(*TOKEN, *ENDED),
+    sync_to_thread=True,
+)
+def session_state(runtime: RuntimeDep, bearer: Bearer, session_id: FromPath[str]) -> SessionState:
+    details = agents.session_details(
+        runtime.db, token=bearer, session_id=session_id, clock=runtime.clock
+    )
+    s = details.session
+    return SessionState(
+        s.id,
+        details.agent_id,
+        s.started_at,
+        s.expires_at,
+        [OpenInteraction(i.id, i.flow, i.step, i.opened_at) for i in details.interactions],
+    )
+
+
+@get(
+    "/flows",
+    summary="The account's Flows, for the Agent Application to offer",
+    security=[{"ApplicationKey": []}],
+    responses=responses(e.MissingCredentials, e.InvalidToken),
+    sync_to_thread=True,
+)
+def account_flows(runtime: RuntimeDep, bearer: Bearer) -> Flows:
+    account = agents.application_account(runtime.db, bearer)
+    return Flows([FlowBody.of(f) for f in flows.flows_of(runtime.db, account)])
+
+
 agent_router = Router(
     path="/api/v1",
     route_handlers=[
@@ -225,6 +272,8 @@ agent_router = Router(
         step_interaction,
         close_interaction,
         logout,
+        session_state,
+        account_flows,
     ],
     tags=["Agent Application"],
 )

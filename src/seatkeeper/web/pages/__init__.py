@@ -13,6 +13,7 @@ from seatkeeper.web.pages.active_agents import (
 )
 from seatkeeper.web.pages.auth import home, log_in, log_out, login_page
 from seatkeeper.web.pages.common import PAGE_EXCEPTION_HANDLERS
+from seatkeeper.web.pages.console import console
 from seatkeeper.web.pages.views import average
 
 
@@ -31,6 +32,7 @@ pages_router = Router(
         active_agents,
         active_agents_fragments,
         choose_account,
+        console,
     ],
     exception_handlers=PAGE_EXCEPTION_HANDLERS,
     include_in_schema=False,

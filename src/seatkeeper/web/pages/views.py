@@ -9,12 +9,6 @@ from zoneinfo import ZoneInfo
 from seatkeeper.domain.model import Account, GridRow, Role, SortColumn, User
 
 GUEST = "Guest"
-ROLE_NAMES = {
-    Role.AGENT: "agent",
-    Role.DESIGNER: "designer",
-    Role.ACCOUNT_ADMIN: "account admin",
-    Role.SUPER_ADMIN: "super admin",
-}
 
 
 def average(value: float) -> str:
@@ -38,7 +32,7 @@ def nav(user: User, account: Account, csrf: str, current: str = "") -> Nav:
         if user.role.at_least(Role.ACCOUNT_ADMIN)
         else None
     )
-    return Nav(user.username, ROLE_NAMES[user.role], csrf, url, current)
+    return Nav(user.username, user.role.label.lower(), csrf, url, current)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,303 @@
+// The reference agent console: opens (or joins) a session, works in Flows as
+// Interactions, sends heartbeats, and says plainly when the session has ended.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("console");
+  if (!root) return;
+  var account = root.dataset.account;
+  var csrf = root.dataset.csrf;
+  var flows = JSON.parse(root.dataset.flows);
+  var heartbeatMs = Number(root.dataset.heartbeatSeconds) * 1000;
+  var storageKey = "seatkeeper-console:" + account;
+
+  var session = null;  // { id, token }
+  var items = [];  // open Interactions: { id, flow, step (index) }
+  var current = null;  // the id of the Interaction shown
+  var lastAttempt = null;  // what "Try again" sends again
+  var beat = null;
+
+  function $(id) { return document.getElementById(id); }
+  var views = { start: $("start"), ended: $("ended"), work: $("work") };
+  var notice = $("console-message");
+
+  function show(view) {
+    Object.keys(views).forEach(function (name) { views[name].hidden = name !== view; });
+  }
+
+  function say(text) {
+    notice.textContent = text || "";
+    notice.hidden = !text;
+  }
+
+  function problem(status, body) {
+    var error = new Error(body && body.error ? body.error.message : "seatkeeper answered " + status + ".");
+    error.status = status;
+    error.code = body && body.error ? body.error.code : "";
+    return error;
+  }
+
+  function send(url, method, body, headers) {
+    return fetch(url, {
+      method: method,
+      headers: Object.assign({ "Content-Type": "application/json" }, headers || {}),
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    }).then(
+      function (response) {
+        if (response.status === 204) return null;
+        return response.json().then(
+          function (data) {
+            if (!response.ok) throw problem(response.status, data);
+            return data;
+          },
+          function () { throw problem(response.status, null); }
+        );
+      },
+      function () { throw problem(0, { error: { code: "offline", message: "seatkeeper could not be reached. Check the connection and try again." } }); }
+    );
+  }
+
+  function api(method, path, body) {
+    return send("/api/v1/sessions/" + session.id + path, method, body, {
+      Authorization: "Bearer " + session.token,
+    });
+  }
+
+  // Any call for an ended session answers 410 with the sentence to show.
+  function failed(error) {
+    if (error.status === 410) return end(error.message);
+    if (error.status === 401) return end("This session is no longer valid. Start a new session.");
+    say(error.message);
+  }
+
+  function end(text) {
+    stopHeartbeat();
+    session = null;
+    items = [];
+    current = null;
+    sessionStorage.removeItem(storageKey);
+    say("");
+    $("ended-message").textContent = text;
+    show("ended");
+    $("new-session").focus();
+  }
+
+  function openSession(body) {
+    lastAttempt = body;
+    $("retry").hidden = true;
+    say("");
+    return send("/console/" + encodeURIComponent(account) + "/sessions", "POST", body, {
+      "X-CSRF-Token": csrf,
+    }).then(
+      function (opened) {
+        session = { id: opened.session_id, token: opened.token };
+        sessionStorage.setItem(storageKey, JSON.stringify(session));
+        $("login").reset();
+        return resume();
+      },
+      function (error) {
+        say(error.message);
+        if (error.code === "license_limit_reached" || error.code === "offline") {
+          $("retry").hidden = false;
+          $("retry").focus();
+        }
+      }
+    );
+  }
+
+  // Show the session as the server has it: a joining browser sees the others' work.
+  function resume() {
+    return api("GET", "").then(function (state) {
+      $("agent").textContent = state.agent_id ? "Logged in as " + state.agent_id : "Guest";
+      $("started").dateTime = state.started_at;
+      $("started").textContent = new Date(state.started_at).toLocaleTimeString();
+      sync(state.interactions);
+      show("work");
+      startHeartbeat();
+      render();
+    }, failed);
+  }
+
+  function stepsOf(name) {
+    var flow = flows.find(function (f) { return f.name === name; });
+    return flow ? flow.steps : [name];
+  }
+
+  function sync(list) {
+    var known = {};
+    items.forEach(function (item) { known[item.id] = item; });
+    items = list.map(function (i) {
+      var index = known[i.interaction_id]
+        ? known[i.interaction_id].step
+        : Math.max(0, stepsOf(i.flow).indexOf(i.step));
+      return { id: i.interaction_id, flow: i.flow, step: index };
+    });
+    if (!items.some(function (item) { return item.id === current; })) {
+      current = items.length ? items[items.length - 1].id : null;
+    }
+  }
+
+  function label(item) {
+    var same = items.filter(function (other) { return other.flow === item.flow; });
+    return same.length > 1 ? item.flow + " (" + (same.indexOf(item) + 1) + ")" : item.flow;
+  }
+
+  function renderFlows() {
+    var list = $("flow-list");
+    list.replaceChildren();
+    flows.forEach(function (flow) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Open " + flow.name;
+      button.dataset.testid = "flow-open";
+      button.dataset.flow = flow.name;
+      button.addEventListener("click", function () { openFlow(flow.name); });
+      var entry = document.createElement("li");
+      entry.appendChild(button);
+      list.appendChild(entry);
+    });
+    $("no-flows").hidden = flows.length > 0;
+  }
+
+  function render() {
+    var tabs = $("tabs");
+    tabs.replaceChildren();
+    items.forEach(function (item) {
+      var tab = document.createElement("button");
+      tab.type = "button";
+      tab.setAttribute("role", "tab");
+      tab.id = "tab-" + item.id;
+      tab.setAttribute("aria-selected", String(item.id === current));
+      tab.tabIndex = item.id === current ? 0 : -1;
+      tab.dataset.testid = "interaction-tab";
+      tab.dataset.flow = item.flow;
+      tab.dataset.interactionId = item.id;
+      tab.textContent = label(item);
+      tab.addEventListener("click", function () { current = item.id; render(); });
+      tabs.appendChild(tab);
+    });
+    var item = items.find(function (i) { return i.id === current; });
+    $("panel").hidden = !item;
+    $("no-interactions").hidden = Boolean(item);
+    if (!item) return;
+    var steps = stepsOf(item.flow);
+    $("panel").setAttribute("aria-labelledby", "tab-" + item.id);
+    $("panel-title").textContent = label(item);
+    $("step").textContent = "Step " + (item.step + 1) + " of " + steps.length + ": " + steps[item.step];
+    var list = $("steps");
+    list.replaceChildren();
+    steps.forEach(function (title, index) {
+      var entry = document.createElement("li");
+      entry.textContent = title;
+      if (index === item.step) entry.setAttribute("aria-current", "step");
+      list.appendChild(entry);
+    });
+    $("back").disabled = item.step === 0;
+    $("next").disabled = item.step >= steps.length - 1;
+  }
+
+  function selected() {
+    return items.find(function (i) { return i.id === current; });
+  }
+
+  function openFlow(name) {
+    var first = stepsOf(name)[0];
+    api("POST", "/interactions", { flow: name })
+      .then(function (opened) {
+        items.push({ id: opened.interaction_id, flow: name, step: 0 });
+        current = opened.interaction_id;
+        render();
+        return api("POST", "/interactions/" + opened.interaction_id + "/steps", { step: first });
+      })
+      .catch(failed);
+  }
+
+  function go(delta) {
+    var item = selected();
+    if (!item) return;
+    var steps = stepsOf(item.flow);
+    var target = Math.min(steps.length - 1, Math.max(0, item.step + delta));
+    api("POST", "/interactions/" + item.id + "/steps", { step: steps[target] })
+      .then(function () {
+        item.step = target;
+        render();
+      })
+      .catch(function (error) {
+        if (error.code === "interaction_closed") return forget(item);
+        failed(error);
+      });
+  }
+
+  function forget(item) {
+    items = items.filter(function (i) { return i !== item; });
+    current = items.length ? items[items.length - 1].id : null;
+    render();
+  }
+
+  function closeSelected() {
+    var item = selected();
+    if (!item) return;
+    api("DELETE", "/interactions/" + item.id)
+      .then(function () { forget(item); })
+      .catch(function (error) {
+        if (error.code === "interaction_closed") return forget(item);
+        failed(error);
+      });
+  }
+
+  function startHeartbeat() {
+    stopHeartbeat();
+    beat = setInterval(function () { api("POST", "/heartbeat").catch(failed); }, heartbeatMs);
+  }
+
+  function stopHeartbeat() {
+    if (beat) clearInterval(beat);
+    beat = null;
+  }
+
+  $("login").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = new FormData(event.target);
+    openSession({ username: form.get("username"), password: form.get("password") });
+  });
+  if ($("guest")) $("guest").addEventListener("click", function () { openSession({}); });
+  $("retry").addEventListener("click", function () { openSession(lastAttempt || {}); });
+  $("new-session").addEventListener("click", function () { show("start"); say(""); });
+  $("back").addEventListener("click", function () { go(-1); });
+  $("next").addEventListener("click", function () { go(1); });
+  $("close").addEventListener("click", closeSelected);
+  $("logout").addEventListener("click", function () {
+    api("DELETE", "").then(function () {
+      stopHeartbeat();
+      session = null;
+      items = [];
+      sessionStorage.removeItem(storageKey);
+      show("start");
+      say("You logged out; your license is free for someone else.");
+    }, failed);
+  });
+  $("tabs").addEventListener("keydown", function (event) {
+    var index = items.findIndex(function (i) { return i.id === current; });
+    var next = { ArrowLeft: index - 1, ArrowRight: index + 1, Home: 0, End: items.length - 1 }[event.key];
+    if (next === undefined || !items[next]) return;
+    event.preventDefault();
+    current = items[next].id;
+    render();
+    $("tab-" + current).focus();
+  });
+  // Coming back to the window: show what other browsers of the session did meanwhile.
+  window.addEventListener("focus", function () {
+    if (!session) return;
+    api("GET", "").then(function (state) { sync(state.interactions); render(); }, failed);
+  });
+
+  renderFlows();
+  var stored = sessionStorage.getItem(storageKey);
+  if (stored) {
+    session = JSON.parse(stored);
+    resume();
+  } else {
+    show("start");
+  }
+})();
