@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -10,6 +12,7 @@ from litestar import Litestar
 
 from seatkeeper.client import (
     Client,
+    Flow,
     GuestsNotAllowed,
     InvalidCredentials,
     InvalidRequest,
@@ -18,7 +21,7 @@ from seatkeeper.client import (
     Unauthorized,
 )
 from seatkeeper.clock import FrozenClock
-from seatkeeper.services import accounts
+from seatkeeper.services import accounts, flows
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
 from tests.servers import served
@@ -74,3 +77,34 @@ def test_guest_refusal_is_typed(
     accounts.update_account(db, "acme", guests_allowed=False, now=clock.now())
     with Client(base_url, world.app_key) as client, pytest.raises(GuestsNotAllowed):
         client.open_session()
+
+
+def test_flows_state_and_keep_alive(
+    base_url: str, world: World, db: Database, clock: FrozenClock
+) -> None:
+    flows.add_flow(db, "acme", name="New Order", steps=["Pick", "Pay"], now=clock.now())
+    with Client(base_url, world.app_key) as client:
+        assert client.flows() == [Flow("New Order", ("Pick", "Pay"))]
+        first = client.open_session("alice", PASSWORD)
+        first.open_interaction("New Order")
+        second = client.open_session("alice", PASSWORD)  # another process of the same agent
+        assert [i.flow for i in second.state()] == ["New Order"]
+
+        clock.advance(timedelta(minutes=20))
+        with first.keep_alive(interval=0.05) as beating:
+            deadline = time.monotonic() + 5
+            while first.expires_at < clock.now() + timedelta(minutes=30):
+                assert time.monotonic() < deadline, "no heartbeat arrived"
+                time.sleep(0.02)
+        assert beating.ended is None
+
+        guest = client.open_session()
+        keeper = guest.keep_alive(interval=0.05)
+        httpx.post(
+            f"{base_url}/api/v1/accounts/acme/active-sessions/terminate",
+            json={"session_ids": [guest.session_id]},
+            headers=bearer(world.admin_token),
+        )
+        assert keeper.wait(timeout=5)  # it stops by itself once the session is over
+        assert isinstance(keeper.ended, SessionTerminated)
+        assert keeper.ended.message == "Your session was terminated by an administrator."

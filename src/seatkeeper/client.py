@@ -10,10 +10,12 @@
         session.logout()
 
 Every refusal is raised as a SeatkeeperError subclass carrying the server's code and message.
+`session.keep_alive()` sends heartbeats from a background thread while the agent is idle.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -48,6 +50,10 @@ class GuestsNotAllowed(SeatkeeperError):
     pass
 
 
+class TooManyAttempts(SeatkeeperError):
+    """Logins for this username are paused after too many wrong passwords."""
+
+
 class NotFound(SeatkeeperError):
     pass
 
@@ -75,6 +81,7 @@ class SessionLoggedOut(SessionEnded):
 _BY_CODE: dict[str, type[SeatkeeperError]] = {
     "invalid_credentials": InvalidCredentials,
     "guests_not_allowed": GuestsNotAllowed,
+    "too_many_attempts": TooManyAttempts,
     "license_limit_reached": LicenseLimitReached,
     "session_terminated": SessionTerminated,
     "session_expired": SessionExpired,
@@ -133,6 +140,14 @@ class Client:
         _raise_for(response)
         return None if response.status_code == 204 else response.json()
 
+    def flows(self) -> list[Flow]:
+        """The Flows the account offers its agents."""
+        response = self.http.get(
+            "/api/v1/flows", headers={"Authorization": f"Bearer {self.application_key}"}
+        )
+        _raise_for(response)
+        return [Flow(f["name"], tuple(f["steps"])) for f in response.json()["flows"]]
+
     def open_session(self, username: str | None = None, password: str | None = None) -> Session:
         """Open a session (a Guest one without credentials), or join the agent's open one."""
         body = {} if username is None else {"username": username, "password": password}
@@ -184,6 +199,68 @@ class Session:
     def logout(self) -> None:
         """End the session and free its license."""
         self._call("DELETE")
+
+    def state(self) -> list[Interaction]:
+        """The session's open Interactions, from every browser or process that joined it."""
+        data = self._call("GET")
+        self.expires_at = datetime.fromisoformat(data["expires_at"])
+        return [Interaction(self, i["interaction_id"], i["flow"]) for i in data["interactions"]]
+
+    def keep_alive(self, interval: float = 60.0) -> KeepAlive:
+        """Heartbeats every `interval` seconds from a background thread, until stopped."""
+        return KeepAlive(self, interval)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A Flow the account offers: its name and ordered step titles."""
+
+    name: str
+    steps: tuple[str, ...]
+
+
+class KeepAlive:
+    """A background thread that keeps a session alive with heartbeats.
+
+    It stops when told to (or on leaving a `with` block), and by itself when the
+    server answers that the session has ended; `ended` then holds that answer.
+    """
+
+    def __init__(self, session: Session, interval: float) -> None:
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        self.session = session
+        self.interval = interval
+        self.ended: SessionEnded | None = None
+        self.errors = 0  # failed heartbeats (network trouble) that were retried
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="seatkeeper-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.session.heartbeat()
+            except SessionEnded as exc:
+                self.ended = exc
+                return
+            except (SeatkeeperError, httpx.HTTPError):
+                self.errors += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the heartbeats to stop by themselves (the session ended); True if they did."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def __enter__(self) -> KeepAlive:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
 
 @dataclass

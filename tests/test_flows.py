@@ -1,0 +1,143 @@
+"""Flows: managed by designers and admins (API) or the operator (CLI), read by agents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from seatkeeper.cli import main
+from seatkeeper.clock import FrozenClock
+from seatkeeper.services import flows
+from seatkeeper.storage.db import Database
+from tests.conftest import World, bearer
+from tests.test_api_agent import call, error_of, login
+
+Client = TestClient[Litestar]
+RESET = {"name": "Password Reset", "steps": ["Verify identity", "Send link", "Confirm"]}
+
+
+def flows_url(account: str = "acme") -> str:
+    return f"/api/v1/accounts/{account}/flows"
+
+
+def test_a_designer_registers_lists_and_removes_flows(client: Client, world: World) -> None:
+    added = client.post(flows_url(), json=RESET, headers=bearer(world.designer_token))
+    assert added.status_code == 201
+    assert added.json() == RESET
+    other = {"name": "Billing Dispute", "steps": ["Verify identity", "Review charges"]}
+    client.post(flows_url(), json=other, headers=bearer(world.admin_token))
+    listed = client.get(flows_url(), headers=bearer(world.designer_token)).json()
+    assert listed == {"flows": [other, RESET]}  # by name
+    # Agent Applications read them with the application key.
+    assert client.get("/api/v1/flows", headers=bearer(world.app_key)).json() == listed
+    gone = client.delete(f"{flows_url()}/Password%20Reset", headers=bearer(world.designer_token))
+    assert gone.status_code == 204
+    assert client.get("/api/v1/flows", headers=bearer(world.app_key)).json() == {"flows": [other]}
+    again = client.delete(f"{flows_url()}/Password%20Reset", headers=bearer(world.designer_token))
+    assert error_of(again) == (404, "flow_not_found")
+
+
+@pytest.mark.parametrize(
+    ("who", "account", "expected"),
+    [
+        ("agent_token", "acme", (403, "not_allowed")),
+        ("globex_admin_token", "acme", (404, "account_not_found")),
+        ("super_token", "globex", (201, None)),
+    ],
+)
+def test_flow_management_checks_role_and_account(
+    client: Client, world: World, who: str, account: str, expected: tuple[int, str | None]
+) -> None:
+    answer = client.post(flows_url(account), json=RESET, headers=bearer(getattr(world, who)))
+    if expected[1] is None:
+        assert answer.status_code == expected[0]
+    else:
+        assert error_of(answer) == expected
+        assert "Designer role" in answer.json()["error"]["message"] or expected[0] == 404
+    assert client.get("/api/v1/flows", headers=bearer(world.app_key)).json() == {"flows": []}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "", "steps": ["a"]},
+        {"name": "X", "steps": []},
+        {"name": "X", "steps": ["  "]},
+        {"name": "X\u0000", "steps": ["a"]},
+        {"name": "X", "steps": ["a"] * 51},
+        {"name": "X", "steps": ["a"], "owner": "me"},
+        {"name": "X"},
+    ],
+)
+def test_bad_flows_are_refused(client: Client, world: World, body: dict[str, Any]) -> None:
+    answer = client.post(flows_url(), json=body, headers=bearer(world.designer_token))
+    assert error_of(answer) == (400, "invalid_request")
+    assert client.get(flows_url(), headers=bearer(world.admin_token)).json() == {"flows": []}
+
+
+def test_a_flow_name_is_registered_once(client: Client, world: World) -> None:
+    client.post(flows_url(), json=RESET, headers=bearer(world.designer_token))
+    twice = client.post(flows_url(), json=RESET, headers=bearer(world.designer_token))
+    assert error_of(twice) == (409, "conflict")
+
+
+def test_removing_a_flow_leaves_open_interactions_working(
+    client: Client, world: World, db: Database, clock: FrozenClock
+) -> None:
+    flows.add_flow(db, "acme", name="New Order", steps=["Pick", "Pay"], now=clock.now())
+    alice = login(client, world, "alice")
+    sid = alice["session_id"]
+    iid = call(client, "POST", f"{sid}/interactions", alice["token"], {"flow": "New Order"}).json()[
+        "interaction_id"
+    ]
+    flows.remove_flow(db, "acme", name="New Order")
+    step = call(client, "POST", f"{sid}/interactions/{iid}/steps", alice["token"], {"step": "Pay"})
+    assert step.status_code == 200
+
+
+def test_the_session_state_shows_what_every_browser_opened(
+    client: Client, world: World, clock: FrozenClock
+) -> None:
+    first = login(client, world, "alice")
+    sid = first["session_id"]
+    opened = call(client, "POST", f"{sid}/interactions", first["token"], {"flow": "Password Reset"})
+    iid = opened.json()["interaction_id"]
+    call(client, "POST", f"{sid}/interactions/{iid}/steps", first["token"], {"step": "Send link"})
+    clock.advance(timedelta(seconds=1))
+    call(client, "POST", f"{sid}/interactions", first["token"], {"flow": "Billing Dispute"})
+    clock.advance(timedelta(minutes=5))
+    second = login(client, world, "alice")  # another browser joins
+    state = call(client, "GET", sid, second["token"]).json()
+    assert state["agent_id"] == "alice"
+    assert state["session_id"] == sid
+    assert [(i["flow"], i["step"]) for i in state["interactions"]] == [
+        ("Password Reset", "Send link"),
+        ("Billing Dispute", None),
+    ]
+    guest = client.post("/api/v1/sessions", json={}, headers=bearer(world.app_key)).json()
+    assert call(client, "GET", guest["session_id"], guest["token"]).json()["agent_id"] is None
+    assert error_of(call(client, "GET", sid, guest["token"])) == (404, "session_not_found")
+
+
+def test_flows_from_the_command_line(db_url: str, world: World) -> None:
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(main, ["--database-url", db_url, "flows", *args])
+
+    added = run("add", "acme", "Password Reset", "--step", "Verify identity", "--step", "Send link")
+    assert added.exit_code == 0, added.output
+    assert "Added the Flow 'Password Reset' (2 steps)" in added.output
+    assert run("list", "acme").output == "Password Reset: Verify identity → Send link\n"
+    twice = run("add", "acme", "Password Reset", "--step", "x")
+    assert twice.exit_code == 1 and "already has a Flow named 'Password Reset'" in twice.output
+    no_steps = run("add", "acme", "Empty")
+    assert no_steps.exit_code == 2 and "--step" in no_steps.output
+    assert run("remove", "acme", "Password Reset").exit_code == 0
+    assert "has no Flows yet" in run("list", "acme").output
+    missing = run("remove", "acme", "Password Reset")
+    assert missing.exit_code == 1 and "no Flow named 'Password Reset'" in missing.output
+    assert run("list", "nowhere").exit_code == 1
