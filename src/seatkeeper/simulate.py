@@ -24,7 +24,7 @@ from seatkeeper.client import (
     Session,
     SessionEnded,
 )
-from seatkeeper.demo_history import FLOW_NAMES, FLOWS
+from seatkeeper.demo_history import FLOWS
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,13 @@ class Simulation:
         people: list[tuple[str, str] | None] = [*agents, *([None] * guests)]
         self._agents = [_Agent(self, who, _rng(seeds.random())) for who in people]
         self._threads: list[threading.Thread] = []
+        self.flows: dict[str, tuple[str, ...]] = {}
 
     def start(self) -> None:
-        """Start every agent's thread."""
+        """Read the account's Flows, then start every agent's thread."""
+        with Client(self.base_url, self.application_key, timeout=HTTP_TIMEOUT_SECONDS) as client:
+            offered = {flow.name: flow.steps for flow in client.flows()}
+        self.flows = offered or dict(FLOWS)  # an account without Flows: made-up ones
         for n, agent in enumerate(self._agents):
             thread = threading.Thread(target=agent.run, name=f"sim-{n}-{agent.label}", daemon=True)
             self._threads.append(thread)
@@ -173,7 +177,8 @@ class _Agent:
 
     def _work(self, session: Session) -> bool:
         """Open one to three Flows, step through each and close it. False when stopping."""
-        flows = [self.rng.choice(FLOW_NAMES) for _ in range(self.rng.choice((1, 1, 2, 2, 3)))]
+        names = sorted(self.sim.flows)
+        flows = [self.rng.choice(names) for _ in range(self.rng.choice((1, 1, 2, 2, 3)))]
         if len(flows) > 1 and self.rng.random() < 0.25:
             flows[1] = flows[0]  # the same Flow open twice, in two tabs
         opened: list[Interaction] = []
@@ -183,7 +188,7 @@ class _Agent:
             if not self._pause(1, 4):
                 return False
         for interaction in opened:
-            for step in FLOWS[interaction.flow]:
+            for step in self.sim.flows[interaction.flow]:
                 interaction.step(step)
                 self.sim.count("steps")
                 if not self._pause(2, 6):
