@@ -4,14 +4,19 @@ Every request the page makes to anything but the server under test is aborted
 and recorded, so a test fails if a page tries to load from a CDN. Every test that
 drives a page also fails on a JavaScript error, and leaves a full-page screenshot
 of where it ended in `test-artifacts/screenshots/` for a person to look at.
+
+That holds for the default `page` (through `page_checks`) and for every page a test
+opens in browsers of its own through `new_page(name)` (one browser context each,
+screenshot `<test>-<name>.png`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,9 +24,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from litestar import Litestar
+from playwright.sync_api import BrowserContext, Locator, Page, Route, expect
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, Route, expect
+from pytest_playwright import CreateContextCallback
 
+from seatkeeper.clock import FrozenClock
+from seatkeeper.services import flows
+from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
 from tests.servers import served
 
@@ -36,6 +45,30 @@ FLAGS = [
 ]
 SCREENSHOTS = Path("test-artifacts") / "screenshots"  # under the repository's root
 ACTIVE_AGENTS = "/accounts/acme/active-agents"
+CONSOLE = "/console/acme"
+CONSOLE_STORAGE_KEY = "seatkeeper-console:acme"  # where the console keeps its session
+
+# acme's Flows for the console tests: name -> ordered step titles.
+FLOWS: dict[str, tuple[str, ...]] = {
+    "Password Reset": (
+        "Verify the caller's identity",
+        "Check the account status",
+        "Send the reset link",
+        "Confirm the new password works",
+    ),
+    "Billing Dispute": (
+        "Find the invoice",
+        "Record the disputed amount",
+        "Agree on a resolution",
+    ),
+    "New Order": (
+        "Choose the products",
+        "Enter the delivery address",
+        "Take the payment",
+        "Confirm the order",
+        "Send the confirmation email",
+    ),
+}
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +94,9 @@ def live_server(app: Litestar) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def outside_requests(page: Page, live_server: str) -> list[str]:
-    """Requests the page tried to make anywhere but the server under test (all aborted)."""
+def guard_outside(target: Page | BrowserContext, live_server: str) -> list[str]:
+    """Abort every request of `target` to anything but the server under test; the list
+    of what was tried fills as they happen."""
     ours = urlsplit(live_server).netloc
     tried: list[str] = []
 
@@ -74,11 +107,17 @@ def outside_requests(page: Page, live_server: str) -> list[str]:
             tried.append(route.request.url)
             route.abort()
 
-    page.route("**/*", guard)
+    target.route("**/*", guard)
     return tried
 
 
-def _screenshot_name(request: pytest.FixtureRequest) -> str:
+@pytest.fixture
+def outside_requests(page: Page, live_server: str) -> list[str]:
+    """Requests the page tried to make anywhere but the server under test (all aborted)."""
+    return guard_outside(page, live_server)
+
+
+def _screenshot_stem(request: pytest.FixtureRequest) -> str:
     """The test's name, with its own parameters (not the database's or the browser's)."""
     node = request.node
     parts = [getattr(node, "originalname", node.name)]
@@ -89,7 +128,20 @@ def _screenshot_name(request: pytest.FixtureRequest) -> str:
             for name, value in callspec.params.items()
             if name not in {"db_url", "browser_name"}
         ]
-    return re.sub(r"[^\w.-]+", "_", "-".join(parts)) + ".png"
+    return re.sub(r"[^\w.-]+", "_", "-".join(parts))
+
+
+def _screenshot_name(request: pytest.FixtureRequest, label: str | None = None) -> str:
+    stem = _screenshot_stem(request)
+    if label is not None:
+        stem += "-" + re.sub(r"[^\w.-]+", "_", label)
+    return stem + ".png"
+
+
+def _screenshot_folder(request: pytest.FixtureRequest) -> Path:
+    folder = request.config.rootpath / SCREENSHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(autouse=True)
@@ -105,14 +157,70 @@ def page_checks(request: pytest.FixtureRequest) -> Iterator[None]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"{exc.name}: {exc.message}"))
     yield
-    folder = request.config.rootpath / SCREENSHOTS
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _screenshot_folder(request)
     try:
         page.screenshot(path=folder / _screenshot_name(request), full_page=True)
     except PlaywrightError as exc:  # a closed page must not hide the test's own result
         errors.append(f"screenshot failed: {exc}")
     assert outside == [], f"the page tried to reach other servers: {outside}"
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@dataclass
+class _Watched:
+    """A page opened through `new_page`, with what went wrong on it."""
+
+    name: str
+    page: Page
+    outside: list[str]
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def new_page(
+    request: pytest.FixtureRequest, new_context: CreateContextCallback, live_server: str
+) -> Iterator[Callable[[str], Page]]:
+    """`new_page(name)`: a page in a browser of its own (a fresh context: its own cookies
+    and sessionStorage), checked as `page_checks` checks the default page. At the end
+    of the test each is screenshotted as `<test>-<name>.png`; then the test fails if
+    any of them had a JavaScript error or tried to reach another server."""
+    watched: list[_Watched] = []
+
+    def make(name: str) -> Page:
+        if any(w.name == name for w in watched):
+            raise ValueError(f"a page named {name!r} is open already: names make screenshots")
+        context = new_context()
+        outside = guard_outside(context, live_server)
+        page = context.new_page()
+        entry = _Watched(name, page, outside)
+        page.on("pageerror", lambda exc: entry.errors.append(f"{exc.name}: {exc.message}"))
+        watched.append(entry)
+        return page
+
+    yield make
+    folder = _screenshot_folder(request)
+    for entry in watched:  # every screenshot first: a failure must not lose the others
+        try:
+            path = folder / _screenshot_name(request, entry.name)
+            entry.page.screenshot(path=path, full_page=True)
+        except PlaywrightError as exc:
+            entry.errors.append(f"screenshot failed: {exc}")
+    outside = {w.name: w.outside for w in watched if w.outside}
+    errors = {w.name: w.errors for w in watched if w.errors}
+    assert outside == {}, f"pages tried to reach other servers: {outside}"
+    assert errors == {}, f"JavaScript errors on pages: {errors}"
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
+    """`screenshot(page, label)`: keep the page as it is now, as `<test>-<label>.png`."""
+
+    def take(page: Page, label: str) -> Path:
+        path = _screenshot_folder(request) / _screenshot_name(request, label)
+        page.screenshot(path=path, full_page=True)
+        return path
+
+    return take
 
 
 # --- agents, over the HTTP API -------------------------------------------------------
@@ -178,6 +286,27 @@ class Agents:
         response = self._call("DELETE", session)
         assert response.status_code == 204, response.text
 
+    def state(self, session: Opened) -> httpx.Response:
+        """GET the session as it stands (its open Interactions and their steps)."""
+        response: httpx.Response = self._call("GET", session)
+        return response
+
+    def of_console(self, page: Page) -> Opened:
+        """The session the console in `page` holds, from its sessionStorage."""
+        stored = page.evaluate("key => sessionStorage.getItem(key)", CONSOLE_STORAGE_KEY)
+        assert stored is not None, "the console holds no session"
+        held = json.loads(stored)
+        session = Opened(held["id"], held["token"], None)
+        answer = self.state(session)
+        assert answer.status_code == 200, answer.text
+        return Opened(session.session_id, session.token, answer.json()["agent_id"])
+
+    def steps(self, session: Opened) -> dict[str, str | None]:
+        """interaction id -> the step the server has recorded for it, open ones only."""
+        answer = self.state(session)
+        assert answer.status_code == 200, answer.text
+        return {i["interaction_id"]: i["step"] for i in answer.json()["interactions"]}
+
     def _admin(self, path: str) -> Any:
         response = self.client.get(
             f"/api/v1/accounts/acme{path}", headers=bearer(self.world.admin_token)
@@ -185,9 +314,14 @@ class Agents:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def active_sessions(self) -> list[dict[str, Any]]:
+        """acme's open sessions (the grid's rows), from the admin API."""
+        rows: list[dict[str, Any]] = self._admin("/active-sessions")["sessions"]
+        return rows
+
     def active_ids(self) -> set[str]:
         """The ids of acme's open sessions, from the admin API."""
-        return {row["session_id"] for row in self._admin("/active-sessions")["sessions"]}
+        return {row["session_id"] for row in self.active_sessions()}
 
     def usage(self) -> dict[str, Any]:
         body: dict[str, Any] = self._admin("/usage")
@@ -218,3 +352,72 @@ def open_active_agents(page: Page, live_server: str, username: str = "admin") ->
     log_in(page, username)
     expect(page).to_have_url(f"{live_server}{ACTIVE_AGENTS}")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Active Agents")
+
+
+# --- the agent console ----------------------------------------------------------------
+
+
+@pytest.fixture
+def console_flows(db: Database, world: World, clock: FrozenClock) -> dict[str, tuple[str, ...]]:
+    """acme's Flows (FLOWS), registered before any console page loads them."""
+    for name, steps in FLOWS.items():
+        flows.add_flow(db, "acme", name=name, steps=steps, now=clock.now())
+    return FLOWS
+
+
+def open_console(page: Page, live_server: str) -> None:
+    """Load acme's console: nothing held yet, it offers to start a session."""
+    page.goto(f"{live_server}{CONSOLE}")
+    expect(page.get_by_test_id("console-start")).to_be_visible()
+
+
+def console_log_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Send the console's login form (the outcome is the caller's to check)."""
+    page.get_by_test_id("console-username").fill(username)
+    page.get_by_test_id("console-password").fill(password)
+    page.get_by_test_id("console-login").click()
+
+
+def start_console(page: Page, live_server: str, username: str | None) -> None:
+    """Open acme's console and start working: as `username`, or as a Guest (None)."""
+    open_console(page, live_server)
+    if username is None:
+        page.get_by_test_id("console-guest").click()
+    else:
+        console_log_in(page, username)
+    expect(page.get_by_test_id("console-work")).to_be_visible()
+    expect(page.get_by_test_id("console-agent")).to_have_text(
+        "Guest" if username is None else f"Logged in as {username}"
+    )
+
+
+def interaction_tabs(page: Page) -> Locator:
+    return page.get_by_test_id("interaction-tab")
+
+
+def selected_tab(page: Page) -> Locator:
+    return page.locator('[data-testid="interaction-tab"][aria-selected="true"]')
+
+
+def flow_button(page: Page, name: str) -> Locator:
+    """The Open button of the Flow `name`."""
+    return page.locator(f'[data-testid="flow-open"][data-flow="{name}"]')
+
+
+def open_flow(page: Page, name: str) -> None:
+    """Click the Flow's Open button; returns once its tab shows and the server has
+    recorded its first step (the console sends it just after opening)."""
+    before = interaction_tabs(page).count()
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith("/steps")
+    ) as stepped:
+        flow_button(page, name).click()
+    assert stepped.value.status == 200, stepped.value.text()
+    expect(interaction_tabs(page)).to_have_count(before + 1)
+    expect(selected_tab(page)).to_have_attribute("data-flow", name)
+
+
+def step_text(name: str, index: int) -> str:
+    """What the console shows on step `index` (0-based) of the Flow `name`."""
+    steps = FLOWS[name]
+    return f"Step {index + 1} of {len(steps)}: {steps[index]}"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from seatkeeper.domain.usage import UsageReport
 
 WIDTH, HEIGHT = 720.0, 240.0
-LEFT, RIGHT, TOP, BOTTOM = 36.0, 8.0, 14.0, 26.0  # room for the axis labels
+LEFT, RIGHT, TOP, BOTTOM = 36.0, 78.0, 14.0, 26.0  # room for the axis and license labels
 GAP = 0.2  # of each day's slot, between bars
 
 

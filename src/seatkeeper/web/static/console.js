@@ -9,6 +9,8 @@
   var csrf = root.dataset.csrf;
   var flows = JSON.parse(root.dataset.flows);
   var heartbeatMs = Number(root.dataset.heartbeatSeconds) * 1000;
+  var timeZone = root.dataset.timeZone;
+  var SYNC_MS = 15000;  // how often a joined browser catches up with the others
   var storageKey = "seatkeeper-console:" + account;
 
   var session = null;  // { id, token }
@@ -16,6 +18,7 @@
   var current = null;  // the id of the Interaction shown
   var lastAttempt = null;  // what "Try again" sends again
   var beat = null;
+  var syncing = null;
 
   function $(id) { return document.getElementById(id); }
   var views = { start: $("start"), ended: $("ended"), work: $("work") };
@@ -111,7 +114,9 @@
     return api("GET", "").then(function (state) {
       $("agent").textContent = state.agent_id ? "Logged in as " + state.agent_id : "Guest";
       $("started").dateTime = state.started_at;
-      $("started").textContent = new Date(state.started_at).toLocaleTimeString();
+      $("started").textContent =
+        new Date(state.started_at).toLocaleTimeString("en-GB", { timeZone: timeZone, hourCycle: "h23" }) +
+        " (" + timeZone + ")";
       sync(state.interactions);
       show("work");
       startHeartbeat();
@@ -246,14 +251,21 @@
       });
   }
 
+  function catchUp() {
+    if (!session) return;
+    api("GET", "").then(function (state) { sync(state.interactions); render(); }, failed);
+  }
+
   function startHeartbeat() {
     stopHeartbeat();
     beat = setInterval(function () { api("POST", "/heartbeat").catch(failed); }, heartbeatMs);
+    syncing = setInterval(catchUp, SYNC_MS);
   }
 
   function stopHeartbeat() {
     if (beat) clearInterval(beat);
-    beat = null;
+    if (syncing) clearInterval(syncing);
+    beat = syncing = null;
   }
 
   $("login").addEventListener("submit", function (event) {
@@ -287,10 +299,7 @@
     $("tab-" + current).focus();
   });
   // Coming back to the window: show what other browsers of the session did meanwhile.
-  window.addEventListener("focus", function () {
-    if (!session) return;
-    api("GET", "").then(function (state) { sync(state.interactions); render(); }, failed);
-  });
+  window.addEventListener("focus", catchUp);
 
   renderFlows();
   var stored = sessionStorage.getItem(storageKey);
