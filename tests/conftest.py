@@ -99,7 +99,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, template_db: Path) ->
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, fast_password_hashing=True)
+    # No periodic sweep: tests sweep when they mean to, with their frozen clock.
+    return Settings(database_url=db_url, fast_password_hashing=True, sweep_seconds=0)
 
 
 @pytest.fixture

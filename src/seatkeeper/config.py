@@ -28,6 +28,9 @@ class Settings(BaseSettings):
         description="Addresses of proxies whose X-Forwarded-For/-Proto headers are trusted "
         "(comma-separated, or *): the client's address and https come from them.",
     )
+    sweep_seconds: float = Field(
+        30, ge=0, description="How often each instance records timed-out sessions (0: never)."
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     login_hours: float = Field(
         12, gt=0, le=24 * 30, description="How long a login to the pages lasts, in hours."

@@ -20,6 +20,7 @@ from seatkeeper.services.secrets import (
     new_token,
     token_hash,
 )
+from seatkeeper.storage import changes
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
 
@@ -123,6 +124,7 @@ def update_account(
         updated = repo.update_account(conn, account.id, **values)
         if session_timeout is not None:
             _apply_timeout(conn, updated, now)
+        changes.changed(conn, account.id, at=now)
         return updated
 
 

@@ -17,6 +17,7 @@ from seatkeeper.domain.errors import AccountNotFound, InvalidToken, NotAllowed
 from seatkeeper.domain.model import Account, EndReason, GridRow, Role, SortColumn, User
 from seatkeeper.domain.validation import is_slug
 from seatkeeper.services.secrets import token_hash
+from seatkeeper.storage import changes
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
 
@@ -46,6 +47,12 @@ def authorize(
     if account is None or (user.role is not Role.SUPER_ADMIN and account.id != user.account_id):
         raise AccountNotFound
     return account
+
+
+def account_for(db: Database, user: User, account_slug: str) -> Account:
+    """The account `user` may administer (see `authorize`)."""
+    with db.read() as conn:
+        return authorize(conn, user, account_slug)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +94,15 @@ def terminate_sessions(
         found = repo.sessions_by_id(conn, account.id, wanted, lock=True)
         # Read under both locks: no call for these sessions can land after `now`.
         now = clock.now()
-        repo.expire_overdue_sessions(conn, now, account_id=account.id)
+        expired = repo.expire_overdue_sessions(conn, now, account_id=account.id)
         terminated = [
             session_id
             for session_id in wanted
             if session_id in found
             and repo.end_session(conn, session_id, at=now, reason=EndReason.TERMINATED, by=user.id)
         ]
+        if expired or terminated:
+            changes.changed(conn, account.id, at=now)
     done = set(terminated)
     return Termination(
         terminated=terminated,

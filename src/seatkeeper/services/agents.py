@@ -34,6 +34,7 @@ from seatkeeper.domain.model import Account, AgentSession, EndReason, Interactio
 from seatkeeper.domain.validation import is_slug
 from seatkeeper.services import logins
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
+from seatkeeper.storage import changes
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
 
@@ -154,7 +155,8 @@ def _claim_seat(
         if current is None or current[0].disabled:
             raise InvalidCredentials
     now = clock.now()
-    repo.expire_overdue_sessions(conn, now, account_id=account.id)
+    if repo.expire_overdue_sessions(conn, now, account_id=account.id):
+        changes.changed(conn, account.id, at=now)
     expires_at = pool.expiry(now, account.session_timeout)
     user_id = None if user is None else user.id
     session = None if user_id is None else repo.open_session_of_user(conn, account.id, user_id)
@@ -166,6 +168,7 @@ def _claim_seat(
         session = repo.insert_session(
             conn, account_id=account.id, user_id=user_id, now=now, expires_at=expires_at
         )
+        changes.changed(conn, account.id, at=now)
     else:
         repo.insert_denial(conn, account_id=account.id, user_id=user_id, at=now)
         return account.licenses
@@ -208,8 +211,8 @@ def _for_session(
             expires_at = pool.expiry(now, timeout)
             repo.touch_session(conn, session.id, now=now, expires_at=expires_at)
             return action(_Call(conn, session, now, expires_at))
-        if session.ended_at is None:
-            repo.expire_session(conn, session.id, now)
+        if session.ended_at is None and repo.expire_session(conn, session.id, now):
+            changes.changed(conn, session.account_id, at=now)
     raise pool.ended_error(ended[1])
 
 
@@ -244,6 +247,7 @@ def open_interaction(
     """Open a Flow as a new Interaction in the session."""
 
     def action(call: _Call) -> Interaction:
+        changes.changed(call.conn, call.session.account_id, at=call.now)
         return repo.insert_interaction(
             call.conn, session_id=call.session.id, flow=flow, now=call.now
         )
@@ -278,6 +282,7 @@ def close_interaction(
 
     def action(call: _Call) -> None:
         repo.close_interaction(call.conn, _open_interaction(call, interaction_id).id, call.now)
+        changes.changed(call.conn, call.session.account_id, at=call.now)
 
     _for_session(db, token=token, session_id=session_id, clock=clock, action=action)
 
@@ -299,6 +304,7 @@ def logout(db: Database, *, token: str, session_id: str, clock: Clock) -> None:
 
     def action(call: _Call) -> None:
         repo.end_session(call.conn, call.session.id, at=call.now, reason=EndReason.LOGOUT)
+        changes.changed(call.conn, call.session.account_id, at=call.now)
 
     _for_session(
         db, token=token, session_id=session_id, clock=clock, action=action, releases_seat=True
@@ -330,3 +336,25 @@ def application_account(db: Database, application_key: str) -> Account:
     """The account an application key belongs to."""
     with db.read() as conn:
         return _account_for_key(conn, token_hash(application_key))
+
+
+def sweep_expired(db: Database, *, now: datetime, batch: int = 500) -> int:
+    """Record as timed out every session past its expiry, in every account.
+
+    Safe when every instance sweeps at once: a session ends only if it is still open
+    and its expiry has passed, checked in the same UPDATE. Returns how many ended.
+    """
+    ended = 0
+    while True:
+        with db.write() as conn:
+            overdue = repo.overdue_sessions(conn, now, limit=batch)
+            accounts = {
+                account_id
+                for session_id, account_id in overdue
+                if repo.expire_session(conn, session_id, now)
+            }
+            for account_id in accounts:
+                changes.changed(conn, account_id, at=now)
+        ended += len(overdue)
+        if len(overdue) < batch:
+            return ended

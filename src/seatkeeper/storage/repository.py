@@ -416,6 +416,16 @@ def expire_overdue_sessions(conn: Connection, now: datetime, *, account_id: int)
     return sum(expire_session(conn, session_id, now) for session_id in overdue.all())
 
 
+def overdue_sessions(conn: Connection, now: datetime, *, limit: int) -> list[tuple[UUID, int]]:
+    """Unended sessions past their expiry, in any account: (session id, account id)."""
+    rows = conn.execute(
+        select(agent_sessions.c.id, agent_sessions.c.account_id)
+        .where(_open, agent_sessions.c.expires_at <= now)
+        .limit(limit)
+    )
+    return [(r.id, r.account_id) for r in rows]
+
+
 def sessions_by_id(
     conn: Connection, account_id: int, session_ids: Iterable[UUID], *, lock: bool = False
 ) -> dict[UUID, AgentSession]:

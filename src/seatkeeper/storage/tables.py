@@ -201,3 +201,14 @@ flows = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ux_flows_account_name", "account_id", "name", unique=True),
 )
+
+# What changed, when, in which account: every instance follows this feed to push updates
+# to the pages it serves. Rows are short-lived: they are pruned after a few minutes.
+account_changes = Table(
+    "account_changes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    sqlite_autoincrement=True,  # ids never come back after pruning: followers rely on it
+)

@@ -18,12 +18,13 @@ from seatkeeper.config import Settings
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import ensure_current
-from seatkeeper.web import errors
+from seatkeeper.web import errors, live
 from seatkeeper.web.api.admin import admin_router
 from seatkeeper.web.api.agent import agent_router
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
 from seatkeeper.web.docs import openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS, AnyRequest
+from seatkeeper.web.live import Hub
 from seatkeeper.web.pages import add_filters, pages_router
 from seatkeeper.web.pages.common import http_error_page
 from seatkeeper.web.pages.console import console_api_router
@@ -57,6 +58,7 @@ def create_app(
         clock=clock or SystemClock(),
         passwords=Passwords(fast=settings.fast_password_hashing),
         login_lifetime=timedelta(hours=settings.login_hours),
+        sweep_seconds=settings.sweep_seconds,
     )
     return Litestar(
         route_handlers=[
@@ -75,7 +77,8 @@ def create_app(
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=add_filters
         ),
-        state=State({"runtime": runtime}),
+        state=State({"runtime": runtime, "hub": Hub()}),
+        lifespan=[live.running],
         on_shutdown=[db.dispose] if database is None else [],
         request_max_body_size=MAX_BODY,
     )

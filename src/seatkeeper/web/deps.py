@@ -30,6 +30,7 @@ class Runtime:
     clock: Clock
     passwords: Passwords
     login_lifetime: timedelta
+    sweep_seconds: float
 
 
 RuntimeDep = NamedDependency[Runtime]

@@ -8,6 +8,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 from seatkeeper.web.pages.active_agents import (
     active_agents,
+    active_agents_events,
     active_agents_fragments,
     choose_account,
 )
@@ -31,6 +32,7 @@ pages_router = Router(
         home,
         active_agents,
         active_agents_fragments,
+        active_agents_events,
         choose_account,
         console,
     ],

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 from litestar import Response, get
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from seatkeeper.domain import validation
@@ -17,9 +20,10 @@ from seatkeeper.domain.model import Role
 from seatkeeper.services import accounts, admin
 from seatkeeper.web.deps import Now, Runtime, RuntimeDep
 from seatkeeper.web.errors import AnyRequest
+from seatkeeper.web.live import Hub
 from seatkeeper.web.pages import views
 from seatkeeper.web.pages.chart import usage_chart
-from seatkeeper.web.pages.common import Visitor, required_visitor
+from seatkeeper.web.pages.common import Visitor, required_visitor, visitor
 
 
 def _panel(
@@ -80,6 +84,42 @@ def active_agents_fragments(
     who = required_visitor(request, runtime, now)
     context = _panel(runtime, who, account, sort=sort, order=order, now=now)
     return Template(template_name="_fragments.html", context=context)
+
+
+KEEPALIVE_SECONDS = 15.0
+PUSH_GAP_SECONDS = 0.5  # at most two updates a second, however busy the account
+
+
+@get("/accounts/{account:str}/active-agents/events", include_in_schema=False)
+async def active_agents_events(
+    request: AnyRequest, runtime: RuntimeDep, account: FromPath[str]
+) -> ServerSentEvent:
+    """A stream that says "changed" whenever the account changes, on any instance."""
+    who = await anyio.to_thread.run_sync(required_visitor, request, runtime, runtime.clock.now())
+    watched = await anyio.to_thread.run_sync(admin.account_for, runtime.db, who.user, account)
+    hub: Hub = request.app.state.hub
+    return ServerSentEvent(_changes(hub, watched.id, request, runtime))
+
+
+async def _changes(
+    hub: Hub, account_id: int, request: AnyRequest, runtime: Runtime
+) -> AsyncIterator[ServerSentEventMessage]:
+    with hub.watch(account_id) as nudges:
+        yield ServerSentEventMessage(event="ready", data="")
+        while True:
+            try:
+                await asyncio.wait_for(nudges.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                # The stream lasts as long as the login does.
+                still = await anyio.to_thread.run_sync(
+                    visitor, request, runtime, runtime.clock.now()
+                )
+                if still is None:
+                    return
+                yield ServerSentEventMessage(comment="still here")
+                continue
+            yield ServerSentEventMessage(event="changed", data="")
+            await asyncio.sleep(PUSH_GAP_SECONDS)
 
 
 @get("/active-agents", sync_to_thread=False, include_in_schema=False)

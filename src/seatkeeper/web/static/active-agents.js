@@ -141,10 +141,42 @@
 
   refreshButton.addEventListener("click", function () { refresh(); });
 
-  autoRefresh.addEventListener("change", function () {
+  // Auto-refresh: the server pushes "changed" whenever the account changes, on any
+  // instance; while that stream is down, the grid is polled instead.
+  var source = null;
+  var liveStatus = document.getElementById("live-status");
+
+  function poll(on) {
     if (timer) { clearInterval(timer); timer = null; }
-    if (autoRefresh.checked) timer = setInterval(refresh, AUTO_REFRESH_MS);
-  });
+    if (on) timer = setInterval(refresh, AUTO_REFRESH_MS);
+  }
+
+  function live(on) {
+    if (source) { source.close(); source = null; }
+    poll(false);
+    liveStatus.textContent = "";
+    if (!on) return;
+    source = new EventSource(
+      "/accounts/" + encodeURIComponent(account) + "/active-agents/events"
+    );
+    source.addEventListener("ready", function () {
+      poll(false);
+      liveStatus.textContent = "Live";
+      refresh();
+    });
+    source.addEventListener("changed", function () { refresh(); });
+    source.addEventListener("error", function () {
+      if (!autoRefresh.checked) return;
+      liveStatus.textContent = "Reconnecting: refreshing every " + AUTO_REFRESH_MS / 1000 + " s";
+      if (!timer) poll(true);
+      if (source && source.readyState === EventSource.CLOSED) {
+        // The browser gave up on this stream: open a new one a little later.
+        setTimeout(function () { if (autoRefresh.checked) live(true); }, AUTO_REFRESH_MS);
+      }
+    });
+  }
+
+  autoRefresh.addEventListener("change", function () { live(autoRefresh.checked); });
 
   terminateButton.addEventListener("click", function () {
     var chosen = rows().filter(function (box) { return selected.has(box.value); });

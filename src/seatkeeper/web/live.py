@@ -1,0 +1,95 @@
+"""Live updates: each instance follows the change feed and pushes to the pages it serves,
+and sweeps timed-out sessions now and then."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator
+
+import anyio
+from litestar import Litestar
+
+from seatkeeper.services import agents
+from seatkeeper.storage import changes
+from seatkeeper.web.deps import Runtime
+
+log = logging.getLogger("seatkeeper.live")
+
+
+class Hub:
+    """Who is watching which account on this instance, and a nudge when it changes."""
+
+    def __init__(self) -> None:
+        self._watchers: dict[int, set[asyncio.Queue[None]]] = defaultdict(set)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def publish(self, account_id: int) -> None:
+        """Tell the account's watchers something changed (callable from any thread)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._nudge, account_id)
+
+    def _nudge(self, account_id: int) -> None:
+        for queue in self._watchers.get(account_id, ()):
+            if queue.empty():  # one pending nudge says it all
+                queue.put_nowait(None)
+
+    @contextlib.contextmanager
+    def watch(self, account_id: int) -> Iterator[asyncio.Queue[None]]:
+        queue: asyncio.Queue[None] = asyncio.Queue(maxsize=1)
+        self._watchers[account_id].add(queue)
+        try:
+            yield queue
+        finally:
+            self._watchers[account_id].discard(queue)
+            if not self._watchers[account_id]:
+                del self._watchers[account_id]
+
+
+@contextlib.asynccontextmanager
+async def running(app: Litestar) -> AsyncIterator[None]:
+    """The instance's background work, from startup to shutdown."""
+    runtime: Runtime = app.state.runtime
+    hub: Hub = app.state.hub
+    hub.attach(asyncio.get_running_loop())
+    stop = threading.Event()
+    follower = threading.Thread(
+        target=changes.follow,
+        args=(runtime.db, hub.publish, stop),
+        kwargs={"now": runtime.clock.now},
+        name="seatkeeper-change-feed",
+        daemon=True,
+    )
+    follower.start()
+    sweeper = (
+        asyncio.create_task(_sweep(runtime, runtime.sweep_seconds))
+        if runtime.sweep_seconds
+        else None
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        if sweeper is not None:
+            sweeper.cancel()
+        await anyio.to_thread.run_sync(follower.join, 5)
+
+
+async def _sweep(runtime: Runtime, seconds: float) -> None:
+    """End timed-out sessions every `seconds`; every instance may do so at once."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            ended = await anyio.to_thread.run_sync(
+                lambda: agents.sweep_expired(runtime.db, now=runtime.clock.now())
+            )
+            if ended:
+                log.info("Recorded %d timed-out sessions", ended)
+        except Exception:
+            log.exception("The timeout sweep failed; it will run again")
