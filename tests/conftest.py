@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,6 +83,15 @@ def _pg_database(name: str) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, template_db: Path) -> Iterator[str]:
     """A fresh, migrated database of its own for every test, on each backend."""
+    with fresh_database(request, tmp_path, template_db) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(
+    request: pytest.FixtureRequest, tmp_path: Path, template_db: Path
+) -> Iterator[str]:
+    """A copy of the migrated template on the test's backend (`request.param`)."""
     if request.param == "sqlite":
         path = tmp_path / "seatkeeper.db"
         shutil.copy(template_db, path)

@@ -348,13 +348,9 @@ def sweep_expired(db: Database, *, now: datetime, batch: int = 500) -> int:
     while True:
         with db.write() as conn:
             overdue = repo.overdue_sessions(conn, now, limit=batch)
-            accounts = {
-                account_id
-                for session_id, account_id in overdue
-                if repo.expire_session(conn, session_id, now)
-            }
-            for account_id in accounts:
+            swept = [a for s, a in overdue if repo.expire_session(conn, s, now)]
+            for account_id in set(swept):
                 changes.changed(conn, account_id, at=now)
-        ended += len(overdue)
+        ended += len(swept)
         if len(overdue) < batch:
             return ended

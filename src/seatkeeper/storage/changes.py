@@ -42,25 +42,33 @@ def follow(
     stop: threading.Event,
     *,
     now: Callable[[], datetime],
+    ready: threading.Event | None = None,
 ) -> None:
-    """Call `on_change(account_id)` for every change any instance makes, until `stop` is set."""
+    """Call `on_change(account_id)` for every change any instance makes, until `stop` is set.
+
+    `ready` is set once changes are followed: every change committed after that is reported.
+    """
+    ready = ready or threading.Event()
     while not stop.is_set():
         try:
             if db.engine.dialect.name == "postgresql":
-                _listen(db, on_change, stop)
+                _listen(db, on_change, stop, ready)
             else:
-                _poll(db, on_change, stop, now)
+                _poll(db, on_change, stop, now, ready)
         except Exception:  # the feed must outlive a database restart: retry
             log.exception("The change feed failed; retrying in %.0f s", RETRY_SECONDS)
             stop.wait(RETRY_SECONDS)
 
 
-def _listen(db: Database, on_change: Callable[[int], None], stop: threading.Event) -> None:
+def _listen(
+    db: Database, on_change: Callable[[int], None], stop: threading.Event, ready: threading.Event
+) -> None:
     import psycopg  # only installations on PostgreSQL have it
 
     url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"LISTEN {CHANNEL}")
+        ready.set()
         while not stop.is_set():
             for note in conn.notifies(timeout=0.5):
                 on_change(int(note.payload))
@@ -71,9 +79,11 @@ def _poll(
     on_change: Callable[[int], None],
     stop: threading.Event,
     now: Callable[[], datetime],
+    ready: threading.Event,
 ) -> None:
     with db.read() as conn:
         last = conn.execute(select(func.coalesce(func.max(account_changes.c.id), 0))).scalar_one()
+    ready.set()
     pruned_at = now()
     while not stop.wait(POLL_SECONDS):
         with db.read() as conn:

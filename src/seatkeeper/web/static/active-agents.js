@@ -120,10 +120,11 @@
     var link = event.target.closest("a[data-sort]");
     if (!link) return;
     event.preventDefault();
-    var params = new URL(link.href).searchParams;
-    state.sort = params.get("sort");
-    state.order = params.get("order");
-    history.replaceState(null, "", "?" + params);
+    // From the state, not the link: a second click may come before the grid is redrawn.
+    var key = link.dataset.sort;
+    state.order = state.sort === key && state.order === "asc" ? "desc" : "asc";
+    state.sort = key;
+    history.replaceState(null, "", "?" + new URLSearchParams(state));
     refresh();
   });
 

@@ -1,0 +1,72 @@
+"""Two server processes on one database: a page served by one shows, without a click,
+a session opened through the other."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import open_active_agents
+from tests.conftest import World, bearer, fresh_database
+from tests.servers import running_servers
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, template_db: Path) -> Iterator[str]:
+    """Both backends: on PostgreSQL the instances hear of changes by NOTIFY, on SQLite by
+    following the change rows."""
+    with fresh_database(request, tmp_path, template_db) as url:
+        yield url
+
+
+@pytest.fixture
+def instances(db_url: str, world: World, tmp_path: Path) -> Iterator[list[str]]:
+    with running_servers(db_url, 2, tmp_path) as urls:
+        yield urls
+
+
+@pytest.fixture
+def live_server(instances: list[str]) -> str:
+    """The page is served by instance A."""
+    return instances[0]
+
+
+def test_a_session_opened_through_b_appears_on_a_page_served_by_a(
+    page: Page, instances: list[str], world: World
+) -> None:
+    a, b = instances
+    httpx.post(
+        f"{b}/api/v1/sessions",
+        json={"username": "bob", "password": "correct horse battery"},
+        headers=bearer(world.app_key),
+    ).raise_for_status()
+    open_active_agents(page, a)
+    page.get_by_test_id("sort-agent_id").click()
+    page.get_by_test_id("sort-agent_id").click()  # Agent Id, descending
+    expect(page.get_by_test_id("cell-agent")).to_have_text(["bob"])
+    page.get_by_test_id("select-row").first.check()
+    page.get_by_test_id("auto-refresh").check()
+    expect(page.get_by_test_id("live-status")).to_have_text("Live")
+
+    opened = httpx.post(f"{b}/api/v1/sessions", json={}, headers=bearer(world.app_key))
+    assert opened.status_code == 201
+    # Well before the 5-second polling would have: the push came through.
+    expect(page.get_by_test_id("cell-agent")).to_have_text(["Guest", "bob"], timeout=3000)
+    expect(page.get_by_test_id("figure-current")).to_have_text("2 / 3")
+    expect(page.locator("th").filter(has=page.get_by_test_id("sort-agent_id"))).to_have_attribute(
+        "aria-sort", "descending"
+    )
+    bob_row = page.get_by_test_id("grid-row").filter(has_text="bob")
+    expect(bob_row.get_by_test_id("select-row")).to_be_checked()
+
+    # An Interaction opened through B shows up too.
+    token, sid = opened.json()["token"], opened.json()["session_id"]
+    httpx.post(
+        f"{b}/api/v1/sessions/{sid}/interactions", json={"flow": "New Order"}, headers=bearer(token)
+    ).raise_for_status()
+    guest_row = page.get_by_test_id("grid-row").filter(has_text="Guest")
+    expect(guest_row.get_by_test_id("cell-flows")).to_have_text("New Order", timeout=3000)

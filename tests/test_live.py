@@ -1,0 +1,201 @@
+"""Live updates: the change feed on both backends, the event stream, and the sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from seatkeeper.clock import FrozenClock
+from seatkeeper.domain.model import EndReason
+from seatkeeper.services import agents
+from seatkeeper.services.secrets import Passwords
+from seatkeeper.storage import changes
+from seatkeeper.storage import repository as repo
+from seatkeeper.storage.db import Database
+from seatkeeper.web.live import Hub
+from tests.conftest import PASSWORD, World, bearer
+from tests.servers import served
+
+
+@pytest.fixture
+def feed(db: Database, clock: FrozenClock) -> Iterator[queue.Queue[int]]:
+    """The account ids the change feed reports, as another instance would see them."""
+    seen: queue.Queue[int] = queue.Queue()
+    stop, ready = threading.Event(), threading.Event()
+    follower = threading.Thread(
+        target=changes.follow,
+        args=(db, seen.put, stop),
+        kwargs={"now": clock.now, "ready": ready},
+        daemon=True,
+    )
+    follower.start()
+    assert ready.wait(5)
+    yield seen
+    stop.set()
+    follower.join(5)
+
+
+def next_change(seen: queue.Queue[int]) -> int:
+    return seen.get(timeout=5)
+
+
+def settle(seen: queue.Queue[int]) -> set[int]:
+    """Every account reported until the feed has been quiet for a second.
+
+    (Changes close together may be reported once: it only says that an account changed.)
+    """
+    reported = {next_change(seen)}
+    while True:
+        try:
+            reported.add(seen.get(timeout=1))
+        except queue.Empty:
+            return reported
+
+
+def test_the_feed_reports_each_change_to_an_account(
+    feed: queue.Queue[int], db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    assert feed.empty()
+    opened = agents.open_session(
+        db, passwords, application_key=world.app_key, credentials=None, clock=clock
+    )
+    assert next_change(feed) == world.acme.id
+    token, sid = opened.token, str(opened.session.id)
+    agents.heartbeat(db, token=token, session_id=sid, clock=clock)  # not a change of the grid
+    item = agents.open_interaction(db, token=token, session_id=sid, flow="New Order", clock=clock)
+    assert next_change(feed) == world.acme.id
+    agents.close_interaction(
+        db, token=token, session_id=sid, interaction_id=str(item.id), clock=clock
+    )
+    assert next_change(feed) == world.acme.id
+    agents.open_session(
+        db, passwords, application_key=world.globex_app_key, credentials=None, clock=clock
+    )
+    assert next_change(feed) == world.globex.id
+    agents.logout(db, token=token, session_id=sid, clock=clock)
+    assert next_change(feed) == world.acme.id
+    with pytest.raises(queue.Empty):
+        feed.get(timeout=1)  # nothing else happened
+
+
+def test_the_hub_nudges_only_the_account_watchers() -> None:
+    async def scenario() -> tuple[bool, bool]:
+        hub = Hub()
+        hub.attach(asyncio.get_running_loop())
+        with hub.watch(1) as one, hub.watch(2) as two:
+            hub.publish(1)
+            hub.publish(1)  # folded into one nudge
+            await asyncio.sleep(0.05)
+            return one.qsize() == 1, two.empty()
+
+    # Its own loop, in its own thread: the browser tests' loop may be running in this one.
+    result: list[tuple[bool, bool]] = []
+    runner = threading.Thread(target=lambda: result.append(asyncio.run(scenario())))
+    runner.start()
+    runner.join(5)
+    assert result == [(True, True)]
+
+
+def test_the_sweep_ends_timed_out_sessions_once_even_when_every_instance_sweeps(
+    feed: queue.Queue[int], db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    quiet = [
+        agents.open_session(db, passwords, application_key=key, credentials=None, clock=clock)
+        for key in (world.app_key, world.app_key, world.globex_app_key)
+    ]
+    clock.advance(timedelta(minutes=10))
+    busy = agents.open_session(
+        db, passwords, application_key=world.app_key, credentials=None, clock=clock
+    )
+    assert settle(feed) == {world.acme.id, world.globex.id}
+    clock.advance(timedelta(minutes=25))  # 35 minutes for the quiet ones, 25 for the busy one
+    results: list[int] = []
+    sweepers = [
+        threading.Thread(target=lambda: results.append(agents.sweep_expired(db, now=clock.now())))
+        for _ in range(4)
+    ]
+    for t in sweepers:
+        t.start()
+    for t in sweepers:
+        t.join()
+    assert sum(results) == 3  # each quiet session once, whoever swept it
+    with db.read() as conn:
+        found = repo.sessions_by_id(conn, world.acme.id, [q.session.id for q in quiet[:2]])
+        live = repo.sessions_by_id(conn, world.acme.id, [busy.session.id])
+    for opened in quiet[:2]:
+        ended = found[opened.session.id]
+        assert (ended.end_reason, ended.ended_at) == (EndReason.TIMEOUT, opened.session.expires_at)
+    assert live[busy.session.id].ended_at is None
+    assert settle(feed) == {world.acme.id, world.globex.id}  # both hear of their sessions' end
+
+
+@pytest.fixture
+def server(app: Litestar) -> Iterator[str]:
+    with served(app) as url:
+        yield url
+
+
+def test_the_event_stream_says_changed_when_the_account_changes(server: str, world: World) -> None:
+    with httpx.Client(base_url=server, timeout=10) as browser:
+        form = browser.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token
+        browser.post(
+            "/login",
+            data={
+                "account": "acme",
+                "username": "admin",
+                "password": PASSWORD,
+                "csrf_token": token.group(1),
+            },
+        )
+        events: queue.Queue[str] = queue.Queue()
+
+        def listen() -> None:
+            with browser.stream("GET", "/accounts/acme/active-agents/events") as stream:
+                assert stream.headers["content-type"].startswith("text/event-stream")
+                heard = 0
+                for line in stream.iter_lines():
+                    if line.startswith("event: "):
+                        events.put(line.removeprefix("event: "))
+                        heard += 1
+                        if heard == 2:
+                            return
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        assert events.get(timeout=5) == "ready"
+        opened = httpx.post(f"{server}/api/v1/sessions", json={}, headers=bearer(world.app_key))
+        assert opened.status_code == 201
+        assert events.get(timeout=5) == "changed"
+        listener.join(5)
+
+
+def test_the_event_stream_needs_an_admin_of_the_account(server: str, world: World) -> None:
+    anonymous = httpx.get(f"{server}/accounts/acme/active-agents/events", follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/login?next=")
+    with httpx.Client(base_url=server, timeout=10) as browser:
+        form = browser.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token
+        browser.post(
+            "/login",
+            data={
+                "account": "globex",
+                "username": "gadmin",
+                "password": PASSWORD,
+                "csrf_token": token.group(1),
+            },
+        )
+        foreign: Any = browser.get("/accounts/acme/active-agents/events")
+        assert foreign.status_code == 404
