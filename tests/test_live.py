@@ -138,6 +138,23 @@ def test_the_sweep_ends_timed_out_sessions_once_even_when_every_instance_sweeps(
     assert settle(feed) == {world.acme.id, world.globex.id}  # both hear of their sessions' end
 
 
+def log_in(browser: httpx.Client, account: str, username: str) -> None:
+    """Log in with the login form, as a browser does (the cookie stays in `browser`)."""
+    form = browser.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token
+    answer = browser.post(
+        "/login",
+        data={
+            "account": account,
+            "username": username,
+            "password": PASSWORD,
+            "csrf_token": token.group(1),
+        },
+    )
+    assert answer.status_code == 303, answer.text  # on to the page
+
+
 @pytest.fixture
 def server(app: Litestar) -> Iterator[str]:
     with served(app) as url:
@@ -146,18 +163,7 @@ def server(app: Litestar) -> Iterator[str]:
 
 def test_the_event_stream_says_changed_when_the_account_changes(server: str, world: World) -> None:
     with httpx.Client(base_url=server, timeout=10) as browser:
-        form = browser.get("/login").text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-        assert token
-        browser.post(
-            "/login",
-            data={
-                "account": "acme",
-                "username": "admin",
-                "password": PASSWORD,
-                "csrf_token": token.group(1),
-            },
-        )
+        log_in(browser, "acme", "admin")
         events: queue.Queue[str] = queue.Queue()
 
         def listen() -> None:
@@ -185,17 +191,6 @@ def test_the_event_stream_needs_an_admin_of_the_account(server: str, world: Worl
     assert anonymous.status_code == 303
     assert anonymous.headers["location"].startswith("/login?next=")
     with httpx.Client(base_url=server, timeout=10) as browser:
-        form = browser.get("/login").text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-        assert token
-        browser.post(
-            "/login",
-            data={
-                "account": "globex",
-                "username": "gadmin",
-                "password": PASSWORD,
-                "csrf_token": token.group(1),
-            },
-        )
+        log_in(browser, "globex", "gadmin")
         foreign: Any = browser.get("/accounts/acme/active-agents/events")
         assert foreign.status_code == 404

@@ -35,6 +35,14 @@ class OpenSessionRequest(msgspec.Struct, forbid_unknown_fields=True):
         Annotated[str, msgspec.Meta(min_length=1, max_length=1024, pattern=r"^[^\x00]*$")] | None
     ) = None
 
+    def credentials(self) -> tuple[str, str] | None:
+        """(username, password), or None for a Guest."""
+        if (self.username is None) != (self.password is None):
+            raise InvalidInput(
+                "Give both username and password to log in, or neither for a Guest session."
+            )
+        return None if self.username is None else (self.username, self.password or "")
+
 
 class SessionOpened(msgspec.Struct):
     session_id: UUID
@@ -42,6 +50,15 @@ class SessionOpened(msgspec.Struct):
     agent_id: str | None  # the username, null for a Guest
     started_at: datetime
     expires_at: datetime
+
+
+def opened(result: agents.OpenedSession) -> Response[SessionOpened]:
+    """The answer to an open: 201 for a new session, 200 for a joined one."""
+    s = result.session
+    return Response(
+        SessionOpened(s.id, result.token, result.agent_id, s.started_at, s.expires_at),
+        status_code=HTTP_200_OK if result.joined else HTTP_201_CREATED,
+    )
 
 
 class Heartbeat(msgspec.Struct):
@@ -112,25 +129,15 @@ def open_session(
     source: Source,
     data: JSONBody[OpenSessionRequest | None] = None,
 ) -> Response[SessionOpened]:
-    body = data or OpenSessionRequest()
-    if (body.username is None) != (body.password is None):
-        raise InvalidInput(
-            "Give both username and password to log in, or neither for a Guest session."
-        )
-    credentials = None if body.username is None else (body.username, body.password or "")
-    opened = agents.open_session(
+    result = agents.open_session(
         runtime.db,
         runtime.passwords,
         application_key=bearer,
-        credentials=credentials,
+        credentials=(data or OpenSessionRequest()).credentials(),
         clock=runtime.clock,
         source=source,
     )
-    s = opened.session
-    return Response(
-        SessionOpened(s.id, opened.token, opened.agent_id, s.started_at, s.expires_at),
-        status_code=HTTP_200_OK if opened.joined else HTTP_201_CREATED,
-    )
+    return opened(result)
 
 
 @post(

@@ -14,11 +14,10 @@ import secrets
 from litestar import Response, Router, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Template
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from seatkeeper.domain.errors import CsrfRefused, InvalidInput
+from seatkeeper.domain.errors import CsrfRefused
 from seatkeeper.services import accounts, agents, flows
-from seatkeeper.web.api.agent import OpenSessionRequest, SessionOpened
+from seatkeeper.web.api.agent import OpenSessionRequest, SessionOpened, opened
 from seatkeeper.web.deps import RuntimeDep, Source
 from seatkeeper.web.errors import AnyRequest
 
@@ -68,23 +67,15 @@ def console_session(
     sent = request.headers.get("x-csrf-token", "")
     if not expected or not hmac.compare_digest(expected, sent):
         raise CsrfRefused
-    body = data or OpenSessionRequest()
-    if (body.username is None) != (body.password is None):
-        raise InvalidInput("Give both username and password to log in, or neither as a Guest.")
-    credentials = None if body.username is None else (body.username, body.password or "")
-    opened = agents.open_console_session(
+    result = agents.open_console_session(
         runtime.db,
         runtime.passwords,
         account_slug=account,
-        credentials=credentials,
+        credentials=(data or OpenSessionRequest()).credentials(),
         clock=runtime.clock,
         source=source,
     )
-    s = opened.session
-    return Response(
-        SessionOpened(s.id, opened.token, opened.agent_id, s.started_at, s.expires_at),
-        status_code=HTTP_200_OK if opened.joined else HTTP_201_CREATED,
-    )
+    return opened(result)
 
 
 # Its refusals are JSON, like the agent API's: the console's script reads them.
