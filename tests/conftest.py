@@ -166,6 +166,7 @@ def world(db: Database, passwords: Passwords, clock: FrozenClock) -> World:
         licenses=3,
         time_zone="Europe/Paris",
         session_timeout=timedelta(minutes=30),
+        console_enabled=True,
         now=now - timedelta(days=60),
     )
     globex = accounts.create_account(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from litestar.testing import TestClient
 
 from seatkeeper.cli import main
 from seatkeeper.clock import FrozenClock
-from seatkeeper.services import flows
+from seatkeeper.services import accounts, flows
 from seatkeeper.storage.db import Database
 from tests.conftest import World, bearer
 from tests.test_api_agent import call, error_of, login
@@ -141,3 +142,26 @@ def test_flows_from_the_command_line(db_url: str, world: World) -> None:
     missing = run("remove", "acme", "Password Reset")
     assert missing.exit_code == 1 and "no Flow named 'Password Reset'" in missing.output
     assert run("list", "nowhere").exit_code == 1
+
+
+def test_the_console_is_only_for_accounts_that_turned_it_on(
+    client: Client, world: World, db: Database, clock: FrozenClock
+) -> None:
+    assert client.get("/console/acme").status_code == 200  # acme turned it on
+    for account in ("globex", "no-such-account"):
+        closed = client.get(f"/console/{account}")
+        assert closed.status_code == 404  # as if it did not exist
+    page = client.get("/console/acme")
+    token = re.search(r'data-csrf="([^"]+)"', page.text)
+    assert token
+    accounts.update_account(db, "acme", console_enabled=False, now=clock.now())
+    refused = client.post(
+        "/console/acme/sessions", json={}, headers={"X-CSRF-Token": token.group(1)}
+    )
+    assert error_of(refused) == (404, "account_not_found")
+    assert (
+        client.get(
+            "/api/v1/accounts/acme/active-sessions", headers=bearer(world.admin_token)
+        ).json()["count"]
+        == 0
+    )

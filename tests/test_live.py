@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 import queue
 import re
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
 from litestar import Litestar
+from sqlalchemy import text
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.model import EndReason
-from seatkeeper.services import agents
+from seatkeeper.services import agents, expiry
+from seatkeeper.services.feed import follow
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage import changes
 from seatkeeper.storage import repository as repo
@@ -25,6 +30,8 @@ from seatkeeper.web.live import Hub
 from tests.conftest import PASSWORD, World, bearer
 from tests.servers import served
 
+RESYNC = -1  # what `feed` reports when the feed asks everything to be refreshed
+
 
 @pytest.fixture
 def feed(db: Database, clock: FrozenClock) -> Iterator[queue.Queue[int]]:
@@ -32,9 +39,9 @@ def feed(db: Database, clock: FrozenClock) -> Iterator[queue.Queue[int]]:
     seen: queue.Queue[int] = queue.Queue()
     stop, ready = threading.Event(), threading.Event()
     follower = threading.Thread(
-        target=changes.follow,
+        target=follow,
         args=(db, seen.put, stop),
-        kwargs={"now": clock.now, "ready": ready},
+        kwargs={"now": clock.now, "ready": ready, "on_resync": lambda: seen.put(RESYNC)},
         daemon=True,
     )
     follower.start()
@@ -71,6 +78,8 @@ def test_the_feed_reports_each_change_to_an_account(
     assert next_change(feed) == world.acme.id
     token, sid = opened.token, str(opened.session.id)
     agents.heartbeat(db, token=token, session_id=sid, clock=clock)  # not a change of the grid
+    with pytest.raises(queue.Empty):
+        feed.get(timeout=1)
     item = agents.open_interaction(db, token=token, session_id=sid, flow="New Order", clock=clock)
     assert next_change(feed) == world.acme.id
     agents.close_interaction(
@@ -120,7 +129,7 @@ def test_the_sweep_ends_timed_out_sessions_once_even_when_every_instance_sweeps(
     clock.advance(timedelta(minutes=25))  # 35 minutes for the quiet ones, 25 for the busy one
     results: list[int] = []
     sweepers = [
-        threading.Thread(target=lambda: results.append(agents.sweep_expired(db, now=clock.now())))
+        threading.Thread(target=lambda: results.append(expiry.sweep_expired(db, now=clock.now())))
         for _ in range(4)
     ]
     for t in sweepers:
@@ -194,3 +203,59 @@ def test_the_event_stream_needs_an_admin_of_the_account(server: str, world: Worl
         log_in(browser, "globex", "gadmin")
         foreign: Any = browser.get("/accounts/acme/active-agents/events")
         assert foreign.status_code == 404
+
+
+def test_the_feed_comes_back_after_losing_its_connection(
+    feed: queue.Queue[int], db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's feed has no connection to lose")
+    with db.write() as conn:
+        cut = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = :name AND datname = current_database()"
+            ),
+            {"name": changes.LISTENER},
+        ).scalar_one()
+    assert cut == 1
+    # Whatever changed while it was away was not reported: it asks for a full refresh...
+    assert feed.get(timeout=10) == RESYNC
+    agents.open_session(db, passwords, application_key=world.app_key, credentials=None, clock=clock)
+    assert next_change(feed) == world.acme.id  # ...and follows again
+
+
+def test_the_event_stream_ends_with_the_login_even_on_a_busy_account(
+    server: str, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page_module = sys.modules["seatkeeper.web.pages.active_agents"]
+    monkeypatch.setattr(page_module, "RECHECK_SECONDS", 0.5)
+    ended = threading.Event()
+    events: queue.Queue[str] = queue.Queue()
+    with httpx.Client(base_url=server, timeout=10) as browser:
+        log_in(browser, "acme", "admin")
+
+        def listen() -> None:
+            with browser.stream("GET", "/accounts/acme/active-agents/events") as stream:
+                for line in stream.iter_lines():
+                    if line.startswith("event: "):
+                        events.put(line.removeprefix("event: "))
+            ended.set()
+
+        threading.Thread(target=listen, daemon=True).start()
+        assert events.get(timeout=5) == "ready"
+        page = browser.get("/accounts/acme/active-agents").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert csrf
+        assert browser.post("/logout", data={"csrf_token": csrf.group(1)}).status_code == 303
+        deadline = time.monotonic() + 5
+        while not ended.is_set() and time.monotonic() < deadline:
+            # Changes keep coming: the stream must not live on them.
+            httpx.post(f"{server}/api/v1/sessions", json={}, headers=bearer(world.app_key))
+            time.sleep(0.2)
+            httpx.post(
+                f"{server}/api/v1/accounts/acme/active-sessions/terminate",
+                json={"session_ids": [str(uuid4())]},
+                headers=bearer(world.admin_token),
+            )
+        assert ended.is_set()

@@ -24,6 +24,9 @@ from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import StaleSchema, ensure_current, upgrade
 
 clock = SystemClock()
+# On stop, requests get this long to finish; then open streams are cut (browsers reconnect
+# to another instance), so that a rolling restart never waits on a page left open.
+GRACEFUL_SECONDS = 5
 
 
 class _Checked(click.ParamType[Any, Any]):
@@ -133,6 +136,7 @@ def serve(
             create_app(settings),
             log_level=settings.log_level,
             forwarded_allow_ips=settings.forwarded_allow_ips,
+            timeout_graceful_shutdown=GRACEFUL_SECONDS,
             **where,
         )
         return
@@ -143,6 +147,7 @@ def serve(
         workers=settings.workers,
         log_level=settings.log_level,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
         **where,
     )
 
@@ -192,6 +197,12 @@ def accounts_group() -> None:
     show_default=True,
     help="Whether agents may open sessions without logging in.",
 )
+@click.option(
+    "--console/--no-console",
+    default=False,
+    show_default=True,
+    help="Whether seatkeeper's own agent console (/console/ACCOUNT) may open sessions.",
+)
 @pass_context
 def accounts_create(
     context: Context,
@@ -201,6 +212,7 @@ def accounts_create(
     time_zone: str,
     timeout: timedelta,
     guests: bool,
+    console: bool,
 ) -> None:
     """Create an account."""
     with _database(context) as database:
@@ -212,6 +224,7 @@ def accounts_create(
             time_zone=time_zone,
             session_timeout=timeout,
             guests_allowed=guests,
+            console_enabled=console,
             now=clock.now(),
         )
     click.echo(f"Created account {account.slug!r} with {account.licenses} licenses.")
@@ -251,6 +264,7 @@ def accounts_list(context: Context) -> None:
 @click.option("--time-zone", type=TIME_ZONE, help="IANA time zone.")
 @click.option("--timeout", type=TIMEOUT, help="Session timeout in minutes.")
 @click.option("--guests/--no-guests", default=None, help="Allow Guest sessions.")
+@click.option("--console/--no-console", default=None, help="Allow the agent console.")
 @pass_context
 def accounts_set(
     context: Context,
@@ -260,6 +274,7 @@ def accounts_set(
     time_zone: str | None,
     timeout: timedelta | None,
     guests: bool | None,
+    console: bool | None,
 ) -> None:
     """Change an account's settings. Lowering licenses below use ends no session."""
     with _database(context) as database:
@@ -272,11 +287,13 @@ def accounts_set(
             time_zone=time_zone,
             session_timeout=timeout,
             guests_allowed=guests,
+            console_enabled=console,
         )
     click.echo(
         f"Account {account.slug!r}: {account.licenses} licenses, {account.time_zone}, "
         f"timeout {account.session_timeout.total_seconds() / 60:g} min, "
-        f"guests {'allowed' if account.guests_allowed else 'not allowed'}."
+        f"guests {'allowed' if account.guests_allowed else 'not allowed'}, "
+        f"agent console {'on' if account.console_enabled else 'off'}."
     )
 
 

@@ -141,7 +141,13 @@ def _start_server(
 ) -> tuple[uvicorn.Server, threading.Thread]:
     """The app served on `listener` from a background thread, once it accepts requests."""
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=2,
+        )
     )
     # uvicorn installs signal handlers only in the main thread: Ctrl-C stays ours.
     thread = threading.Thread(

@@ -181,7 +181,7 @@ def new_page(
     request: pytest.FixtureRequest, new_context: CreateContextCallback, live_server: str
 ) -> Iterator[Callable[[str], Page]]:
     """`new_page(name)`: a page in a browser of its own (a fresh context: its own cookies
-    and sessionStorage), checked as `page_checks` checks the default page. At the end
+    and localStorage), checked as `page_checks` checks the default page. At the end
     of the test each is screenshotted as `<test>-<name>.png`; then the test fails if
     any of them had a JavaScript error or tried to reach another server."""
     watched: list[_Watched] = []
@@ -292,8 +292,8 @@ class Agents:
         return response
 
     def of_console(self, page: Page) -> Opened:
-        """The session the console in `page` holds, from its sessionStorage."""
-        stored = page.evaluate("key => sessionStorage.getItem(key)", CONSOLE_STORAGE_KEY)
+        """The session the console in `page` holds, from its localStorage."""
+        stored = page.evaluate("key => localStorage.getItem(key)", CONSOLE_STORAGE_KEY)
         assert stored is not None, "the console holds no session"
         held = json.loads(stored)
         session = Opened(held["id"], held["token"], None)

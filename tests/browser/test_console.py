@@ -4,7 +4,7 @@ Flows as Interactions, logging out, and saying plainly why a session ended.
 acme has 3 licenses, a 30-minute session timeout, and the Flows of `FLOWS` (Password
 Reset has 4 steps, Billing Dispute 3, New Order 5). What the console does is checked
 against the server through the agent API (the console's own session token, read from
-its sessionStorage) and the admin API.
+its localStorage) and the admin API.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ pytestmark = pytest.mark.usefixtures("console_flows")
 
 
 def stored_session(page: Page) -> object:
-    """What the console keeps in sessionStorage (None when it holds no session)."""
-    return page.evaluate("key => sessionStorage.getItem(key)", CONSOLE_STORAGE_KEY)
+    """What the console keeps in localStorage (None when it holds no session)."""
+    return page.evaluate("key => localStorage.getItem(key)", CONSOLE_STORAGE_KEY)
 
 
 def tab_of(page: Page, interaction_id: str) -> Locator:

@@ -63,7 +63,7 @@ def expect_terminated_on_next(page: Page) -> None:
     expect(page.get_by_test_id("console-new-session")).to_be_visible()
     expect(page.get_by_test_id("console-new-session")).to_have_text("Start a new session")
     expect(page.get_by_test_id("console-work")).to_be_hidden()
-    stored = page.evaluate("() => sessionStorage.length")
+    stored = page.evaluate("() => localStorage.length")
     assert stored == 0, "the ended session is forgotten"
 
 

@@ -30,3 +30,4 @@ def race(threads: list[threading.Thread], stop: threading.Event, seconds: float)
     stop.set()
     for thread in threads:
         thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a racer did not stop"

@@ -1,4 +1,4 @@
-"""Agent calls, the timeout sweep and terminations racing on real connections.
+"""Agent calls, timeout sweeps and terminations racing on real connections.
 
 A sped-up clock makes the one-minute timeout pass every few tenths of a second,
 so heartbeats, expiries, new claims (which sweep) and terminations collide.
@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
 from seatkeeper.domain.model import Role
-from seatkeeper.services import accounts, admin, agents
+from seatkeeper.services import accounts, admin, agents, expiry
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, interactions
@@ -117,10 +117,23 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
                 failures.append(exc)
                 return
 
+    def sweeper() -> None:
+        # As every instance does: record timed-out sessions, racing everything else.
+        while not stop.is_set():
+            try:
+                swept.append(expiry.sweep_expired(db, now=clock.now()))
+                time.sleep(0.01)
+            except BaseException as exc:
+                failures.append(exc)
+                return
+
+    swept: list[int] = []
     threads = [threading.Thread(target=agent, args=(n,)) for n in range(16)]
-    race([*threads, threading.Thread(target=terminator)], stop, SECONDS)
+    threads += [threading.Thread(target=f) for f in (terminator, sweeper, sweeper, sweeper)]
+    race(threads, stop, SECONDS)
 
     assert failures == []
+    assert sum(swept) > 0  # the sweeps had work to do
     with db.read() as conn:
         sessions = {r.id: r for r in conn.execute(select(agent_sessions))}
         open_items = conn.execute(

@@ -60,6 +60,7 @@ class Account:
     session_timeout: timedelta
     guests_allowed: bool
     created_at: datetime
+    console_enabled: bool = False  # seatkeeper's own agent console may open sessions
 
 
 @dataclass(frozen=True, slots=True)

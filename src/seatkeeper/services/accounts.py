@@ -25,6 +25,11 @@ from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
 
 
+def account_named(conn: Connection, slug: str) -> Account:
+    """The account with this slug (inside the caller's transaction)."""
+    return _account(conn, slug)
+
+
 def _account(conn: Connection, slug: str) -> Account:
     account = repo.account_by_slug(conn, slug) if validation.is_slug(slug) else None
     if account is None:
@@ -50,6 +55,7 @@ def create_account(
     time_zone: str,
     session_timeout: timedelta = pool.DEFAULT_TIMEOUT,
     guests_allowed: bool = True,
+    console_enabled: bool = False,
     now: datetime,
 ) -> Account:
     """Create an account with its license total, time zone and session timeout."""
@@ -69,6 +75,7 @@ def create_account(
             time_zone=zone,
             session_timeout=session_timeout,
             guests_allowed=guests_allowed,
+            console_enabled=console_enabled,
             created_at=now,
         )
 
@@ -104,6 +111,7 @@ def update_account(
     time_zone: str | None = None,
     session_timeout: timedelta | None = None,
     guests_allowed: bool | None = None,
+    console_enabled: bool | None = None,
 ) -> Account:
     """Change an account's settings. Lowering licenses below use terminates no one."""
     values: dict[str, object] = {}
@@ -117,6 +125,8 @@ def update_account(
         values["session_timeout"] = validation.session_timeout(session_timeout)
     if guests_allowed is not None:
         values["guests_allowed"] = guests_allowed
+    if console_enabled is not None:
+        values["console_enabled"] = console_enabled
     if not values:
         raise InvalidInput("Nothing to change: give at least one setting.")
     with db.write() as conn:

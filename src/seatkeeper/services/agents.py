@@ -31,8 +31,7 @@ from seatkeeper.domain.errors import (
     SessionNotFound,
 )
 from seatkeeper.domain.model import Account, AgentSession, EndReason, Interaction, User
-from seatkeeper.domain.validation import is_slug
-from seatkeeper.services import logins
+from seatkeeper.services import accounts, logins
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
 from seatkeeper.storage import changes
 from seatkeeper.storage import repository as repo
@@ -83,7 +82,7 @@ def open_console_session(
     return _open(
         db,
         passwords,
-        lambda conn: _account_by_slug(conn, account_slug),
+        lambda conn: _console_account(conn, account_slug),
         credentials=credentials,
         clock=clock,
         source=source,
@@ -125,9 +124,10 @@ def _open(
     return result
 
 
-def _account_by_slug(conn: Connection, account_slug: str) -> Account:
-    account = repo.account_by_slug(conn, account_slug) if is_slug(account_slug) else None
-    if account is None:
+def _console_account(conn: Connection, account_slug: str) -> Account:
+    """An account whose agent console is on; any other is answered as unknown."""
+    account = accounts.account_named(conn, account_slug)
+    if not account.console_enabled:
         raise AccountNotFound
     return account
 
@@ -171,6 +171,7 @@ def _claim_seat(
         changes.changed(conn, account.id, at=now)
     else:
         repo.insert_denial(conn, account_id=account.id, user_id=user_id, at=now)
+        changes.changed(conn, account.id, at=now)  # the usage chart counts denials
         return account.licenses
     repo.insert_session_token(conn, token_hash=token_hash(token), session_id=session.id, now=now)
     return OpenedSession(session, token, None if user is None else user.username, joined)
@@ -336,21 +337,3 @@ def application_account(db: Database, application_key: str) -> Account:
     """The account an application key belongs to."""
     with db.read() as conn:
         return _account_for_key(conn, token_hash(application_key))
-
-
-def sweep_expired(db: Database, *, now: datetime, batch: int = 500) -> int:
-    """Record as timed out every session past its expiry, in every account.
-
-    Safe when every instance sweeps at once: a session ends only if it is still open
-    and its expiry has passed, checked in the same UPDATE. Returns how many ended.
-    """
-    ended = 0
-    while True:
-        with db.write() as conn:
-            overdue = repo.overdue_sessions(conn, now, limit=batch)
-            swept = [a for s, a in overdue if repo.expire_session(conn, s, now)]
-            for account_id in set(swept):
-                changes.changed(conn, account_id, at=now)
-        ended += len(swept)
-        if len(overdue) < batch:
-            return ended

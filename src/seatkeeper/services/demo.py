@@ -88,10 +88,15 @@ def _demo_account(db: Database, *, now: datetime) -> Account:
             time_zone=DEMO_TIME_ZONE,
             session_timeout=DEMO_TIMEOUT,
             guests_allowed=True,
+            console_enabled=True,
             now=now - timedelta(days=usage.WINDOW_DAYS + 1),
         )
     except Conflict:
-        return accounts.get_account(db, DEMO_SLUG)
+        account = accounts.get_account(db, DEMO_SLUG)
+        if account.console_enabled:
+            return account
+        # A demo database from before the console was a per-account setting.
+        return accounts.update_account(db, DEMO_SLUG, console_enabled=True, now=now)
 
 
 def _demo_users(db: Database, passwords: Passwords, account: Account, *, now: datetime) -> None:

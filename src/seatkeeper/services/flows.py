@@ -13,8 +13,9 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from seatkeeper.domain import validation
-from seatkeeper.domain.errors import AccountNotFound, Conflict, FlowNotFound
+from seatkeeper.domain.errors import Conflict, FlowNotFound
 from seatkeeper.domain.model import Account, Flow, Role, User
+from seatkeeper.services import accounts
 from seatkeeper.services.admin import authorize
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
@@ -24,10 +25,7 @@ def _account(conn: Connection, account_slug: str, user: User | None) -> Account:
     """The account to act on: checked against the user's role, or by the operator (None)."""
     if user is not None:
         return authorize(conn, user, account_slug, role=Role.DESIGNER)
-    account = repo.account_by_slug(conn, account_slug)
-    if account is None:
-        raise AccountNotFound(f"There is no account {account_slug!r}.")
-    return account
+    return accounts.account_named(conn, account_slug)
 
 
 def list_flows(db: Database, account_slug: str, *, user: User | None = None) -> list[Flow]:

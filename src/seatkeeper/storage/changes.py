@@ -1,4 +1,4 @@
-"""The change feed: which accounts changed, so that every instance can push to its pages.
+"""The change feed's storage: which accounts changed, so every instance can push to its pages.
 
 On PostgreSQL a change is a NOTIFY, delivered to every instance that LISTENs when the
 transaction commits. On SQLite (one machine, any number of processes) a change is a
@@ -8,21 +8,20 @@ so the ids appear in order and none is missed.
 
 from __future__ import annotations
 
-import logging
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, insert, select, text
 
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import account_changes
 
-log = logging.getLogger("seatkeeper.changes")
 CHANNEL = "seatkeeper_changes"
-POLL_SECONDS = 0.25
-KEEP = timedelta(minutes=5)  # how long SQLite keeps change rows for slow followers
-RETRY_SECONDS = 2.0
+LISTENER = "seatkeeper-change-feed"  # the application_name of the LISTEN connections
+PING_SECONDS = 30.0  # a silent LISTEN connection is checked this often
+WAKE_SECONDS = 0.5
 
 
 def changed(conn: Connection, account_id: int, *, at: datetime) -> None:
@@ -36,66 +35,60 @@ def changed(conn: Connection, account_id: int, *, at: datetime) -> None:
         conn.execute(insert(account_changes).values(account_id=account_id, at=at))
 
 
-def follow(
+def latest_change(conn: Connection) -> int:
+    """The id of the newest change row (SQLite's feed), 0 when there is none."""
+    latest: int = conn.execute(
+        select(func.coalesce(func.max(account_changes.c.id), 0))
+    ).scalar_one()
+    return latest
+
+
+def changes_since(conn: Connection, last: int) -> tuple[set[int], int]:
+    """The accounts changed after change `last`, and the newest change's id."""
+    rows = conn.execute(
+        select(account_changes.c.account_id, func.max(account_changes.c.id))
+        .where(account_changes.c.id > last)
+        .group_by(account_changes.c.account_id)
+    ).all()
+    return {account for account, _ in rows}, max((newest for _, newest in rows), default=last)
+
+
+def prune_changes(conn: Connection, *, before: datetime) -> None:
+    """Forget change rows older than any follower still needs."""
+    conn.execute(delete(account_changes).where(account_changes.c.at < before))
+
+
+def listen(
     db: Database,
     on_change: Callable[[int], None],
     stop: threading.Event,
     *,
-    now: Callable[[], datetime],
-    ready: threading.Event | None = None,
+    listening: Callable[[], None],
 ) -> None:
-    """Call `on_change(account_id)` for every change any instance makes, until `stop` is set.
+    """Report PostgreSQL's notifications until `stop` is set (or the connection fails).
 
-    `ready` is set once changes are followed: every change committed after that is reported.
+    `listening` is called once notifications are being received.
     """
-    ready = ready or threading.Event()
-    while not stop.is_set():
-        try:
-            if db.engine.dialect.name == "postgresql":
-                _listen(db, on_change, stop, ready)
-            else:
-                _poll(db, on_change, stop, now, ready)
-        except Exception:  # the feed must outlive a database restart: retry
-            log.exception("The change feed failed; retrying in %.0f s", RETRY_SECONDS)
-            stop.wait(RETRY_SECONDS)
-
-
-def _listen(
-    db: Database, on_change: Callable[[int], None], stop: threading.Event, ready: threading.Event
-) -> None:
     import psycopg  # only installations on PostgreSQL have it
 
     url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(url, autocommit=True) as conn:
+    # Keepalives and a timeout: a connection lost in a failover must fail, not hang.
+    with psycopg.connect(
+        url,
+        autocommit=True,
+        connect_timeout=10,
+        keepalives=1,
+        keepalives_idle=30,
+        keepalives_interval=10,
+        keepalives_count=3,
+        application_name=LISTENER,
+    ) as conn:
         conn.execute(f"LISTEN {CHANNEL}")
-        ready.set()
+        listening()
+        pinged = time.monotonic()
         while not stop.is_set():
-            for note in conn.notifies(timeout=0.5):
+            for note in conn.notifies(timeout=WAKE_SECONDS):  # wakes up to notice `stop`
                 on_change(int(note.payload))
-
-
-def _poll(
-    db: Database,
-    on_change: Callable[[int], None],
-    stop: threading.Event,
-    now: Callable[[], datetime],
-    ready: threading.Event,
-) -> None:
-    with db.read() as conn:
-        last = conn.execute(select(func.coalesce(func.max(account_changes.c.id), 0))).scalar_one()
-    ready.set()
-    pruned_at = now()
-    while not stop.wait(POLL_SECONDS):
-        with db.read() as conn:
-            rows = conn.execute(
-                select(account_changes.c.account_id, func.max(account_changes.c.id))
-                .where(account_changes.c.id > last)
-                .group_by(account_changes.c.account_id)
-            ).all()
-        for account_id, newest in rows:
-            last = max(last, newest)
-            on_change(account_id)
-        if now() - pruned_at > KEEP:
-            pruned_at = now()
-            with db.write() as conn:
-                conn.execute(delete(account_changes).where(account_changes.c.at < pruned_at - KEEP))
+            if time.monotonic() - pinged > PING_SECONDS:
+                conn.execute("SELECT 1")  # raises if the connection is gone
+                pinged = time.monotonic()

@@ -52,6 +52,7 @@ def _account(row: Row[Any]) -> Account:
         session_timeout=timedelta(seconds=row.session_timeout_seconds),
         guests_allowed=row.guests_allowed,
         created_at=row.created_at,
+        console_enabled=row.console_enabled,
     )
 
 
@@ -65,6 +66,7 @@ def insert_account(
     session_timeout: timedelta,
     guests_allowed: bool,
     created_at: datetime,
+    console_enabled: bool = False,
 ) -> Account:
     """Create an account."""
     row = conn.execute(
@@ -77,6 +79,7 @@ def insert_account(
             session_timeout_seconds=int(session_timeout.total_seconds()),
             guests_allowed=guests_allowed,
             created_at=created_at,
+            console_enabled=console_enabled,
         )
         .returning(*accounts.c)
     ).one()
@@ -102,6 +105,14 @@ def lock_account(conn: Connection, account_id: int) -> Account:
     """
     row = conn.execute(select(accounts).where(accounts.c.id == account_id).with_for_update()).one()
     return _account(row)
+
+
+def try_lock_account(conn: Connection, account_id: int) -> bool:
+    """Lock the account's row unless another transaction holds it (then: False, at once)."""
+    found = conn.execute(
+        select(accounts.c.id).where(accounts.c.id == account_id).with_for_update(skip_locked=True)
+    ).first()
+    return found is not None
 
 
 def all_accounts(conn: Connection) -> list[Account]:
@@ -276,7 +287,9 @@ def count_open_sessions(conn: Connection, account_id: int, now: datetime) -> int
 def open_sessions(conn: Connection, account_id: int) -> list[AgentSession]:
     """The account's unended sessions."""
     rows = conn.execute(
-        select(agent_sessions).where(agent_sessions.c.account_id == account_id, _open)
+        select(agent_sessions)
+        .where(agent_sessions.c.account_id == account_id, _open)
+        .order_by(agent_sessions.c.id)  # the order rows are locked in, when they are
     )
     return [_session(r) for r in rows]
 
@@ -407,23 +420,29 @@ def _close_interactions(conn: Connection, session_id: UUID, at: datetime) -> Non
 
 
 def expire_overdue_sessions(conn: Connection, now: datetime, *, account_id: int) -> int:
-    """Record as timed out every session of the account past its expiry, ended at that expiry."""
+    """Record as timed out every session of the account past its expiry, ended at that expiry.
+
+    Call it holding the account's lock; rows are then locked in id order, the one order
+    every transaction that locks several sessions follows, so none waits on another
+    in a cycle.
+    """
     overdue = conn.execute(
-        select(agent_sessions.c.id).where(
-            agent_sessions.c.account_id == account_id, _open, agent_sessions.c.expires_at <= now
-        )
+        select(agent_sessions.c.id)
+        .where(agent_sessions.c.account_id == account_id, _open, agent_sessions.c.expires_at <= now)
+        .order_by(agent_sessions.c.id)
     ).scalars()
     return sum(expire_session(conn, session_id, now) for session_id in overdue.all())
 
 
-def overdue_sessions(conn: Connection, now: datetime, *, limit: int) -> list[tuple[UUID, int]]:
-    """Unended sessions past their expiry, in any account: (session id, account id)."""
-    rows = conn.execute(
-        select(agent_sessions.c.id, agent_sessions.c.account_id)
-        .where(_open, agent_sessions.c.expires_at <= now)
-        .limit(limit)
+def accounts_with_overdue_sessions(conn: Connection, now: datetime) -> list[int]:
+    """The accounts that have unended sessions past their expiry."""
+    return list(
+        conn.execute(
+            select(agent_sessions.c.account_id)
+            .where(_open, agent_sessions.c.expires_at <= now)
+            .distinct()
+        ).scalars()
     )
-    return [(r.id, r.account_id) for r in rows]
 
 
 def sessions_by_id(
@@ -433,8 +452,8 @@ def sessions_by_id(
     query = select(agent_sessions).where(
         agent_sessions.c.account_id == account_id, agent_sessions.c.id.in_(list(session_ids))
     )
-    if lock:
-        query = query.with_for_update()
+    if lock:  # in id order, like every lock on several sessions
+        query = query.order_by(agent_sessions.c.id).with_for_update()
     return {row.id: _session(row) for row in conn.execute(query)}
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    false,
     text,
 )
 
@@ -68,6 +69,8 @@ accounts = Table(
     Column("time_zone", String(64), nullable=False),
     Column("session_timeout_seconds", Integer, nullable=False),
     Column("guests_allowed", Boolean, nullable=False),
+    # Whether seatkeeper's own agent console may open sessions for the account.
+    Column("console_enabled", Boolean, nullable=False, server_default=false()),
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("licenses >= 0", name="licenses_not_negative"),
     CheckConstraint("session_timeout_seconds > 0", name="timeout_positive"),

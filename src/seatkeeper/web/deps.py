@@ -36,7 +36,7 @@ class Runtime:
 RuntimeDep = NamedDependency[Runtime]
 Now = NamedDependency[datetime]
 Bearer = NamedDependency[str]
-AdminUser = NamedDependency[User]
+ApiUser = NamedDependency[User]
 Source = NamedDependency[str | None]
 
 

@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Iterator
 import anyio
 from litestar import Litestar
 
-from seatkeeper.services import agents
-from seatkeeper.storage import changes
+from seatkeeper.services import expiry, feed
 from seatkeeper.web.deps import Runtime
 
 log = logging.getLogger("seatkeeper.live")
+READY_SECONDS = 10.0
 
 
 class Hub:
@@ -34,6 +34,15 @@ class Hub:
         """Tell the account's watchers something changed (callable from any thread)."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._nudge, account_id)
+
+    def publish_all(self) -> None:
+        """Tell every watcher to refresh (changes may have been missed)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._nudge_all)
+
+    def _nudge_all(self) -> None:
+        for account_id in list(self._watchers):
+            self._nudge(account_id)
 
     def _nudge(self, account_id: int) -> None:
         for queue in self._watchers.get(account_id, ()):
@@ -58,15 +67,17 @@ async def running(app: Litestar) -> AsyncIterator[None]:
     runtime: Runtime = app.state.runtime
     hub: Hub = app.state.hub
     hub.attach(asyncio.get_running_loop())
-    stop = threading.Event()
+    stop, ready = threading.Event(), threading.Event()
     follower = threading.Thread(
-        target=changes.follow,
+        target=feed.follow,
         args=(runtime.db, hub.publish, stop),
-        kwargs={"now": runtime.clock.now},
+        kwargs={"now": runtime.clock.now, "on_resync": hub.publish_all, "ready": ready},
         name="seatkeeper-change-feed",
         daemon=True,
     )
     follower.start()
+    # Pages served from now on hear of every change (unless the database is down).
+    await anyio.to_thread.run_sync(ready.wait, READY_SECONDS)
     sweeper = (
         asyncio.create_task(_sweep(runtime, runtime.sweep_seconds))
         if runtime.sweep_seconds
@@ -87,7 +98,7 @@ async def _sweep(runtime: Runtime, seconds: float) -> None:
         await asyncio.sleep(seconds)
         try:
             ended = await anyio.to_thread.run_sync(
-                lambda: agents.sweep_expired(runtime.db, now=runtime.clock.now())
+                lambda: expiry.sweep_expired(runtime.db, now=runtime.clock.now())
             )
             if ended:
                 log.info("Recorded %d timed-out sessions", ended)

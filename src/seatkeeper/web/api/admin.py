@@ -17,7 +17,7 @@ from seatkeeper.domain import errors as e
 from seatkeeper.domain import validation
 from seatkeeper.services import admin, flows
 from seatkeeper.web.api.schemas import FlowBody, Flows
-from seatkeeper.web.deps import ADMIN_DEPENDENCIES, AdminUser, Now, RuntimeDep
+from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ApiUser, Now, RuntimeDep
 from seatkeeper.web.errors import responses
 
 ADMIN_TOKEN: list[SecurityRequirement] = [{"AdminToken": []}]
@@ -82,7 +82,7 @@ class Usage(msgspec.Struct):
 def active_sessions(
     runtime: RuntimeDep,
     now: Now,
-    admin_user: AdminUser,
+    admin_user: ApiUser,
     account: FromPath[str],
     sort: Annotated[
         str | None,
@@ -130,7 +130,7 @@ def active_sessions(
 )
 def terminate(
     runtime: RuntimeDep,
-    admin_user: AdminUser,
+    admin_user: ApiUser,
     account: FromPath[str],
     data: JSONBody[TerminateRequest],
 ) -> Terminated:
@@ -153,7 +153,7 @@ def terminate(
     responses=responses(*REFUSALS),
     sync_to_thread=True,
 )
-def usage(runtime: RuntimeDep, now: Now, admin_user: AdminUser, account: FromPath[str]) -> Usage:
+def usage(runtime: RuntimeDep, now: Now, admin_user: ApiUser, account: FromPath[str]) -> Usage:
     result = admin.account_usage(runtime.db, admin_user, account, now=now)
     report = result.report
     return Usage(
@@ -182,7 +182,7 @@ FLOW_REFUSALS = (e.MissingCredentials, e.InvalidToken, e.NotAllowed, e.AccountNo
     responses=responses(*FLOW_REFUSALS),
     sync_to_thread=True,
 )
-def list_flows(runtime: RuntimeDep, admin_user: AdminUser, account: FromPath[str]) -> Flows:
+def list_flows(runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str]) -> Flows:
     return Flows([FlowBody.of(f) for f in flows.list_flows(runtime.db, account, user=admin_user)])
 
 
@@ -197,7 +197,7 @@ def list_flows(runtime: RuntimeDep, admin_user: AdminUser, account: FromPath[str
 def add_flow(
     runtime: RuntimeDep,
     now: Now,
-    admin_user: AdminUser,
+    admin_user: ApiUser,
     account: FromPath[str],
     data: JSONBody[NewFlow],
 ) -> FlowBody:
@@ -216,7 +216,7 @@ def add_flow(
     sync_to_thread=True,
 )
 def remove_flow(
-    runtime: RuntimeDep, admin_user: AdminUser, account: FromPath[str], name: FromPath[str]
+    runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str], name: FromPath[str]
 ) -> None:
     flows.remove_flow(runtime.db, account, name=name, user=admin_user)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage,
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from seatkeeper.domain import validation
-from seatkeeper.domain.errors import AccountNotFound
+from seatkeeper.domain.errors import AccountNotFound, DomainError
 from seatkeeper.domain.model import Role
 from seatkeeper.services import accounts, admin
 from seatkeeper.web.deps import Now, Runtime, RuntimeDep
@@ -86,7 +87,7 @@ def active_agents_fragments(
     return Template(template_name="_fragments.html", context=context)
 
 
-KEEPALIVE_SECONDS = 15.0
+RECHECK_SECONDS = 15.0  # how often a stream checks its viewer may still watch (and pings)
 PUSH_GAP_SECONDS = 0.5  # at most two updates a second, however busy the account
 
 
@@ -98,28 +99,40 @@ async def active_agents_events(
     who = await anyio.to_thread.run_sync(required_visitor, request, runtime, runtime.clock.now())
     watched = await anyio.to_thread.run_sync(admin.account_for, runtime.db, who.user, account)
     hub: Hub = request.app.state.hub
-    return ServerSentEvent(_changes(hub, watched.id, request, runtime))
+    return ServerSentEvent(_changes(hub, watched.id, request, runtime, account))
+
+
+def _may_watch(request: AnyRequest, runtime: Runtime, account: str) -> bool:
+    """Whether the viewer is still logged in, with a role that may see the account."""
+    who = visitor(request, runtime, runtime.clock.now())
+    try:
+        return who is not None and bool(admin.account_for(runtime.db, who.user, account))
+    except DomainError:
+        return False
 
 
 async def _changes(
-    hub: Hub, account_id: int, request: AnyRequest, runtime: Runtime
+    hub: Hub, account_id: int, request: AnyRequest, runtime: Runtime, account: str
 ) -> AsyncIterator[ServerSentEventMessage]:
     with hub.watch(account_id) as nudges:
         yield ServerSentEventMessage(event="ready", data="")
+        recheck_at = time.monotonic() + RECHECK_SECONDS
         while True:
             try:
-                await asyncio.wait_for(nudges.get(), KEEPALIVE_SECONDS)
+                await asyncio.wait_for(nudges.get(), max(0.0, recheck_at - time.monotonic()))
+                nudged = True
             except TimeoutError:
-                # The stream lasts as long as the login does.
-                still = await anyio.to_thread.run_sync(
-                    visitor, request, runtime, runtime.clock.now()
-                )
-                if still is None:
+                nudged = False
+            if time.monotonic() >= recheck_at:
+                # However busy the account: the stream lasts as long as the right to see it.
+                if not await anyio.to_thread.run_sync(_may_watch, request, runtime, account):
                     return
-                yield ServerSentEventMessage(comment="still here")
-                continue
-            yield ServerSentEventMessage(event="changed", data="")
-            await asyncio.sleep(PUSH_GAP_SECONDS)
+                recheck_at = time.monotonic() + RECHECK_SECONDS
+                if not nudged:
+                    yield ServerSentEventMessage(comment="still here")
+            if nudged:
+                yield ServerSentEventMessage(event="changed", data="")
+                await asyncio.sleep(PUSH_GAP_SECONDS)
 
 
 @get("/active-agents", sync_to_thread=False, include_in_schema=False)

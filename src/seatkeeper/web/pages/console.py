@@ -15,7 +15,7 @@ from litestar import Response, Router, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 
-from seatkeeper.domain.errors import CsrfRefused
+from seatkeeper.domain.errors import AccountNotFound, CsrfRefused
 from seatkeeper.services import accounts, agents, flows
 from seatkeeper.web.api.agent import OpenSessionRequest, SessionOpened, opened
 from seatkeeper.web.deps import RuntimeDep, Source
@@ -31,6 +31,8 @@ def _path(account: str) -> str:
 @get("/console/{account:str}", sync_to_thread=True, include_in_schema=False)
 def console(request: AnyRequest, runtime: RuntimeDep, account: FromPath[str]) -> Template:
     found = accounts.get_account(runtime.db, account)
+    if not found.console_enabled:
+        raise AccountNotFound  # as if it did not exist: the console does not confirm accounts
     csrf = secrets.token_urlsafe(32)
     offered = [{"name": f.name, "steps": list(f.steps)} for f in flows.flows_of(runtime.db, found)]
     page = Template(

@@ -11,6 +11,7 @@
   var heartbeatMs = Number(root.dataset.heartbeatSeconds) * 1000;
   var timeZone = root.dataset.timeZone;
   var SYNC_MS = 15000;  // how often a joined browser catches up with the others
+  // Kept per browser, not per tab: every tab of a browser works in one session.
   var storageKey = "seatkeeper-console:" + account;
 
   var session = null;  // { id, token }
@@ -79,7 +80,7 @@
     session = null;
     items = [];
     current = null;
-    sessionStorage.removeItem(storageKey);
+    localStorage.removeItem(storageKey);
     say("");
     $("ended-message").textContent = text;
     show("ended");
@@ -94,8 +95,9 @@
       "X-CSRF-Token": csrf,
     }).then(
       function (opened) {
+        lastAttempt = null;  // no password kept longer than needed
         session = { id: opened.session_id, token: opened.token };
-        sessionStorage.setItem(storageKey, JSON.stringify(session));
+        localStorage.setItem(storageKey, JSON.stringify(session));
         $("login").reset();
         return resume();
       },
@@ -252,7 +254,8 @@
   }
 
   function catchUp() {
-    if (!session) return;
+    // A hidden tab leaves it to the heartbeats: no need to redraw what nobody sees.
+    if (!session || document.visibilityState !== "visible") return;
     api("GET", "").then(function (state) { sync(state.interactions); render(); }, failed);
   }
 
@@ -284,7 +287,7 @@
       stopHeartbeat();
       session = null;
       items = [];
-      sessionStorage.removeItem(storageKey);
+      localStorage.removeItem(storageKey);
       show("start");
       say("You logged out; your license is free for someone else.");
     }, failed);
@@ -302,7 +305,7 @@
   window.addEventListener("focus", catchUp);
 
   renderFlows();
-  var stored = sessionStorage.getItem(storageKey);
+  var stored = localStorage.getItem(storageKey);
   if (stored) {
     session = JSON.parse(stored);
     resume();

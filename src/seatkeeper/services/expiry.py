@@ -1,0 +1,31 @@
+"""Housekeeping: recording timed-out sessions, which every instance does now and then."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from seatkeeper.storage import changes
+from seatkeeper.storage import repository as repo
+from seatkeeper.storage.db import Database
+
+
+def sweep_expired(db: Database, *, now: datetime) -> int:
+    """Record as timed out every session past its expiry; returns how many ended.
+
+    One account at a time, under its lock, as seat claims and terminations take it: an
+    account another transaction holds is skipped (that transaction sweeps it, or the
+    next sweep does), so sweeps on every instance at once neither wait nor deadlock,
+    and each session ends exactly once, at last activity + timeout.
+    """
+    with db.read() as conn:
+        account_ids = repo.accounts_with_overdue_sessions(conn, now)
+    ended = 0
+    for account_id in account_ids:
+        with db.write() as conn:
+            if not repo.try_lock_account(conn, account_id):
+                continue
+            swept = repo.expire_overdue_sessions(conn, now, account_id=account_id)
+            if swept:
+                changes.changed(conn, account_id, at=now)
+        ended += swept
+    return ended
