@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from uuid import uuid4
 
 import pytest
@@ -281,3 +282,47 @@ def test_usage_days_follow_the_account_zone_across_dst(
     assert usage["days"][-1]["date"] == "2026-03-30"
     assert [d["max_concurrent"] for d in usage["days"][-2:]] == [1, 2]
     assert usage["as_of"] == "2026-03-30T00:30:00+02:00"
+
+
+def test_the_grid_comes_a_page_at_a_time(
+    client: Client, world: World, busy: dict[str, str]
+) -> None:
+    first = grid(client, world, "?sort=agent_id&per_page=2")
+    assert [r["agent_id"] for r in first["sessions"]] == ["alice", "bob"]
+    assert (first["count"], first["page"], first["per_page"], first["pages"]) == (3, 1, 2, 2)
+    second = grid(client, world, "?sort=agent_id&per_page=2&page=2")
+    assert [r["agent_id"] for r in second["sessions"]] == [None]
+    beyond = grid(client, world, "?sort=agent_id&per_page=2&page=9")
+    assert (beyond["sessions"], beyond["count"]) == ([], 3)
+    assert grid(client, world)["per_page"] == 50
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("BO", ["bob"]),  # any case
+        ("b", ["bob"]),  # bob's name, and his open Flow "B"
+        ("C", ["alice"]),  # alice's open Flow "C"
+        ("guest", [None]),  # a Guest is found as "Guest"
+        ("%", []),  # a wildcard is a plain character here
+        ("_", []),
+        ("  ", ["alice", "bob", None]),  # blank: no search
+    ],
+)
+def test_the_grid_searches_agent_ids_and_open_flows(
+    client: Client, world: World, busy: dict[str, str], q: str, expected: list[str | None]
+) -> None:
+    found = grid(client, world, "?" + urlencode({"sort": "agent_id", "q": q}))
+    assert [r["agent_id"] for r in found["sessions"]] == expected
+    assert found["count"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    "query", ["?page=0", "?per_page=0", "?per_page=501", "?page=x", "?q=" + "x" * 201, "?q=a%00b"]
+)
+def test_bad_pages_and_searches_are_refused(client: Client, world: World, query: str) -> None:
+    response = client.get(
+        f"/api/v1/accounts/acme/active-sessions{query}", headers=bearer(world.admin_token)
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"

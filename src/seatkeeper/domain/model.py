@@ -110,6 +110,17 @@ SortColumn = Literal["agent_id", "session_start", "open_interactions_count"]
 
 
 @dataclass(frozen=True, slots=True)
+class GridView:
+    """Which part of the Active Agents grid to show."""
+
+    sort: SortColumn = "session_start"
+    descending: bool = False
+    search: str | None = None  # part of an agent id or of an open Flow's name
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass(frozen=True, slots=True)
 class GridRow:
     """One row of the Active Agents grid: an open session."""
 

@@ -10,7 +10,7 @@ from importlib import resources
 from zoneinfo import ZoneInfo
 
 from seatkeeper.domain.errors import InvalidInput, InvalidSort
-from seatkeeper.domain.model import Flow, SortColumn
+from seatkeeper.domain.model import Flow, GridView, SortColumn
 from seatkeeper.domain.pool import MAX_TIMEOUT, MIN_TIMEOUT
 
 MAX_LICENSES = 1_000_000
@@ -136,8 +136,19 @@ _SORTS: dict[str, SortColumn] = {
 }
 
 
-def grid_sort(sort: str | None, order: str | None) -> tuple[SortColumn, bool]:
-    """The Active Agents grid's sort column and whether it is descending."""
+MAX_PER_PAGE = 500
+MAX_SEARCH = 100
+
+
+def grid_view(
+    sort: str | None = None,
+    order: str | None = None,
+    *,
+    search: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> GridView:
+    """The part of the Active Agents grid asked for: sort column and order, search, page."""
     if sort == "open_interactions":
         raise InvalidSort(
             "The grid cannot be sorted by Open Interactions; sort by agent_id, "
@@ -148,4 +159,13 @@ def grid_sort(sort: str | None, order: str | None) -> tuple[SortColumn, bool]:
         raise InvalidSort(f"Unknown sort column {sort!r}; use one of {', '.join(_SORTS)}.")
     if order not in (None, "", "asc", "desc"):
         raise InvalidSort(f"Unknown order {order!r}; use asc or desc.")
-    return column, order == "desc"
+    if page < 1:
+        raise InvalidInput(f"The page must be 1 or more; got {page}.")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}; got {per_page}.")
+    search = (search or "").strip() or None
+    if search is not None and (len(search) > MAX_SEARCH or not _PRINTABLE.fullmatch(search)):
+        raise InvalidInput(
+            f"The search must be at most {MAX_SEARCH} characters, without control characters."
+        )
+    return GridView(column, order == "desc", search, page, per_page)

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from seatkeeper.clock import Clock
 from seatkeeper.domain import usage
 from seatkeeper.domain.errors import AccountNotFound, InvalidToken, NotAllowed
-from seatkeeper.domain.model import Account, EndReason, GridRow, Role, SortColumn, User
+from seatkeeper.domain.model import Account, EndReason, GridRow, GridView, Role, User
 from seatkeeper.domain.validation import is_slug
 from seatkeeper.services.secrets import token_hash
 from seatkeeper.storage import changes
@@ -58,23 +58,18 @@ def account_for(db: Database, user: User, account_slug: str) -> Account:
 @dataclass(frozen=True, slots=True)
 class Grid:
     account: Account
-    rows: list[GridRow]
+    rows: list[GridRow]  # the page asked for
+    total: int  # sessions matching the search, on every page
 
 
 def active_sessions(
-    db: Database,
-    user: User,
-    account_slug: str,
-    *,
-    sort: SortColumn,
-    descending: bool,
-    now: datetime,
+    db: Database, user: User, account_slug: str, *, view: GridView, now: datetime
 ) -> Grid:
-    """The Active Agents grid: one row per open session."""
+    """The Active Agents grid: one row per open session, a page at a time."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
-        rows = repo.active_session_rows(conn, account.id, now=now, sort=sort, descending=descending)
-    return Grid(account, rows)
+        rows, total = repo.active_session_rows(conn, account.id, now=now, view=view)
+    return Grid(account, rows, total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,22 +136,15 @@ def _usage(conn: Connection, account: Account, now: datetime) -> usage.UsageRepo
 class Overview:
     """The Active Agents page: the grid and the usage figures, as of one instant."""
 
-    account: Account
-    rows: list[GridRow]
+    grid: Grid
     report: usage.UsageReport
 
 
 def overview(
-    db: Database,
-    user: User,
-    account_slug: str,
-    *,
-    sort: SortColumn,
-    descending: bool,
-    now: datetime,
+    db: Database, user: User, account_slug: str, *, view: GridView, now: datetime
 ) -> Overview:
     """The grid and the usage of the Active Agents page, read in one transaction."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
-        rows = repo.active_session_rows(conn, account.id, now=now, sort=sort, descending=descending)
-        return Overview(account, rows, _usage(conn, account, now))
+        rows, total = repo.active_session_rows(conn, account.id, now=now, view=view)
+        return Overview(Grid(account, rows, total), _usage(conn, account, now))

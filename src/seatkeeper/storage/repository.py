@@ -16,10 +16,10 @@ from seatkeeper.domain.model import (
     EndReason,
     Flow,
     GridRow,
+    GridView,
     Interaction,
     KeyKind,
     Role,
-    SortColumn,
     User,
 )
 from seatkeeper.domain.usage import Interval
@@ -535,38 +535,55 @@ def active_session_rows(
     account_id: int,
     *,
     now: datetime,
-    sort: SortColumn,
-    descending: bool,
-) -> list[GridRow]:
-    """The account's open sessions, sorted in the database, with their open interactions."""
+    view: GridView,
+) -> tuple[list[GridRow], int]:
+    """One page of the account's open sessions, sorted and searched in the database, with
+    their open interactions; and how many sessions match in all."""
+    s = agent_sessions.c
     open_count = (
         select(func.count())
-        .where(interactions.c.session_id == agent_sessions.c.id, interactions.c.closed_at.is_(None))
+        .where(interactions.c.session_id == s.id, interactions.c.closed_at.is_(None))
         .correlate(agent_sessions)
         .scalar_subquery()
         .label("open_count")
     )
     agent = func.lower(func.coalesce(users.c.username, literal(GUEST_LABEL)))
-    key = {
-        "agent_id": agent,
-        "session_start": agent_sessions.c.started_at,
-        "open_interactions_count": open_count,
-    }[sort]
-    order = [
-        key.desc() if descending else key.asc(),
-        agent_sessions.c.started_at,
-        agent_sessions.c.id,
+    matching = [s.account_id == account_id, _open, s.expires_at > now]
+    if view.search:
+        pattern = "%" + _escape_like(view.search.lower()) + "%"
+        flow_matches = (
+            select(interactions.c.id)
+            .where(
+                interactions.c.session_id == s.id,
+                interactions.c.closed_at.is_(None),
+                func.lower(interactions.c.flow).like(pattern, escape="\\"),
+            )
+            .correlate(agent_sessions)
+            .exists()
+        )
+        matching.append(or_(agent.like(pattern, escape="\\"), flow_matches))
+    key = {"agent_id": agent, "session_start": s.started_at, "open_interactions_count": open_count}[
+        view.sort
     ]
+    order = [key.desc() if view.descending else key.asc(), s.started_at, s.id]
+    joined = agent_sessions.outerjoin(users, users.c.id == s.user_id)
+    total = conn.execute(select(func.count()).select_from(joined).where(*matching)).scalar_one()
     rows = conn.execute(
-        select(agent_sessions.c.id, users.c.username, agent_sessions.c.started_at, open_count)
-        .outerjoin(users, users.c.id == agent_sessions.c.user_id)
-        .where(agent_sessions.c.account_id == account_id, _open, agent_sessions.c.expires_at > now)
+        select(s.id, users.c.username, s.started_at, open_count)
+        .select_from(joined)
+        .where(*matching)
         .order_by(*order)
+        .limit(view.per_page)
+        .offset((view.page - 1) * view.per_page)
     ).all()
     flows = _open_flows(conn, [r.id for r in rows])
     return [
         GridRow(r.id, r.username, r.started_at, flows.get(r.id, ()), r.open_count) for r in rows
-    ]
+    ], total
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _open_flows(conn: Connection, session_ids: Sequence[UUID]) -> dict[UUID, tuple[str, ...]]:

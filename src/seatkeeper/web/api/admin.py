@@ -38,8 +38,12 @@ class ActiveSessions(msgspec.Struct):
     time_zone: str
     sort: str
     order: str
-    count: int
-    sessions: list[ActiveSession]
+    search: str | None
+    page: int
+    per_page: int
+    pages: int
+    count: int  # open sessions matching the search, on every page
+    sessions: list[ActiveSession]  # this page's
 
 
 class TerminateRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -76,7 +80,7 @@ class Usage(msgspec.Struct):
     "/active-sessions",
     summary="The Active Agents grid: one row per open session",
     security=ADMIN_TOKEN,
-    responses=responses(*REFUSALS, e.InvalidSort),
+    responses=responses(*REFUSALS, e.InvalidSort, e.InvalidInput),
     sync_to_thread=True,
 )
 def active_sessions(
@@ -94,11 +98,21 @@ def active_sessions(
     order: Annotated[
         str | None, QueryParameter(description="asc (default) or desc", max_length=10)
     ] = None,
+    q: Annotated[
+        str | None,
+        QueryParameter(
+            description="Only sessions whose agent id or an open Flow's name "
+            "contains this (any case)",
+            max_length=200,
+        ),
+    ] = None,
+    page: Annotated[int, QueryParameter(description="1 for the first page")] = 1,
+    per_page: Annotated[
+        int, QueryParameter(description=f"Rows a page, at most {validation.MAX_PER_PAGE}")
+    ] = 50,
 ) -> ActiveSessions:
-    column, descending = validation.grid_sort(sort, order)
-    result = admin.active_sessions(
-        runtime.db, admin_user, account, sort=column, descending=descending, now=now
-    )
+    view = validation.grid_view(sort, order, search=q, page=page, per_page=per_page)
+    result = admin.active_sessions(runtime.db, admin_user, account, view=view, now=now)
     tz = ZoneInfo(result.account.time_zone)
     rows = [
         ActiveSession(
@@ -111,12 +125,16 @@ def active_sessions(
         for r in result.rows
     ]
     return ActiveSessions(
-        result.account.slug,
-        result.account.time_zone,
-        column,
-        "desc" if descending else "asc",
-        len(rows),
-        rows,
+        account=result.account.slug,
+        time_zone=result.account.time_zone,
+        sort=view.sort,
+        order="desc" if view.descending else "asc",
+        search=view.search,
+        page=view.page,
+        per_page=view.per_page,
+        pages=max(1, -(-result.total // view.per_page)),
+        count=result.total,
+        sessions=rows,
     )
 
 

@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from seatkeeper.domain import validation
 from seatkeeper.domain.errors import AccountNotFound, DomainError
-from seatkeeper.domain.model import Role
+from seatkeeper.domain.model import GridView, Role
 from seatkeeper.services import accounts, admin
 from seatkeeper.web.deps import Now, Runtime, RuntimeDep
 from seatkeeper.web.errors import AnyRequest
@@ -32,21 +32,21 @@ def _panel(
     who: Visitor,
     account_slug: str,
     *,
-    sort: str | None,
-    order: str | None,
+    view: GridView,
     now: datetime,
 ) -> dict[str, Any]:
     """The usage figures, chart and grid: the same service results the JSON API serves."""
-    column, descending = validation.grid_sort(sort, order)
-    page = admin.overview(
-        runtime.db, who.user, account_slug, sort=column, descending=descending, now=now
-    )
+    page = admin.overview(runtime.db, who.user, account_slug, view=view, now=now)
     return {
-        "account": page.account,
+        "account": page.grid.account,
         "usage": page.report,
         "chart": usage_chart(page.report),
-        "grid": views.grid(page.rows, account=page.account, sort=column, descending=descending),
+        "grid": views.grid(page.grid, view=view),
     }
+
+
+def _view(sort: str | None, order: str | None, q: str | None, page: int) -> GridView:
+    return validation.grid_view(sort, order, search=q, page=page, per_page=PER_PAGE)
 
 
 @get("/accounts/{account:str}/active-agents", sync_to_thread=True, include_in_schema=False)
@@ -57,9 +57,11 @@ def active_agents(
     account: FromPath[str],
     sort: FromQuery[str | None] = None,
     order: FromQuery[str | None] = None,
+    q: FromQuery[str | None] = None,
+    page: FromQuery[int] = 1,
 ) -> Template:
     who = required_visitor(request, runtime, now)
-    context = _panel(runtime, who, account, sort=sort, order=order, now=now)
+    context = _panel(runtime, who, account, view=_view(sort, order, q, page), now=now)
     if who.user.role is Role.SUPER_ADMIN:
         context["accounts"] = accounts.all_accounts(runtime.db)
     return Template(
@@ -80,13 +82,16 @@ def active_agents_fragments(
     account: FromPath[str],
     sort: FromQuery[str | None] = None,
     order: FromQuery[str | None] = None,
+    q: FromQuery[str | None] = None,
+    page: FromQuery[int] = 1,
 ) -> Template:
     """The parts of the page that refresh: the usage section and the grid."""
     who = required_visitor(request, runtime, now)
-    context = _panel(runtime, who, account, sort=sort, order=order, now=now)
+    context = _panel(runtime, who, account, view=_view(sort, order, q, page), now=now)
     return Template(template_name="_fragments.html", context=context)
 
 
+PER_PAGE = 50  # rows the page shows at a time: a busy account's 10,000 are not drawn at once
 RECHECK_SECONDS = 15.0  # how often a stream checks its viewer may still watch (and pings)
 PUSH_GAP_SECONDS = 0.5  # at most two updates a second, however busy the account
 

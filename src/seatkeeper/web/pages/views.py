@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from seatkeeper.domain.model import Account, GridRow, Role, SortColumn, User
+from seatkeeper.domain.model import Account, GridView, Role, User
+from seatkeeper.services import admin
 
 GUEST = "Guest"
 
@@ -61,8 +62,15 @@ class Row:
 class Grid:
     sort: str
     order: str
+    search: str
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
+    page: int
+    pages: int
+    total: int  # sessions matching the search
+    first: int  # the position of this page's first row, from 1 (0 when empty)
+    previous_href: str | None
+    next_href: str | None
 
 
 _COLUMNS = (
@@ -73,26 +81,32 @@ _COLUMNS = (
 )
 
 
-def grid(rows: list[GridRow], *, account: Account, sort: SortColumn, descending: bool) -> Grid:
-    """The Active Agents grid: rows in the account's time zone, headers that sort."""
-    tz = ZoneInfo(account.time_zone)
-    order = "desc" if descending else "asc"
+def grid(result: admin.Grid, *, view: GridView) -> Grid:
+    """The Active Agents grid: a page of rows in the account's time zone, headers that sort,
+    a search and the way to the other pages."""
+    tz = ZoneInfo(result.account.time_zone)
+    order = "desc" if view.descending else "asc"
+    kept = {"q": view.search} if view.search else {}
+
+    def href(**query: object) -> str:
+        return "?" + urlencode({**query, **kept})
+
     columns = []
     for key, title, sortable, css in _COLUMNS:
         if not sortable:
             columns.append(Column(key, title, False, css))
             continue
-        current = key == sort
-        next_order = "asc" if not current or descending else "desc"
+        current = key == view.sort
+        next_order = "asc" if not current or view.descending else "desc"
         columns.append(
             Column(
                 key,
                 title,
                 True,
                 css,
-                href="?" + urlencode({"sort": key, "order": next_order}),
-                aria_sort=("descending" if descending else "ascending") if current else "none",
-                arrow=(" ▼" if descending else " ▲") if current else "",
+                href=href(sort=key, order=next_order),
+                aria_sort=("descending" if view.descending else "ascending") if current else "none",
+                arrow=(" ▼" if view.descending else " ▲") if current else "",
             )
         )
     shown = tuple(
@@ -105,6 +119,23 @@ def grid(rows: list[GridRow], *, account: Account, sort: SortColumn, descending:
             flows=", ".join(r.flows),
             count=r.open_interactions,
         )
-        for r in rows
+        for r in result.rows
     )
-    return Grid(sort, order, tuple(columns), shown)
+    pages = max(1, -(-result.total // view.per_page))
+
+    def to(page: int) -> str | None:
+        return href(sort=view.sort, order=order, page=page) if 1 <= page <= pages else None
+
+    return Grid(
+        sort=view.sort,
+        order=order,
+        search=view.search or "",
+        columns=tuple(columns),
+        rows=shown,
+        page=view.page,
+        pages=pages,
+        total=result.total,
+        first=(view.page - 1) * view.per_page + 1 if shown else 0,
+        previous_href=to(view.page - 1) if view.page <= pages else to(pages),
+        next_href=to(view.page + 1),
+    )

@@ -8,7 +8,12 @@
   if (!root) return;
   var account = root.dataset.account;
   var csrf = root.dataset.csrf;
-  var state = { sort: root.dataset.sort, order: root.dataset.order };
+  var state = {
+    sort: root.dataset.sort,
+    order: root.dataset.order,
+    q: root.dataset.q,
+    page: root.dataset.page,
+  };
   var selected = new Set();
   var timer = null;
   var loading = null;
@@ -67,9 +72,15 @@
     if (target) target.focus({ preventScroll: true });
   }
 
+  function query() {
+    var params = new URLSearchParams({ sort: state.sort, order: state.order });
+    if (state.q) params.set("q", state.q);
+    if (String(state.page) !== "1") params.set("page", state.page);
+    return params;
+  }
+
   function fragmentsUrl() {
-    var query = new URLSearchParams({ sort: state.sort, order: state.order });
-    return "/accounts/" + encodeURIComponent(account) + "/active-agents/fragments?" + query;
+    return "/accounts/" + encodeURIComponent(account) + "/active-agents/fragments?" + query();
   }
 
   function refresh() {
@@ -115,17 +126,44 @@
     return loading;
   }
 
-  // Sorting: the header links work without scripts too; here they keep the selection.
-  grid.addEventListener("click", function (event) {
-    var link = event.target.closest("a[data-sort]");
-    if (!link) return;
-    event.preventDefault();
-    // From the state, not the link: a second click may come before the grid is redrawn.
-    var key = link.dataset.sort;
-    state.order = state.sort === key && state.order === "asc" ? "desc" : "asc";
-    state.sort = key;
-    history.replaceState(null, "", "?" + new URLSearchParams(state));
+  function navigate(changes) {
+    Object.assign(state, changes);
+    history.replaceState(null, "", "?" + query());
     refresh();
+  }
+
+  // Sorting and pages: the links work without scripts too; here they keep the selection.
+  grid.addEventListener("click", function (event) {
+    var sortLink = event.target.closest("a[data-sort]");
+    var pageLink = event.target.closest("a[data-page-link]");
+    if (sortLink) {
+      event.preventDefault();
+      // From the state, not the link: a second click may come before the grid is redrawn.
+      var key = sortLink.dataset.sort;
+      var order = state.sort === key && state.order === "asc" ? "desc" : "asc";
+      navigate({ sort: key, order: order, page: "1" });
+    } else if (pageLink) {
+      event.preventDefault();
+      navigate({ page: new URL(pageLink.href).searchParams.get("page") });
+    }
+  });
+
+  // Search as you type (a moment after the last key), from the first page.
+  var searchForm = document.getElementById("search");
+  var searchBox = searchForm.querySelector('input[name="q"]');
+  var typing = null;
+  function search() {
+    clearTimeout(typing);
+    if (searchBox.value.trim() === state.q) return;
+    navigate({ q: searchBox.value.trim(), page: "1" });
+  }
+  searchBox.addEventListener("input", function () {
+    clearTimeout(typing);
+    typing = setTimeout(search, 300);
+  });
+  searchForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    search();
   });
 
   grid.addEventListener("change", function (event) {
