@@ -16,7 +16,7 @@ from seatkeeper.config import Settings
 from seatkeeper.demo import crowd, run_demo
 from seatkeeper.demo_history import DEMO_AGENTS
 from seatkeeper.domain.errors import InvalidToken
-from seatkeeper.domain.model import EndReason, User
+from seatkeeper.domain.model import EndReason, GridView, User
 from seatkeeper.services import admin
 from seatkeeper.services.demo import (
     AGENT_PASSWORD,
@@ -167,7 +167,7 @@ def test_simulated_agents_work_and_log_out(
 
     def working() -> bool:
         rows = admin.active_sessions(
-            db, user, DEMO_SLUG, sort="session_start", descending=False, now=clock.now()
+            db, user, DEMO_SLUG, view=GridView(per_page=500), now=clock.now()
         ).rows
         return any(r.open_interactions for r in rows)
 

@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import select
 
 from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
-from seatkeeper.domain.model import Role
+from seatkeeper.domain.model import GridView, Role
 from seatkeeper.services import accounts, admin, agents, expiry
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
@@ -107,7 +107,7 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
         while not stop.is_set():
             try:
                 rows = admin.active_sessions(
-                    db, boss, "race", sort="session_start", descending=False, now=clock.now()
+                    db, boss, "race", view=GridView(per_page=500), now=clock.now()
                 ).rows
                 victims = [r.session_id for r in rows if rng.random() < 0.2]
                 if victims:
