@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from seatkeeper.domain.usage import UsageReport
 
 WIDTH, HEIGHT = 720.0, 240.0
-LEFT, RIGHT, TOP, BOTTOM = 36.0, 78.0, 14.0, 26.0  # room for the axis and license labels
+TOP, BOTTOM = 14.0, 26.0
+CHAR = 7.0  # roughly, the width of a character of the 11 px labels
 GAP = 0.2  # of each day's slot, between bars
 
 
@@ -70,9 +71,12 @@ def _scale(report: UsageReport) -> tuple[int, int]:
 def usage_chart(report: UsageReport) -> Chart:
     """Bars for each day's peak, the license total across them, and axis marks."""
     scale, step = _scale(report)
-    bottom, right = HEIGHT - BOTTOM, WIDTH - RIGHT
+    # Room for the scale's numbers on the left and "N licenses" on the right, however long.
+    left = 12 + CHAR * len(str(scale))
+    right = WIDTH - 10 - CHAR * len(f"{report.total} licenses")
+    bottom = HEIGHT - BOTTOM
     plot_h = bottom - TOP
-    slot = (right - LEFT) / max(len(report.days), 1)
+    slot = (right - left) / max(len(report.days), 1)
 
     def y_of(value: int) -> float:
         return bottom - plot_h * value / scale
@@ -89,7 +93,7 @@ def usage_chart(report: UsageReport) -> Chart:
             Bar(
                 date=day.day.isoformat(),
                 label=label,
-                x=round(LEFT + n * slot + slot * GAP / 2, 2),
+                x=round(left + n * slot + slot * GAP / 2, 2),
                 y=round(y_of(day.max_concurrent), 2),
                 width=round(slot * (1 - GAP), 2),
                 height=round(bottom - y_of(day.max_concurrent), 2),
@@ -114,7 +118,7 @@ def usage_chart(report: UsageReport) -> Chart:
     return Chart(
         width=WIDTH,
         height=HEIGHT,
-        left=LEFT,
+        left=left,
         right=right,
         top=TOP,
         bottom=bottom,
