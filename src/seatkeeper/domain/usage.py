@@ -74,12 +74,30 @@ def usage_report(
     starts = [day_start(d, tz) for d in calendar]
     ends = [*starts[1:], day_start(calendar[-1] + timedelta(days=1), tz)]
     spans = list(intervals)
-    peaks = _daily_peaks(spans, starts, ends)
-    denied = _daily_counts(denials, starts, ends)
     current = sum(1 for s in spans if s.start <= now and (s.end is None or s.end > now))
+    return summarize(
+        calendar,
+        _daily_peaks(spans, starts, ends),
+        _daily_counts(denials, starts, ends),
+        current=current,
+        licenses=licenses,
+        existed=[end > account_created_at for end in ends],
+    )
+
+
+def summarize(
+    calendar: Sequence[date],
+    peaks: Sequence[int],
+    denials: Sequence[int],
+    *,
+    current: int,
+    licenses: int,
+    existed: Sequence[bool],
+) -> UsageReport:
+    """The report from each day's peak and denials (days before the account are not averaged)."""
     report_days = tuple(
-        DayUsage(day, peak, count, account_existed=end > account_created_at)
-        for day, peak, count, end in zip(calendar, peaks, denied, ends, strict=True)
+        DayUsage(day, peak, count, account_existed=there)
+        for day, peak, count, there in zip(calendar, peaks, denials, existed, strict=True)
     )
     counted = [d.max_concurrent for d in report_days if d.account_existed]
     return UsageReport(
@@ -125,3 +143,25 @@ def _daily_counts(
         if n >= 0 and at < ends[n]:
             counts[n] += 1
     return counts
+
+
+def sweep(
+    events: Iterable[tuple[datetime, int]],
+    *,
+    start_count: int,
+    start_peak: int,
+    until: datetime,
+) -> tuple[int, int]:
+    """Carry a concurrency count through events (+1 a start, -1 an end).
+
+    `start_count` is the count at the segment's start (after every event at that
+    instant). Returns the peak over the events before `until` (at least `start_peak`)
+    and the count after every event, those at `until` included. Ends come before starts
+    at the same instant, so touching sessions never overlap.
+    """
+    count, peak = start_count, start_peak
+    for at, delta in sorted(events):
+        count += delta
+        if at < until:
+            peak = max(peak, count)
+    return peak, count

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -16,6 +15,7 @@ from seatkeeper.domain import usage
 from seatkeeper.domain.errors import AccountNotFound, InvalidToken, NotAllowed
 from seatkeeper.domain.model import Account, EndReason, GridRow, GridView, Role, User
 from seatkeeper.domain.validation import is_slug
+from seatkeeper.services import history
 from seatkeeper.services.secrets import token_hash
 from seatkeeper.storage import changes
 from seatkeeper.storage import repository as repo
@@ -98,6 +98,7 @@ def terminate_sessions(
         ]
         if expired or terminated:
             changes.changed(conn, account.id, at=now)
+            repo.forget_usage(conn, account.id, since=now)
     done = set(terminated)
     return Termination(
         terminated=terminated,
@@ -116,20 +117,9 @@ def account_usage(db: Database, user: User, account_slug: str, *, now: datetime)
     """Current, Daily Average, Daily Max and the 30 daily peaks, in the account's time zone."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
-        return AccountUsage(account, _usage(conn, account, now))
-
-
-def _usage(conn: Connection, account: Account, now: datetime) -> usage.UsageReport:
-    tz = ZoneInfo(account.time_zone)
-    since, until = usage.window_bounds(now, tz)
-    return usage.usage_report(
-        repo.session_intervals(conn, account.id, since=since, now=now),
-        repo.denial_times(conn, account.id, since=since, until=until),
-        now=now,
-        tz=tz,
-        licenses=account.licenses,
-        account_created_at=account.created_at,
-    )
+        report, fresh = history.usage_report(conn, account, now)
+    history.keep(db, account, fresh)
+    return AccountUsage(account, report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,4 +137,6 @@ def overview(
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
         rows, total = repo.active_session_rows(conn, account.id, now=now, view=view)
-        return Overview(Grid(account, rows, total), _usage(conn, account, now))
+        report, fresh = history.usage_report(conn, account, now)
+    history.keep(db, account, fresh)
+    return Overview(Grid(account, rows, total), report)

@@ -132,6 +132,13 @@ def _console_account(conn: Connection, account_slug: str) -> Account:
     return account
 
 
+def _history_changed(conn: Connection, account_id: int, at: datetime) -> None:
+    """A session started or ended, or an open was refused, at `at`: pages hear of it, and
+    usage days kept past `at` (only when a clock went back) are computed again."""
+    changes.changed(conn, account_id, at=at)
+    repo.forget_usage(conn, account_id, since=at)
+
+
 def _account_for_key(conn: Connection, key_hash: str) -> Account:
     account = repo.account_by_application_key(conn, key_hash)
     if account is None:
@@ -168,10 +175,10 @@ def _claim_seat(
         session = repo.insert_session(
             conn, account_id=account.id, user_id=user_id, now=now, expires_at=expires_at
         )
-        changes.changed(conn, account.id, at=now)
+        _history_changed(conn, account.id, now)
     else:
         repo.insert_denial(conn, account_id=account.id, user_id=user_id, at=now)
-        changes.changed(conn, account.id, at=now)  # the usage chart counts denials
+        _history_changed(conn, account.id, now)  # the usage chart counts denials
         return account.licenses
     repo.insert_session_token(conn, token_hash=token_hash(token), session_id=session.id, now=now)
     return OpenedSession(session, token, None if user is None else user.username, joined)
@@ -305,7 +312,7 @@ def logout(db: Database, *, token: str, session_id: str, clock: Clock) -> None:
 
     def action(call: _Call) -> None:
         repo.end_session(call.conn, call.session.id, at=call.now, reason=EndReason.LOGOUT)
-        changes.changed(call.conn, call.session.account_id, at=call.now)
+        _history_changed(call.conn, call.session.account_id, call.now)
 
     _for_session(
         db, token=token, session_id=session_id, clock=clock, action=action, releases_seat=True

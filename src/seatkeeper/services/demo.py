@@ -150,6 +150,7 @@ def backfill_history(
             not_before=account.created_at,
         )
         stored = _store(conn, account, history, ids)
+        repo.forget_usage(conn, account.id)  # history written in the past
     return Backfilled(len(days), *stored)
 
 

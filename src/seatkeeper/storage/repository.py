@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -35,6 +36,7 @@ from seatkeeper.storage.tables import (
     users,
     web_logins,
 )
+from seatkeeper.storage.tables import usage_days as usage_days_table
 
 GUEST_LABEL = "Guest"
 
@@ -620,6 +622,118 @@ def session_intervals(
         end = ended_at if ended_at is not None else (expires_at if expires_at <= now else None)
         intervals.append(Interval(started_at, end))
     return intervals
+
+
+def open_count_at(conn: Connection, account_id: int, at: datetime) -> int:
+    """Sessions holding a license at instant `at` (started by then, not yet ended)."""
+    s = agent_sessions.c
+    count: int = conn.execute(
+        select(func.count())
+        .select_from(agent_sessions)
+        .where(
+            s.account_id == account_id,
+            s.started_at <= at,
+            or_(s.ended_at > at, and_(s.ended_at.is_(None), s.expires_at > at)),
+        )
+    ).scalar_one()
+    return count
+
+
+def session_events(
+    conn: Connection, account_id: int, *, after: datetime, until: datetime
+) -> list[tuple[datetime, int]]:
+    """Starts (+1) and ends (-1) of the account's sessions in (after, until]; a session
+    past its expiry that nothing recorded yet ends at that expiry."""
+    s = agent_sessions.c
+    starts = select(s.started_at).where(
+        s.account_id == account_id, s.started_at > after, s.started_at <= until
+    )
+    ended = select(s.ended_at).where(
+        s.account_id == account_id, s.ended_at > after, s.ended_at <= until
+    )
+    lapsed = select(s.expires_at).where(
+        s.account_id == account_id, _open, s.expires_at > after, s.expires_at <= until
+    )
+    return (
+        [(at, 1) for at in conn.execute(starts).scalars()]
+        + [(at, -1) for at in conn.execute(ended).scalars()]
+        + [(at, -1) for at in conn.execute(lapsed).scalars()]
+    )
+
+
+def count_denials(conn: Connection, account_id: int, *, since: datetime, until: datetime) -> int:
+    """Refused opens in [since, until)."""
+    count: int = conn.execute(
+        select(func.count())
+        .select_from(denials)
+        .where(denials.c.account_id == account_id, denials.c.at >= since, denials.c.at < until)
+    ).scalar_one()
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDay:
+    """A cached day of the usage graph (see tables.usage_days)."""
+
+    day: date
+    through: datetime
+    max_concurrent: int
+    denials: int
+    open_at_through: int
+
+
+def usage_days(
+    conn: Connection, account_id: int, time_zone: str, first: date
+) -> dict[date, UsageDay]:
+    """The cached days of the account, in that time zone, from `first` on."""
+    u = usage_days_table.c
+    rows = conn.execute(
+        select(u.day, u.through, u.max_concurrent, u.denials, u.open_at_through).where(
+            u.account_id == account_id, u.time_zone == time_zone, u.day >= first
+        )
+    )
+    return {
+        r.day: UsageDay(r.day, r.through, r.max_concurrent, r.denials, r.open_at_through)
+        for r in rows
+    }
+
+
+def store_usage_days(
+    conn: Connection, account_id: int, time_zone: str, days: Sequence[UsageDay]
+) -> None:
+    """Replace these cached days."""
+    if not days:
+        return
+    u = usage_days_table.c
+    conn.execute(
+        usage_days_table.delete().where(
+            u.account_id == account_id, u.time_zone == time_zone, u.day.in_([d.day for d in days])
+        )
+    )
+    conn.execute(
+        usage_days_table.insert(),
+        [
+            {
+                "account_id": account_id,
+                "time_zone": time_zone,
+                "day": d.day,
+                "through": d.through,
+                "max_concurrent": d.max_concurrent,
+                "denials": d.denials,
+                "open_at_through": d.open_at_through,
+            }
+            for d in days
+        ],
+    )
+
+
+def forget_usage(conn: Connection, account_id: int, *, since: datetime | None = None) -> None:
+    """Drop cached days that a change at `since` (or any change: None) makes wrong."""
+    u = usage_days_table.c
+    query = usage_days_table.delete().where(u.account_id == account_id)
+    if since is not None:
+        query = query.where(u.through >= since)
+    conn.execute(query)
 
 
 def denial_times(

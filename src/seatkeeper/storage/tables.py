@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -133,6 +134,7 @@ agent_sessions = Table(
         postgresql_where=text("ended_at IS NULL AND user_id IS NOT NULL"),
     ),
     Index("ix_agent_sessions_history", "account_id", "started_at"),
+    Index("ix_agent_sessions_ended", "account_id", "ended_at"),
 )
 
 session_tokens = Table(
@@ -214,4 +216,20 @@ account_changes = Table(
     Column("account_id", ForeignKey("accounts.id"), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     sqlite_autoincrement=True,  # ids never come back after pruning: followers rely on it
+)
+
+# The usage graph's cache: each day's peak and denials, in one time zone, computed from
+# the session rows up to `through` (the day's end once the day is over). Rebuilt from
+# the sessions whenever it is missing or deleted.
+usage_days = Table(
+    "usage_days",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("time_zone", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("through", UTCDateTime, nullable=False),
+    Column("max_concurrent", Integer, nullable=False),
+    Column("denials", Integer, nullable=False),
+    Column("open_at_through", Integer, nullable=False),
+    Index("ix_usage_days_through", "account_id", "through"),
 )

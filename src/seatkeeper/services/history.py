@@ -1,0 +1,96 @@
+"""The usage graph's figures at scale: each day is computed once from the session rows and
+kept (storage's usage_days); a request only reads what changed since the last day kept.
+
+The cache follows the session rows exactly: a day is kept only once it is over (or, for
+today, up to a couple of minutes ago), computed from the sessions' recorded or implied
+ends, and whatever writes in the past drops the days it touches (repository.forget_usage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from seatkeeper.domain import usage
+from seatkeeper.domain.model import Account
+from seatkeeper.storage import repository as repo
+from seatkeeper.storage.db import Database
+from seatkeeper.storage.repository import UsageDay
+
+# Today is kept only up to this long ago: a session another instance opens "now" by a
+# clock a little behind ours still lands after what is kept.
+SETTLE = timedelta(minutes=2)
+
+
+def usage_report(
+    conn: Connection, account: Account, now: datetime
+) -> tuple[usage.UsageReport, list[UsageDay]]:
+    """The usage figures as of `now`, and the days worth keeping that were not kept yet."""
+    tz = ZoneInfo(account.time_zone)
+    calendar = usage.window_days(now, tz)
+    starts = [usage.day_start(d, tz) for d in calendar]
+    ends = [*starts[1:], usage.day_start(calendar[-1] + timedelta(days=1), tz)]
+    kept = repo.usage_days(conn, account.id, account.time_zone, calendar[0])
+
+    peaks: list[int] = []
+    denied: list[int] = []
+    for day, end in zip(calendar, ends, strict=True):
+        row = kept.get(day)
+        if row is None or row.through != end:
+            break
+        peaks.append(row.max_concurrent)
+        denied.append(row.denials)
+    first = len(peaks)  # the first day to compute: nothing kept from here on is used
+    row = kept.get(calendar[first])
+    if row is not None and row.through < ends[first] and (first > 0 or row.through >= starts[0]):
+        position, count, peak = row.through, row.open_at_through, row.max_concurrent
+    else:
+        position = starts[first]
+        count = (
+            kept[calendar[first - 1]].open_at_through
+            if first
+            else repo.open_count_at(conn, account.id, position)
+        )
+        peak = count
+    fresh: list[UsageDay] = []
+    settled = now - SETTLE
+    for n in range(first, len(calendar)):
+        if n > first:
+            position, peak = starts[n], count  # sessions open at midnight count on the new day
+        end = ends[n]
+        if end <= settled:  # a day that is over: keep all of it
+            events = repo.session_events(conn, account.id, after=position, until=end)
+            peak, count = usage.sweep(events, start_count=count, start_peak=peak, until=end)
+            denials = repo.count_denials(conn, account.id, since=starts[n], until=end)
+            fresh.append(UsageDay(calendar[n], end, peak, denials, count))
+        else:  # today (or a day just over): keep it up to `settled`, read the rest
+            if position < settled < end:
+                events = repo.session_events(conn, account.id, after=position, until=settled)
+                peak, count = usage.sweep(events, start_count=count, start_peak=peak, until=end)
+                fresh.append(UsageDay(calendar[n], settled, peak, 0, count))
+                position = settled
+            live_until = min(end, now)  # a day over only moments ago ends at its end
+            events = repo.session_events(conn, account.id, after=position, until=live_until)
+            peak, count = usage.sweep(events, start_count=count, start_peak=peak, until=end)
+            denials = repo.count_denials(conn, account.id, since=starts[n], until=end)
+        peaks.append(peak)
+        denied.append(denials)
+    report = usage.summarize(
+        calendar,
+        peaks,
+        denied,
+        current=count,
+        licenses=account.licenses,
+        existed=[end > account.created_at for end in ends],
+    )
+    return report, fresh
+
+
+def keep(db: Database, account: Account, days: Sequence[UsageDay]) -> None:
+    """Store computed days, so that the next requests need not compute them again."""
+    if days:
+        with db.write() as conn:
+            repo.store_usage_days(conn, account.id, account.time_zone, days)

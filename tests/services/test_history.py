@@ -1,0 +1,118 @@
+"""The kept usage days give exactly what the session rows give, however time moves."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from seatkeeper.clock import FrozenClock
+from seatkeeper.domain import usage
+from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
+from seatkeeper.domain.model import Account, Role
+from seatkeeper.services import accounts, admin, agents
+from seatkeeper.services.secrets import Passwords
+from seatkeeper.storage import repository as repo
+from seatkeeper.storage.db import Database
+
+
+def direct(db: Database, account: Account, now: datetime) -> usage.UsageReport:
+    """The figures straight from the session rows, with nothing kept."""
+    tz = ZoneInfo(account.time_zone)
+    since, until = usage.window_bounds(now, tz)
+    with db.read() as conn:
+        return usage.usage_report(
+            repo.session_intervals(conn, account.id, since=since, now=now),
+            repo.denial_times(conn, account.id, since=since, until=until),
+            now=now,
+            tz=tz,
+            licenses=account.licenses,
+            account_created_at=account.created_at,
+        )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kept_days_match_the_session_rows(
+    db: Database, passwords: Passwords, clock: FrozenClock, seed: int
+) -> None:
+    rng = random.Random(seed)
+    # Around Paris's spring change, for days of 23 hours too.
+    clock.set(datetime(2026, 3, 20, 6, tzinfo=UTC))
+    account = accounts.create_account(
+        db,
+        slug="hist",
+        name="History",
+        licenses=4,
+        time_zone="Europe/Paris",
+        session_timeout=timedelta(minutes=45),
+        now=clock.now() - timedelta(days=40),
+    )
+    accounts.create_user(
+        db,
+        passwords,
+        account_slug="hist",
+        username="boss",
+        password="boss-password",
+        role=Role.ACCOUNT_ADMIN,
+        now=clock.now(),
+    )
+    boss = admin.authenticate_token(
+        db,
+        accounts.create_user_token(
+            db, account_slug="hist", username="boss", name="t", now=clock.now()
+        ),
+    )
+    key = accounts.create_application_key(db, account_slug="hist", name="k", now=clock.now())
+    held: list[agents.OpenedSession] = []
+    compared = 0
+    for _ in range(160):
+        clock.advance(timedelta(minutes=rng.choice([1, 5, 20, 50, 180, 600])))
+        action = rng.random()
+        try:
+            if action < 0.5:
+                held.append(
+                    agents.open_session(
+                        db, passwords, application_key=key, credentials=None, clock=clock
+                    )
+                )
+            elif action < 0.75 and held:
+                s = held.pop(rng.randrange(len(held)))
+                agents.logout(db, token=s.token, session_id=str(s.session.id), clock=clock)
+            elif action < 0.85 and held:
+                s = held.pop(rng.randrange(len(held)))
+                admin.terminate_sessions(db, boss, "hist", [s.session.id], clock=clock)
+            elif held:
+                s = rng.choice(held)
+                agents.heartbeat(db, token=s.token, session_id=str(s.session.id), clock=clock)
+        except (LicenseLimitReached, SessionEnded):
+            pass
+        if rng.random() < 0.4:
+            kept = admin.account_usage(db, boss, "hist", now=clock.now()).report
+            assert kept == direct(db, account, clock.now()), clock.now()
+            compared += 1
+    assert compared > 40
+    with db.read() as conn:
+        assert repo.usage_days(
+            conn,
+            account.id,
+            "Europe/Paris",
+            usage.window_days(clock.now(), ZoneInfo("Europe/Paris"))[0],
+        )  # days were kept, and used
+
+
+def test_a_clock_going_back_drops_the_days_it_changes(
+    db: Database, passwords: Passwords, clock: FrozenClock, world: object
+) -> None:
+    account = accounts.get_account(db, "acme")
+    boss = admin.authenticate_token(db, world.admin_token)
+    key = world.app_key
+    clock.advance(timedelta(days=2))
+    admin.account_usage(db, boss, "acme", now=clock.now())  # keeps the days so far
+    clock.advance(timedelta(days=-1, hours=-3))  # a test (or a restored backup) goes back
+    agents.open_session(db, passwords, application_key=key, credentials=None, clock=clock)
+    clock.advance(timedelta(days=1, hours=3))
+    assert admin.account_usage(db, boss, "acme", now=clock.now()).report == direct(
+        db, account, clock.now()
+    )
