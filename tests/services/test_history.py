@@ -16,6 +16,7 @@ from seatkeeper.services import accounts, admin, agents
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
+from tests.conftest import World
 
 
 def direct(db: Database, account: Account, now: datetime) -> usage.UsageReport:
@@ -103,7 +104,7 @@ def test_kept_days_match_the_session_rows(
 
 
 def test_a_clock_going_back_drops_the_days_it_changes(
-    db: Database, passwords: Passwords, clock: FrozenClock, world: object
+    db: Database, passwords: Passwords, clock: FrozenClock, world: World
 ) -> None:
     account = accounts.get_account(db, "acme")
     boss = admin.authenticate_token(db, world.admin_token)
