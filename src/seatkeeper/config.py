@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(
         30, ge=0, description="How often each instance records timed-out sessions (0: never)."
     )
+    heartbeat_batch_seconds: float = Field(
+        0.25,
+        ge=0,
+        le=5,
+        description="Heartbeats far from their session's expiry are written together this "
+        "often (0: each at once).",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     login_hours: float = Field(
         12, gt=0, le=24 * 30, description="How long a login to the pages lasts, in hours."

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 _WRITE = "seatkeeper_write"
+_PEEK = "seatkeeper_peek"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -39,6 +40,12 @@ class Database:
         """A read-only transaction; on SQLite it never blocks writers."""
         with self.engine.connect() as conn, conn.begin():
             yield conn
+
+    def reader(self) -> Connection:
+        """A connection for quick reads outside any transaction, kept by its caller."""
+        return self.engine.connect().execution_options(
+            isolation_level="AUTOCOMMIT", **{_PEEK: True}
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -83,5 +90,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Connection) -> None:
     # BEGIN IMMEDIATE takes the database's write lock at once, so a check-and-insert
     # (the seat claim) cannot interleave with another writer in any process.
-    write = conn.get_execution_options().get(_WRITE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get(_PEEK):
+        return  # one statement, which SQLite runs in a transaction of its own
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE) else "BEGIN")

@@ -9,7 +9,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Connection, Row, and_, func, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Uuid,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from seatkeeper.domain.model import (
     Account,
@@ -25,6 +36,7 @@ from seatkeeper.domain.model import (
 )
 from seatkeeper.domain.usage import Interval
 from seatkeeper.storage.tables import (
+    UTCDateTime,
     accounts,
     agent_sessions,
     api_keys,
@@ -365,6 +377,40 @@ def touch_session(
         update(agent_sessions)
         .where(agent_sessions.c.id == session_id, _open)
         .values(last_activity_at=now, expires_at=expires_at)
+    )
+
+
+_SESSION_STATE = select(agent_sessions.c.ended_at, agent_sessions.c.expires_at).where(
+    agent_sessions.c.id == bindparam("sid", type_=Uuid)
+)  # built once: the heartbeat's hot path
+
+
+def session_state(conn: Connection, session_id: UUID) -> tuple[datetime | None, datetime] | None:
+    """A session's (ended_at, expires_at), read without a lock."""
+    row = conn.execute(_SESSION_STATE, {"sid": session_id}).one_or_none()
+    return None if row is None else (row.ended_at, row.expires_at)
+
+
+def record_activity(conn: Connection, beats: Sequence[tuple[UUID, datetime, datetime]]) -> None:
+    """Heartbeats written together: (session, when, new expiry) each.
+
+    A session that ended meanwhile, or had expired by the heartbeat's time, is left as
+    it is; activity never moves back.
+    """
+    s = agent_sessions.c
+    conn.execute(
+        update(agent_sessions)
+        .where(
+            s.id == bindparam("sid", type_=Uuid),
+            _open,
+            s.expires_at > bindparam("at", type_=UTCDateTime),
+            s.last_activity_at < bindparam("at", type_=UTCDateTime),
+        )
+        .values(
+            last_activity_at=bindparam("at", type_=UTCDateTime),
+            expires_at=bindparam("until", type_=UTCDateTime),
+        ),
+        [{"sid": sid, "at": at, "until": until} for sid, at, until in beats],
     )
 
 

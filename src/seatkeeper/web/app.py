@@ -15,6 +15,7 @@ from litestar.template import TemplateConfig
 
 from seatkeeper.clock import Clock, SystemClock
 from seatkeeper.config import Settings
+from seatkeeper.services.heartbeats import Heartbeats
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import ensure_current
@@ -53,12 +54,14 @@ def create_app(
     """The seatkeeper web application. Refuses a database whose schema is not current."""
     db = database or Database(settings.database_url)
     ensure_current(db.engine)
+    clock = clock or SystemClock()
     runtime = Runtime(
         db=db,
-        clock=clock or SystemClock(),
+        clock=clock,
         passwords=Passwords(fast=settings.fast_password_hashing),
         login_lifetime=timedelta(hours=settings.login_hours),
         sweep_seconds=settings.sweep_seconds,
+        heartbeats=Heartbeats(db, clock, batch_seconds=settings.heartbeat_batch_seconds),
     )
     return Litestar(
         route_handlers=[

@@ -13,6 +13,7 @@ from seatkeeper.clock import Clock
 from seatkeeper.domain.errors import CsrfRefused, InvalidToken, MissingCredentials
 from seatkeeper.domain.model import User
 from seatkeeper.services import admin, logins
+from seatkeeper.services.heartbeats import Heartbeats
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.web.errors import AnyRequest
@@ -31,6 +32,7 @@ class Runtime:
     passwords: Passwords
     login_lifetime: timedelta
     sweep_seconds: float
+    heartbeats: Heartbeats
 
 
 RuntimeDep = NamedDependency[Runtime]

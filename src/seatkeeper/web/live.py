@@ -83,9 +83,11 @@ async def running(app: Litestar) -> AsyncIterator[None]:
         if runtime.sweep_seconds
         else None
     )
+    runtime.heartbeats.start()
     try:
         yield
     finally:
+        await anyio.to_thread.run_sync(runtime.heartbeats.stop)  # nothing received is lost
         stop.set()
         if sweeper is not None:
             sweeper.cancel()

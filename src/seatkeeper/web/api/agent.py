@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
+import anyio
 import msgspec
 from litestar import Response, Router, delete, get, post
 from litestar.openapi import ResponseSpec
@@ -17,8 +18,8 @@ from seatkeeper.domain import errors as e
 from seatkeeper.domain.errors import InvalidInput
 from seatkeeper.services import agents, flows
 from seatkeeper.web.api.schemas import PRINTABLE, FlowBody, Flows, Name
-from seatkeeper.web.deps import Bearer, RuntimeDep, Source
-from seatkeeper.web.errors import responses
+from seatkeeper.web.deps import Bearer, Runtime, RuntimeDep, Source, provide_bearer
+from seatkeeper.web.errors import AnyRequest, responses
 
 ENDED = (e.SessionTerminated, e.SessionExpired, e.SessionLoggedOut)
 TOKEN = (e.MissingCredentials, e.InvalidToken, e.SessionNotFound)
@@ -146,12 +147,18 @@ def open_session(
     security=SESSION_TOKEN,
     responses=responses(*TOKEN, *ENDED),
     status_code=HTTP_200_OK,
-    sync_to_thread=True,
 )
-def heartbeat(runtime: RuntimeDep, bearer: Bearer, session_id: FromPath[str]) -> Heartbeat:
-    expires_at = agents.heartbeat(
-        runtime.db, token=bearer, session_id=session_id, clock=runtime.clock
-    )
+async def heartbeat(request: AnyRequest, session_id: FromPath[str]) -> Heartbeat:
+    # The hottest call of all: no injected dependencies (resolving them costs more than
+    # the heartbeat), and the common case is one quick read answered right here; the
+    # rest waits in a thread.
+    runtime: Runtime = request.app.state.runtime
+    bearer = provide_bearer(request)
+    expires_at = runtime.heartbeats.quick_beat(bearer, session_id)
+    if expires_at is None:
+        expires_at = await anyio.to_thread.run_sync(
+            runtime.heartbeats.full_beat, bearer, session_id
+        )
     return Heartbeat(UUID(session_id), expires_at)
 
 

@@ -1,0 +1,153 @@
+"""Heartbeats at the rate thousands of agents send them.
+
+A heartbeat must say at once whether its session is still open (a termination on any
+instance is answered 410 at once), but it changes nothing anyone reads for a while: a
+session whose expiry is minutes away stays open either way. So a heartbeat reads its
+session's row (no lock), answers, and the new activity is written with the others in
+one transaction a moment later. A session near its expiry, or one that ended, goes
+through the full path (agents.heartbeat), which writes (or refuses) at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+from uuid import UUID
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from seatkeeper.clock import Clock
+from seatkeeper.domain import pool
+from seatkeeper.domain.errors import InvalidToken, SessionNotFound
+from seatkeeper.services import agents
+from seatkeeper.services.secrets import token_hash
+from seatkeeper.storage import repository as repo
+from seatkeeper.storage.db import Database
+
+log = logging.getLogger("seatkeeper.heartbeats")
+T = TypeVar("T")
+MARGIN = timedelta(minutes=1)  # closer to its expiry than this, a heartbeat writes at once
+CACHE_SIZE = 100_000  # tokens remembered (what a token opens never changes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    session_id: UUID
+    timeout: timedelta
+
+
+class Heartbeats:
+    """Heartbeats for one server process; `batch_seconds` 0 writes each one at once."""
+
+    def __init__(self, db: Database, clock: Clock, *, batch_seconds: float) -> None:
+        self.db = db
+        self.clock = clock
+        self.batch_seconds = batch_seconds
+        self._known: OrderedDict[str, _Known] = OrderedDict()
+        self._pending: dict[UUID, tuple[datetime, datetime]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._writer: threading.Thread | None = None
+        self._readers = threading.local()
+
+    def beat(self, token: str, session_id: str) -> datetime:
+        """Record activity for the token's session; returns its new expiry (or refuses)."""
+        quick = self.quick_beat(token, session_id)
+        return quick if quick is not None else self.full_beat(token, session_id)
+
+    def quick_beat(self, token: str, session_id: str) -> datetime | None:
+        """A heartbeat answered from one quick read, or None: then `full_beat` must answer.
+
+        It never waits on a lock, so it may run where waiting is not allowed.
+        """
+        known = self._session_of(token)
+        if str(known.session_id) != _normal(session_id):
+            raise SessionNotFound
+        if not self.batch_seconds:
+            return None
+        now = self.clock.now()
+        state = self._read(lambda conn: repo.session_state(conn, known.session_id))
+        if state is None or state[0] is not None or state[1] - now <= MARGIN:
+            return None  # ended, or close to its expiry: written (or refused) at once
+        expires_at = pool.expiry(now, known.timeout)
+        with self._lock:
+            self._pending[known.session_id] = (now, expires_at)
+        return expires_at
+
+    def full_beat(self, token: str, session_id: str) -> datetime:
+        """A heartbeat written at once, under the session's lock."""
+        return agents.heartbeat(self.db, token=token, session_id=session_id, clock=self.clock)
+
+    def _session_of(self, token: str) -> _Known:
+        key = token_hash(token)
+        with self._lock:
+            known = self._known.get(key)
+            if known is not None:
+                self._known.move_to_end(key)
+                return known
+        found = self._read(lambda conn: repo.session_by_token(conn, key))
+        if found is None:
+            raise InvalidToken
+        known = _Known(found[0].id, found[1])
+        with self._lock:
+            self._known[key] = known
+            if len(self._known) > CACHE_SIZE:
+                self._known.popitem(last=False)
+        return known
+
+    def _read(self, query: Callable[[Connection], T]) -> T:
+        """Run a quick read on this thread's own connection, kept open between heartbeats
+        (taking one from the pool for each would cost as much as the read)."""
+        conn: Connection | None = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = self._readers.conn = self.db.reader()
+        try:
+            return query(conn)
+        except DBAPIError:
+            self._readers.conn = None  # a lost connection: the next read opens another
+            conn.close()
+            raise
+
+    def flush(self) -> int:
+        """Write the heartbeats received so far; returns how many sessions were touched."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if pending:
+            with self.db.write() as conn:
+                repo.record_activity(
+                    conn, [(sid, now, expires) for sid, (now, expires) in pending.items()]
+                )
+        return len(pending)
+
+    def start(self) -> None:
+        if self.batch_seconds and self._writer is None:
+            self._writer = threading.Thread(
+                target=self._run, name="seatkeeper-heartbeats", daemon=True
+            )
+            self._writer.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._writer is not None:
+            self._writer.join(5)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.batch_seconds):
+            try:
+                self.flush()
+            except Exception:  # a busy or restarting database: try again next time
+                log.exception("Heartbeats could not be written; trying again")
+
+
+def _normal(session_id: str) -> str | None:
+    try:
+        return str(UUID(session_id))
+    except ValueError:
+        return None

@@ -1,0 +1,113 @@
+"""Heartbeats written together: answered at once, recorded a moment later, never wrongly."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from seatkeeper.clock import FrozenClock
+from seatkeeper.domain.errors import InvalidToken, SessionNotFound, SessionTerminated
+from seatkeeper.domain.model import Role
+from seatkeeper.services import accounts, admin, agents
+from seatkeeper.services.heartbeats import MARGIN, Heartbeats
+from seatkeeper.services.secrets import Passwords
+from seatkeeper.storage import repository as repo
+from seatkeeper.storage.db import Database
+from tests.conftest import World
+
+
+@pytest.fixture
+def beats(db: Database, clock: FrozenClock) -> Heartbeats:
+    return Heartbeats(db, clock, batch_seconds=0.25)  # flushed by hand here
+
+
+def opened(
+    db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> agents.OpenedSession:
+    return agents.open_session(
+        db, passwords, application_key=world.app_key, credentials=None, clock=clock
+    )
+
+
+def stored(db: Database, world: World, session: agents.OpenedSession) -> tuple[object, ...]:
+    with db.read() as conn:
+        s = repo.sessions_by_id(conn, world.acme.id, [session.session.id])[session.session.id]
+    return s.last_activity_at, s.expires_at, s.ended_at
+
+
+def test_a_heartbeat_is_answered_at_once_and_written_with_the_others(
+    beats: Heartbeats, db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    s = opened(db, passwords, world, clock)
+    before = stored(db, world, s)
+    clock.advance(timedelta(minutes=10))
+    beat_at = clock.now()
+    assert beats.beat(s.token, str(s.session.id)) == beat_at + timedelta(minutes=30)
+    assert stored(db, world, s) == before  # not written yet
+    assert beats.flush() == 1
+    assert stored(db, world, s) == (beat_at, beat_at + timedelta(minutes=30), None)
+    assert beats.flush() == 0
+
+
+def test_near_its_expiry_a_heartbeat_is_written_at_once(
+    beats: Heartbeats, db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    s = opened(db, passwords, world, clock)
+    clock.advance(timedelta(minutes=30) - MARGIN + timedelta(seconds=1))
+    beats.beat(s.token, str(s.session.id))
+    assert stored(db, world, s)[0] == clock.now()  # no flush needed
+    assert beats.flush() == 0
+
+
+def test_an_ended_session_is_refused_at_once_and_not_revived_later(
+    beats: Heartbeats, db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    s = opened(db, passwords, world, clock)
+    accounts.create_user(
+        db,
+        passwords,
+        account_slug="acme",
+        username="chief",
+        password="chief-password",
+        role=Role.ACCOUNT_ADMIN,
+        now=clock.now(),
+    )
+    boss = admin.authenticate_token(
+        db,
+        accounts.create_user_token(
+            db, account_slug="acme", username="chief", name="t", now=clock.now()
+        ),
+    )
+    clock.advance(timedelta(minutes=5))
+    beats.beat(s.token, str(s.session.id))  # answered; written later...
+    clock.advance(timedelta(seconds=1))
+    admin.terminate_sessions(db, boss, "acme", [s.session.id], clock=clock)  # ...after this
+    beats.flush()
+    last_activity, _, ended_at = stored(db, world, s)
+    assert ended_at == clock.now()
+    assert last_activity == s.session.started_at  # the late write changed nothing
+    with pytest.raises(SessionTerminated):
+        beats.beat(s.token, str(s.session.id))
+
+
+def test_a_late_write_never_revives_a_session_that_had_expired(
+    db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    s = opened(db, passwords, world, clock)
+    late = s.session.expires_at + timedelta(seconds=1)
+    with db.write() as conn:
+        repo.record_activity(conn, [(s.session.id, late, late + timedelta(minutes=30))])
+    assert stored(db, world, s)[1] == s.session.expires_at
+
+
+def test_heartbeats_check_the_token_and_the_session(
+    beats: Heartbeats, db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    first, second = opened(db, passwords, world, clock), opened(db, passwords, world, clock)
+    with pytest.raises(InvalidToken):
+        beats.beat("sk_sess_forged", str(first.session.id))
+    with pytest.raises(SessionNotFound):
+        beats.beat(first.token, str(second.session.id))
+    with pytest.raises(SessionNotFound):
+        beats.beat(first.token, "not-a-session")
