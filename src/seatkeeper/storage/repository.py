@@ -599,17 +599,12 @@ def active_session_rows(
     matching = [s.account_id == account_id, _open, s.expires_at > now]
     if view.search:
         pattern = "%" + _escape_like(view.search.lower()) + "%"
-        flow_matches = (
-            select(interactions.c.id)
-            .where(
-                interactions.c.session_id == s.id,
-                interactions.c.closed_at.is_(None),
-                func.lower(interactions.c.flow).like(pattern, escape="\\"),
-            )
-            .correlate(agent_sessions)
-            .exists()
+        # One pass over the open interactions, not one lookup for each session.
+        flow_matches = select(interactions.c.session_id).where(
+            interactions.c.closed_at.is_(None),
+            func.lower(interactions.c.flow).like(pattern, escape="\\"),
         )
-        matching.append(or_(agent.like(pattern, escape="\\"), flow_matches))
+        matching.append(or_(agent.like(pattern, escape="\\"), s.id.in_(flow_matches)))
     key = {"agent_id": agent, "session_start": s.started_at, "open_interactions_count": open_count}[
         view.sort
     ]
