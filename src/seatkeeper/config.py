@@ -32,7 +32,7 @@ class Settings(BaseSettings):
         30, ge=0, description="How often each instance records timed-out sessions (0: never)."
     )
     heartbeat_batch_seconds: float = Field(
-        0.25,
+        1.0,
         ge=0,
         le=5,
         description="Heartbeats far from their session's expiry are written together this "

@@ -43,7 +43,7 @@ def test_a_heartbeat_is_answered_at_once_and_written_with_the_others(
     before = stored(db, world, s)
     clock.advance(timedelta(minutes=10))
     beat_at = clock.now()
-    assert beats.beat(s.token, str(s.session.id)) == beat_at + timedelta(minutes=30)
+    assert beats.beat(s.token, str(s.session.id)) == (s.session.id, beat_at + timedelta(minutes=30))
     assert stored(db, world, s) == before  # not written yet
     assert beats.flush() == 1
     assert stored(db, world, s) == (beat_at, beat_at + timedelta(minutes=30), None)

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import NamedTuple
 from uuid import UUID
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 
 from seatkeeper.clock import Clock
 from seatkeeper.domain import pool
@@ -31,7 +28,6 @@ from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
 
 log = logging.getLogger("seatkeeper.heartbeats")
-T = TypeVar("T")
 MARGIN = timedelta(minutes=1)  # closer to its expiry than this, a heartbeat writes at once
 CACHE_SIZE = 100_000  # tokens remembered (what a token opens never changes)
 
@@ -39,7 +35,13 @@ CACHE_SIZE = 100_000  # tokens remembered (what a token opens never changes)
 @dataclass(frozen=True, slots=True)
 class _Known:
     session_id: UUID
+    key: str  # the id as written in addresses
     timeout: timedelta
+
+
+class Beat(NamedTuple):
+    session_id: UUID
+    expires_at: datetime  # the session's new expiry
 
 
 class Heartbeats:
@@ -49,70 +51,64 @@ class Heartbeats:
         self.db = db
         self.clock = clock
         self.batch_seconds = batch_seconds
-        self._known: OrderedDict[str, _Known] = OrderedDict()
+        self._known: dict[str, _Known] = {}
         self._pending: dict[UUID, tuple[datetime, datetime]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
         self._readers = threading.local()
 
-    def beat(self, token: str, session_id: str) -> datetime:
-        """Record activity for the token's session; returns its new expiry (or refuses)."""
+    def beat(self, token: str, session_id: str) -> Beat:
+        """Record activity for the token's session (or refuse)."""
         quick = self.quick_beat(token, session_id)
         return quick if quick is not None else self.full_beat(token, session_id)
 
-    def quick_beat(self, token: str, session_id: str) -> datetime | None:
+    def quick_beat(self, token: str, session_id: str) -> Beat | None:
         """A heartbeat answered from one quick read, or None: then `full_beat` must answer.
 
         It never waits on a lock, so it may run where waiting is not allowed.
         """
         known = self._session_of(token)
-        if str(known.session_id) != _normal(session_id):
+        if session_id != known.key and _normal(session_id) != known.key:
             raise SessionNotFound
         if not self.batch_seconds:
             return None
         now = self.clock.now()
-        state = self._read(lambda conn: repo.session_state(conn, known.session_id))
+        state = repo.session_state(self._reader(), known.session_id)
         if state is None or state[0] is not None or state[1] - now <= MARGIN:
             return None  # ended, or close to its expiry: written (or refused) at once
         expires_at = pool.expiry(now, known.timeout)
         with self._lock:
             self._pending[known.session_id] = (now, expires_at)
-        return expires_at
+        return Beat(known.session_id, expires_at)
 
-    def full_beat(self, token: str, session_id: str) -> datetime:
+    def full_beat(self, token: str, session_id: str) -> Beat:
         """A heartbeat written at once, under the session's lock."""
-        return agents.heartbeat(self.db, token=token, session_id=session_id, clock=self.clock)
+        expires_at = agents.heartbeat(self.db, token=token, session_id=session_id, clock=self.clock)
+        return Beat(UUID(session_id), expires_at)
 
     def _session_of(self, token: str) -> _Known:
         key = token_hash(token)
-        with self._lock:
-            known = self._known.get(key)
-            if known is not None:
-                self._known.move_to_end(key)
-                return known
-        found = self._read(lambda conn: repo.session_by_token(conn, key))
+        known = self._known.get(key)  # a plain read: the dict changes only under the lock
+        if known is not None:
+            return known
+        found = repo.session_by_token(self._reader(), key)
         if found is None:
             raise InvalidToken
-        known = _Known(found[0].id, found[1])
+        known = _Known(found[0].id, str(found[0].id), found[1])
         with self._lock:
             self._known[key] = known
-            if len(self._known) > CACHE_SIZE:
-                self._known.popitem(last=False)
+            if len(self._known) > CACHE_SIZE:  # the oldest remembered goes first
+                del self._known[next(iter(self._known))]
         return known
 
-    def _read(self, query: Callable[[Connection], T]) -> T:
-        """Run a quick read on this thread's own connection, kept open between heartbeats
-        (taking one from the pool for each would cost as much as the read)."""
+    def _reader(self) -> Connection:
+        """This thread's own connection for quick reads, kept open between heartbeats (taking
+        one from the pool for each would cost as much as the read)."""
         conn: Connection | None = getattr(self._readers, "conn", None)
-        if conn is None:
+        if conn is None or conn.closed or conn.invalidated:
             conn = self._readers.conn = self.db.reader()
-        try:
-            return query(conn)
-        except DBAPIError:
-            self._readers.conn = None  # a lost connection: the next read opens another
-            conn.close()
-            raise
+        return conn
 
     def flush(self) -> int:
         """Write the heartbeats received so far; returns how many sessions were touched."""

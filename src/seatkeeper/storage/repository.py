@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
     Connection,
     Row,
-    Uuid,
     and_,
-    bindparam,
     func,
     literal,
     or_,
@@ -36,7 +34,6 @@ from seatkeeper.domain.model import (
 )
 from seatkeeper.domain.usage import Interval
 from seatkeeper.storage.tables import (
-    UTCDateTime,
     accounts,
     agent_sessions,
     api_keys,
@@ -380,38 +377,68 @@ def touch_session(
     )
 
 
-_SESSION_STATE = select(agent_sessions.c.ended_at, agent_sessions.c.expires_at).where(
-    agent_sessions.c.id == bindparam("sid", type_=Uuid)
-)  # built once: the heartbeat's hot path
-
-
 def session_state(conn: Connection, session_id: UUID) -> tuple[datetime | None, datetime] | None:
-    """A session's (ended_at, expires_at), read without a lock."""
-    row = conn.execute(_SESSION_STATE, {"sid": session_id}).one_or_none()
-    return None if row is None else (row.ended_at, row.expires_at)
+    """A session's (ended_at, expires_at), read without a lock.
+
+    Every heartbeat runs this read, so it goes straight to the driver: through
+    SQLAlchemy it cost more than all the rest of the heartbeat (bench/RESULTS.md).
+    """
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "sqlite":  # ids are stored as 32 hex digits, times as text
+            cursor.execute(_STATE_SQL.replace("%s", "?"), (session_id.hex,))
+            row = cursor.fetchone()
+            return None if row is None else (_sqlite_time(row[0]), _utc(_sqlite_time(row[1])))
+        cursor.execute(_STATE_SQL, (session_id,))
+        row = cursor.fetchone()
+        return None if row is None else (row[0] and _utc(row[0]), _utc(row[1]))
+    finally:
+        cursor.close()
+
+
+_STATE_SQL = "SELECT ended_at, expires_at FROM agent_sessions WHERE id = %s"
+
+
+def _sqlite_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _utc(at: datetime | None) -> datetime:
+    assert at is not None
+    return at.astimezone(UTC)
 
 
 def record_activity(conn: Connection, beats: Sequence[tuple[UUID, datetime, datetime]]) -> None:
     """Heartbeats written together: (session, when, new expiry) each.
 
     A session that ended meanwhile, or had expired by the heartbeat's time, is left as
-    it is; activity never moves back.
+    it is; activity never moves back. Written straight through the driver, like the
+    heartbeat's read: these are the most frequent writes of all.
     """
-    s = agent_sessions.c
-    conn.execute(
-        update(agent_sessions)
-        .where(
-            s.id == bindparam("sid", type_=Uuid),
-            _open,
-            s.expires_at > bindparam("at", type_=UTCDateTime),
-            s.last_activity_at < bindparam("at", type_=UTCDateTime),
-        )
-        .values(
-            last_activity_at=bindparam("at", type_=UTCDateTime),
-            expires_at=bindparam("until", type_=UTCDateTime),
-        ),
-        [{"sid": sid, "at": at, "until": until} for sid, at, until in beats],
+    sql = (
+        "UPDATE agent_sessions SET last_activity_at = %(at)s, expires_at = %(until)s"
+        " WHERE id = %(sid)s AND ended_at IS NULL AND expires_at > %(at)s"
+        " AND last_activity_at < %(at)s"
     )
+    rows: list[dict[str, object]]
+    if conn.dialect.name == "sqlite":  # its own parameter style, ids and times as text
+        sql = sql.replace("%(", ":").replace(")s", "")
+        rows = [
+            {"sid": sid.hex, "at": _sqlite_text(at), "until": _sqlite_text(until)}
+            for sid, at, until in beats
+        ]
+    else:
+        rows = [{"sid": sid, "at": at, "until": until} for sid, at, until in beats]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
+
+
+def _sqlite_text(at: datetime) -> str:
+    """An instant as SQLAlchemy stores it in SQLite (naive UTC, microseconds)."""
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def set_session_expiry(conn: Connection, session_id: UUID, expires_at: datetime) -> None:

@@ -154,12 +154,10 @@ async def heartbeat(request: AnyRequest, session_id: FromPath[str]) -> Heartbeat
     # rest waits in a thread.
     runtime: Runtime = request.app.state.runtime
     bearer = provide_bearer(request)
-    expires_at = runtime.heartbeats.quick_beat(bearer, session_id)
-    if expires_at is None:
-        expires_at = await anyio.to_thread.run_sync(
-            runtime.heartbeats.full_beat, bearer, session_id
-        )
-    return Heartbeat(UUID(session_id), expires_at)
+    beat = runtime.heartbeats.quick_beat(bearer, session_id)
+    if beat is None:
+        beat = await anyio.to_thread.run_sync(runtime.heartbeats.full_beat, bearer, session_id)
+    return Heartbeat(beat.session_id, beat.expires_at)
 
 
 @post(
