@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,11 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # SQLite lets one writer in at a time; the others wait in its busy handler,
+        # which sleeps in growing steps (up to 100 ms) and lets no one queue. Writers of
+        # this process queue here instead and go in the moment the last one commits;
+        # other processes still meet at the file lock.
+        self._writers = threading.Lock() if self.is_sqlite else nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
@@ -30,7 +36,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that holds the write lock from its first statement (commits on exit)."""
-        with self.engine.connect() as conn:
+        with self._writers, self.engine.connect() as conn:
             writer = conn.execution_options(**{_WRITE: True})
             with writer.begin():
                 yield writer
