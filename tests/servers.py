@@ -54,7 +54,7 @@ def running_servers(database_url: str, count: int, log_dir: Path) -> Iterator[li
             procs.append(proc)
             urls.append(f"http://127.0.0.1:{listener.getsockname()[1]}")
         for url, proc in zip(urls, procs, strict=True):
-            _wait_until_up(url, proc, log_dir)
+            wait_until_up(url, proc, log_dir)
         yield urls
 
 
@@ -89,7 +89,7 @@ def served(app: Litestar) -> Iterator[str]:
         listener.close()
 
 
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log_dir: Path) -> None:
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], log_dir: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from sqlalchemy import text
 from seatkeeper.cli import main
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import head_revision
+from tests.servers import wait_until_up
 
 
 def run(db_url: str, *args: str, stdin: str | None = None) -> Result:
@@ -177,3 +181,47 @@ def test_bad_settings_and_unusable_databases_get_a_clear_message(
         assert result.exit_code == 1, (url, result.output)
         assert "seatkeeper cannot use the database" in result.output, result.output
         assert "Traceback" not in result.output
+
+
+def test_serve_on_a_handed_socket_turns_nagle_off(tmp_path: Path) -> None:
+    # A process manager hands over a listening TCP socket; connections accepted on it
+    # inherit TCP_NODELAY from it, or every answer waits for the client's delayed ACK.
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert run(url, "db", "upgrade").exit_code == 0
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        fd = listener.fileno()
+        with (tmp_path / "server-0.log").open("wb") as log:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "seatkeeper",
+                    "--database-url",
+                    url,
+                    "serve",
+                    "--fd",
+                    str(fd),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=[fd],
+            )
+        try:
+            wait_until_up(f"http://127.0.0.1:{listener.getsockname()[1]}", proc, tmp_path)
+            assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def test_serve_refuses_a_descriptor_that_is_not_a_socket(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert run(url, "db", "upgrade").exit_code == 0
+    with (tmp_path / "not-a-socket").open("w") as f:
+        result = run(url, "serve", "--fd", str(f.fileno()))
+    assert result.exit_code == 2
+    assert "Invalid value for --fd: " in result.output
+    assert "is not an open socket: Socket operation on non-socket" in result.output

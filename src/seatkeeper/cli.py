@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -128,6 +129,8 @@ def serve(
         update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v}
     )
     context.database().dispose()  # refuse a stale schema before binding the port
+    if fd is not None:
+        _no_delay(fd)
     where = {"fd": fd} if fd is not None else {"host": settings.host, "port": settings.port}
     if settings.workers == 1:
         from seatkeeper.web.app import create_app
@@ -150,6 +153,24 @@ def serve(
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         **where,
     )
+
+
+def _no_delay(fd: int) -> None:
+    """Turn Nagle's algorithm off on a handed TCP socket (as `--host/--port` have it).
+
+    uvicorn takes an inherited socket for a Unix one and leaves Nagle on for the
+    connections it accepts, so each answer would wait ~40 ms for the client's delayed
+    ACK. Accepted connections inherit TCP_NODELAY from the listening socket.
+    """
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError as exc:
+        raise click.BadParameter(
+            f"{fd} is not an open socket: {exc.strerror}", param_hint="--fd"
+        ) from exc
+    with sock:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 @main.group()
