@@ -233,6 +233,17 @@ def test_a_token_opens_only_its_own_session(client: Client, world: World) -> Non
     assert {r["agent_id"] for r in grid(client, world)["sessions"]} == {"alice", "bob"}
 
 
+def test_a_heartbeat_answers_json_and_needs_a_bearer_token(client: Client, world: World) -> None:
+    alice = login(client, world, "alice")
+    path = f"/api/v1/sessions/{alice['session_id']}/heartbeat"
+    beat = client.post(path, headers={"Authorization": f"bearer  {alice['token']} "})
+    assert beat.status_code == 200
+    assert beat.headers["content-type"] == "application/json"
+    assert beat.json() == {"session_id": alice["session_id"], "expires_at": alice["expires_at"]}
+    for headers in ({}, {"Authorization": f"Basic {alice['token']}"}, {"Authorization": "Bearer "}):
+        assert error_of(client.post(path, headers=headers)) == (401, "missing_credentials")
+
+
 def test_interactions_of_another_session_or_closed_ones_are_refused(
     client: Client, world: World
 ) -> None:

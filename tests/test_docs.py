@@ -41,6 +41,12 @@ def test_openapi_documents_the_contract(client: Client) -> None:
     step = paths["/api/v1/sessions/{session_id}/interactions/{interaction_id}/steps"]["post"]
     assert "session_terminated" in step["responses"]["410"]["description"]
     assert open_session["security"] == [{"ApplicationKey": []}]
+    beat = paths["/api/v1/sessions/{session_id}/heartbeat"]["post"]["responses"]
+    assert beat["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Heartbeat"
+    }
+    assert spec["components"]["schemas"]["Heartbeat"]["required"] == ["expires_at", "session_id"]
+    assert "session_terminated" in beat["410"]["description"]
     assert set(spec["components"]["securitySchemes"]) == {
         "ApplicationKey",
         "SessionToken",

@@ -54,7 +54,12 @@ def provide_now(runtime: RuntimeDep) -> datetime:
 
 def bearer_token(request: AnyRequest) -> str | None:
     """The bearer token of the Authorization header, if there is one."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return bearer_of(request.headers.get("authorization", ""))
+
+
+def bearer_of(authorization: str) -> str | None:
+    """The token of an Authorization header's value, if it is a bearer token."""
+    scheme, _, token = authorization.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
