@@ -111,3 +111,31 @@ def test_heartbeats_check_the_token_and_the_session(
         beats.beat(first.token, str(second.session.id))
     with pytest.raises(SessionNotFound):
         beats.beat(first.token, "not-a-session")
+
+
+def test_many_heartbeats_are_answered_together_each_with_its_own_answer(
+    beats: Heartbeats, db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    quiet, busy, near = (opened(db, passwords, world, clock) for _ in range(3))
+    clock.advance(timedelta(minutes=30) - MARGIN)  # `near` was not heard of since it opened
+    beats.beat(quiet.token, str(quiet.session.id))
+    beats.beat(busy.token, str(busy.session.id))
+    clock.advance(timedelta(seconds=1))
+    now = clock.now()
+    answers = beats.quick_beats(
+        [
+            (busy.token, str(busy.session.id)),
+            (near.token, str(near.session.id)),
+            ("sk_sess_forged", str(busy.session.id)),
+            (quiet.token, str(busy.session.id)),
+            (quiet.token, str(quiet.session.id).upper()),  # the id in any spelling
+        ]
+    )
+    later = now + timedelta(minutes=30)
+    assert answers[0] == (busy.session.id, later)
+    assert answers[1] is None  # close to its expiry: the full path answers it
+    assert isinstance(answers[2], InvalidToken) and isinstance(answers[3], SessionNotFound)
+    assert answers[4] == (quiet.session.id, later)
+    beats.flush()
+    assert stored(db, world, busy)[0] == stored(db, world, quiet)[0] == now
+    assert stored(db, world, near)[0] == near.session.started_at

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -21,7 +22,7 @@ from sqlalchemy import Connection
 
 from seatkeeper.clock import Clock
 from seatkeeper.domain import pool
-from seatkeeper.domain.errors import InvalidToken, SessionNotFound
+from seatkeeper.domain.errors import DomainError, InvalidToken, SessionNotFound
 from seatkeeper.services import agents
 from seatkeeper.services.secrets import token_hash
 from seatkeeper.storage import repository as repo
@@ -51,64 +52,79 @@ class Heartbeats:
         self.db = db
         self.clock = clock
         self.batch_seconds = batch_seconds
-        self._known: dict[str, _Known] = {}
+        self._tokens: dict[str, _Known] = {}
         self._pending: dict[UUID, tuple[datetime, datetime]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
-        self._readers = threading.local()
+        self._read_lock = threading.Lock()
+        self._conn: Connection | None = None
 
     def beat(self, token: str, session_id: str) -> Beat:
         """Record activity for the token's session (or refuse)."""
-        quick = self.quick_beat(token, session_id)
-        return quick if quick is not None else self.full_beat(token, session_id)
+        (answer,) = self.quick_beats([(token, session_id)])
+        if isinstance(answer, DomainError):
+            raise answer
+        return answer if answer is not None else self.full_beat(token, session_id)
 
-    def quick_beat(self, token: str, session_id: str) -> Beat | None:
-        """A heartbeat answered from one quick read, or None: then `full_beat` must answer.
+    def quick_beats(self, calls: Sequence[tuple[str, str]]) -> list[Beat | DomainError | None]:
+        """Heartbeats (token, session id) answered from one quick read of all their sessions.
 
-        It never waits on a lock, so it may run where waiting is not allowed.
+        Each is answered with a Beat (written with the others a moment later), with the
+        refusal to raise, or with None: then `full_beat` must answer it (the session
+        ended, or is close to its expiry). Takes no lock any other call holds for long.
         """
-        known = self._session_of(token)
-        if session_id != known.key and _normal(session_id) != known.key:
-            raise SessionNotFound
+        found = [self._known(token, session_id) for token, session_id in calls]
         if not self.batch_seconds:
-            return None
+            return [k if isinstance(k, DomainError) else None for k in found]
+        ids = {k.session_id for k in found if isinstance(k, _Known)}
+        with self._read_lock:
+            states = repo.session_states(self._reader(), ids) if ids else {}
         now = self.clock.now()
-        state = repo.session_state(self._reader(), known.session_id)
-        if state is None or state[0] is not None or state[1] - now <= MARGIN:
-            return None  # ended, or close to its expiry: written (or refused) at once
-        expires_at = pool.expiry(now, known.timeout)
+        answers: list[Beat | DomainError | None] = []
         with self._lock:
-            self._pending[known.session_id] = (now, expires_at)
-        return Beat(known.session_id, expires_at)
+            for known in found:
+                if isinstance(known, DomainError):
+                    answers.append(known)
+                    continue
+                state = states.get(known.session_id)
+                if state is None or state[0] is not None or state[1] - now <= MARGIN:
+                    answers.append(None)  # ended, or close to its expiry: written at once
+                    continue
+                expires_at = pool.expiry(now, known.timeout)
+                self._pending[known.session_id] = (now, expires_at)
+                answers.append(Beat(known.session_id, expires_at))
+        return answers
 
     def full_beat(self, token: str, session_id: str) -> Beat:
         """A heartbeat written at once, under the session's lock."""
         expires_at = agents.heartbeat(self.db, token=token, session_id=session_id, clock=self.clock)
         return Beat(UUID(session_id), expires_at)
 
-    def _session_of(self, token: str) -> _Known:
+    def _known(self, token: str, session_id: str) -> _Known | DomainError:
+        """What the token opens, if it opens this session; else the refusal."""
         key = token_hash(token)
-        known = self._known.get(key)  # a plain read: the dict changes only under the lock
-        if known is not None:
-            return known
-        found = repo.session_by_token(self._reader(), key)
-        if found is None:
-            raise InvalidToken
-        known = _Known(found[0].id, str(found[0].id), found[1])
-        with self._lock:
-            self._known[key] = known
-            if len(self._known) > CACHE_SIZE:  # the oldest remembered goes first
-                del self._known[next(iter(self._known))]
+        known = self._tokens.get(key)  # a plain read: the dict changes only under the lock
+        if known is None:
+            with self._read_lock:
+                found = repo.session_by_token(self._reader(), key)
+            if found is None:
+                return InvalidToken()
+            known = _Known(found[0].id, str(found[0].id), found[1])
+            with self._lock:
+                self._tokens[key] = known
+                if len(self._tokens) > CACHE_SIZE:  # the oldest remembered goes first
+                    del self._tokens[next(iter(self._tokens))]
+        if session_id != known.key and _normal(session_id) != known.key:
+            return SessionNotFound()
         return known
 
     def _reader(self) -> Connection:
-        """This thread's own connection for quick reads, kept open between heartbeats (taking
-        one from the pool for each would cost as much as the read)."""
-        conn: Connection | None = getattr(self._readers, "conn", None)
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self._readers.conn = self.db.reader()
-        return conn
+        """The connection for quick reads, kept open between heartbeats (taking one from
+        the pool for each would cost as much as the read); used under `_read_lock`."""
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.db.reader()
+        return self._conn
 
     def flush(self) -> int:
         """Write the heartbeats received so far; returns how many sessions were touched."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -377,8 +377,10 @@ def touch_session(
     )
 
 
-def session_state(conn: Connection, session_id: UUID) -> tuple[datetime | None, datetime] | None:
-    """A session's (ended_at, expires_at), read without a lock.
+def session_states(
+    conn: Connection, session_ids: Collection[UUID]
+) -> dict[UUID, tuple[datetime | None, datetime]]:
+    """Sessions' (ended_at, expires_at), read without a lock; unknown ids are left out.
 
     Every heartbeat runs this read, so it goes straight to the driver: through
     SQLAlchemy it cost more than all the rest of the heartbeat (bench/RESULTS.md).
@@ -386,17 +388,21 @@ def session_state(conn: Connection, session_id: UUID) -> tuple[datetime | None, 
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         if conn.dialect.name == "sqlite":  # ids are stored as 32 hex digits, times as text
-            cursor.execute(_STATE_SQL.replace("%s", "?"), (session_id.hex,))
-            row = cursor.fetchone()
-            return None if row is None else (_sqlite_time(row[0]), _utc(_sqlite_time(row[1])))
-        cursor.execute(_STATE_SQL, (session_id,))
-        row = cursor.fetchone()
-        return None if row is None else (row[0] and _utc(row[0]), _utc(row[1]))
+            marks = ", ".join("?" * len(session_ids))
+            cursor.execute(f"{_STATES_SQL} IN ({marks})", [i.hex for i in session_ids])
+            return {
+                UUID(hex=i): (_sqlite_time(ended), _utc(_sqlite_time(expires)))
+                for i, ended, expires in cursor.fetchall()
+            }
+        cursor.execute(f"{_STATES_SQL} = ANY(%s)", (list(session_ids),))
+        return {
+            i: (ended and _utc(ended), _utc(expires)) for i, ended, expires in cursor.fetchall()
+        }
     finally:
         cursor.close()
 
 
-_STATE_SQL = "SELECT ended_at, expires_at FROM agent_sessions WHERE id = %s"
+_STATES_SQL = "SELECT id, ended_at, expires_at FROM agent_sessions WHERE id"
 
 
 def _sqlite_time(text: str | None) -> datetime | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from litestar.datastructures import State
@@ -13,9 +13,10 @@ from seatkeeper.clock import Clock
 from seatkeeper.domain.errors import CsrfRefused, InvalidToken, MissingCredentials
 from seatkeeper.domain.model import User
 from seatkeeper.services import admin, logins
-from seatkeeper.services.heartbeats import Heartbeats
+from seatkeeper.services.heartbeats import Beat, Heartbeats
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
+from seatkeeper.web.coalesce import Coalesced
 from seatkeeper.web.errors import AnyRequest
 
 LOGIN_COOKIE = "seatkeeper_login"
@@ -33,6 +34,10 @@ class Runtime:
     login_lifetime: timedelta
     sweep_seconds: float
     heartbeats: Heartbeats
+    quick_beats: Coalesced[tuple[str, str], Beat | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "quick_beats", Coalesced(self.heartbeats.quick_beats))
 
 
 RuntimeDep = NamedDependency[Runtime]

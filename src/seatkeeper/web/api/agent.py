@@ -158,10 +158,10 @@ async def heartbeat(request: AnyRequest, session_id: FromPath[str]) -> ASGIApp:
     # token read from the raw headers, and an answer sent as is (resolving
     # dependencies, parsing every header and building a Response each cost about as
     # much as the heartbeat itself; python -m bench --only agent_api shows the rate).
-    # The common case is one quick read answered right here; the rest waits in a thread.
+    # The common case is answered by one read for all heartbeats arriving meanwhile.
     runtime: Runtime = request.app.state.runtime
     bearer = _bearer(request.scope["headers"])
-    beat = runtime.heartbeats.quick_beat(bearer, session_id)
+    beat = await runtime.quick_beats((bearer, session_id))
     if beat is None:
         beat = await anyio.to_thread.run_sync(runtime.heartbeats.full_beat, bearer, session_id)
     return _JsonAnswer(_encode(Heartbeat(beat.session_id, beat.expires_at)))

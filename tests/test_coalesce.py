@@ -1,0 +1,103 @@
+"""Calls that go to the database together (the heartbeat's read)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from seatkeeper.web.coalesce import MAX_BATCH, Coalesced
+
+
+class Recorder:
+    """A blocking `run` that records its batches; the first one waits for a signal."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.release = threading.Event()
+        self.threads: set[int] = set()
+
+    def run(self, items: Sequence[int]) -> list[int | Exception]:
+        self.threads.add(threading.get_ident())
+        if not self.batches:
+            self.release.wait(5)
+        self.batches.append(list(items))
+        return [ValueError(f"odd {i}") if i % 2 else i * 10 for i in items]
+
+
+def test_calls_arriving_while_a_batch_runs_go_together_and_get_their_own_answers() -> None:
+    recorder = Recorder()
+    coalesced: Coalesced[int, int] = Coalesced(recorder.run)
+
+    async def scenario() -> list[int | BaseException]:
+        first = asyncio.ensure_future(coalesced(0))
+        await asyncio.sleep(0.05)  # the first batch is in its thread, waiting
+        rest = [asyncio.ensure_future(coalesced(i)) for i in range(1, 8)]
+        await asyncio.sleep(0.05)
+        recorder.release.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    answers = asyncio.run(scenario())
+    assert recorder.batches == [[0], [1, 2, 3, 4, 5, 6, 7]]
+    assert threading.get_ident() not in recorder.threads  # never on the event loop
+    for i, answer in enumerate(answers):
+        if i % 2:
+            assert isinstance(answer, ValueError) and str(answer) == f"odd {i}"
+        else:
+            assert answer == i * 10
+
+
+def test_a_batch_is_never_larger_than_the_limit() -> None:
+    recorder = Recorder()
+    recorder.release.set()
+    coalesced: Coalesced[int, int] = Coalesced(recorder.run)
+
+    async def scenario() -> list[int | BaseException]:
+        calls = [coalesced(2 * i) for i in range(MAX_BATCH * 2 + 1)]
+        return await asyncio.gather(*calls)
+
+    answers = asyncio.run(scenario())
+    assert answers == [20 * i for i in range(MAX_BATCH * 2 + 1)]
+    assert [len(b) for b in recorder.batches] == [MAX_BATCH, MAX_BATCH, 1]
+
+
+def test_a_failing_batch_fails_each_of_its_calls_and_the_next_ones_still_run() -> None:
+    calls = 0
+
+    def run(items: Sequence[int]) -> list[int | Exception]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("the database went away")
+        return list(items)
+
+    coalesced: Coalesced[int, int] = Coalesced(run)
+
+    async def scenario() -> tuple[tuple[int | BaseException, ...], int]:
+        failed = await asyncio.gather(coalesced(1), coalesced(2), return_exceptions=True)
+        return failed, await coalesced(3)
+
+    failed, later = asyncio.run(scenario())
+    assert [type(f) for f in failed] == [ConnectionError, ConnectionError]
+    assert later == 3
+
+
+def test_a_cancelled_call_does_not_disturb_the_others() -> None:
+    recorder = Recorder()
+    coalesced: Coalesced[int, int] = Coalesced(recorder.run)
+
+    async def scenario() -> int:
+        first = asyncio.ensure_future(coalesced(0))
+        await asyncio.sleep(0.05)
+        gone, kept = asyncio.ensure_future(coalesced(2)), asyncio.ensure_future(coalesced(4))
+        await asyncio.sleep(0)
+        gone.cancel()
+        recorder.release.set()
+        await first
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        return await kept
+
+    assert asyncio.run(scenario()) == 40
