@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test clean
+.PHONY: demo test bench clean
 
 ## Run the demo: SQLite, a demo account, 30 days of history, live simulated agents.
 demo: $(VENV)/.runtime
@@ -12,10 +12,14 @@ demo: $(VENV)/.runtime
 ## Install everything the tests need, then run lint, types and the whole suite.
 test: $(VENV)/.test
 	scripts/ensure-chromium
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -n auto
+
+## Benchmarks (Debian's wrk; PostgreSQL when it answers): prints tables, writes bench/RESULTS.md.
+bench: $(VENV)/.test
+	$(BIN)/python -m bench $(ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
