@@ -56,9 +56,12 @@ def run(ctx: Context) -> None:
         "(median 25 min, 1 min to 10 h), ended by logout, timeout or termination, all before now"
     )
     table.note(
-        "cold: an account's first call after the server started, timed alone by the harness "
-        "(httpx, a new connection); the other small accounts' first calls go one after another "
-        "with a super_admin token. warm: wrk, one connection, after those"
+        "cold: an account's first call ever, with none of its days kept yet, timed alone by the "
+        "harness (httpx, a new connection): it computes every settled day from the session rows "
+        "and keeps it in the database, so it happens once per account (after seeding here; in "
+        "use, after upgrading to a seatkeeper that keeps days), not after each restart; the "
+        "other small accounts' first calls go one after another with a super_admin token. "
+        "warm: wrk, one connection, after those"
     )
     for label, answer in colds:
         table.note(f"{label} answered: {_figures(answer)}")

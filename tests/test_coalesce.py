@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 
 from seatkeeper.web.coalesce import MAX_BATCH, Coalesced
+
+T = TypeVar("T")
+
+
+def on_own_loop(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run `scenario` on an event loop of its own, in a thread of its own (a browser test
+    before it in this process may have left an event loop running in this one)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, scenario()).result()
 
 
 class Recorder:
@@ -31,7 +42,11 @@ def test_calls_arriving_while_a_batch_runs_go_together_and_get_their_own_answers
     recorder = Recorder()
     coalesced: Coalesced[int, int] = Coalesced(recorder.run)
 
+    loop_thread = 0
+
     async def scenario() -> list[int | BaseException]:
+        nonlocal loop_thread
+        loop_thread = threading.get_ident()
         first = asyncio.ensure_future(coalesced(0))
         await asyncio.sleep(0.05)  # the first batch is in its thread, waiting
         rest = [asyncio.ensure_future(coalesced(i)) for i in range(1, 8)]
@@ -39,9 +54,9 @@ def test_calls_arriving_while_a_batch_runs_go_together_and_get_their_own_answers
         recorder.release.set()
         return await asyncio.gather(first, *rest, return_exceptions=True)
 
-    answers = asyncio.run(scenario())
+    answers = on_own_loop(scenario)
     assert recorder.batches == [[0], [1, 2, 3, 4, 5, 6, 7]]
-    assert threading.get_ident() not in recorder.threads  # never on the event loop
+    assert loop_thread not in recorder.threads  # never on the event loop
     for i, answer in enumerate(answers):
         if i % 2:
             assert isinstance(answer, ValueError) and str(answer) == f"odd {i}"
@@ -58,7 +73,7 @@ def test_a_batch_is_never_larger_than_the_limit() -> None:
         calls = [coalesced(2 * i) for i in range(MAX_BATCH * 2 + 1)]
         return await asyncio.gather(*calls)
 
-    answers = asyncio.run(scenario())
+    answers = on_own_loop(scenario)
     assert answers == [20 * i for i in range(MAX_BATCH * 2 + 1)]
     assert [len(b) for b in recorder.batches] == [MAX_BATCH, MAX_BATCH, 1]
 
@@ -79,7 +94,7 @@ def test_a_failing_batch_fails_each_of_its_calls_and_the_next_ones_still_run() -
         failed = await asyncio.gather(coalesced(1), coalesced(2), return_exceptions=True)
         return failed, await coalesced(3)
 
-    failed, later = asyncio.run(scenario())
+    failed, later = on_own_loop(scenario)
     assert [type(f) for f in failed] == [ConnectionError, ConnectionError]
     assert later == 3
 
@@ -100,4 +115,4 @@ def test_a_cancelled_call_does_not_disturb_the_others() -> None:
             await gone
         return await kept
 
-    assert asyncio.run(scenario()) == 40
+    assert on_own_loop(scenario) == 40
