@@ -149,6 +149,10 @@ class Heartbeats:
         if self._writer is not None:
             self._writer.join(5)
         self.flush()
+        with self._read_lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def _run(self) -> None:
         while not self._stop.wait(self.batch_seconds):
