@@ -215,6 +215,7 @@ def _announce(demo: DemoAccount, *, base_url: str, named: int, guests: int) -> N
         "seatkeeper demo is running.",
         "",
         f"  Active Agents      {base_url}/accounts/{account.slug}/active-agents",
+        f"  Recently ended     {base_url}/accounts/{account.slug}/recently-ended",
         f"  Agent console      {base_url}/console/{account.slug}",
         f"  API docs           {base_url}/docs",
         f"  Account            {account.slug} ({account.name}): {account.licenses} licenses, "
@@ -229,6 +230,7 @@ def _announce(demo: DemoAccount, *, base_url: str, named: int, guests: int) -> N
         "Try:",
         f"  curl {auth} {api}/active-sessions",
         f"  curl {auth} {api}/usage",
+        f"  curl {auth} '{api}/ended-sessions?reason=terminated'",
         "",
         "Press Ctrl-C to stop.",
     ]

@@ -75,14 +75,22 @@ def test_agents_and_designers_are_not_allowed_and_do_not_see_the_entry(
         expect(refused.get_by_role("heading")).to_have_text("Not allowed")
         expect(page.get_by_test_id("grid")).to_have_count(0)
         expect(page.get_by_test_id("figure-current")).to_have_count(0)
+        answer = page.goto(f"{live_server}/accounts/acme/recently-ended")
+        assert answer is not None
+        assert answer.status == 403
+        expect(page.get_by_test_id("ended-grid")).to_have_count(0)
         log_out(page, live_server)
 
     open_active_agents(page, live_server)
     entries = menu_entries(page)
-    expect(entries).to_have_text(["Active Agents"])
+    expect(entries).to_have_text(["Active Agents", "Recently ended"])
     entry = page.get_by_test_id("nav-active-agents")
     expect(entry).to_have_attribute("href", ACTIVE_AGENTS)
     expect(entry).to_have_attribute("aria-current", "page")
+    page.get_by_test_id("nav-recently-ended").click()  # the menu is still open
+    expect(page).to_have_url(f"{live_server}/accounts/acme/recently-ended")
+    expect(page.get_by_test_id("nav-recently-ended")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_test_id("ended-empty")).to_have_text("No session ended in the past 7 days.")
 
 
 def test_admins_see_their_own_account_and_a_super_admin_chooses(

@@ -10,7 +10,7 @@ from importlib import resources
 from zoneinfo import ZoneInfo
 
 from seatkeeper.domain.errors import InvalidInput, InvalidSort
-from seatkeeper.domain.model import Flow, GridView, SortColumn
+from seatkeeper.domain.model import EndReason, Flow, GridView, SortColumn
 from seatkeeper.domain.pool import MAX_TIMEOUT, MIN_TIMEOUT
 
 MAX_LICENSES = 1_000_000
@@ -159,13 +159,29 @@ def grid_view(
         raise InvalidSort(f"Unknown sort column {sort!r}; use one of {', '.join(_SORTS)}.")
     if order not in (None, "", "asc", "desc"):
         raise InvalidSort(f"Unknown order {order!r}; use asc or desc.")
-    if page < 1:
-        raise InvalidInput(f"The page must be 1 or more; got {page}.")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}; got {per_page}.")
+    paging(page, per_page)
     search = (search or "").strip() or None
     if search is not None and (len(search) > MAX_SEARCH or not _PRINTABLE.fullmatch(search)):
         raise InvalidInput(
             f"The search must be at most {MAX_SEARCH} characters, without control characters."
         )
     return GridView(column, order == "desc", search, page, per_page)
+
+
+def paging(page: int, per_page: int) -> None:
+    """Refuse a page before the first, or one too small or too large."""
+    if page < 1:
+        raise InvalidInput(f"The page must be 1 or more; got {page}.")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}; got {per_page}.")
+
+
+def end_reason(reason: str | None) -> EndReason | None:
+    """An end reason to filter by (None or empty: every reason)."""
+    if not reason:
+        return None
+    try:
+        return EndReason(reason)
+    except ValueError:
+        names = ", ".join(r.value for r in EndReason)
+        raise InvalidInput(f"Unknown end reason {reason!r}; use one of {names}.") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import Connection
@@ -17,7 +17,7 @@ from seatkeeper.domain.model import Account, EndReason, GridRow, GridView, Role,
 from seatkeeper.domain.validation import is_slug
 from seatkeeper.services import history
 from seatkeeper.services.secrets import token_hash
-from seatkeeper.storage import changes
+from seatkeeper.storage import audit, changes
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
 
@@ -80,9 +80,16 @@ class Termination:
 
 
 def terminate_sessions(
-    db: Database, user: User, account_slug: str, session_ids: Sequence[UUID], *, clock: Clock
+    db: Database,
+    user: User,
+    account_slug: str,
+    session_ids: Sequence[UUID],
+    *,
+    clock: Clock,
+    source: str | None = None,
 ) -> Termination:
-    """Close these sessions at once and free their licenses."""
+    """Close these sessions at once and free their licenses; each termination is recorded
+    in the audit trail with who made it, from where, and what was open."""
     wanted = list(dict.fromkeys(session_ids))
     with db.write() as conn:
         account = repo.lock_account(conn, authorize(conn, user, account_slug).id)
@@ -90,12 +97,23 @@ def terminate_sessions(
         # Read under both locks: no call for these sessions can land after `now`.
         now = clock.now()
         expired = repo.expire_overdue_sessions(conn, now, account_id=account.id)
+        was_open = audit.what_was_open(
+            conn, [s for s in wanted if s in found and found[s].ended_at is None]
+        )
         terminated = [
             session_id
             for session_id in wanted
             if session_id in found
             and repo.end_session(conn, session_id, at=now, reason=EndReason.TERMINATED, by=user.id)
         ]
+        audit.record_terminations(
+            conn,
+            account.id,
+            user,
+            at=now,
+            source=source,
+            sessions={s: was_open[s] for s in terminated},
+        )
         if expired or terminated:
             changes.changed(conn, account.id, at=now)
             repo.forget_usage(conn, account.id, since=now)
@@ -105,6 +123,35 @@ def terminate_sessions(
         already_ended=[s for s in wanted if s in found and s not in done],
         not_found=[s for s in wanted if s not in found],
     )
+
+
+RECENT = timedelta(days=7)  # how far back the Recently ended view goes
+
+
+@dataclass(frozen=True, slots=True)
+class RecentlyEnded:
+    account: Account
+    rows: list[audit.EndedSession]  # this page's
+    total: int  # on every page
+
+
+def recently_ended(
+    db: Database,
+    user: User,
+    account_slug: str,
+    *,
+    reason: EndReason | None,
+    page: int,
+    per_page: int,
+    now: datetime,
+) -> RecentlyEnded:
+    """The account's sessions that ended in the past 7 days, the latest end first."""
+    with db.read() as conn:
+        account = authorize(conn, user, account_slug)
+        rows, total = audit.ended_sessions(
+            conn, account.id, since=now - RECENT, reason=reason, page=page, per_page=per_page
+        )
+    return RecentlyEnded(account, rows, total)
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,6 +167,24 @@ denials = Table(
     Index("ix_denials_account_at", "account_id", "at"),
 )
 
+# What admins did, for "who ended my session?". Written once and never changed or
+# deleted: triggers refuse both (migration 0007), on SQLite and PostgreSQL.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("actor_id", ForeignKey("users.id")),
+    Column("actor", String(100)),  # the user's name when they acted
+    Column("source", String(100)),  # the client's address
+    Column("session_id", ForeignKey("agent_sessions.id")),
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_events_account_at", "account_id", "at"),
+    Index("ix_audit_events_session", "session_id"),
+)
+
 # A user's login to the pages: the cookie holds a random token, the table its hash.
 web_logins = Table(
     "web_logins",

@@ -17,7 +17,7 @@ from seatkeeper.domain import errors as e
 from seatkeeper.domain import validation
 from seatkeeper.services import admin, flows
 from seatkeeper.web.api.schemas import FlowBody, Flows
-from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ApiUser, Now, RuntimeDep
+from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ApiUser, Now, RuntimeDep, Source
 from seatkeeper.web.errors import responses
 
 ADMIN_TOKEN: list[SecurityRequirement] = [{"AdminToken": []}]
@@ -56,6 +56,30 @@ class Terminated(msgspec.Struct):
     already_ended: list[UUID]  # ended before this call (logout, timeout or termination)
     not_found: list[UUID]  # not sessions of this account
     message: str
+
+
+class EndedSession(msgspec.Struct):
+    session_id: UUID
+    agent_id: str | None  # the username; null for a Guest
+    session_start: datetime  # in the account's time zone
+    ended_at: datetime  # in the account's time zone
+    duration_seconds: int
+    end_reason: str  # logout, timeout or terminated
+    ended_by: str | None  # the admin who terminated it
+    source: str | None  # the address the termination came from
+    open_at_end: list[str]  # the Flows open when it was terminated
+
+
+class EndedSessions(msgspec.Struct):
+    account: str
+    time_zone: str
+    since: datetime  # 7 days before now
+    reason: str | None
+    page: int
+    per_page: int
+    pages: int
+    count: int  # on every page
+    sessions: list[EndedSession]  # this page's, the latest end first
 
 
 class UsageDay(msgspec.Struct):
@@ -149,11 +173,12 @@ def active_sessions(
 def terminate(
     runtime: RuntimeDep,
     admin_user: ApiUser,
+    source: Source,
     account: FromPath[str],
     data: JSONBody[TerminateRequest],
 ) -> Terminated:
     result = admin.terminate_sessions(
-        runtime.db, admin_user, account, data.session_ids, clock=runtime.clock
+        runtime.db, admin_user, account, data.session_ids, clock=runtime.clock, source=source
     )
     count = len(result.terminated)
     message = f"{count} session{'' if count == 1 else 's'} terminated."
@@ -162,6 +187,59 @@ def terminate(
     if result.not_found:
         message += f" {len(result.not_found)} not found in this account."
     return Terminated(count, result.terminated, result.already_ended, result.not_found, message)
+
+
+@get(
+    "/ended-sessions",
+    summary="Recently ended: sessions that ended in the past 7 days, and why",
+    security=ADMIN_TOKEN,
+    responses=responses(*REFUSALS, e.InvalidInput),
+    sync_to_thread=True,
+)
+def ended_sessions(
+    runtime: RuntimeDep,
+    now: Now,
+    admin_user: ApiUser,
+    account: FromPath[str],
+    reason: Annotated[
+        str | None,
+        QueryParameter(description="Only this end reason: logout, timeout or terminated"),
+    ] = None,
+    page: Annotated[int, QueryParameter(description="1 for the first page")] = 1,
+    per_page: Annotated[
+        int, QueryParameter(description=f"Rows a page, at most {validation.MAX_PER_PAGE}")
+    ] = 50,
+) -> EndedSessions:
+    wanted = validation.end_reason(reason)
+    validation.paging(page, per_page)
+    result = admin.recently_ended(
+        runtime.db, admin_user, account, reason=wanted, page=page, per_page=per_page, now=now
+    )
+    tz = ZoneInfo(result.account.time_zone)
+    return EndedSessions(
+        account=result.account.slug,
+        time_zone=result.account.time_zone,
+        since=(now - admin.RECENT).astimezone(tz),
+        reason=wanted,
+        page=page,
+        per_page=per_page,
+        pages=max(1, -(-result.total // per_page)),
+        count=result.total,
+        sessions=[
+            EndedSession(
+                r.session_id,
+                r.agent_id,
+                r.started_at.astimezone(tz),
+                r.ended_at.astimezone(tz),
+                round((r.ended_at - r.started_at).total_seconds()),
+                r.reason,
+                r.ended_by,
+                r.source,
+                list(r.open_at_end),
+            )
+            for r in result.rows
+        ],
+    )
 
 
 @get(
@@ -241,7 +319,15 @@ def remove_flow(
 
 admin_router = Router(
     path="/api/v1/accounts/{account:str}",
-    route_handlers=[active_sessions, terminate, usage, list_flows, add_flow, remove_flow],
+    route_handlers=[
+        active_sessions,
+        terminate,
+        ended_sessions,
+        usage,
+        list_flows,
+        add_flow,
+        remove_flow,
+    ],
     dependencies=ADMIN_DEPENDENCIES,
     tags=["Administration"],
 )

@@ -15,6 +15,7 @@ from seatkeeper.web.pages.active_agents import (
 from seatkeeper.web.pages.auth import home, log_in, log_out, login_page
 from seatkeeper.web.pages.common import PAGE_EXCEPTION_HANDLERS
 from seatkeeper.web.pages.console import console
+from seatkeeper.web.pages.recently_ended import recently_ended
 from seatkeeper.web.pages.views import average
 
 
@@ -34,6 +35,7 @@ pages_router = Router(
         active_agents_fragments,
         active_agents_events,
         choose_account,
+        recently_ended,
         console,
     ],
     exception_handlers=PAGE_EXCEPTION_HANDLERS,

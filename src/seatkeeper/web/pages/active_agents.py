@@ -66,7 +66,7 @@ def active_agents(
         context["accounts"] = accounts.all_accounts(runtime.db)
     return Template(
         template_name="active_agents.html",
-        context={**context, "nav": who.nav("active-agents")},
+        context={**context, "nav": who.nav("active-agents", viewing=context["account"])},
     )
 
 

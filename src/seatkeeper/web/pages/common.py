@@ -36,8 +36,10 @@ class Visitor:
     account: Account  # their own
     csrf: str  # what their forms and the page's API calls must carry
 
-    def nav(self, current: str = "") -> Nav:
-        return nav(self.user, self.account, self.csrf, current)
+    def nav(self, current: str = "", *, viewing: Account | None = None) -> Nav:
+        """The top bar; its Account menu leads to the pages of the account being viewed
+        (a super_admin's may be another's)."""
+        return nav(self.user, viewing or self.account, self.csrf, current)
 
 
 def visitor(request: AnyRequest, runtime: Runtime, now: datetime) -> Visitor | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from seatkeeper.domain.model import Account, GridView, Role, User
+from seatkeeper.domain.model import Account, EndReason, GridView, Role, User
 from seatkeeper.services import admin
 
 GUEST = "Guest"
@@ -23,17 +24,22 @@ class Nav:
     role: str
     csrf: str
     active_agents_url: str | None  # None for roles below account admin
+    recently_ended_url: str | None
     current: str = ""
 
 
 def nav(user: User, account: Account, csrf: str, current: str = "") -> Nav:
     """The top bar for a logged-in user: the Account menu shows what their role may open."""
-    url = (
-        f"/accounts/{account.slug}/active-agents"
-        if user.role.at_least(Role.ACCOUNT_ADMIN)
-        else None
+    admin = user.role.at_least(Role.ACCOUNT_ADMIN)
+    base = f"/accounts/{account.slug}"
+    return Nav(
+        user.username,
+        user.role.label.lower(),
+        csrf,
+        f"{base}/active-agents" if admin else None,
+        f"{base}/recently-ended" if admin else None,
+        current,
     )
-    return Nav(user.username, user.role.label.lower(), csrf, url, current)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +145,87 @@ def grid(result: admin.Grid, *, view: GridView) -> Grid:
         previous_href=to(view.page - 1) if view.page <= pages else to(pages),
         next_href=to(view.page + 1),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EndedRow:
+    agent: str
+    guest: bool
+    started: str  # in the account's time zone
+    ended: str
+    ended_iso: str
+    duration: str
+    reason: str  # logout, timeout or terminated
+    ended_by: str  # "by alice from 10.0.0.7" for a termination, else ""
+    open_at_end: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    reason: str
+    reasons: tuple[str, ...]
+    rows: tuple[EndedRow, ...]
+    page: int
+    pages: int
+    total: int
+    first: int
+    previous_href: str | None
+    next_href: str | None
+
+
+def ended(
+    result: admin.RecentlyEnded, *, reason: EndReason | None, page: int, per_page: int
+) -> Ended:
+    """The Recently ended view: a page of ended sessions in the account's time zone."""
+    tz = ZoneInfo(result.account.time_zone)
+    shown = tuple(
+        EndedRow(
+            agent=r.agent_id or GUEST,
+            guest=r.agent_id is None,
+            started=r.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+            ended=r.ended_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+            ended_iso=r.ended_at.astimezone(tz).isoformat(timespec="seconds"),
+            duration=duration(r.ended_at - r.started_at),
+            reason=r.reason.value,
+            ended_by=" ".join(
+                part
+                for part in (
+                    f"by {r.ended_by}" if r.ended_by else "",
+                    f"from {r.source}" if r.source else "",
+                )
+                if part
+            ),
+            open_at_end=", ".join(r.open_at_end),
+        )
+        for r in result.rows
+    )
+    pages = max(1, -(-result.total // per_page))
+    kept = {"reason": reason.value} if reason else {}
+
+    def to(number: int) -> str | None:
+        return "?" + urlencode({**kept, "page": number}) if 1 <= number <= pages else None
+
+    return Ended(
+        reason=reason.value if reason else "",
+        reasons=tuple(r.value for r in EndReason),
+        rows=shown,
+        page=page,
+        pages=pages,
+        total=result.total,
+        first=(page - 1) * per_page + 1 if shown else 0,
+        previous_href=to(page - 1) if page <= pages else to(pages),
+        next_href=to(page + 1),
+    )
+
+
+def duration(length: timedelta) -> str:
+    """A session's length as people say it: 45 s, 12 min, 3 h 05 min, 2 d 1 h."""
+    seconds = max(0, round(length.total_seconds()))
+    minutes, hours = seconds // 60, seconds // 3600
+    if seconds < 60:
+        return f"{seconds} s"
+    if hours < 1:
+        return f"{minutes} min"
+    if hours < 24:
+        return f"{hours} h {minutes % 60:02d} min"
+    return f"{hours // 24} d {hours % 24} h"
