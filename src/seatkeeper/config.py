@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///seatkeeper.db"
@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         le=5,
         description="Heartbeats far from their session's expiry are written together this "
         "often (0: each at once).",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token a Prometheus scrape of /metrics must carry; without one, "
+        "/metrics answers only to this machine (127.0.0.1, ::1).",
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     login_hours: float = Field(

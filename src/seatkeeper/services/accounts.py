@@ -92,6 +92,12 @@ def all_accounts(db: Database) -> list[Account]:
         return repo.all_accounts(conn)
 
 
+def license_use(db: Database, now: datetime) -> list[tuple[int, str, int, int]]:
+    """Every account's (id, slug, licenses in use, licenses owned), in one read."""
+    with db.read() as conn:
+        return repo.license_use(conn, now)
+
+
 def list_accounts(db: Database, *, now: datetime) -> list[AccountSummary]:
     """Every account with the licenses in use now."""
     with db.read() as conn:

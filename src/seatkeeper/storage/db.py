@@ -12,6 +12,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from seatkeeper import metrics
+
 _WRITE = "seatkeeper_write"
 _PEEK = "seatkeeper_peek"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -61,9 +63,11 @@ def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get their folder, WAL mode and a busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(
+        engine = create_engine(
             url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
         )
+        metrics.watch(engine)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         folder = Path(parsed.database).expanduser().parent
         try:
@@ -79,6 +83,7 @@ def make_engine(url: str) -> Engine:
     )
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
+    metrics.watch(engine)
     return engine
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     update,
 )
 
+from seatkeeper import metrics
 from seatkeeper.domain.model import (
     Account,
     AgentSession,
@@ -295,6 +296,23 @@ def count_open_sessions(conn: Connection, account_id: int, now: datetime) -> int
     ).scalar_one()
 
 
+def license_use(conn: Connection, now: datetime) -> list[tuple[int, str, int, int]]:
+    """Every account's (id, slug, licenses in use at `now`, licenses owned)."""
+    s = agent_sessions.c
+    used = (
+        select(s.account_id, func.count().label("used"))
+        .where(_open, s.expires_at > now)
+        .group_by(s.account_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(accounts.c.id, accounts.c.slug, func.coalesce(used.c.used, 0), accounts.c.licenses)
+        .select_from(accounts.outerjoin(used, used.c.account_id == accounts.c.id))
+        .order_by(accounts.c.slug)
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
 def open_sessions(conn: Connection, account_id: int) -> list[AgentSession]:
     """The account's unended sessions."""
     rows = conn.execute(
@@ -331,6 +349,7 @@ def insert_session(
         )
         .returning(*agent_sessions.c)
     ).one()
+    metrics.count(conn, metrics.SESSIONS_OPENED, account_id)
     return _session(row)
 
 
@@ -465,14 +484,17 @@ def end_session(
     by: int | None = None,
 ) -> bool:
     """End a session unless it already ended, closing its interactions. True if it was open."""
-    ended = conn.execute(
+    account_id = conn.execute(
         update(agent_sessions)
         .where(agent_sessions.c.id == session_id, _open)
         .values(ended_at=at, end_reason=reason.value, ended_by=by)
-    ).rowcount
-    if ended:
-        _close_interactions(conn, session_id, at)
-    return bool(ended)
+        .returning(agent_sessions.c.account_id)
+    ).scalar_one_or_none()
+    if account_id is None:
+        return False
+    _close_interactions(conn, session_id, at)
+    metrics.count(conn, metrics.SESSIONS_ENDED, account_id, reason.value)
+    return True
 
 
 def expire_session(conn: Connection, session_id: UUID, now: datetime) -> bool:
@@ -481,15 +503,17 @@ def expire_session(conn: Connection, session_id: UUID, now: datetime) -> bool:
     The expiry is checked in the UPDATE itself, so that activity committed meanwhile
     (which moved the expiry) keeps the session open.
     """
-    ended_at = conn.execute(
+    ended = conn.execute(
         update(agent_sessions)
         .where(agent_sessions.c.id == session_id, _open, agent_sessions.c.expires_at <= now)
         .values(ended_at=agent_sessions.c.expires_at, end_reason=EndReason.TIMEOUT.value)
-        .returning(agent_sessions.c.ended_at)
-    ).scalar_one_or_none()
-    if ended_at is not None:
-        _close_interactions(conn, session_id, ended_at)
-    return ended_at is not None
+        .returning(agent_sessions.c.ended_at, agent_sessions.c.account_id)
+    ).one_or_none()
+    if ended is None:
+        return False
+    _close_interactions(conn, session_id, ended.ended_at)
+    metrics.count(conn, metrics.SESSIONS_ENDED, ended.account_id, EndReason.TIMEOUT.value)
+    return True
 
 
 def _close_interactions(conn: Connection, session_id: UUID, at: datetime) -> None:
@@ -541,6 +565,7 @@ def sessions_by_id(
 def insert_denial(conn: Connection, *, account_id: int, user_id: int | None, at: datetime) -> None:
     """Record a refused open."""
     conn.execute(denials.insert().values(account_id=account_id, user_id=user_id, at=at))
+    metrics.count(conn, metrics.DENIALS, account_id)
 
 
 # --- interactions -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from seatkeeper import metrics
 from seatkeeper.clock import Clock, SystemClock
 from seatkeeper.config import Settings
 from seatkeeper.services.heartbeats import Heartbeats
@@ -26,13 +27,14 @@ from seatkeeper.web.deps import DEPENDENCIES, Runtime
 from seatkeeper.web.docs import openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS, AnyRequest
 from seatkeeper.web.live import Hub
+from seatkeeper.web.metrics import RequestTimer, app_metrics, metrics_page
 from seatkeeper.web.pages import add_filters, pages_router
 from seatkeeper.web.pages.common import http_error_page
 from seatkeeper.web.pages.console import console_api_router
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
-API_PREFIXES = ("/api/", "/docs", "/static/", "/healthz")
+API_PREFIXES = ("/api/", "/docs", "/static/", "/healthz", "/metrics")
 MAX_BODY = 512 * 1024  # the largest body is a terminate request of 10,000 ids (~390 KB)
 
 
@@ -63,6 +65,8 @@ def create_app(
         sweep_seconds=settings.sweep_seconds,
         heartbeats=Heartbeats(db, clock, batch_seconds=settings.heartbeat_batch_seconds),
     )
+    token = settings.metrics_token
+    times = metrics.RequestTimes()
     return Litestar(
         route_handlers=[
             agent_router,
@@ -70,6 +74,7 @@ def create_app(
             pages_router,
             console_api_router,
             healthz,
+            metrics_page,
             create_static_files_router(
                 path="/static", directories=[STATIC], include_in_schema=False
             ),
@@ -80,7 +85,16 @@ def create_app(
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=add_filters
         ),
-        state=State({"runtime": runtime, "hub": Hub()}),
+        state=State(
+            {
+                "runtime": runtime,
+                "hub": Hub(),
+                "request_times": times,
+                "app_metrics": app_metrics(db, clock, times),
+                "metrics_token": token and token.get_secret_value(),
+            }
+        ),
+        middleware=[RequestTimer],
         lifespan=[live.running],
         on_shutdown=[db.dispose] if database is None else [],
         request_max_body_size=MAX_BODY,

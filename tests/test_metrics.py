@@ -1,0 +1,126 @@
+"""/metrics: scraped and parsed as Prometheus does, and who may scrape it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
+
+from seatkeeper import metrics
+from seatkeeper.clock import FrozenClock
+from seatkeeper.config import Settings
+from seatkeeper.services import expiry
+from seatkeeper.storage.db import Database
+from seatkeeper.web.app import create_app
+from tests.conftest import PASSWORD, World, bearer
+from tests.servers import served
+from tests.test_api_agent import call, error_of, login, open_session
+
+Client = TestClient[Litestar]
+TOKEN = "scrape-secret"
+HEARTBEAT = "/api/v1/sessions/{session_id}/heartbeat"
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture
+def scraped(settings: Settings, clock: FrozenClock, db: Database) -> Litestar:
+    with_token = settings.model_copy(update={"metrics_token": SecretStr(TOKEN)})
+    return create_app(with_token, clock=clock, database=db)
+
+
+def scrape(client: Client) -> Samples:
+    answer = client.get("/metrics", headers=bearer(TOKEN))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain")
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(answer.text)
+        for s in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_metrics_count_sessions_denials_and_ends_and_show_licenses_in_use(
+    scraped: Litestar, world: World, clock: FrozenClock
+) -> None:
+    acme = str(world.acme.id)
+    with TestClient(scraped) as client:
+        before = scrape(client)
+        alice, bob, carol = (login(client, world, name) for name in ("alice", "bob", "carol"))
+        refused = open_session(client, world.app_key, {"username": "dave", "password": PASSWORD})
+        assert error_of(refused) == (409, "license_limit_reached")
+        assert call(client, "POST", f"{alice['session_id']}/heartbeat", alice["token"]).is_success
+        full = scrape(client)
+        client.post(
+            "/api/v1/accounts/acme/active-sessions/terminate",
+            json={"session_ids": [alice["session_id"]]},
+            headers=bearer(world.admin_token),
+        )
+        call(client, "DELETE", bob["session_id"], bob["token"])
+        clock.advance(timedelta(minutes=31))
+        expiry.sweep_expired(scraped.state.runtime.db, now=clock.now())
+        after = scrape(client)
+    assert carol["session_id"]
+
+    gauges = {"account_id": acme, "account": "acme"}
+    assert value(full, "seatkeeper_licenses_in_use", **gauges) == 3
+    assert value(full, "seatkeeper_licenses_total", **gauges) == 3
+    assert value(after, "seatkeeper_licenses_in_use", **gauges) == 0
+    globex = {"account_id": str(world.globex.id), "account": "globex"}
+    assert value(after, "seatkeeper_licenses_total", **globex) == 5
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("seatkeeper_sessions_opened_total", account_id=acme) == 3
+    assert grew("seatkeeper_denials_total", account_id=acme) == 1
+    for reason in ("terminated", "logout", "timeout"):
+        assert grew("seatkeeper_sessions_ended_total", account_id=acme, reason=reason) == 1
+
+    beats = {"method": "POST", "route": HEARTBEAT, "status": "200"}
+    assert value(full, "seatkeeper_request_seconds_count", **beats) == 1
+    assert value(full, "seatkeeper_request_seconds_bucket", **beats, le="+Inf") == 1
+    assert value(full, "seatkeeper_request_seconds_sum", **beats) > 0
+    opens = {"method": "POST", "route": "/api/v1/sessions", "status": "409"}
+    assert value(full, "seatkeeper_request_seconds_count", **opens) == 1
+
+
+def test_a_transaction_that_rolls_back_counts_nothing(db: Database) -> None:
+    def opened() -> float:
+        name, labels = "seatkeeper_sessions_opened_total", {"account_id": "rollback-test"}
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = opened()
+    with pytest.raises(RuntimeError), db.write() as conn:
+        metrics.count(conn, metrics.SESSIONS_OPENED, "rollback-test")
+        raise RuntimeError("changed my mind")
+    assert opened() == before
+    with db.write() as conn:
+        metrics.count(conn, metrics.SESSIONS_OPENED, "rollback-test")
+    assert opened() == before + 1
+
+
+def test_with_a_token_a_scrape_must_carry_it(scraped: Litestar) -> None:
+    with TestClient(scraped) as client:
+        assert error_of(client.get("/metrics")) == (401, "missing_credentials")
+        assert error_of(client.get("/metrics", headers=bearer("guess"))) == (401, "invalid_token")
+
+
+def test_without_a_token_only_this_machine_may_scrape(app: Litestar, world: World) -> None:
+    with TestClient(app) as client:  # a client the server sees as "testclient", not loopback
+        refused = client.get("/metrics")
+        assert error_of(refused) == (403, "not_allowed")
+        assert "SEATKEEPER_METRICS_TOKEN" in refused.json()["error"]["message"]
+    with served(app) as url:  # over TCP from 127.0.0.1
+        answer = httpx.get(f"{url}/metrics")
+        assert answer.status_code == 200
+        assert 'seatkeeper_licenses_total{account="acme",account_id=' in answer.text
