@@ -23,6 +23,7 @@ from seatkeeper.storage.schema import ensure_current
 from seatkeeper.web import errors, live
 from seatkeeper.web.api.admin import admin_router
 from seatkeeper.web.api.agent import agent_router
+from seatkeeper.web.api.export import export_router
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
 from seatkeeper.web.docs import openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS, AnyRequest
@@ -71,6 +72,7 @@ def create_app(
         route_handlers=[
             agent_router,
             admin_router,
+            export_router,
             pages_router,
             console_api_router,
             healthz,

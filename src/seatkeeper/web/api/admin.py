@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from seatkeeper.domain import errors as e
 from seatkeeper.domain import validation
+from seatkeeper.domain.model import GridView
 from seatkeeper.services import admin, flows
 from seatkeeper.web.api.schemas import FlowBody, Flows
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ApiUser, Now, RuntimeDep, Source
@@ -137,6 +138,10 @@ def active_sessions(
 ) -> ActiveSessions:
     view = validation.grid_view(sort, order, search=q, page=page, per_page=per_page)
     result = admin.active_sessions(runtime.db, admin_user, account, view=view, now=now)
+    return grid_body(result, view)
+
+
+def grid_body(result: admin.Grid, view: GridView) -> ActiveSessions:
     tz = ZoneInfo(result.account.time_zone)
     rows = [
         ActiveSession(
@@ -250,7 +255,10 @@ def ended_sessions(
     sync_to_thread=True,
 )
 def usage(runtime: RuntimeDep, now: Now, admin_user: ApiUser, account: FromPath[str]) -> Usage:
-    result = admin.account_usage(runtime.db, admin_user, account, now=now)
+    return usage_body(admin.account_usage(runtime.db, admin_user, account, now=now), now)
+
+
+def usage_body(result: admin.AccountUsage, now: datetime) -> Usage:
     report = result.report
     return Usage(
         account=result.account.slug,

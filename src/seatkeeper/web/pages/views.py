@@ -77,6 +77,7 @@ class Grid:
     first: int  # the position of this page's first row, from 1 (0 when empty)
     previous_href: str | None
     next_href: str | None
+    export_query: str  # the sort and search, for downloading every matching session
 
 
 _COLUMNS = (
@@ -144,6 +145,7 @@ def grid(result: admin.Grid, *, view: GridView) -> Grid:
         first=(view.page - 1) * view.per_page + 1 if shown else 0,
         previous_href=to(view.page - 1) if view.page <= pages else to(pages),
         next_href=to(view.page + 1),
+        export_query=urlencode({"sort": view.sort, "order": order, **kept}),
     )
 
 

@@ -1,0 +1,137 @@
+"""Downloads: the usage history and the current grid, as CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, time
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Response, Router, get
+from litestar.params import FromPath, QueryParameter
+
+from seatkeeper.domain import errors as e
+from seatkeeper.domain import validation
+from seatkeeper.services import admin
+from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS, grid_body, usage_body
+from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ApiUser, Now, RuntimeDep
+from seatkeeper.web.errors import responses
+
+ALL_ROWS = 1_000_000  # a grid download holds every open session that matches
+FORMAT = Annotated[str, QueryParameter(description="csv (default) or json", max_length=10)]
+MEDIA = {"csv": "text/csv", "json": "application/json"}  # Litestar adds the charset to text/
+
+
+def _format(name: str) -> str:
+    if name not in MEDIA:
+        raise e.InvalidInput(f"Unknown format {name!r}; use csv or json.")
+    return name
+
+
+def _download(body: bytes, fmt: str, filename: str) -> Response[bytes]:
+    return Response(
+        body,
+        media_type=MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
+    )
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+@get(
+    "/usage/export",
+    summary="Download the past 30 days' usage (CSV or JSON)",
+    security=ADMIN_TOKEN,
+    responses=responses(*REFUSALS, e.InvalidInput),
+    sync_to_thread=True,
+)
+def usage_export(
+    runtime: RuntimeDep,
+    now: Now,
+    admin_user: ApiUser,
+    account: FromPath[str],
+    format: FORMAT = "csv",
+) -> Response[bytes]:
+    fmt = _format(format)
+    body = usage_body(admin.account_usage(runtime.db, admin_user, account, now=now), now)
+    filename = f"{body.account}-usage-{body.as_of:%Y-%m-%d}"
+    if fmt == "json":
+        return _download(msgspec.json.encode(body), fmt, filename)
+    tz = ZoneInfo(body.time_zone)
+    rows = (
+        (
+            d.date.isoformat(),
+            datetime.combine(d.date, time(), tz).isoformat(),  # the day's start, there
+            d.max_concurrent,
+            d.denials,
+            str(d.account_existed).lower(),
+        )
+        for d in body.days
+    )
+    header = ("date", "day_start", "max_concurrent", "denials", "account_existed")
+    return _download(_csv(header, rows), fmt, filename)
+
+
+@get(
+    "/active-sessions/export",
+    summary="Download every open session, sorted and searched as the grid (CSV or JSON)",
+    security=ADMIN_TOKEN,
+    responses=responses(*REFUSALS, e.InvalidSort, e.InvalidInput),
+    sync_to_thread=True,
+)
+def grid_export(
+    runtime: RuntimeDep,
+    now: Now,
+    admin_user: ApiUser,
+    account: FromPath[str],
+    sort: Annotated[str | None, QueryParameter(max_length=50)] = None,
+    order: Annotated[str | None, QueryParameter(max_length=10)] = None,
+    q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    format: FORMAT = "csv",
+) -> Response[bytes]:
+    fmt = _format(format)
+    view = replace(validation.grid_view(sort, order, search=q), per_page=ALL_ROWS)
+    body = grid_body(
+        admin.active_sessions(runtime.db, admin_user, account, view=view, now=now), view
+    )
+    filename = (
+        f"{body.account}-active-sessions-{now.astimezone(ZoneInfo(body.time_zone)):%Y-%m-%dT%H%M}"
+    )
+    if fmt == "json":
+        return _download(msgspec.json.encode(body), fmt, filename)
+    rows = (
+        (
+            s.session_id,
+            s.agent_id or "",
+            s.session_start.isoformat(),
+            "; ".join(s.open_interactions),
+            s.open_interactions_count,
+        )
+        for s in body.sessions
+    )
+    header = (
+        "session_id",
+        "agent_id",
+        "session_start",
+        "open_interactions",
+        "open_interactions_count",
+    )
+    return _download(_csv(header, rows), fmt, filename)
+
+
+export_router = Router(
+    path="/api/v1/accounts/{account:str}",
+    route_handlers=[usage_export, grid_export],
+    dependencies=ADMIN_DEPENDENCIES,
+    tags=["Administration"],
+)
