@@ -31,14 +31,30 @@ def authenticate_token(db: Database, token: str) -> User:
     return user
 
 
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """Someone working on the database itself (the operator commands): every account is
+    theirs, and what they do is recorded under `name`, with no seatkeeper user behind it."""
+
+    name: str
+
+
+Actor = User | Operator
+
+
 def authorize(
-    conn: Connection, user: User, account_slug: str, *, role: Role = Role.ACCOUNT_ADMIN
+    conn: Connection, user: Actor, account_slug: str, *, role: Role = Role.ACCOUNT_ADMIN
 ) -> Account:
     """The account `user` may act on with `role`: their own, or any for a super_admin.
 
     Lower roles are refused (403); another account is answered as if it did not
     exist (404), so that its name is not confirmed.
     """
+    if isinstance(user, Operator):
+        found = repo.account_by_slug(conn, account_slug) if is_slug(account_slug) else None
+        if found is None:
+            raise AccountNotFound
+        return found
     if not user.role.at_least(role):
         raise NotAllowed(
             f"You are not allowed to do this: it needs the {role.label} role or higher."
@@ -63,7 +79,7 @@ class Grid:
 
 
 def active_sessions(
-    db: Database, user: User, account_slug: str, *, view: GridView, now: datetime
+    db: Database, user: Actor, account_slug: str, *, view: GridView, now: datetime
 ) -> Grid:
     """The Active Agents grid: one row per open session, a page at a time."""
     with db.read() as conn:
@@ -81,7 +97,7 @@ class Termination:
 
 def terminate_sessions(
     db: Database,
-    user: User,
+    user: Actor,
     account_slug: str,
     session_ids: Sequence[UUID],
     *,
@@ -100,16 +116,18 @@ def terminate_sessions(
         was_open = audit.what_was_open(
             conn, [s for s in wanted if s in found and found[s].ended_at is None]
         )
+        by = user.id if isinstance(user, User) else None
         terminated = [
             session_id
             for session_id in wanted
             if session_id in found
-            and repo.end_session(conn, session_id, at=now, reason=EndReason.TERMINATED, by=user.id)
+            and repo.end_session(conn, session_id, at=now, reason=EndReason.TERMINATED, by=by)
         ]
         audit.record_terminations(
             conn,
             account.id,
-            user,
+            actor_id=by,
+            actor=user.username if isinstance(user, User) else user.name,
             at=now,
             source=source,
             sessions={s: was_open[s] for s in terminated},
@@ -137,7 +155,7 @@ class RecentlyEnded:
 
 def recently_ended(
     db: Database,
-    user: User,
+    user: Actor,
     account_slug: str,
     *,
     reason: EndReason | None,
@@ -160,7 +178,7 @@ class AccountUsage:
     report: usage.UsageReport
 
 
-def account_usage(db: Database, user: User, account_slug: str, *, now: datetime) -> AccountUsage:
+def account_usage(db: Database, user: Actor, account_slug: str, *, now: datetime) -> AccountUsage:
     """Current, Daily Average, Daily Max and the 30 daily peaks, in the account's time zone."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, and_, func, select
 
-from seatkeeper.domain.model import EndReason, User
+from seatkeeper.domain.model import EndReason
 from seatkeeper.storage.tables import agent_sessions, audit_events, interactions, users
 
 SESSION_TERMINATED = "session_terminated"
@@ -52,13 +52,14 @@ def what_was_open(conn: Connection, session_ids: Sequence[UUID]) -> dict[UUID, d
 def record_terminations(
     conn: Connection,
     account_id: int,
-    by: User,
     *,
+    actor_id: int | None,  # the user who terminated them; None for an operator
+    actor: str,
     at: datetime,
     source: str | None,
     sessions: dict[UUID, dict[str, Any]],
 ) -> None:
-    """One audit row for each session `by` terminated, with what was open in it."""
+    """One audit row for each session `actor` terminated, with what was open in it."""
     if sessions:
         conn.execute(
             audit_events.insert(),
@@ -67,8 +68,8 @@ def record_terminations(
                     "account_id": account_id,
                     "at": at,
                     "action": SESSION_TERMINATED,
-                    "actor_id": by.id,
-                    "actor": by.username,
+                    "actor_id": actor_id,
+                    "actor": actor,
                     "source": source,
                     "session_id": session_id,
                     "details": details,
