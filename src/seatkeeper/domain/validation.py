@@ -168,6 +168,11 @@ def grid_view(
     return GridView(column, order == "desc", search, page, per_page)
 
 
+def page_count(total: int, per_page: int) -> int:
+    """How many pages `total` rows fill (one, even when there are none)."""
+    return max(1, -(-total // per_page))
+
+
 def paging(page: int, per_page: int) -> None:
     """Refuse a page before the first, or one too small or too large."""
     if page < 1:

@@ -161,7 +161,7 @@ def grid_body(result: admin.Grid, view: GridView) -> ActiveSessions:
         search=view.search,
         page=view.page,
         per_page=view.per_page,
-        pages=max(1, -(-result.total // view.per_page)),
+        pages=validation.page_count(result.total, view.per_page),
         count=result.total,
         sessions=rows,
     )
@@ -228,7 +228,7 @@ def ended_sessions(
         reason=wanted,
         page=page,
         per_page=per_page,
-        pages=max(1, -(-result.total // per_page)),
+        pages=validation.page_count(result.total, per_page),
         count=result.total,
         sessions=[
             EndedSession(

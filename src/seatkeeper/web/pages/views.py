@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from seatkeeper.domain import validation
 from seatkeeper.domain.model import Account, EndReason, GridView, Role, User
 from seatkeeper.services import admin
 
@@ -128,7 +129,7 @@ def grid(result: admin.Grid, *, view: GridView) -> Grid:
         )
         for r in result.rows
     )
-    pages = max(1, -(-result.total // view.per_page))
+    pages = validation.page_count(result.total, view.per_page)
 
     def to(page: int) -> str | None:
         return href(sort=view.sort, order=order, page=page) if 1 <= page <= pages else None
@@ -201,7 +202,7 @@ def ended(
         )
         for r in result.rows
     )
-    pages = max(1, -(-result.total // per_page))
+    pages = validation.page_count(result.total, per_page)
     kept = {"reason": reason.value} if reason else {}
 
     def to(number: int) -> str | None:
