@@ -228,9 +228,15 @@ def test_usage_figures(client: Client, world: World, clock: FrozenClock) -> None
         "max_concurrent": 1,
         "denials": 0,
         "account_existed": True,
+        "minutes_at_cap": 0,
+        "peak_demand": 1,
     }
     assert usage["days"][-2]["max_concurrent"] == 2
     assert usage["as_of"] == "2026-03-10T14:00:00+01:00"
+    assert usage["licenses_needed"] == 2
+    assert usage["advice"] == (
+        "No open was refused in the past 30 days; at most 2 of the 3 licenses were in use at once."
+    )
 
 
 def test_ten_thousand_ids_are_accepted_and_one_more_refused(

@@ -58,7 +58,7 @@ def open_at(sessions: tuple[PastSession, ...], at: datetime) -> int:
 def daily_peaks(history: History) -> dict[date, int]:
     report = usage_report(
         [Interval(s.started_at, s.ended_at) for s in history.sessions],
-        [d.at for d in history.denials],
+        [(d.at, f"refusal {n}") for n, d in enumerate(history.denials)],
         now=NOW,
         tz=TZ,
         licenses=LICENSES,

@@ -62,6 +62,8 @@ def test_usage_downloads_as_csv_and_json_say_what_the_usage_api_says(
         assert (start.hour, start.minute) == (0, 0)
         assert int(row["max_concurrent"]) == day["max_concurrent"]
         assert int(row["denials"]) == day["denials"]
+        assert int(row["minutes_at_cap"]) == day["minutes_at_cap"]
+        assert int(row["peak_demand"]) == day["peak_demand"]
         assert row["account_existed"] == str(day["account_existed"]).lower()
     assert int(rows[-1]["max_concurrent"]) == 2  # today: alice and bob
 

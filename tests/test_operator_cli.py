@@ -139,7 +139,8 @@ def test_usage_prints_the_figures_and_a_chart(
     days = [line for line in lines if line[:4].isdigit()]
     assert len(days) == 30
     assert days[-1].endswith(" 2")  # today's peak: alice and the Guest
-    assert lines[-1] == "| = the 3 licenses the account owns."
+    assert lines[-2] == "| = the 3 licenses the account owns."
+    assert lines[-1].startswith("No open was refused in the past 30 days; at most 2 of the 3")
     as_json = json.loads(seatkeeper("usage", "acme", "--json", db_url=db_url).stdout)
     assert (as_json["current"], as_json["total"], len(as_json["days"])) == (2, 3, 30)
 

@@ -166,9 +166,11 @@ def usage_chart(body: Json) -> str:
         bar = "█" * length + " " * (BAR_WIDTH - length)
         bar = bar[:mark] + "|" + bar[mark + 1 :] if mark < BAR_WIDTH else bar + "|"
         denials = f"  {day['denials']} refused" if day["denials"] else ""
+        if day["minutes_at_cap"]:
+            denials += f", {day['minutes_at_cap']} min at the cap"
         note = "" if day["account_existed"] else "  (before the account existed)"
         lines.append(f"{day['date']}  {bar} {day['max_concurrent']:>5}{denials}{note}")
-    lines += ["", f"| = the {total} licenses the account owns."]
+    lines += ["", f"| = the {total} licenses the account owns.", body["advice"]]
     return "\n".join(lines)
 
 

@@ -117,6 +117,15 @@ def test_figures_and_chart_match_the_history_worked_out_by_hand(
     usage = agents.usage()  # the API serves the same figures
     assert usage["daily_average"] == pytest.approx(round(DAILY_AVERAGE, 2))  # 0.37
     assert (usage["current"], usage["total"], usage["daily_max"]) == (1, 3, 3)
+    refused_day = next(d for d in usage["days"] if d["date"] == "2026-03-03")
+    assert (refused_day["minutes_at_cap"], refused_day["peak_demand"]) == (15, 5)
+    assert usage["licenses_needed"] == 5
+    advice = (
+        "2 opens were refused on 1 day of the past 30; 5 licenses would have avoided every "
+        "refusal (2 more than the 3 the account has)."
+    )
+    assert usage["advice"] == advice
+    expect(page.get_by_test_id("capacity-advice")).to_have_text(advice)
 
     # One bar per day, oldest first, with its peak and denials.
     bars = page.get_by_test_id("chart-day")
@@ -156,7 +165,10 @@ def test_figures_and_chart_match_the_history_worked_out_by_hand(
     tooltip = page.get_by_test_id("chart-tooltip")
     expect(tooltip).to_have_text("")
     denied_day.hover()
-    expect(tooltip).to_have_text("Tue 03 Mar: peak 3 of 3, 2 denied")
+    # All three licenses in use 09:00-09:15 UTC; dave and a Guest refused: 5 wanted.
+    expect(tooltip).to_have_text(
+        "Tue 03 Mar: peak 3 of 3, 2 denied, 15 min at the cap, 5 wanted at once"
+    )
 
     # Focusing one too; the arrow keys (and Home, End) move between days.
     today = bars.last

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seatkeeper.domain.usage import Interval, day_start, usage_report, window_days
+from seatkeeper.domain.usage import (
+    DEMAND_WINDOW,
+    Interval,
+    Refusal,
+    advice,
+    day_start,
+    usage_report,
+    window_days,
+)
 
 ZONES = [
     "UTC",
@@ -40,10 +49,37 @@ def oracle_peak(spans: list[Interval], start: datetime, end: datetime) -> int:
     return max(open_at(t) for t in candidates)
 
 
+def oracle_at_cap(spans: list[Interval], start: datetime, stop: datetime, licenses: int) -> float:
+    """Minutes in [start, stop) with at least `licenses` open, piece by piece."""
+    points = sorted(
+        {start, stop}
+        | {t for s in spans for t in (s.start, s.end) if t is not None and start < t < stop}
+    )
+    minutes = 0.0
+    for left, right in pairwise(points):
+        if sum(1 for s in spans if s.start <= left and (s.end is None or left < s.end)) >= licenses:
+            minutes += (right - left) / timedelta(minutes=1)
+    return minutes
+
+
+def oracle_demand(
+    spans: list[Interval], refusals: list[Refusal], start: datetime, end: datetime, peak: int
+) -> int:
+    """The day's peak, or at a refusal the sessions open then plus everyone refused in the
+    window before it, whichever is most."""
+    demands = [peak]
+    for at, _ in refusals:
+        if start <= at < end:
+            open_then = sum(1 for s in spans if s.start <= at and (s.end is None or at < s.end))
+            waiting = {who for t, who in refusals if at - DEMAND_WINDOW < t <= at}
+            demands.append(open_then + len(waiting))
+    return max(demands)
+
+
 @st.composite
 def histories(
     draw: st.DrawFn,
-) -> tuple[datetime, ZoneInfo, list[Interval], list[datetime], datetime]:
+) -> tuple[datetime, ZoneInfo, list[Interval], list[Refusal], datetime]:
     now = draw(NOWS)
     tz = ZoneInfo(draw(st.sampled_from(ZONES)))
     earliest = now - timedelta(days=33)
@@ -55,8 +91,15 @@ def histories(
         still_open = draw(st.booleans()) and start + length >= now
         end = None if still_open else min(start + length, now)
         spans.append(Interval(start, end))
+    # Refusals on the grid or a minute after it, some of one agent twice, some of Guests.
     denials = [
-        earliest + GRID * draw(st.integers(0, steps)) for _ in range(draw(st.integers(0, 8)))
+        (
+            earliest
+            + GRID * draw(st.integers(0, steps))
+            + timedelta(minutes=draw(st.sampled_from([0, 1]))),
+            draw(st.sampled_from(["user 1", "user 2", "guest 1", "guest 2", "guest 3"])),
+        )
+        for _ in range(draw(st.integers(0, 8)))
     ]
     created = now - timedelta(days=draw(st.integers(0, 40)), hours=draw(st.integers(0, 23)))
     return now, tz, spans, denials, created
@@ -65,10 +108,10 @@ def histories(
 @settings(max_examples=300, deadline=None)
 @given(histories())
 def test_report_matches_brute_force(
-    history: tuple[datetime, ZoneInfo, list[Interval], list[datetime], datetime],
+    history: tuple[datetime, ZoneInfo, list[Interval], list[Refusal], datetime],
 ) -> None:
     now, tz, spans, denials, created = history
-    report = usage_report(spans, denials, now=now, tz=tz, licenses=10, account_created_at=created)
+    report = usage_report(spans, denials, now=now, tz=tz, licenses=3, account_created_at=created)
     days = window_days(now, tz)
     assert [d.day for d in report.days] == days
     assert days[-1] == now.astimezone(tz).date()
@@ -77,15 +120,20 @@ def test_report_matches_brute_force(
         start, end = day_start(day, tz), day_start(day + timedelta(days=1), tz)
         peaks.append(oracle_peak(spans, start, end))
         assert got.max_concurrent == peaks[-1], day
-        assert got.denials == sum(1 for d in denials if start <= d < end)
+        assert got.denials == sum(1 for d, _ in denials if start <= d < end)
         assert got.account_existed == (end > created)
+        assert got.minutes_at_cap == int(oracle_at_cap(spans, start, min(end, now), 3)), day
+        assert got.peak_demand == oracle_demand(spans, denials, start, end, peaks[-1]), day
     counted = [p for p, d in zip(peaks, report.days, strict=True) if d.account_existed]
     assert report.daily_average == (sum(counted) / len(counted) if counted else 0.0)
     assert report.daily_max == max(peaks)
     assert report.current == sum(
         1 for s in spans if s.start <= now and (s.end is None or now < s.end)
     )
-    assert report.total == 10
+    assert report.total == 3
+    assert report.licenses_needed == max(
+        (d.peak_demand for d in report.days if d.account_existed), default=0
+    )
 
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -134,7 +182,7 @@ def test_daily_figures_skip_days_before_the_account_existed() -> None:
     ]
     report = usage_report(
         spans,
-        [at(today, 9, 50)],
+        [(at(today, 9, 50), "guest 1")],
         now=at(today, 11),
         tz=PARIS,
         licenses=3,
@@ -161,3 +209,26 @@ def test_a_session_open_for_days_counts_on_each_of_them() -> None:
     )
     assert [d.max_concurrent for d in report.days[-5:]] == [0, 1, 1, 1, 1]
     assert report.daily_average == 4 / 30
+
+
+def test_the_advice_says_how_many_licenses_would_have_refused_no_one() -> None:
+    today = date(2026, 3, 10)
+    now, created = at(today, 18), at(today - timedelta(days=60), 9)
+    spans = [Interval(at(today, 9), at(today, 10)), Interval(at(today, 9), at(today, 11))]
+    quiet = usage_report(spans, [], now=now, tz=PARIS, licenses=3, account_created_at=created)
+    assert advice(quiet) == (
+        "No open was refused in the past 30 days; at most 2 of the 3 licenses were in use at once."
+    )
+    assert (quiet.days[-1].minutes_at_cap, quiet.licenses_needed) == (0, 2)
+
+    refused = [(at(today, 9, 30), "user 7"), (at(today, 9, 31), "user 7")]  # one agent, twice
+    full = usage_report(spans, refused, now=now, tz=PARIS, licenses=2, account_created_at=created)
+    assert (full.days[-1].minutes_at_cap, full.days[-1].peak_demand) == (60, 3)
+    assert advice(full) == (
+        "2 opens were refused on 1 day of the past 30; 3 licenses would have avoided every "
+        "refusal (1 more than the 2 the account has)."
+    )
+    raised = usage_report(spans, refused, now=now, tz=PARIS, licenses=4, account_created_at=created)
+    assert advice(raised).endswith(
+        "3 licenses would have avoided every refusal (the account has 4 now)."
+    )

@@ -26,7 +26,7 @@ def direct(db: Database, account: Account, now: datetime) -> usage.UsageReport:
     with db.read() as conn:
         return usage.usage_report(
             repo.session_intervals(conn, account.id, since=since, now=now),
-            repo.denial_times(conn, account.id, since=since, until=until),
+            repo.refusals(conn, account.id, since=since - usage.DEMAND_WINDOW, until=until),
             now=now,
             tz=tz,
             licenses=account.licenses,
@@ -117,3 +117,25 @@ def test_a_clock_going_back_drops_the_days_it_changes(
     assert admin.account_usage(db, boss, "acme", now=clock.now()).report == direct(
         db, account, clock.now()
     )
+
+
+def test_a_new_license_total_computes_time_at_the_cap_again(
+    db: Database, passwords: Passwords, clock: FrozenClock, world: World
+) -> None:
+    boss = admin.authenticate_token(db, world.admin_token)
+    key = world.app_key
+    for _ in range(3):  # acme's three licenses, in use till they time out (30 minutes)
+        agents.open_session(db, passwords, application_key=key, credentials=None, clock=clock)
+    clock.advance(timedelta(minutes=10))
+    with pytest.raises(LicenseLimitReached):
+        agents.open_session(db, passwords, application_key=key, credentials=None, clock=clock)
+    clock.advance(timedelta(days=1))
+    first = admin.account_usage(db, boss, "acme", now=clock.now()).report  # keeps the days
+    yesterday = first.days[-2]
+    assert (yesterday.minutes_at_cap, yesterday.peak_demand, first.licenses_needed) == (30, 4, 4)
+
+    accounts.update_account(db, "acme", licenses=4, now=clock.now())
+    account = accounts.get_account(db, "acme")
+    again = admin.account_usage(db, boss, "acme", now=clock.now()).report
+    assert again == direct(db, account, clock.now())
+    assert (again.days[-2].minutes_at_cap, again.days[-2].peak_demand) == (0, 4)

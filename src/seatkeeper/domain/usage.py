@@ -25,6 +25,11 @@ class DayUsage:
     max_concurrent: int
     denials: int
     account_existed: bool  # days before the account existed do not count in the average
+    minutes_at_cap: int = 0  # whole minutes with every license in use
+    peak_demand: int = 0  # the most licenses wanted at once, refused opens counted
+
+
+Refusal = tuple[datetime, str]  # when an open was refused, and who asked (see `demand`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,7 @@ class UsageReport:
     daily_average: float
     daily_max: int
     days: tuple[DayUsage, ...]
+    licenses_needed: int = 0  # the peak demand over the window: none refused with this many
 
 
 def day_start(day: date, tz: ZoneInfo) -> datetime:
@@ -57,7 +63,7 @@ def window_bounds(
 
 def usage_report(
     intervals: Iterable[Interval],
-    denials: Iterable[datetime],
+    refusals: Iterable[Refusal],
     *,
     now: datetime,
     tz: ZoneInfo,
@@ -65,7 +71,8 @@ def usage_report(
     account_created_at: datetime,
     days: int = WINDOW_DAYS,
 ) -> UsageReport:
-    """Daily peaks, denials, Current, Daily Average and Daily Max as of `now`.
+    """Daily peaks, denials, time at the cap and demand, Current, Daily Average and Daily
+    Max as of `now`, straight from the sessions and the refused opens.
 
     Intervals are half-open, so a session that starts at the very instant
     another ends does not overlap it.
@@ -74,11 +81,28 @@ def usage_report(
     starts = [day_start(d, tz) for d in calendar]
     ends = [*starts[1:], day_start(calendar[-1] + timedelta(days=1), tz)]
     spans = list(intervals)
+    refused = sorted(refusals)
     current = sum(1 for s in spans if s.start <= now and (s.end is None or s.end > now))
+    tallies = []
+    for start, end in zip(starts, ends, strict=True):
+        open_then = sum(1 for s in spans if s.start <= start and (s.end is None or s.end > start))
+        events = [(s.start, 1) for s in spans if start < s.start <= end]
+        events += [(s.end, -1) for s in spans if s.end is not None and start < s.end <= end]
+        tallies.append(
+            tally(
+                Tally.opening(start, open_then),
+                events,
+                [r for r in refused if start <= r[0] < end],
+                until=end,
+                now=now,
+                licenses=licenses,
+                recent=[r for r in refused if start - DEMAND_WINDOW < r[0] < start],
+            )
+        )
     return summarize(
         calendar,
-        _daily_peaks(spans, starts, ends),
-        _daily_counts(denials, starts, ends),
+        tallies,
+        _daily_counts((at for at, _ in refused), starts, ends),
         current=current,
         licenses=licenses,
         existed=[end > account_created_at for end in ends],
@@ -87,50 +111,56 @@ def usage_report(
 
 def summarize(
     calendar: Sequence[date],
-    peaks: Sequence[int],
+    tallies: Sequence[Tally],
     denials: Sequence[int],
     *,
     current: int,
     licenses: int,
     existed: Sequence[bool],
 ) -> UsageReport:
-    """The report from each day's peak and denials (days before the account are not averaged)."""
+    """The report from each day's tally and denials (days before the account are not
+    averaged, nor counted in the licenses needed)."""
     report_days = tuple(
-        DayUsage(day, peak, count, account_existed=there)
-        for day, peak, count, there in zip(calendar, peaks, denials, existed, strict=True)
+        DayUsage(
+            day,
+            t.peak,
+            count,
+            account_existed=there,
+            minutes_at_cap=t.at_cap // timedelta(minutes=1),
+            peak_demand=t.demand,
+        )
+        for day, t, count, there in zip(calendar, tallies, denials, existed, strict=True)
     )
-    counted = [d.max_concurrent for d in report_days if d.account_existed]
+    counted = [d for d in report_days if d.account_existed]
     return UsageReport(
         current=current,
         total=licenses,
-        daily_average=sum(counted) / len(counted) if counted else 0.0,
-        daily_max=max(peaks, default=0),
+        daily_average=sum(d.max_concurrent for d in counted) / len(counted) if counted else 0.0,
+        daily_max=max((d.max_concurrent for d in report_days), default=0),
         days=report_days,
+        licenses_needed=max((d.peak_demand for d in counted), default=0),
     )
 
 
-def _daily_peaks(
-    spans: Sequence[Interval], starts: Sequence[datetime], ends: Sequence[datetime]
-) -> list[int]:
-    """The maximum number of intervals open at once within each [start, end) day."""
-    # Ends sort before starts at the same instant (-1 < +1): touching intervals never overlap.
-    events = sorted(
-        [(s.start, 1) for s in spans] + [(s.end, -1) for s in spans if s.end is not None]
-    )
-    peaks: list[int] = []
-    open_now = 0
-    i = 0
-    for start, end in zip(starts, ends, strict=True):
-        while i < len(events) and events[i][0] <= start:
-            open_now += events[i][1]
-            i += 1
-        peak = open_now
-        while i < len(events) and events[i][0] < end:
-            open_now += events[i][1]
-            peak = max(peak, open_now)
-            i += 1
-        peaks.append(peak)
-    return peaks
+def advice(report: UsageReport) -> str:
+    """The right-sizing hint, in one sentence."""
+    counted = [d for d in report.days if d.account_existed]
+    refused = sum(d.denials for d in counted)
+    days = sum(1 for d in counted if d.denials)
+    total, needed = report.total, report.licenses_needed
+    if not refused:
+        peak = max((d.max_concurrent for d in counted), default=0)
+        return (
+            f"No open was refused in the past {len(report.days)} days; at most {peak} of the "
+            f"{total} licenses were in use at once."
+        )
+    opens = f"{refused} open{'' if refused == 1 else 's'} {'was' if refused == 1 else 'were'}"
+    when = f"on {days} day{'' if days == 1 else 's'} of the past {len(report.days)}"
+    if needed > total:
+        more = f"{needed - total} more than the {total} the account has"
+    else:
+        more = f"the account has {total} now"
+    return f"{opens} refused {when}; {needed} licenses would have avoided every refusal ({more})."
 
 
 def _daily_counts(
@@ -145,23 +175,71 @@ def _daily_counts(
     return counts
 
 
-def sweep(
-    events: Iterable[tuple[datetime, int]],
-    *,
-    start_count: int,
-    start_peak: int,
-    until: datetime,
-) -> tuple[int, int]:
-    """Carry a concurrency count through events (+1 a start, -1 an end).
+DEMAND_WINDOW = timedelta(minutes=5)
 
-    `start_count` is the count at the segment's start (after every event at that
-    instant). Returns the peak over the events before `until` (at least `start_peak`)
-    and the count after every event, those at `until` included. Ends come before starts
-    at the same instant, so touching sessions never overlap.
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A day's figures, carried through its events in time order up to `at`."""
+
+    at: datetime
+    count: int  # sessions open at `at`, after every event at that instant
+    peak: int  # the most open at once since the day began
+    at_cap: timedelta  # how long every license was in use
+    demand: int  # the most licenses wanted at once (see `tally`)
+
+    @classmethod
+    def opening(cls, at: datetime, count: int) -> Tally:
+        """A day's tally at its start: the sessions open at midnight count on the new day."""
+        return cls(at, count, count, timedelta(0), count)
+
+
+def tally(
+    start: Tally,
+    sessions: Iterable[tuple[datetime, int]],
+    refusals: Iterable[Refusal],
+    *,
+    until: datetime,
+    licenses: int,
+    now: datetime | None = None,
+    recent: Iterable[Refusal] = (),
+) -> Tally:
+    """Carry a day's tally from `start.at` through its events, up to `until`.
+
+    `sessions` are starts (+1) and ends (-1) in (start.at, until]: those at `until`
+    change the count that the next tally starts from, not this day's figures. Ends
+    come before starts at the same instant, so touching sessions never overlap.
+    `refusals` are the refused opens in [start.at, until), and `recent` those in the
+    `DEMAND_WINDOW` before `start.at`. Time at the cap runs while the count is at least
+    `licenses`, up to `until` (or `now`, if sooner). The demand at a refused open is
+    the sessions open then plus everyone refused in the window before it (each agent
+    once; each Guest refusal on its own, nothing tells two Guest browsers apart); the
+    day's demand is the most of these, and never less than its peak.
     """
-    count, peak = start_count, start_peak
-    for at, delta in sorted(events):
-        count += delta
-        if at < until:
+    stop = until if now is None else min(until, now)
+    count, peak, at_cap, demand = start.count, start.peak, start.at_cap, start.demand
+    position = start.at
+    window = sorted(recent)
+    # Ends (0), then starts (1), then refusals (2) at the same instant.
+    events = sorted(
+        [(at, 0 if delta < 0 else 1, delta, "") for at, delta in sessions]
+        + [(at, 2, 0, who) for at, who in refusals]
+    )
+    later = 0  # the sessions' events at `until`
+    for at, kind, delta, who in events:
+        if at >= until:
+            later += delta
+            continue
+        if count >= licenses and min(at, stop) > position:
+            at_cap += min(at, stop) - position
+        position = max(position, min(at, stop))
+        if kind < 2:
+            count += delta
             peak = max(peak, count)
-    return peak, count
+        else:
+            window.append((at, who))
+            window = [r for r in window if r[0] > at - DEMAND_WINDOW]
+            demand = max(demand, count + len({w for _, w in window}))
+    if count >= licenses and stop > position:
+        at_cap += stop - position
+    return Tally(max(position, stop), count + later, peak, at_cap, max(demand, peak))

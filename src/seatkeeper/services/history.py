@@ -33,56 +33,65 @@ def usage_report(
     calendar = usage.window_days(now, tz)
     starts = [usage.day_start(d, tz) for d in calendar]
     ends = [*starts[1:], usage.day_start(calendar[-1] + timedelta(days=1), tz)]
-    kept = repo.usage_days(conn, account.id, account.time_zone, calendar[0])
+    kept = {
+        day: row
+        for day, row in repo.usage_days(conn, account.id, account.time_zone, calendar[0]).items()
+        if row.licenses == account.licenses  # time at the cap depends on the total
+    }
 
-    peaks: list[int] = []
+    tallies: list[usage.Tally] = []
     denied: list[int] = []
     for day, end in zip(calendar, ends, strict=True):
         row = kept.get(day)
         if row is None or row.through != end:
             break
-        peaks.append(row.max_concurrent)
+        tallies.append(row.tally)
         denied.append(row.denials)
-    first = len(peaks)  # the first day to compute: nothing kept from here on is used
+    first = len(tallies)  # the first day to compute: nothing kept from here on is used
     row = kept.get(calendar[first])
     if row is not None and row.through < ends[first] and (first > 0 or row.through >= starts[0]):
-        position, count, peak = row.through, row.open_at_through, row.max_concurrent
+        current = row.tally
     else:
-        position = starts[first]
-        count = (
-            kept[calendar[first - 1]].open_at_through
-            if first
-            else repo.open_count_at(conn, account.id, position)
-        )
-        peak = count
+        count = tallies[-1].count if first else repo.open_count_at(conn, account.id, starts[0])
+        current = usage.Tally.opening(starts[first], count)
     fresh: list[UsageDay] = []
     settled = now - SETTLE
+
+    def advance(tally: usage.Tally, until: datetime, upto: datetime) -> usage.Tally:
+        """The tally carried through what happened from `tally.at` up to `upto`."""
+        return usage.tally(
+            tally,
+            repo.session_events(conn, account.id, after=tally.at, until=min(until, upto)),
+            repo.refusals(conn, account.id, since=tally.at, until=min(until, upto)),
+            until=until,
+            now=upto,
+            licenses=account.licenses,
+            recent=repo.refusals(
+                conn, account.id, since=tally.at - usage.DEMAND_WINDOW, until=tally.at
+            ),
+        )
+
     for n in range(first, len(calendar)):
-        if n > first:
-            position, peak = starts[n], count  # sessions open at midnight count on the new day
+        if n > first:  # sessions open at midnight count on the new day
+            current = usage.Tally.opening(starts[n], current.count)
         end = ends[n]
         if end <= settled:  # a day that is over: keep all of it
-            events = repo.session_events(conn, account.id, after=position, until=end)
-            peak, count = usage.sweep(events, start_count=count, start_peak=peak, until=end)
+            current = advance(current, end, end)
             denials = repo.count_denials(conn, account.id, since=starts[n], until=end)
-            fresh.append(UsageDay(calendar[n], end, peak, denials, count))
+            fresh.append(UsageDay.of(calendar[n], current, denials, account.licenses))
         else:  # today (or a day just over): keep it up to `settled`, read the rest
-            if position < settled < end:
-                events = repo.session_events(conn, account.id, after=position, until=settled)
-                peak, count = usage.sweep(events, start_count=count, start_peak=peak, until=end)
-                fresh.append(UsageDay(calendar[n], settled, peak, 0, count))
-                position = settled
-            live_until = min(end, now)  # a day over only moments ago ends at its end
-            events = repo.session_events(conn, account.id, after=position, until=live_until)
-            peak, count = usage.sweep(events, start_count=count, start_peak=peak, until=end)
+            if current.at < settled < end:
+                current = advance(current, end, settled)
+                fresh.append(UsageDay.of(calendar[n], current, 0, account.licenses))
+            current = advance(current, end, now)
             denials = repo.count_denials(conn, account.id, since=starts[n], until=end)
-        peaks.append(peak)
+        tallies.append(current)
         denied.append(denials)
     report = usage.summarize(
         calendar,
-        peaks,
+        tallies,
         denied,
-        current=count,
+        current=current.count,
         licenses=account.licenses,
         existed=[end > account.created_at for end in ends],
     )

@@ -33,7 +33,7 @@ from seatkeeper.domain.model import (
     Role,
     User,
 )
-from seatkeeper.domain.usage import Interval
+from seatkeeper.domain.usage import Interval, Refusal, Tally
 from seatkeeper.storage.tables import (
     accounts,
     agent_sessions,
@@ -779,6 +779,21 @@ class UsageDay:
     max_concurrent: int
     denials: int
     open_at_through: int
+    at_cap: timedelta
+    peak_demand: int
+    licenses: int  # the total the day was computed against (its time at the cap)
+
+    @classmethod
+    def of(cls, day: date, tally: Tally, denials: int, licenses: int) -> UsageDay:
+        return cls(
+            day, tally.at, tally.peak, denials, tally.count, tally.at_cap, tally.demand, licenses
+        )
+
+    @property
+    def tally(self) -> Tally:
+        return Tally(
+            self.through, self.open_at_through, self.max_concurrent, self.at_cap, self.peak_demand
+        )
 
 
 def usage_days(
@@ -787,12 +802,28 @@ def usage_days(
     """The cached days of the account, in that time zone, from `first` on."""
     u = usage_days_table.c
     rows = conn.execute(
-        select(u.day, u.through, u.max_concurrent, u.denials, u.open_at_through).where(
-            u.account_id == account_id, u.time_zone == time_zone, u.day >= first
-        )
+        select(
+            u.day,
+            u.through,
+            u.max_concurrent,
+            u.denials,
+            u.open_at_through,
+            u.micros_at_cap,
+            u.peak_demand,
+            u.licenses,
+        ).where(u.account_id == account_id, u.time_zone == time_zone, u.day >= first)
     )
     return {
-        r.day: UsageDay(r.day, r.through, r.max_concurrent, r.denials, r.open_at_through)
+        r.day: UsageDay(
+            r.day,
+            r.through,
+            r.max_concurrent,
+            r.denials,
+            r.open_at_through,
+            timedelta(microseconds=r.micros_at_cap),
+            r.peak_demand,
+            r.licenses,
+        )
         for r in rows
     }
 
@@ -820,6 +851,9 @@ def store_usage_days(
                 "max_concurrent": d.max_concurrent,
                 "denials": d.denials,
                 "open_at_through": d.open_at_through,
+                "micros_at_cap": d.at_cap // timedelta(microseconds=1),
+                "peak_demand": d.peak_demand,
+                "licenses": d.licenses,
             }
             for d in days
         ],
@@ -839,13 +873,19 @@ def denial_times(
     conn: Connection, account_id: int, *, since: datetime, until: datetime
 ) -> list[datetime]:
     """When opens were refused in [since, until)."""
-    return list(
-        conn.execute(
-            select(denials.c.at).where(
-                denials.c.account_id == account_id, denials.c.at >= since, denials.c.at < until
-            )
-        ).scalars()
+    return [at for at, _ in refusals(conn, account_id, since=since, until=until)]
+
+
+def refusals(
+    conn: Connection, account_id: int, *, since: datetime, until: datetime
+) -> list[Refusal]:
+    """Refused opens in [since, until): when, and who asked ("user N", or "guest N" for
+    each Guest refusal on its own)."""
+    d = denials.c
+    rows = conn.execute(
+        select(d.at, d.user_id, d.id).where(d.account_id == account_id, d.at >= since, d.at < until)
     )
+    return [(r.at, f"user {r.user_id}" if r.user_id is not None else f"guest {r.id}") for r in rows]
 
 
 # --- logins to the pages, and wrong passwords -------------------------------------------

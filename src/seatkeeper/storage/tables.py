@@ -249,5 +249,8 @@ usage_days = Table(
     Column("max_concurrent", Integer, nullable=False),
     Column("denials", Integer, nullable=False),
     Column("open_at_through", Integer, nullable=False),
+    Column("micros_at_cap", BigInteger, nullable=False),  # time with every license in use
+    Column("peak_demand", Integer, nullable=False),
+    Column("licenses", Integer, nullable=False),  # the total the day was computed against
     Index("ix_usage_days_through", "account_id", "through"),
 )

@@ -14,6 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from seatkeeper.domain import errors as e
+from seatkeeper.domain import usage as usage_domain
 from seatkeeper.domain import validation
 from seatkeeper.domain.model import GridView
 from seatkeeper.services import admin, flows
@@ -88,6 +89,8 @@ class UsageDay(msgspec.Struct):
     max_concurrent: int
     denials: int
     account_existed: bool
+    minutes_at_cap: int  # whole minutes with every license in use
+    peak_demand: int  # the most licenses wanted at once, refused opens counted
 
 
 class Usage(msgspec.Struct):
@@ -98,6 +101,8 @@ class Usage(msgspec.Struct):
     total: int
     daily_average: float
     daily_max: int
+    licenses_needed: int  # the peak demand over the window: with this many, none refused
+    advice: str  # the right-sizing hint, in one sentence
     days: list[UsageDay]
 
 
@@ -268,7 +273,19 @@ def usage_body(result: admin.AccountUsage, now: datetime) -> Usage:
         total=report.total,
         daily_average=round(report.daily_average, 2),
         daily_max=report.daily_max,
-        days=[UsageDay(d.day, d.max_concurrent, d.denials, d.account_existed) for d in report.days],
+        licenses_needed=report.licenses_needed,
+        advice=usage_domain.advice(report),
+        days=[
+            UsageDay(
+                d.day,
+                d.max_concurrent,
+                d.denials,
+                d.account_existed,
+                d.minutes_at_cap,
+                d.peak_demand,
+            )
+            for d in report.days
+        ],
     )
 
 

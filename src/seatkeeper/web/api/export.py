@@ -74,11 +74,21 @@ def usage_export(
             datetime.combine(d.date, time(), tz).isoformat(),  # the day's start, there
             d.max_concurrent,
             d.denials,
+            d.minutes_at_cap,
+            d.peak_demand,
             str(d.account_existed).lower(),
         )
         for d in body.days
     )
-    header = ("date", "day_start", "max_concurrent", "denials", "account_existed")
+    header = (
+        "date",
+        "day_start",
+        "max_concurrent",
+        "denials",
+        "minutes_at_cap",
+        "peak_demand",
+        "account_existed",
+    )
     return _download(_csv(header, rows), fmt, filename)
 
 

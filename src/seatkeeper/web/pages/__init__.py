@@ -6,6 +6,7 @@ from litestar import Router
 from litestar.datastructures import ResponseHeader
 from litestar.plugins.jinja import JinjaTemplateEngine
 
+from seatkeeper.domain import usage
 from seatkeeper.web.pages.active_agents import (
     active_agents,
     active_agents_events,
@@ -22,6 +23,7 @@ from seatkeeper.web.pages.views import average
 def add_filters(engine: JinjaTemplateEngine) -> None:
     """Formats the templates use."""
     engine.engine.filters["average"] = average
+    engine.engine.filters["advice"] = usage.advice
 
 
 pages_router = Router(

@@ -86,7 +86,15 @@ def usage_chart(report: UsageReport) -> Chart:
         label = day.day.strftime("%a %d %b")
         if day.account_existed:
             denied = f", {day.denials} denied" if day.denials else ", no denials"
-            description = f"{label}: peak {day.max_concurrent} of {report.total}{denied}"
+            at_cap = f", {day.minutes_at_cap} min at the cap" if day.minutes_at_cap else ""
+            wanted = (
+                f", {day.peak_demand} wanted at once"
+                if day.peak_demand > day.max_concurrent
+                else ""
+            )
+            description = (
+                f"{label}: peak {day.max_concurrent} of {report.total}{denied}{at_cap}{wanted}"
+            )
         else:
             description = f"{label}: before the account existed"
         bars.append(
