@@ -205,3 +205,26 @@ def test_the_recently_ended_page(client: Client, world: World, history: dict[str
 
     log_in(client, "alice")
     assert client.get(PAGE).status_code == 403
+
+
+def test_a_clock_behind_never_ends_a_session_before_it_started(
+    client: Client, world: World, clock: FrozenClock
+) -> None:
+    # Another instance, whose clock is five seconds behind the one that opened it.
+    alice = login(client, world, "alice")
+    clock.advance(timedelta(seconds=-5))
+    done = client.post(
+        "/api/v1/accounts/acme/active-sessions/terminate",
+        json={"session_ids": [alice["session_id"]]},
+        headers=bearer(world.admin_token),
+    )
+    assert done.json()["terminated"] == 1
+    (row,) = ended(client, world.admin_token).json()["sessions"]
+    assert (
+        row["ended_at"]
+        == row["session_start"]
+        == local(datetime.fromisoformat(alice["started_at"]))
+    )
+    assert row["duration_seconds"] == 0
+    usage = client.get("/api/v1/accounts/acme/usage", headers=bearer(world.admin_token)).json()
+    assert usage["current"] == 0

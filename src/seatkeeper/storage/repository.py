@@ -13,6 +13,7 @@ from sqlalchemy import (
     Connection,
     Row,
     and_,
+    case,
     func,
     literal,
     or_,
@@ -35,6 +36,7 @@ from seatkeeper.domain.model import (
 )
 from seatkeeper.domain.usage import Interval, Refusal, Tally
 from seatkeeper.storage.tables import (
+    UTCDateTime,
     accounts,
     agent_sessions,
     api_keys,
@@ -483,17 +485,27 @@ def end_session(
     reason: EndReason,
     by: int | None = None,
 ) -> bool:
-    """End a session unless it already ended, closing its interactions. True if it was open."""
-    account_id = conn.execute(
+    """End a session unless it already ended, closing its interactions. True if it was open.
+
+    A session never ends before it started: an instance whose clock is a little behind
+    the one that opened it ends it at its start instead.
+    """
+    s = agent_sessions.c
+    when = literal(at, UTCDateTime)
+    ended = conn.execute(
         update(agent_sessions)
-        .where(agent_sessions.c.id == session_id, _open)
-        .values(ended_at=at, end_reason=reason.value, ended_by=by)
-        .returning(agent_sessions.c.account_id)
-    ).scalar_one_or_none()
-    if account_id is None:
+        .where(s.id == session_id, _open)
+        .values(
+            ended_at=case((s.started_at > when, s.started_at), else_=when),
+            end_reason=reason.value,
+            ended_by=by,
+        )
+        .returning(s.account_id, s.ended_at)
+    ).one_or_none()
+    if ended is None:
         return False
-    _close_interactions(conn, session_id, at)
-    metrics.count(conn, metrics.SESSIONS_ENDED, account_id, reason.value)
+    _close_interactions(conn, session_id, ended.ended_at)
+    metrics.count(conn, metrics.SESSIONS_ENDED, ended.account_id, reason.value)
     return True
 
 
