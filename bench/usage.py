@@ -59,7 +59,8 @@ def run(ctx: Context) -> None:
         "cold: an account's first call ever, with none of its days kept yet, timed alone by the "
         "harness (httpx, a new connection): it computes every settled day from the session rows "
         "and keeps it in the database, so it happens once per account (after seeding here; in "
-        "use, after upgrading to a seatkeeper that keeps days), not after each restart; the "
+        "use, each instance's background sweep keeps them ahead of the first look), not after "
+        "each restart (the benchmark's server runs no sweep); the "
         "other small accounts' first calls go one after another with a super_admin token. "
         "warm: wrk, one connection, after those"
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,7 +14,7 @@ from seatkeeper.clock import FrozenClock
 from seatkeeper.domain import usage
 from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
 from seatkeeper.domain.model import Account, Role
-from seatkeeper.services import accounts, admin, agents
+from seatkeeper.services import accounts, admin, agents, history
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
@@ -139,3 +141,55 @@ def test_a_new_license_total_computes_time_at_the_cap_again(
     again = admin.account_usage(db, boss, "acme", now=clock.now()).report
     assert again == direct(db, account, clock.now())
     assert (again.days[-2].minutes_at_cap, again.days[-2].peak_demand) == (0, 4)
+
+
+def test_warming_keeps_the_days_of_accounts_that_have_none(
+    db: Database, passwords: Passwords, clock: FrozenClock, world: World
+) -> None:
+    agents.open_session(db, passwords, application_key=world.app_key, credentials=None, clock=clock)
+    clock.advance(timedelta(days=2))
+    accounts_now = {a.slug for a in accounts.all_accounts(db)}
+    assert history.warm(db, clock.now()) == len(accounts_now)  # acme, globex, ops
+    assert history.warm(db, clock.now()) == 0  # nothing left behind
+    for account in accounts.all_accounts(db):
+        tz = ZoneInfo(account.time_zone)
+        with db.read() as conn:
+            kept = repo.usage_days(
+                conn, account.id, account.time_zone, usage.window_days(clock.now(), tz)[0]
+            )
+        assert len(kept) >= 29, account.slug  # every settled day, and today so far
+    boss = admin.authenticate_token(db, world.admin_token)
+    account = accounts.get_account(db, "acme")
+    assert admin.account_usage(db, boss, "acme", now=clock.now()).report == direct(
+        db, account, clock.now()
+    )
+    clock.advance(timedelta(days=2))
+    assert history.warm(db, clock.now()) == len(accounts_now)  # behind again, after a while
+
+
+def test_two_transactions_keeping_the_same_days_at_once_both_succeed(
+    db: Database, clock: FrozenClock, world: World
+) -> None:
+    account = accounts.get_account(db, "acme")
+    with db.read() as conn:
+        _, fresh = history.usage_report(conn, account, clock.now())
+    assert fresh
+    second: list[BaseException | None] = []
+    with db.write() as conn:  # the first one, still to commit when the second one starts
+        repo.store_usage_days(conn, account.id, account.time_zone, fresh)
+
+        def keep_too() -> None:
+            try:
+                history.keep(db, account, fresh)
+                second.append(None)
+            except BaseException as exc:
+                second.append(exc)
+
+        racer = threading.Thread(target=keep_too)
+        racer.start()
+        time.sleep(0.3)  # the second waits on the first one's rows (or write lock)
+    racer.join(10)
+    assert second == [None]
+    with db.read() as conn:
+        kept = repo.usage_days(conn, account.id, account.time_zone, fresh[0].day)
+    assert sorted(kept) == sorted(d.day for d in fresh)

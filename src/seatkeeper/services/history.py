@@ -8,17 +8,22 @@ ends, and whatever writes in the past drops the days it touches (repository.forg
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from seatkeeper.domain import usage
 from seatkeeper.domain.model import Account
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.repository import UsageDay
+
+log = logging.getLogger("seatkeeper.history")
 
 # Today is kept only up to this long ago: a session another instance opens "now" by a
 # clock a little behind ours still lands after what is kept.
@@ -100,6 +105,33 @@ def usage_report(
 
 def keep(db: Database, account: Account, days: Sequence[UsageDay]) -> None:
     """Store computed days, so that the next requests need not compute them again."""
-    if days:
+    if not days:
+        return
+    try:
         with db.write() as conn:
             repo.store_usage_days(conn, account.id, account.time_zone, days)
+    except IntegrityError:
+        # Another request (or instance) kept these days at the same moment, from the same
+        # rows: PostgreSQL lets both delete, then refuses the second insert.
+        log.info("Usage days of account %s were kept by another transaction", account.slug)
+
+
+WARM_BEHIND = timedelta(days=1)
+
+
+def warm(db: Database, now: datetime, *, budget: timedelta = timedelta(seconds=5)) -> int:
+    """Compute and keep the days of accounts that have none kept lately (after an upgrade,
+    or a quiet spell), so that no one's first look waits for them. Stops once `budget`
+    has passed; returns how many accounts it brought up to date."""
+    began = time.monotonic()
+    with db.read() as conn:
+        behind = repo.accounts_behind(conn, before=now - WARM_BEHIND)
+    warmed = 0
+    for account in behind:
+        if time.monotonic() - began > budget.total_seconds():
+            break
+        with db.read() as conn:
+            _, fresh = usage_report(conn, account, now)
+        keep(db, account, fresh)
+        warmed += 1
+    return warmed

@@ -872,6 +872,22 @@ def store_usage_days(
     )
 
 
+def accounts_behind(conn: Connection, *, before: datetime) -> list[Account]:
+    """Accounts whose kept usage days stop before `before` (or that have none), for
+    warming them ahead of anyone's first look."""
+    u = usage_days_table.c
+    latest = (
+        select(u.account_id, func.max(u.through).label("through")).group_by(u.account_id).subquery()
+    )
+    rows = conn.execute(
+        select(accounts)
+        .select_from(accounts.outerjoin(latest, latest.c.account_id == accounts.c.id))
+        .where(or_(latest.c.through.is_(None), latest.c.through < before))
+        .order_by(accounts.c.id)
+    )
+    return [_account(r) for r in rows]
+
+
 def forget_usage(conn: Connection, account_id: int, *, since: datetime | None = None) -> None:
     """Drop cached days that a change at `since` (or any change: None) makes wrong."""
     u = usage_days_table.c
