@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from seatkeeper import operator
 from seatkeeper.clock import SystemClock
 from seatkeeper.config import Settings
+from seatkeeper.domain import alerts as alert_rules
 from seatkeeper.domain import validation
 from seatkeeper.domain.errors import DomainError
 from seatkeeper.domain.model import KeyKind, Role
@@ -288,6 +289,11 @@ def accounts_list(context: Context) -> None:
 @click.option("--timeout", type=TIMEOUT, help="Session timeout in minutes.")
 @click.option("--guests/--no-guests", default=None, help="Allow Guest sessions.")
 @click.option("--console/--no-console", default=None, help="Allow the agent console.")
+@click.option(
+    "--alert-levels",
+    metavar="PERCENTS",
+    help="Capacity alert levels, percentages of the licenses: 90,100 (the default).",
+)
 @pass_context
 def accounts_set(
     context: Context,
@@ -298,6 +304,7 @@ def accounts_set(
     timeout: timedelta | None,
     guests: bool | None,
     console: bool | None,
+    alert_levels: str | None,
 ) -> None:
     """Change an account's settings. Lowering licenses below use ends no session."""
     with _database(context) as database:
@@ -311,12 +318,14 @@ def accounts_set(
             session_timeout=timeout,
             guests_allowed=guests,
             console_enabled=console,
+            alert_levels=None if alert_levels is None else alert_rules.parse_levels(alert_levels),
         )
     click.echo(
         f"Account {account.slug!r}: {account.licenses} licenses, {account.time_zone}, "
         f"timeout {account.session_timeout.total_seconds() / 60:g} min, "
         f"guests {'allowed' if account.guests_allowed else 'not allowed'}, "
-        f"agent console {'on' if account.console_enabled else 'off'}."
+        f"agent console {'on' if account.console_enabled else 'off'}, "
+        f"alerts at {', '.join(f'{level}%' for level in account.alert_levels)}."
     )
 
 

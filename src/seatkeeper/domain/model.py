@@ -61,6 +61,7 @@ class Account:
     guests_allowed: bool
     created_at: datetime
     console_enabled: bool = False  # seatkeeper's own agent console may open sessions
+    alert_levels: tuple[int, ...] = (90, 100)  # capacity alerts, percent of the licenses
 
 
 @dataclass(frozen=True, slots=True)

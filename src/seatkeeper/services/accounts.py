@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from seatkeeper.domain import alerts as alert_rules
 from seatkeeper.domain import pool, validation
 from seatkeeper.domain.errors import AccountNotFound, Conflict, InvalidInput
 from seatkeeper.domain.model import Account, KeyKind, Role, User
+from seatkeeper.services import alerts
 from seatkeeper.services.secrets import (
     APPLICATION_KEY_PREFIX,
     USER_TOKEN_PREFIX,
@@ -118,6 +120,7 @@ def update_account(
     session_timeout: timedelta | None = None,
     guests_allowed: bool | None = None,
     console_enabled: bool | None = None,
+    alert_levels: Sequence[int] | None = None,
 ) -> Account:
     """Change an account's settings. Lowering licenses below use terminates no one."""
     values: dict[str, object] = {}
@@ -133,6 +136,8 @@ def update_account(
         values["guests_allowed"] = guests_allowed
     if console_enabled is not None:
         values["console_enabled"] = console_enabled
+    if alert_levels is not None:
+        values["alert_levels"] = ",".join(map(str, alert_rules.check_levels(alert_levels)))
     if not values:
         raise InvalidInput("Nothing to change: give at least one setting.")
     with db.write() as conn:
@@ -141,6 +146,8 @@ def update_account(
         if session_timeout is not None:
             _apply_timeout(conn, updated, now)
         changes.changed(conn, account.id, at=now)
+        # New licenses or levels may cross a level, or fall back from one.
+        alerts.check(conn, updated, repo.count_open_sessions(conn, account.id, now), now)
         return updated
 
 

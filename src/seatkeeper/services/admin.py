@@ -15,10 +15,12 @@ from seatkeeper.domain import usage
 from seatkeeper.domain.errors import AccountNotFound, InvalidToken, NotAllowed
 from seatkeeper.domain.model import Account, EndReason, GridRow, GridView, Role, User
 from seatkeeper.domain.validation import is_slug
-from seatkeeper.services import history
+from seatkeeper.services import alerts, history
 from seatkeeper.services.secrets import token_hash
+from seatkeeper.storage import alerts as stored_alerts
 from seatkeeper.storage import audit, changes
 from seatkeeper.storage import repository as repo
+from seatkeeper.storage.alerts import Alert
 from seatkeeper.storage.db import Database
 
 
@@ -193,6 +195,7 @@ class Overview:
 
     grid: Grid
     report: usage.UsageReport
+    alerts: list[Alert]  # active capacity alerts
 
 
 def overview(
@@ -203,5 +206,15 @@ def overview(
         account = authorize(conn, user, account_slug)
         rows, total = repo.active_session_rows(conn, account.id, now=now, view=view)
         report, fresh = history.usage_report(conn, account, now)
+        active = sorted(stored_alerts.active(conn, account.id).values(), key=lambda a: a.level)
     history.keep(db, account, fresh)
-    return Overview(Grid(account, rows, total), report)
+    return Overview(Grid(account, rows, total), report, active)
+
+
+def account_alerts(
+    db: Database, user: Actor, account_slug: str, *, now: datetime
+) -> tuple[Account, list[Alert]]:
+    """The account's capacity alerts: active ones, and those raised in the past 7 days."""
+    with db.read() as conn:
+        account = authorize(conn, user, account_slug)
+        return account, alerts.recent(conn, account, now)

@@ -31,7 +31,7 @@ from seatkeeper.domain.errors import (
     SessionNotFound,
 )
 from seatkeeper.domain.model import Account, AgentSession, EndReason, Interaction, User
-from seatkeeper.services import accounts, logins
+from seatkeeper.services import accounts, alerts, logins
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
 from seatkeeper.storage import changes
 from seatkeeper.storage import repository as repo
@@ -171,11 +171,14 @@ def _claim_seat(
     if session is not None:
         repo.touch_session(conn, session.id, now=now, expires_at=expires_at)
         session = replace(session, last_activity_at=now, expires_at=expires_at)
-    elif pool.has_free_seat(repo.count_open_sessions(conn, account.id, now), account.licenses):
+    elif pool.has_free_seat(
+        in_use := repo.count_open_sessions(conn, account.id, now), account.licenses
+    ):
         session = repo.insert_session(
             conn, account_id=account.id, user_id=user_id, now=now, expires_at=expires_at
         )
         _history_changed(conn, account.id, now)
+        alerts.check(conn, account, in_use + 1, now)
     else:
         repo.insert_denial(conn, account_id=account.id, user_id=user_id, at=now)
         _history_changed(conn, account.id, now)  # the usage chart counts denials

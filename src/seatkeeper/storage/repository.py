@@ -67,6 +67,7 @@ def _account(row: Row[Any]) -> Account:
         guests_allowed=row.guests_allowed,
         created_at=row.created_at,
         console_enabled=row.console_enabled,
+        alert_levels=tuple(int(level) for level in row.alert_levels.split(",") if level),
     )
 
 

@@ -72,6 +72,8 @@ accounts = Table(
     Column("guests_allowed", Boolean, nullable=False),
     # Whether seatkeeper's own agent console may open sessions for the account.
     Column("console_enabled", Boolean, nullable=False, server_default=false()),
+    # Capacity alert levels, percentages of the licenses: "90,100".
+    Column("alert_levels", String(40), nullable=False, server_default="90,100"),
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("licenses >= 0", name="licenses_not_negative"),
     CheckConstraint("session_timeout_seconds > 0", name="timeout_positive"),
@@ -183,6 +185,21 @@ audit_events = Table(
     Column("details", JSON, nullable=False),
     Index("ix_audit_events_account_at", "account_id", "at"),
     Index("ix_audit_events_session", "session_id"),
+)
+
+# Capacity alerts: raised once when use crosses a level, cleared when it falls back.
+capacity_alerts = Table(
+    "capacity_alerts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("level", Integer, nullable=False),  # percent of the licenses
+    Column("licenses", Integer, nullable=False),  # the total when it was raised
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("raised_in_use", Integer, nullable=False),
+    Column("cleared_at", UTCDateTime),
+    Column("cleared_in_use", Integer),
+    Index("ix_capacity_alerts_account", "account_id", "raised_at"),
 )
 
 # A user's login to the pages: the cookie holds a random token, the table its hash.

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 import anyio
 from litestar import Litestar
 
-from seatkeeper.services import expiry, feed, history
+from seatkeeper.services import alerts, expiry, feed, history
 from seatkeeper.web.deps import Runtime
 
 log = logging.getLogger("seatkeeper.live")
@@ -95,8 +95,9 @@ async def running(app: Litestar) -> AsyncIterator[None]:
 
 
 async def _sweep(runtime: Runtime, seconds: float) -> None:
-    """End timed-out sessions every `seconds`, and keep the usage days of accounts that
-    have none kept lately; every instance may do so at once."""
+    """End timed-out sessions every `seconds`, clear (or raise) capacity alerts as use
+    has moved, and keep the usage days of accounts that have none kept lately; every
+    instance may do so at once."""
     while True:
         await asyncio.sleep(seconds)
         try:
@@ -105,6 +106,7 @@ async def _sweep(runtime: Runtime, seconds: float) -> None:
             )
             if ended:
                 log.info("Recorded %d timed-out sessions", ended)
+            await anyio.to_thread.run_sync(lambda: alerts.evaluate(runtime.db, runtime.clock.now()))
             warmed = await anyio.to_thread.run_sync(
                 lambda: history.warm(runtime.db, runtime.clock.now())
             )

@@ -84,6 +84,23 @@ class EndedSessions(msgspec.Struct):
     sessions: list[EndedSession]  # this page's, the latest end first
 
 
+class AlertBody(msgspec.Struct):
+    level: int  # percent of the licenses
+    active: bool
+    raised_at: datetime  # in the account's time zone
+    raised_in_use: int
+    licenses: int  # the total when it was raised
+    cleared_at: datetime | None
+    cleared_in_use: int | None
+
+
+class Alerts(msgspec.Struct):
+    account: str
+    time_zone: str
+    levels: list[int]  # the account's alert levels, percent of the licenses
+    alerts: list[AlertBody]  # active ones, and those raised in the past 7 days; latest first
+
+
 class UsageDay(msgspec.Struct):
     date: date
     max_concurrent: int
@@ -263,6 +280,37 @@ def usage(runtime: RuntimeDep, now: Now, admin_user: ApiUser, account: FromPath[
     return usage_body(admin.account_usage(runtime.db, admin_user, account, now=now), now)
 
 
+@get(
+    "/alerts",
+    summary="Capacity alerts: active ones and the past 7 days'",
+    security=ADMIN_TOKEN,
+    responses=responses(*REFUSALS),
+    sync_to_thread=True,
+)
+def capacity_alerts(
+    runtime: RuntimeDep, now: Now, admin_user: ApiUser, account: FromPath[str]
+) -> Alerts:
+    found, alerts = admin.account_alerts(runtime.db, admin_user, account, now=now)
+    tz = ZoneInfo(found.time_zone)
+    return Alerts(
+        account=found.slug,
+        time_zone=found.time_zone,
+        levels=list(found.alert_levels),
+        alerts=[
+            AlertBody(
+                a.level,
+                a.cleared_at is None,
+                a.raised_at.astimezone(tz),
+                a.raised_in_use,
+                a.licenses,
+                a.cleared_at and a.cleared_at.astimezone(tz),
+                a.cleared_in_use,
+            )
+            for a in alerts
+        ],
+    )
+
+
 def usage_body(result: admin.AccountUsage, now: datetime) -> Usage:
     report = result.report
     return Usage(
@@ -348,6 +396,7 @@ admin_router = Router(
         active_sessions,
         terminate,
         ended_sessions,
+        capacity_alerts,
         usage,
         list_flows,
         add_flow,

@@ -42,6 +42,7 @@ def _panel(
         "usage": page.report,
         "chart": usage_chart(page.report),
         "grid": views.grid(page.grid, view=view),
+        "alerts": views.alert_banners(page.alerts, page.grid.account),
     }
 
 

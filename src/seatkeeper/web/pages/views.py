@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 from seatkeeper.domain import validation
 from seatkeeper.domain.model import Account, EndReason, GridView, Role, User
 from seatkeeper.services import admin
+from seatkeeper.storage.alerts import Alert
 
 GUEST = "Guest"
 
@@ -232,3 +234,16 @@ def duration(length: timedelta) -> str:
     if hours < 24:
         return f"{hours} h {minutes % 60:02d} min"
     return f"{hours // 24} d {hours % 24} h"
+
+
+def alert_banners(alerts: Sequence[Alert], account: Account) -> list[str]:
+    """The banner for the highest active capacity alert (the others are below it), its
+    time in the account's zone; none when no alert is active."""
+    if not alerts:
+        return []
+    top = max(alerts, key=lambda a: a.level)
+    when = top.raised_at.astimezone(ZoneInfo(account.time_zone))
+    return [
+        f"Capacity alert: {top.level}% of the licenses in use since {when:%H:%M %a %d %b} "
+        f"({top.raised_in_use} of {top.licenses})."
+    ]
