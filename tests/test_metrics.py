@@ -18,6 +18,7 @@ from seatkeeper.config import Settings
 from seatkeeper.services import expiry
 from seatkeeper.storage.db import Database
 from seatkeeper.web.app import create_app
+from seatkeeper.web.metrics import _loopback
 from tests.conftest import PASSWORD, World, bearer
 from tests.servers import served
 from tests.test_api_agent import call, error_of, login, open_session
@@ -124,3 +125,23 @@ def test_without_a_token_only_this_machine_may_scrape(app: Litestar, world: Worl
         answer = httpx.get(f"{url}/metrics")
         assert answer.status_code == 200
         assert 'seatkeeper_licenses_total{account="acme",account_id=' in answer.text
+
+
+def test_an_empty_metrics_token_is_refused_as_a_setting(db_url: str) -> None:
+    with pytest.raises(ValueError, match="metrics_token"):
+        Settings(database_url=db_url, metrics_token="")
+
+
+@pytest.mark.parametrize(
+    ("host", "local"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("10.0.0.7", False),
+        ("::ffff:10.0.0.7", False),
+        ("testclient", False),
+    ],
+)
+def test_loopback_addresses(host: str, local: bool) -> None:
+    assert _loopback(host) is local

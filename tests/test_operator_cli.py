@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 from typing import Any
 
 import pytest
@@ -161,3 +164,16 @@ def test_the_same_commands_through_a_server_with_a_token(
         assert done.stdout.strip() == "1 of 1 session terminated.", done.stderr
         usage = json.loads(seatkeeper("usage", "acme", "--json", env=remote).stdout)
         assert (usage["current"], usage["total"]) == (1, 3)
+
+
+def test_a_server_that_is_not_seatkeeper_gets_a_clear_message(tmp_path: Any) -> None:
+    (tmp_path / "index.html").write_text("<h1>Welcome</h1>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as other:
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{other.server_address[1]}"
+        answer = seatkeeper("usage", "acme", "--server", url, "--token", "t")
+        other.shutdown()
+    assert answer.returncode == 1
+    assert f"Error: {url} answered 404 with no seatkeeper JSON" in answer.stderr
+    assert "Traceback" not in answer.stderr

@@ -129,7 +129,8 @@ def test_recently_ended_filters_by_reason_and_pages(
     [
         ("?reason=vanished", "Unknown end reason 'vanished'"),
         ("?per_page=0", "per_page must be between 1 and 500"),
-        ("?page=0", "The page must be 1 or more"),
+        ("?page=0", "The page must be from 1 to 1,000,000; got 0."),
+        ("?page=1000000000000000000", "The page must be from 1 to 1,000,000"),
     ],
 )
 def test_recently_ended_refuses_bad_filters_clearly(

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     )
     metrics_token: SecretStr | None = Field(
         None,
+        min_length=1,
         description="Bearer token a Prometheus scrape of /metrics must carry; without one, "
         "/metrics answers only to this machine (127.0.0.1, ::1).",
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection
 
 SESSIONS_OPENED = Counter(
     "seatkeeper_sessions_opened", "Agent sessions opened (joins not counted)", ["account_id"]
@@ -31,23 +31,19 @@ _PENDING = "seatkeeper_metrics"
 
 
 def count(conn: Connection, counter: Counter, *labels: object, amount: int = 1) -> None:
-    """Add `amount` to `counter` once the connection's transaction commits."""
+    """Add `amount` to `counter` once the write transaction on `conn` commits."""
     if amount:
         conn.info.setdefault(_PENDING, []).append((counter, labels, amount))
 
 
-def watch(engine: Engine) -> None:
-    """Count what each of the engine's transactions did when it commits."""
-    event.listen(engine, "commit", _committed)
-    event.listen(engine, "rollback", _rolled_back)
-
-
-def _committed(conn: Connection) -> None:
+def committed(conn: Connection) -> None:
+    """The transaction committed: what it did counts (storage.db.Database.write)."""
     for counter, labels, amount in conn.info.pop(_PENDING, ()):
         counter.labels(*map(str, labels)).inc(amount)
 
 
-def _rolled_back(conn: Connection) -> None:
+def discard(conn: Connection) -> None:
+    """The transaction rolled back (or its COMMIT failed): nothing it did counts."""
     conn.info.pop(_PENDING, None)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,7 +50,13 @@ class Remote:
             )
         except httpx.HTTPError as exc:
             raise click.ClickException(f"seatkeeper at {self.url} did not answer: {exc}") from exc
-        body: Json = answer.json() if answer.content else {}
+        try:
+            body: Json = answer.json() if answer.content else {}
+        except ValueError:  # not seatkeeper answering: a proxy's page, a redirect...
+            raise click.ClickException(
+                f"{self.url} answered {answer.status_code} with no seatkeeper JSON: "
+                f"{answer.text[:200]!r}"
+            ) from None
         if answer.is_error:
             message = body.get("error", {}).get("message") or answer.text
             raise click.ClickException(f"{answer.status_code}: {message}")
@@ -105,7 +112,12 @@ def usage(source: Source, account: str) -> Json:
 
 
 def _operator() -> admin.Operator:
-    return admin.Operator(f"{getpass.getuser()}@{socket.gethostname()} (operator command)")
+    """Who ran the command, as the audit trail records it (at most 100 characters)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a uid with no name, and no $USER
+        user = f"uid {os.getuid()}"
+    return admin.Operator(f"{user}@{socket.gethostname()}"[:80] + " (operator command)")
 
 
 @contextmanager

@@ -139,3 +139,22 @@ def test_many_heartbeats_are_answered_together_each_with_its_own_answer(
     beats.flush()
     assert stored(db, world, busy)[0] == stored(db, world, quiet)[0] == now
     assert stored(db, world, near)[0] == near.session.started_at
+
+
+def test_a_dead_reading_connection_is_replaced_at_once(
+    beats: Heartbeats, db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    s = opened(db, passwords, world, clock)
+    clock.advance(timedelta(minutes=1))
+    beats.beat(s.token, str(s.session.id))
+    kept = beats._conn
+    assert kept is not None
+    # As after a database restart: the driver's connection is gone, SQLAlchemy's does not
+    # know (the quick reads go straight to the driver).
+    kept.connection.dbapi_connection.close()  # type: ignore[union-attr]
+    clock.advance(timedelta(minutes=1))
+    assert beats.beat(s.token, str(s.session.id)) == (
+        s.session.id,
+        clock.now() + timedelta(minutes=30),
+    )
+    assert beats._conn is not None and beats._conn is not kept

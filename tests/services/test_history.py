@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -168,12 +169,13 @@ def test_warming_keeps_the_days_of_accounts_that_have_none(
 
 
 def test_two_transactions_keeping_the_same_days_at_once_both_succeed(
-    db: Database, clock: FrozenClock, world: World
+    db: Database, clock: FrozenClock, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     account = accounts.get_account(db, "acme")
     with db.read() as conn:
         _, fresh = history.usage_report(conn, account, clock.now())
     assert fresh
+    caplog.set_level(logging.INFO, logger="seatkeeper.history")
     second: list[BaseException | None] = []
     with db.write() as conn:  # the first one, still to commit when the second one starts
         repo.store_usage_days(conn, account.id, account.time_zone, fresh)
@@ -190,6 +192,9 @@ def test_two_transactions_keeping_the_same_days_at_once_both_succeed(
         time.sleep(0.3)  # the second waits on the first one's rows (or write lock)
     racer.join(10)
     assert second == [None]
+    # On PostgreSQL the second one did meet the first one's rows (SQLite's writers queue).
+    met = "Usage days of account acme were kept by another transaction" in caplog.text
+    assert met != db.is_sqlite
     with db.read() as conn:
         kept = repo.usage_days(conn, account.id, account.time_zone, fresh[0].day)
     assert sorted(kept) == sorted(d.day for d in fresh)

@@ -137,6 +137,7 @@ _SORTS: dict[str, SortColumn] = {
 
 
 MAX_PER_PAGE = 500
+MAX_PAGE = 1_000_000
 MAX_SEARCH = 100
 
 
@@ -175,8 +176,8 @@ def page_count(total: int, per_page: int) -> int:
 
 def paging(page: int, per_page: int) -> None:
     """Refuse a page before the first, or one too small or too large."""
-    if page < 1:
-        raise InvalidInput(f"The page must be 1 or more; got {page}.")
+    if not 1 <= page <= MAX_PAGE:
+        raise InvalidInput(f"The page must be from 1 to {MAX_PAGE:,}; got {page}.")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}; got {per_page}.")
 

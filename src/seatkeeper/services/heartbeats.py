@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Connection
@@ -29,6 +29,7 @@ from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
 
 log = logging.getLogger("seatkeeper.heartbeats")
+T = TypeVar("T")
 MARGIN = timedelta(minutes=1)  # closer to its expiry than this, a heartbeat writes at once
 CACHE_SIZE = 100_000  # tokens remembered (what a token opens never changes)
 
@@ -78,8 +79,7 @@ class Heartbeats:
         if not self.batch_seconds:
             return [k if isinstance(k, DomainError) else None for k in found]
         ids = {k.session_id for k in found if isinstance(k, _Known)}
-        with self._read_lock:
-            states = repo.session_states(self._reader(), ids) if ids else {}
+        states = self._read(lambda conn: repo.session_states(conn, ids)) if ids else {}
         now = self.clock.now()
         answers: list[Beat | DomainError | None] = []
         with self._lock:
@@ -106,8 +106,7 @@ class Heartbeats:
         key = token_hash(token)
         known = self._tokens.get(key)  # a plain read: the dict changes only under the lock
         if known is None:
-            with self._read_lock:
-                found = repo.session_by_token(self._reader(), key)
+            found = self._read(lambda conn: repo.session_by_token(conn, key))
             if found is None:
                 return InvalidToken()
             known = _Known(found[0].id, str(found[0].id), found[1])
@@ -119,12 +118,23 @@ class Heartbeats:
             return SessionNotFound()
         return known
 
-    def _reader(self) -> Connection:
-        """The connection for quick reads, kept open between heartbeats (taking one from
-        the pool for each would cost as much as the read); used under `_read_lock`."""
-        if self._conn is None or self._conn.closed or self._conn.invalidated:
-            self._conn = self.db.reader()
-        return self._conn
+    def _read(self, read: Callable[[Connection], T]) -> T:
+        """`read` on the connection kept for quick reads (taking one from the pool for each
+        would cost as much as the read). A connection that fails (the database restarted,
+        say) is dropped and the read tried once more on a new one: the quick reads go
+        straight to the driver, so nothing else would notice it is dead."""
+        with self._read_lock:
+            for attempt in (1, 2):
+                if self._conn is None or self._conn.closed or self._conn.invalidated:
+                    self._conn = self.db.reader()
+                try:
+                    return read(self._conn)
+                except Exception:
+                    self._conn.invalidate()
+                    self._conn = None
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
 
     def flush(self) -> int:
         """Write the heartbeats received so far; returns how many sessions were touched."""

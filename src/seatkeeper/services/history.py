@@ -53,8 +53,10 @@ def usage_report(
         tallies.append(row.tally)
         denied.append(row.denials)
     first = len(tallies)  # the first day to compute: nothing kept from here on is used
-    row = kept.get(calendar[first])
-    if row is not None and row.through < ends[first] and (first > 0 or row.through >= starts[0]):
+    row = kept.get(calendar[first]) if first < len(calendar) else None
+    if first == len(calendar):  # all kept, today too (by a clock ahead of ours)
+        current = tallies[-1]
+    elif row is not None and row.through < ends[first] and (first > 0 or row.through >= starts[0]):
         current = row.tally
     else:
         count = tallies[-1].count if first else repo.open_count_at(conn, account.id, starts[0])

@@ -40,8 +40,13 @@ class Database:
         """A transaction that holds the write lock from its first statement (commits on exit)."""
         with self._writers, self.engine.connect() as conn:
             writer = conn.execution_options(**{_WRITE: True})
-            with writer.begin():
-                yield writer
+            try:
+                with writer.begin():
+                    yield writer
+            except BaseException:
+                metrics.discard(writer)
+                raise
+            metrics.committed(writer)  # what it did counts once COMMIT has returned
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -63,11 +68,9 @@ def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get their folder, WAL mode and a busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(
+        return create_engine(
             url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
         )
-        metrics.watch(engine)
-        return engine
     if parsed.database and parsed.database != ":memory:":
         folder = Path(parsed.database).expanduser().parent
         try:
@@ -83,7 +86,6 @@ def make_engine(url: str) -> Engine:
     )
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
-    metrics.watch(engine)
     return engine
 
 

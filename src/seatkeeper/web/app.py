@@ -93,7 +93,7 @@ def create_app(
                 "hub": Hub(),
                 "request_times": times,
                 "app_metrics": app_metrics(db, clock, times),
-                "metrics_token": token and token.get_secret_value(),
+                "metrics_token": token.get_secret_value() if token is not None else None,
             }
         ),
         middleware=[RequestTimer],

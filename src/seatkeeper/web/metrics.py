@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import time
 
 from litestar import Response, get
@@ -17,8 +18,6 @@ from seatkeeper.services import accounts
 from seatkeeper.storage.db import Database
 from seatkeeper.web.deps import bearer_token
 from seatkeeper.web.errors import AnyRequest
-
-LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
 class RequestTimer:
@@ -66,9 +65,19 @@ def metrics_page(request: AnyRequest) -> Response[bytes]:
             raise MissingCredentials
         if not hmac.compare_digest(given.encode(), token.encode()):
             raise InvalidToken
-    elif request.client is None or request.client.host not in LOOPBACK:
+    elif request.client is None or not _loopback(request.client.host):
         raise NotAllowed(
             "Metrics are answered only on this machine unless SEATKEEPER_METRICS_TOKEN is set."
         )
     body = metrics.exposition(request.app.state.app_metrics)
     return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _loopback(host: str) -> bool:
+    """Whether a client address is this machine's (IPv4 seen through IPv6 too)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool((mapped or address).is_loopback)

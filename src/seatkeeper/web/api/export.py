@@ -23,6 +23,7 @@ from seatkeeper.web.errors import responses
 
 ALL_ROWS = 1_000_000  # a grid download holds every open session that matches
 FORMAT = Annotated[str, QueryParameter(description="csv (default) or json", max_length=10)]
+FORMULA_STARTS = frozenset("=+-@\t\r")
 MEDIA = {"csv": "text/csv", "json": "application/json"}  # Litestar adds the charset to text/
 
 
@@ -44,8 +45,16 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_inert(cell) for cell in row] for row in rows)
     return out.getvalue().encode()
+
+
+def _inert(cell: object) -> object:
+    """A text that a spreadsheet would take for a formula (a Flow named "=HYPERLINK(...)",
+    say) is written with a leading apostrophe, which spreadsheets show as text."""
+    if isinstance(cell, str) and cell[:1] in FORMULA_STARTS:
+        return "'" + cell
+    return cell
 
 
 @get(
