@@ -93,6 +93,11 @@ class FlowNotFound(DomainError):
     message = "No such Flow in this account."
 
 
+class WebhookNotFound(DomainError):
+    code = "webhook_not_found"
+    message = "No such webhook in this account."
+
+
 class InteractionClosed(DomainError):
     code = "interaction_closed"
     message = "This interaction is already closed."

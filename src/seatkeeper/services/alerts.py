@@ -11,6 +11,7 @@ from seatkeeper.domain.model import Account
 from seatkeeper.storage import alerts as stored
 from seatkeeper.storage import changes
 from seatkeeper.storage import repository as repo
+from seatkeeper.storage import webhooks as hooks
 from seatkeeper.storage.alerts import Alert
 from seatkeeper.storage.db import Database
 
@@ -24,8 +25,10 @@ def check(conn: Connection, account: Account, in_use: int, now: datetime) -> boo
     to_raise, to_clear = rules.changes(account.alert_levels, active, in_use, account.licenses)
     for level in to_raise:
         stored.raise_alert(conn, account.id, level, account.licenses, in_use, now)
+        _announce(conn, "capacity_alert.raised", account, level, in_use, now)
     for level in to_clear:
         stored.clear_alert(conn, active[level].id, in_use, now)
+        _announce(conn, "capacity_alert.cleared", account, level, in_use, now)
     if to_raise or to_clear:
         changes.changed(conn, account.id, at=now)  # the page shows its banner at once
     return bool(to_raise or to_clear)
@@ -54,3 +57,18 @@ def evaluate(db: Database, now: datetime) -> int:
 
 def recent(conn: Connection, account: Account, now: datetime) -> list[Alert]:
     return stored.since(conn, account.id, now - RECENT)
+
+
+def _announce(
+    conn: Connection, event: str, account: Account, level: int, in_use: int, now: datetime
+) -> None:
+    """A delivery to each of the account's webhooks, sent once this transaction commits."""
+    payload = {
+        "event": event,
+        "account": account.slug,
+        "level": level,
+        "licenses": account.licenses,
+        "in_use": in_use,
+        "at": now.isoformat(),
+    }
+    hooks.enqueue(conn, account.id, event, payload, now)

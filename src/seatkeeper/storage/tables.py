@@ -202,6 +202,37 @@ capacity_alerts = Table(
     Index("ix_capacity_alerts_account", "account_id", "raised_at"),
 )
 
+# Where an account's capacity alerts are sent. The secret signs each delivery, so it is
+# kept as given (a hash could not sign).
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_webhooks_account", "account_id"),
+)
+
+# One event for one webhook: written with the alert, sent (and retried) afterwards.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("webhook_id", ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime),  # NULL once delivered, or given up
+    Column("delivered_at", UTCDateTime),
+    Column("last_status", Integer),
+    Column("last_error", String(500)),
+    Index("ix_webhook_deliveries_due", "next_attempt_at"),
+    Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+)
+
 # A user's login to the pages: the cookie holds a random token, the table its hash.
 web_logins = Table(
     "web_logins",

@@ -24,6 +24,7 @@ from seatkeeper.web import errors, live
 from seatkeeper.web.api.admin import admin_router
 from seatkeeper.web.api.agent import agent_router
 from seatkeeper.web.api.export import export_router
+from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
 from seatkeeper.web.docs import openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS, AnyRequest
@@ -73,6 +74,7 @@ def create_app(
             agent_router,
             admin_router,
             export_router,
+            webhooks_router,
             pages_router,
             console_api_router,
             healthz,

@@ -30,6 +30,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.SessionNotFound: 404,
     e.InteractionNotFound: 404,
     e.FlowNotFound: 404,
+    e.WebhookNotFound: 404,
     e.Conflict: 409,
     e.InteractionClosed: 409,
     e.LicenseLimitReached: 409,

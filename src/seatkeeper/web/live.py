@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator, Iterator
 import anyio
 from litestar import Litestar
 
-from seatkeeper.services import alerts, expiry, feed, history
+from seatkeeper.services import alerts, expiry, feed, history, webhooks
 from seatkeeper.web.deps import Runtime
 
 log = logging.getLogger("seatkeeper.live")
 READY_SECONDS = 10.0
+WEBHOOK_SECONDS = 1.0
 
 
 class Hub:
@@ -84,9 +85,12 @@ async def running(app: Litestar) -> AsyncIterator[None]:
         else None
     )
     runtime.heartbeats.start()
+    sender = asyncio.create_task(_send_webhooks(runtime)) if runtime.sweep_seconds else None
     try:
         yield
     finally:
+        if sender is not None:
+            sender.cancel()
         await anyio.to_thread.run_sync(runtime.heartbeats.stop)  # nothing received is lost
         stop.set()
         if sweeper is not None:
@@ -114,3 +118,15 @@ async def _sweep(runtime: Runtime, seconds: float) -> None:
                 log.info("Kept the usage days of %d accounts", warmed)
         except Exception:
             log.exception("The timeout sweep failed; it will run again")
+
+
+async def _send_webhooks(runtime: Runtime) -> None:
+    """Send the webhook deliveries that are due, every second; any instance may."""
+    while True:
+        await asyncio.sleep(WEBHOOK_SECONDS)
+        try:
+            await anyio.to_thread.run_sync(
+                lambda: webhooks.deliver_due(runtime.db, runtime.clock.now())
+            )
+        except Exception:
+            log.exception("Sending webhooks failed; they will be tried again")

@@ -1,0 +1,133 @@
+"""Webhooks for capacity alerts: register, list with their deliveries, remove."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Router, delete, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from seatkeeper.domain import errors as e
+from seatkeeper.services import webhooks
+from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS
+from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ApiUser, Now, RuntimeDep
+from seatkeeper.web.errors import responses
+
+
+class NewWebhook(msgspec.Struct, forbid_unknown_fields=True):
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class WebhookCreated(msgspec.Struct):
+    id: int
+    url: str
+    secret: str  # checks the X-Seatkeeper-Signature of every delivery
+    created_at: datetime
+
+
+class DeliveryBody(msgspec.Struct):
+    id: int
+    event: str
+    created_at: datetime
+    attempts: int
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None  # null once delivered, or after the last attempt
+    last_status: int | None
+    last_error: str | None
+
+
+class WebhookBody(msgspec.Struct):
+    id: int
+    url: str
+    created_at: datetime
+    deliveries: list[DeliveryBody]  # the latest 20, newest first
+
+
+class Webhooks(msgspec.Struct):
+    account: str
+    webhooks: list[WebhookBody]
+
+
+@post(
+    "/webhooks",
+    summary="Send capacity alerts to this address (answers the signing secret)",
+    security=ADMIN_TOKEN,
+    responses=responses(*REFUSALS, e.InvalidInput),
+    status_code=HTTP_201_CREATED,
+    sync_to_thread=True,
+)
+def add_webhook(
+    runtime: RuntimeDep,
+    now: Now,
+    admin_user: ApiUser,
+    account: FromPath[str],
+    data: JSONBody[NewWebhook],
+) -> WebhookCreated:
+    hook = webhooks.add_webhook(runtime.db, admin_user, account, data.url, now=now)
+    return WebhookCreated(hook.id, hook.url, hook.secret, hook.created_at)
+
+
+@get(
+    "/webhooks",
+    summary="The account's webhooks and their latest deliveries",
+    security=ADMIN_TOKEN,
+    responses=responses(*REFUSALS),
+    sync_to_thread=True,
+)
+def list_webhooks(runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str]) -> Webhooks:
+    found, states = webhooks.webhooks_of(runtime.db, admin_user, account)
+    tz = ZoneInfo(found.time_zone)
+
+    def local(at: datetime | None) -> datetime | None:
+        return None if at is None else at.astimezone(tz)
+
+    return Webhooks(
+        found.slug,
+        [
+            WebhookBody(
+                s.webhook.id,
+                s.webhook.url,
+                s.webhook.created_at.astimezone(tz),
+                [
+                    DeliveryBody(
+                        d.id,
+                        d.event,
+                        d.created_at.astimezone(tz),
+                        d.attempts,
+                        local(d.delivered_at),
+                        local(d.next_attempt_at),
+                        d.last_status,
+                        d.last_error,
+                    )
+                    for d in s.deliveries
+                ],
+            )
+            for s in states
+        ],
+    )
+
+
+@delete(
+    "/webhooks/{webhook_id:int}",
+    summary="Stop sending alerts to this webhook",
+    security=ADMIN_TOKEN,
+    responses=responses(*REFUSALS, e.WebhookNotFound),
+    status_code=HTTP_204_NO_CONTENT,
+    sync_to_thread=True,
+)
+def remove_webhook(
+    runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str], webhook_id: FromPath[int]
+) -> None:
+    webhooks.remove_webhook(runtime.db, admin_user, account, webhook_id)
+
+
+webhooks_router = Router(
+    path="/api/v1/accounts/{account:str}",
+    route_handlers=[add_webhook, list_webhooks, remove_webhook],
+    dependencies=ADMIN_DEPENDENCIES,
+    tags=["Administration"],
+)

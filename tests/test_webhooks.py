@@ -1,0 +1,188 @@
+"""Capacity alerts delivered to a real HTTP receiver on loopback: signed, retried, visible."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from seatkeeper.clock import FrozenClock
+from seatkeeper.services import accounts, alerts, webhooks
+from seatkeeper.storage.db import Database
+from tests.conftest import World, bearer
+from tests.test_api_agent import call, error_of, open_session
+
+Client = TestClient[Litestar]
+HOOKS = "/api/v1/accounts/acme/webhooks"
+
+
+class Receiver:
+    """An HTTP server on loopback that records what it is sent and answers as told."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.answers: list[int] = []  # statuses to answer in turn; 200 once they run out
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers.items()), body))
+                self.send_response(receiver.answers.pop(0) if receiver.answers else 200)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.server.shutdown()
+    found.server.server_close()
+
+
+def add_hook(client: Client, world: World, url: str) -> dict[str, Any]:
+    answer = client.post(HOOKS, json={"url": url}, headers=bearer(world.admin_token))
+    assert answer.status_code == 201, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def hooks(client: Client, world: World) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = client.get(HOOKS, headers=bearer(world.admin_token)).json()[
+        "webhooks"
+    ]
+    return found
+
+
+def fill_the_pool(client: Client, world: World) -> list[dict[str, Any]]:
+    opened = [open_session(client, world.app_key).json() for _ in range(3)]
+    assert all("session_id" in s for s in opened)
+    return opened
+
+
+def test_an_alert_is_signed_delivered_and_retried_after_a_failure(
+    client: Client, world: World, db: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    hook = add_hook(client, world, receiver.url)
+    assert hook["secret"].startswith("whsec_")
+    accounts.update_account(db, "acme", alert_levels=[100], now=clock.now())
+    sessions = fill_the_pool(client, world)  # 3 of 3: the 100% alert is raised
+
+    receiver.answers = [500]
+    assert webhooks.deliver_due(db, clock.now()) == 0  # answered 500
+    assert webhooks.deliver_due(db, clock.now()) == 0  # not due again yet
+    assert len(receiver.received) == 1
+    (delivery,) = hooks(client, world)[0]["deliveries"]
+    assert (delivery["attempts"], delivery["last_status"], delivery["delivered_at"]) == (
+        1,
+        500,
+        None,
+    )
+    assert delivery["last_error"] == "the receiver answered 500"
+
+    clock.advance(webhooks.FIRST_RETRY)
+    assert webhooks.deliver_due(db, clock.now()) == 1
+    assert len(receiver.received) == 2
+    (delivery,) = hooks(client, world)[0]["deliveries"]
+    assert (delivery["attempts"], delivery["last_status"], delivery["next_attempt_at"]) == (
+        2,
+        200,
+        None,
+    )
+    assert delivery["delivered_at"] is not None
+
+    for headers, body in receiver.received:
+        assert headers["Content-Type"] == "application/json"
+        assert headers["X-Seatkeeper-Event"] == "capacity_alert.raised"
+        stamp, _, signed = headers["X-Seatkeeper-Signature"].partition(",v1=")
+        timestamp = stamp.removeprefix("t=")
+        expected = hmac.new(
+            hook["secret"].encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+        ).hexdigest()
+        assert hmac.compare_digest(signed, expected)
+        assert json.loads(body) == {
+            "event": "capacity_alert.raised",
+            "account": "acme",
+            "level": 100,
+            "licenses": 3,
+            "in_use": 3,
+            "at": json.loads(body)["at"],
+        }
+
+    # Use falls back: the clearing is delivered too.
+    for s in sessions[:2]:
+        call(client, "DELETE", s["session_id"], s["token"])
+    assert alerts.evaluate(db, clock.now()) == 1
+    assert webhooks.deliver_due(db, clock.now()) == 1
+    cleared = json.loads(receiver.received[-1][1])
+    assert (cleared["event"], cleared["in_use"]) == ("capacity_alert.cleared", 1)
+
+
+def test_a_receiver_that_keeps_failing_is_given_up_on_after_the_last_attempt(
+    client: Client, world: World, db: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    add_hook(client, world, receiver.url)
+    receiver.answers = [503] * 20
+    fill_the_pool(client, world)  # the 90% and 100% alerts: two deliveries
+    waits = []
+    for attempt in range(1, webhooks.MAX_ATTEMPTS + 1):
+        assert webhooks.deliver_due(db, clock.now()) == 0
+        waits.append(webhooks.backoff(attempt))
+        clock.advance(webhooks.backoff(attempt))
+    assert webhooks.deliver_due(db, clock.now()) == 0
+    assert len(receiver.received) == 2 * webhooks.MAX_ATTEMPTS
+    assert waits[:4] == [timedelta(seconds=s) for s in (10, 20, 40, 80)]
+    assert max(waits) <= timedelta(hours=1)
+    for delivery in hooks(client, world)[0]["deliveries"]:
+        assert delivery["attempts"] == webhooks.MAX_ATTEMPTS
+        assert (delivery["delivered_at"], delivery["next_attempt_at"]) == (None, None)
+        assert delivery["last_status"] == 503
+
+
+def test_a_receiver_that_is_down_is_recorded_and_tried_again(
+    client: Client, world: World, db: Database, clock: FrozenClock
+) -> None:
+    add_hook(client, world, "http://127.0.0.1:9/nothing-listens-here")
+    fill_the_pool(client, world)
+    assert webhooks.deliver_due(db, clock.now()) == 0
+    for delivery in hooks(client, world)[0]["deliveries"]:
+        assert delivery["last_status"] is None
+        assert delivery["last_error"].startswith("ConnectError")
+        assert delivery["next_attempt_at"] is not None
+
+
+def test_webhooks_are_for_admins_of_the_account_and_refuse_bad_addresses(
+    client: Client, world: World, receiver: Receiver
+) -> None:
+    for url in ("ftp://example.com/x", "not a url", "http://"):
+        answer = client.post(HOOKS, json={"url": url}, headers=bearer(world.admin_token))
+        assert error_of(answer) == (400, "invalid_request"), url
+    assert hooks(client, world) == []
+    refused = client.post(HOOKS, json={"url": receiver.url}, headers=bearer(world.agent_token))
+    assert error_of(refused) == (403, "not_allowed")
+    foreign = client.get(HOOKS, headers=bearer(world.globex_admin_token))
+    assert error_of(foreign) == (404, "account_not_found")
+
+    hook = add_hook(client, world, receiver.url)
+    assert "secret" not in hooks(client, world)[0]  # shown once, when it is made
+    gone = client.delete(f"{HOOKS}/{hook['id']}", headers=bearer(world.admin_token))
+    assert gone.status_code == 204
+    assert hooks(client, world) == []
+    again = client.delete(f"{HOOKS}/{hook['id']}", headers=bearer(world.admin_token))
+    assert error_of(again) == (404, "webhook_not_found")
