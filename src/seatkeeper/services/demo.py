@@ -22,6 +22,8 @@ from seatkeeper.storage.db import Database
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Contact Center"
 DEMO_LICENSES = 25
+# A low first level, so that the dozen simulated agents raise an alert one can see.
+DEMO_ALERT_LEVELS = (40, 90, 100)
 DEMO_TIME_ZONE = "America/New_York"
 DEMO_TIMEOUT = timedelta(minutes=30)
 ADMIN_USERNAME = "admin"
@@ -80,7 +82,7 @@ def _demo_flows(db: Database, *, now: datetime) -> None:
 def _demo_account(db: Database, *, now: datetime) -> Account:
     try:
         # Created before the usage window, so that all of its 30 days count.
-        return accounts.create_account(
+        account = accounts.create_account(
             db,
             slug=DEMO_SLUG,
             name=DEMO_NAME,
@@ -93,10 +95,12 @@ def _demo_account(db: Database, *, now: datetime) -> Account:
         )
     except Conflict:
         account = accounts.get_account(db, DEMO_SLUG)
-        if account.console_enabled:
-            return account
-        # A demo database from before the console was a per-account setting.
-        return accounts.update_account(db, DEMO_SLUG, console_enabled=True, now=now)
+    if account.console_enabled and account.alert_levels == DEMO_ALERT_LEVELS:
+        return account
+    # A new demo account, or one from before the console and alerts were settings.
+    return accounts.update_account(
+        db, DEMO_SLUG, console_enabled=True, alert_levels=DEMO_ALERT_LEVELS, now=now
+    )
 
 
 def _demo_users(db: Database, passwords: Passwords, account: Account, *, now: datetime) -> None:

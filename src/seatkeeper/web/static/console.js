@@ -220,17 +220,27 @@
       .catch(failed);
   }
 
+  // Quick clicks each count: a step goes from the last one asked for, and an Interaction's
+  // steps are sent one after another, so the server records them in the order clicked.
   function go(delta) {
     var item = selected();
     if (!item) return;
     var steps = stepsOf(item.flow);
-    var target = Math.min(steps.length - 1, Math.max(0, item.step + delta));
-    api("POST", "/interactions/" + item.id + "/steps", { step: steps[target] })
+    var from = item.wanted === undefined ? item.step : item.wanted;
+    var target = Math.min(steps.length - 1, Math.max(0, from + delta));
+    if (target === from) return;
+    item.wanted = target;
+    item.queue = (item.queue || Promise.resolve())
+      .then(function () {
+        return api("POST", "/interactions/" + item.id + "/steps", { step: steps[target] });
+      })
       .then(function () {
         item.step = target;
+        if (item.wanted === target) delete item.wanted;
         render();
       })
       .catch(function (error) {
+        delete item.wanted;
         if (error.code === "interaction_closed") return forget(item);
         failed(error);
       });
