@@ -177,3 +177,18 @@ def test_a_server_that_is_not_seatkeeper_gets_a_clear_message(tmp_path: Any) -> 
     assert answer.returncode == 1
     assert f"Error: {url} answered 404 with no seatkeeper JSON" in answer.stderr
     assert "Traceback" not in answer.stderr
+
+
+def test_history_rebuild_counts_the_days_again_with_a_progress_bar(
+    db_url: str, open_now: dict[str, Any], db: Database
+) -> None:
+    done = seatkeeper("history", "rebuild", db_url=db_url)
+    assert done.returncode == 0, done.stderr
+    assert "Counting usage days" in done.stdout
+    assert done.stdout.strip().endswith("Kept the usage days of 3 accounts.")
+    one = seatkeeper("history", "rebuild", "acme", db_url=db_url)
+    assert one.stdout.strip().endswith("Kept the usage days of 1 account.")
+    nobody = seatkeeper("history", "rebuild", "nowhere", db_url=db_url)
+    assert (nobody.returncode, nobody.stderr) == (1, "Error: There is no account 'nowhere'.\n")
+    usage = json.loads(seatkeeper("usage", "acme", "--json", db_url=db_url).stdout)
+    assert (usage["current"], usage["days"][-1]["max_concurrent"]) == (2, 2)

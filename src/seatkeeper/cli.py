@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from pydantic import ValidationError
@@ -19,10 +20,11 @@ from seatkeeper import operator
 from seatkeeper.clock import SystemClock
 from seatkeeper.config import Settings
 from seatkeeper.domain import alerts as alert_rules
+from seatkeeper.domain import usage as usage_domain
 from seatkeeper.domain import validation
 from seatkeeper.domain.errors import DomainError
 from seatkeeper.domain.model import KeyKind, Role
-from seatkeeper.services import accounts, flows
+from seatkeeper.services import accounts, flows, history
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import StaleSchema, ensure_current, upgrade
@@ -469,6 +471,32 @@ def _source(context: Context, server: str | None, token: str | None) -> operator
     if not token:
         raise click.UsageError("--server needs --token (or SEATKEEPER_TOKEN): an admin API token.")
     return operator.Remote(server, token)
+
+
+@main.group("history")
+def history_group() -> None:
+    """The usage days seatkeeper keeps (it computes them by itself; this is for operators)."""
+
+
+@history_group.command("rebuild")
+@click.argument("slugs", nargs=-1, metavar="[ACCOUNT]...")
+@pass_context
+def history_rebuild(context: Context, slugs: tuple[str, ...]) -> None:
+    """Compute the kept usage days again from the session rows (every account by default)."""
+    with _database(context) as database:
+        chosen = (
+            [accounts.get_account(database, slug) for slug in slugs]
+            if slugs
+            else accounts.all_accounts(database)
+        )
+        now = clock.now()
+        days = len(usage_domain.window_days(now, ZoneInfo("UTC")))
+        with click.progressbar(
+            length=days * len(chosen), label="Counting usage days", show_pos=True
+        ) as bar:
+            for account in chosen:
+                history.rebuild(database, account, now, on_day=lambda: bar.update(1))
+    click.echo(f"Kept the usage days of {len(chosen)} account{'' if len(chosen) == 1 else 's'}.")
 
 
 @main.group("sessions")

@@ -198,3 +198,17 @@ def test_two_transactions_keeping_the_same_days_at_once_both_succeed(
     with db.read() as conn:
         kept = repo.usage_days(conn, account.id, account.time_zone, fresh[0].day)
     assert sorted(kept) == sorted(d.day for d in fresh)
+
+
+def test_a_rebuild_tells_of_every_day_and_gives_the_same_figures(
+    db: Database, passwords: Passwords, clock: FrozenClock, world: World
+) -> None:
+    agents.open_session(db, passwords, application_key=world.app_key, credentials=None, clock=clock)
+    account = accounts.get_account(db, "acme")
+    ticks: list[None] = []
+    history.rebuild(db, account, clock.now(), on_day=lambda: ticks.append(None))
+    assert len(ticks) == usage.WINDOW_DAYS
+    boss = admin.authenticate_token(db, world.admin_token)
+    assert admin.account_usage(db, boss, "acme", now=clock.now()).report == direct(
+        db, account, clock.now()
+    )

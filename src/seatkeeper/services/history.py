@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,9 +31,15 @@ SETTLE = timedelta(minutes=2)
 
 
 def usage_report(
-    conn: Connection, account: Account, now: datetime
+    conn: Connection,
+    account: Account,
+    now: datetime,
+    *,
+    on_day: Callable[[], None] | None = None,
 ) -> tuple[usage.UsageReport, list[UsageDay]]:
-    """The usage figures as of `now`, and the days worth keeping that were not kept yet."""
+    """The usage figures as of `now`, and the days worth keeping that were not kept yet.
+    `on_day` is told of each day as it is done (kept days at once)."""
+    tick = on_day or (lambda: None)
     tz = ZoneInfo(account.time_zone)
     calendar = usage.window_days(now, tz)
     starts = [usage.day_start(d, tz) for d in calendar]
@@ -94,6 +100,9 @@ def usage_report(
             denials = repo.count_denials(conn, account.id, since=starts[n], until=end)
         tallies.append(current)
         denied.append(denials)
+        tick()
+    for _ in range(first):  # the kept days, done at once
+        tick()
     report = usage.summarize(
         calendar,
         tallies,
@@ -137,3 +146,14 @@ def warm(db: Database, now: datetime, *, budget: timedelta = timedelta(seconds=5
         keep(db, account, fresh)
         warmed += 1
     return warmed
+
+
+def rebuild(
+    db: Database, account: Account, now: datetime, *, on_day: Callable[[], None] | None = None
+) -> None:
+    """Forget the account's kept days and compute them again from the session rows."""
+    with db.write() as conn:
+        repo.forget_usage(conn, account.id)
+    with db.read() as conn:
+        _, fresh = usage_report(conn, account, now, on_day=on_day)
+    keep(db, account, fresh)
