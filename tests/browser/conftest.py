@@ -155,7 +155,7 @@ def page_checks(request: pytest.FixtureRequest) -> Iterator[None]:
     page: Page = request.getfixturevalue("page")
     outside: list[str] = request.getfixturevalue("outside_requests")
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"{exc.name}: {exc.message}"))
+    _watch(page, errors)
     yield
     folder = _screenshot_folder(request)
     try:
@@ -164,6 +164,18 @@ def page_checks(request: pytest.FixtureRequest) -> Iterator[None]:
         errors.append(f"screenshot failed: {exc}")
     assert outside == [], f"the page tried to reach other servers: {outside}"
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def _watch(page: Page, errors: list[str]) -> None:
+    """Note every JavaScript error on `page`, and everything its content security policy
+    refused (Chromium reports those on the console)."""
+    page.on("pageerror", lambda exc: errors.append(f"{exc.name}: {exc.message}"))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
 
 
 @dataclass
@@ -193,7 +205,7 @@ def new_page(
         outside = guard_outside(context, live_server)
         page = context.new_page()
         entry = _Watched(name, page, outside)
-        page.on("pageerror", lambda exc: entry.errors.append(f"{exc.name}: {exc.message}"))
+        _watch(page, entry.errors)
         watched.append(entry)
         return page
 

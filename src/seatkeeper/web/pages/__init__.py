@@ -20,6 +20,23 @@ from seatkeeper.web.pages.recently_ended import recently_ended
 from seatkeeper.web.pages.views import average
 
 
+# Pages load only what seatkeeper serves, run no inline script or style, and may not
+# be framed; the browser tests fail on any report of a violation.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
 def add_filters(engine: JinjaTemplateEngine) -> None:
     """Formats the templates use."""
     engine.engine.filters["average"] = average
@@ -46,6 +63,7 @@ pages_router = Router(
     response_headers=[
         ResponseHeader(name="Cache-Control", value="no-store"),
         ResponseHeader(name="X-Frame-Options", value="DENY"),
+        ResponseHeader(name="Content-Security-Policy", value=CONTENT_SECURITY_POLICY),
         ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
     ],
 )
