@@ -1,0 +1,173 @@
+"""Every admin route, API and pages, against every role, on the own account and a foreign
+one: only the expected pairs succeed, a foreign account is answered as if it did not
+exist, and a refused request changes nothing."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy import select
+
+from seatkeeper.clock import FrozenClock
+from seatkeeper.domain.errors import Conflict
+from seatkeeper.services import admin, flows, webhooks
+from seatkeeper.storage.db import Database
+from seatkeeper.storage.tables import (
+    accounts,
+    agent_sessions,
+    audit_events,
+    capacity_alerts,
+    users,
+)
+from seatkeeper.storage.tables import (
+    flows as flows_table,
+)
+from seatkeeper.storage.tables import (
+    webhooks as webhooks_table,
+)
+from tests.conftest import World, bearer
+from tests.test_api_agent import login
+from tests.test_pages import log_in
+
+Client = TestClient[Litestar]
+ADMIN, DESIGNER = "account_admin", "designer"
+ROLES = {  # who, and the token or login that acts for them
+    "agent": ("alice", "acme"),
+    "designer": ("dan", "acme"),
+    "account_admin": ("admin", "acme"),
+    "super_admin": ("root", "ops"),
+    "foreign admin": ("gadmin", "globex"),
+}
+RANK = {"agent": 0, "designer": 1, "account_admin": 2, "super_admin": 3}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # with {sid}, {flow} and {hook} filled in per test
+    needs: str  # the lowest role allowed
+    body: Any = None
+    page: bool = False
+    streams: bool = False  # answers as a stream when allowed: only refusals are checked
+
+
+API = "/api/v1/accounts/acme"
+ROUTES = [
+    Route("GET", f"{API}/active-sessions", ADMIN),
+    Route("POST", f"{API}/active-sessions/terminate", ADMIN, {"session_ids": ["{sid}"]}),
+    Route("GET", f"{API}/ended-sessions", ADMIN),
+    Route("GET", f"{API}/alerts", ADMIN),
+    Route("GET", f"{API}/usage", ADMIN),
+    Route("GET", f"{API}/usage/export", ADMIN),
+    Route("GET", f"{API}/active-sessions/export", ADMIN),
+    Route("GET", f"{API}/flows", DESIGNER),
+    Route("POST", f"{API}/flows", DESIGNER, {"name": "New One", "steps": ["Start"]}),
+    Route("DELETE", f"{API}/flows/{{flow}}", DESIGNER),
+    Route("GET", f"{API}/webhooks", ADMIN),
+    Route("POST", f"{API}/webhooks", ADMIN, {"url": "http://127.0.0.1:9/hook"}),
+    Route("DELETE", f"{API}/webhooks/{{hook}}", ADMIN),
+    Route("GET", "/accounts/acme/active-agents", ADMIN, page=True),
+    Route("GET", "/accounts/acme/active-agents/fragments", ADMIN, page=True),
+    Route("GET", "/accounts/acme/active-agents/events", ADMIN, page=True, streams=True),
+    Route("GET", "/accounts/acme/recently-ended", ADMIN, page=True),
+]
+
+
+def test_the_table_covers_every_admin_route(app: Litestar) -> None:
+    served = {
+        (method, route.path.replace(":str", "").replace(":int", ""))
+        for route in app.routes
+        if route.path.startswith(("/api/v1/accounts/{account", "/accounts/{account"))
+        for method in getattr(route, "methods", ())
+        if method not in ("OPTIONS", "HEAD")
+    }
+    listed = {
+        (r.method, r.path.replace("/acme", "/{account}").replace("{{", "{").replace("}}", "}"))
+        for r in ROUTES
+    }
+    listed = {
+        (method, path.replace("{flow}", "{name}").replace("{hook}", "{webhook_id}"))
+        for method, path in listed
+    }
+    assert served == listed
+
+
+def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """What a refused request must leave as it was."""
+    tables = [accounts, users, agent_sessions, flows_table, webhooks_table, audit_events]
+    with db.read() as conn:
+        return {
+            t.name: sorted(map(tuple, conn.execute(select(t))), key=repr)
+            for t in [*tables, capacity_alerts]
+        }
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_each_role_gets_what_it_may_and_nothing_else(
+    client: Client, world: World, db: Database, clock: FrozenClock, route: Route
+) -> None:
+    alice = login(client, world, "alice")
+    flows.add_flow(db, "acme", name="Old One", steps=["Start"], now=clock.now())
+    hook = webhooks.add_webhook(
+        db, admin.Operator("test"), "acme", "http://127.0.0.1:9/old", now=clock.now()
+    )
+    path = route.path.replace("{sid}", alice["session_id"])
+    path = path.replace("{flow}", "Old%20One").replace("{hook}", str(hook.id))
+    body = route.body
+    if body and "session_ids" in body:
+        body = {"session_ids": [alice["session_id"]]}
+
+    tokens = {
+        "agent": world.agent_token,
+        "designer": world.designer_token,
+        "account_admin": world.admin_token,
+        "super_admin": world.super_token,
+        "foreign admin": world.globex_admin_token,
+    }
+
+    def fresh(path: str, body: Any, role: str) -> tuple[str, Any]:
+        """The path and body for one more allowed request: what an earlier one removed is
+        made again, and what it added is named anew."""
+        if route.method == "DELETE" and "/flows/" in route.path:
+            with contextlib.suppress(Conflict):
+                flows.add_flow(db, "acme", name="Old One", steps=["Start"], now=clock.now())
+        if route.method == "DELETE" and "/webhooks/" in route.path:
+            hook = webhooks.add_webhook(
+                db, admin.Operator("test"), "acme", "http://127.0.0.1:9/old", now=clock.now()
+            )
+            path = path.rsplit("/", 1)[0] + f"/{hook.id}"
+        if route.method == "POST" and route.path.endswith("/flows"):
+            body = {"name": f"New for {role.replace('_', ' ')}", "steps": ["Start"]}
+        return path, body
+
+    def may(role: str) -> bool:
+        return role != "foreign admin" and RANK[role] >= RANK[route.needs]
+
+    for role in sorted(ROLES, key=may):  # refusals first, each checked to change nothing
+        allowed = may(role)
+        if allowed and route.streams:
+            continue
+        if allowed:  # each allowed role finds what it acts on, as the first one did
+            path, body = fresh(path, body, role)
+        before = snapshot(db)
+        if route.page:
+            client.cookies.clear()
+            username, account = ROLES[role]
+            log_in(client, username, account=account)
+            answer = client.request(route.method, path)
+        else:
+            answer = client.request(route.method, path, json=body, headers=bearer(tokens[role]))
+        if allowed:
+            assert 200 <= answer.status_code < 300, (role, answer.status_code, answer.text[:300])
+            continue
+        expected = 404 if role == "foreign admin" else 403
+        assert answer.status_code == expected, (role, answer.status_code, answer.text[:300])
+        if not route.page:
+            code = "account_not_found" if expected == 404 else "not_allowed"
+            assert answer.json()["error"]["code"] == code, role
+        assert snapshot(db) == before, f"{role}'s refused {route.method} changed something"
