@@ -19,7 +19,6 @@ from seatkeeper.web.pages.console import console
 from seatkeeper.web.pages.recently_ended import recently_ended
 from seatkeeper.web.pages.views import average
 
-
 # Pages load only what seatkeeper serves, run no inline script or style, and may not
 # be framed; the browser tests fail on any report of a violation.
 CONTENT_SECURITY_POLICY = "; ".join(
