@@ -20,8 +20,8 @@ from sqlalchemy.exc import OperationalError
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.config import Settings
-from seatkeeper.domain.model import Account, Role
-from seatkeeper.services import accounts
+from seatkeeper.domain.model import Account, Role, User
+from seatkeeper.services import accounts, admin
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import upgrade
@@ -225,3 +225,18 @@ def world(db: Database, passwords: Passwords, clock: FrozenClock) -> World:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def new_admin(db: Database, slug: str, now: datetime) -> User:
+    """An account_admin of `slug`, as the admin services see one (through a token)."""
+    accounts.create_user(
+        db,
+        Passwords(fast=True),
+        account_slug=slug,
+        username="boss",
+        password="boss-password",
+        role=Role.ACCOUNT_ADMIN,
+        now=now,
+    )
+    token = accounts.create_user_token(db, account_slug=slug, username="boss", name="t", now=now)
+    return admin.authenticate_token(db, token)

@@ -8,12 +8,11 @@ token's user). Both ways read the same JSON the API answers, so they print the s
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +27,6 @@ from seatkeeper.services import admin
 from seatkeeper.storage.db import Database
 
 Json = dict[str, Any]
-ALL_ROWS = 1_000_000
 BAR_WIDTH = 40
 
 
@@ -79,7 +77,7 @@ def sessions(source: Source, account: str, sort: str, desc: bool, search: str | 
         return source.call("GET", f"{account}/active-sessions/export", params=params)
     from seatkeeper.web.api.admin import grid_body
 
-    view = replace(validation.grid_view(sort, order, search=search), per_page=ALL_ROWS)
+    view = validation.every_row(sort, order, search=search)
     with _opened(source) as db:
         grid = admin.active_sessions(db, _operator(), account, view=view, now=SystemClock().now())
     return _plain(grid_body(grid, view))
@@ -131,7 +129,8 @@ def _opened(open_database: Callable[[], Database]) -> Iterator[Database]:
 
 
 def _plain(body: object) -> Json:
-    plain: Json = json.loads(msgspec.json.encode(body))
+    """A response body as the API's JSON would read back."""
+    plain: Json = msgspec.to_builtins(body)
     return plain
 
 

@@ -15,12 +15,13 @@ from uuid import UUID
 from sqlalchemy import select
 
 from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
-from seatkeeper.domain.model import GridView, Role
+from seatkeeper.domain.model import GridView
 from seatkeeper.services import accounts, admin, agents, expiry
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, interactions
 from tests.concurrency import max_concurrent, race
+from tests.conftest import new_admin
 
 CAP = 12
 TIMEOUT = timedelta(minutes=1)
@@ -48,21 +49,7 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
         session_timeout=TIMEOUT,
         now=clock.now() - timedelta(days=1),
     )
-    accounts.create_user(
-        db,
-        Passwords(fast=True),
-        account_slug="race",
-        username="boss",
-        password="boss-password",
-        role=Role.ACCOUNT_ADMIN,
-        now=clock.now(),
-    )
-    boss = admin.authenticate_token(
-        db,
-        accounts.create_user_token(
-            db, account_slug="race", username="boss", name="t", now=clock.now()
-        ),
-    )
+    boss = new_admin(db, "race", clock.now())
     key = accounts.create_application_key(db, account_slug="race", name="k", now=clock.now())
     passwords = Passwords(fast=True)
     stop = threading.Event()

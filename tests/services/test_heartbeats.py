@@ -8,8 +8,7 @@ import pytest
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import InvalidToken, SessionNotFound, SessionTerminated
-from seatkeeper.domain.model import Role
-from seatkeeper.services import accounts, admin, agents
+from seatkeeper.services import admin, agents
 from seatkeeper.services.heartbeats import MARGIN, Heartbeats
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage import repository as repo
@@ -64,21 +63,7 @@ def test_an_ended_session_is_refused_at_once_and_not_revived_later(
     beats: Heartbeats, db: Database, passwords: Passwords, world: World, clock: FrozenClock
 ) -> None:
     s = opened(db, passwords, world, clock)
-    accounts.create_user(
-        db,
-        passwords,
-        account_slug="acme",
-        username="chief",
-        password="chief-password",
-        role=Role.ACCOUNT_ADMIN,
-        now=clock.now(),
-    )
-    boss = admin.authenticate_token(
-        db,
-        accounts.create_user_token(
-            db, account_slug="acme", username="chief", name="t", now=clock.now()
-        ),
-    )
+    boss = admin.authenticate_token(db, world.admin_token)
     clock.advance(timedelta(minutes=5))
     beats.beat(s.token, str(s.session.id))  # answered; written later...
     clock.advance(timedelta(seconds=1))

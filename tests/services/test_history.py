@@ -14,12 +14,12 @@ import pytest
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain import usage
 from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
-from seatkeeper.domain.model import Account, Role
+from seatkeeper.domain.model import Account
 from seatkeeper.services import accounts, admin, agents, history
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
-from tests.conftest import World
+from tests.conftest import World, new_admin
 
 
 def direct(db: Database, account: Account, now: datetime) -> usage.UsageReport:
@@ -53,21 +53,7 @@ def test_kept_days_match_the_session_rows(
         session_timeout=timedelta(minutes=45),
         now=clock.now() - timedelta(days=40),
     )
-    accounts.create_user(
-        db,
-        passwords,
-        account_slug="hist",
-        username="boss",
-        password="boss-password",
-        role=Role.ACCOUNT_ADMIN,
-        now=clock.now(),
-    )
-    boss = admin.authenticate_token(
-        db,
-        accounts.create_user_token(
-            db, account_slug="hist", username="boss", name="t", now=clock.now()
-        ),
-    )
+    boss = new_admin(db, "hist", clock.now())
     key = accounts.create_application_key(db, account_slug="hist", name="k", now=clock.now())
     held: list[agents.OpenedSession] = []
     compared = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from functools import cache
 from importlib import resources
@@ -172,6 +173,14 @@ def grid_view(
 def page_count(total: int, per_page: int) -> int:
     """How many pages `total` rows fill (one, even when there are none)."""
     return max(1, -(-total // per_page))
+
+
+EVERY_ROW = 1_000_000  # a download, or the operator's list, holds every matching session
+
+
+def every_row(sort: str | None, order: str | None, *, search: str | None = None) -> GridView:
+    """The whole grid, sorted and searched as asked (for downloads and the operator)."""
+    return replace(grid_view(sort, order, search=search), per_page=EVERY_ROW)
 
 
 def paging(page: int, per_page: int) -> None:

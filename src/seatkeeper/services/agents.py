@@ -178,7 +178,7 @@ def _claim_seat(
             conn, account_id=account.id, user_id=user_id, now=now, expires_at=expires_at
         )
         _history_changed(conn, account.id, now)
-        alerts.check(conn, account, in_use + 1, now)
+        alerts.claimed(conn, account, in_use + 1, now)
     else:
         repo.insert_denial(conn, account_id=account.id, user_id=user_id, at=now)
         _history_changed(conn, account.id, now)  # the usage chart counts denials

@@ -34,6 +34,14 @@ def check(conn: Connection, account: Account, in_use: int, now: datetime) -> boo
     return bool(to_raise or to_clear)
 
 
+def claimed(conn: Connection, account: Account, in_use: int, now: datetime) -> None:
+    """A claim took use to `in_use`: raise what it reached. Below the lowest level a claim
+    can raise nothing, and it reads nothing (claims are frequent)."""
+    levels = account.alert_levels
+    if levels and in_use >= min(rules.raised_at(level, account.licenses) for level in levels):
+        check(conn, account, in_use, now)
+
+
 def evaluate(db: Database, now: datetime) -> int:
     """Bring every account's alerts up to date with its use now (as use falls, or levels
     and licenses change); returns how many accounts changed. One read finds them."""
