@@ -332,3 +332,22 @@ def test_bad_pages_and_searches_are_refused(client: Client, world: World, query:
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("active-sessions", "?order=asc&order=desc"),
+        ("active-sessions", "?q=a&sort=agent_id&q=b"),
+        ("ended-sessions", "?page=1&page=2"),
+        ("active-sessions/export", "?format=csv&format=json"),
+        ("usage/export", "?format=json&format="),
+    ],
+)
+def test_a_query_parameter_given_twice_is_refused(
+    client: Client, world: World, path: str, query: str
+) -> None:
+    # Found by the API fuzzing: the last value was taken silently.
+    answer = client.get(f"/api/v1/accounts/acme/{path}{query}", headers=bearer(world.admin_token))
+    assert error_of(answer) == (400, "invalid_request")
+    assert "more than once" in answer.json()["error"]["message"]

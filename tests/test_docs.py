@@ -51,4 +51,5 @@ def test_openapi_documents_the_contract(client: Client) -> None:
         "ApplicationKey",
         "SessionToken",
         "AdminToken",
+        "MetricsToken",
     }

@@ -100,6 +100,17 @@ def test_a_cell_a_spreadsheet_would_run_is_written_as_text(client: Client, world
     assert row["agent_id"] == "alice"  # nothing else changes
 
 
+def test_the_api_document_gives_both_forms_of_each_download(client: Client) -> None:
+    # Found by the API fuzzing: the CSV answer was documented as JSON text.
+    paths = client.get("/docs/openapi.json").json()["paths"]
+    for path, body in (("usage/export", "Usage"), ("active-sessions/export", "ActiveSessions")):
+        content = paths[f"/api/v1/accounts/{{account}}/{path}"]["get"]["responses"]["200"][
+            "content"
+        ]
+        assert content["text/csv"]["schema"] == {"type": "string"}
+        assert content["application/json"]["schema"] == {"$ref": f"#/components/schemas/{body}"}
+
+
 def test_downloads_refuse_bad_requests_and_other_accounts(client: Client, world: World) -> None:
     unknown = get(client, "/usage/export?format=xml", world.admin_token)
     assert error_of(unknown) == (400, "invalid_request")

@@ -127,6 +127,15 @@ def test_without_a_token_only_this_machine_may_scrape(app: Litestar, world: Worl
         assert 'seatkeeper_licenses_total{account="acme",account_id=' in answer.text
 
 
+def test_the_api_document_says_what_metrics_answers(client: Client) -> None:
+    # Found by the API fuzzing: the refusals and the text format were not documented.
+    operation = client.get("/docs/openapi.json").json()["paths"]["/metrics"]["get"]
+    assert set(operation["responses"]) >= {"200", "401", "403"}
+    (media,) = operation["responses"]["200"]["content"]
+    assert media.startswith("text/plain")
+    assert {"MetricsToken": []} in operation["security"]
+
+
 def test_an_empty_metrics_token_is_refused_as_a_setting(db_url: str) -> None:
     with pytest.raises(ValueError, match="metrics_token"):
         Settings(database_url=db_url, metrics_token="")

@@ -170,7 +170,8 @@ def test_a_receiver_that_is_down_is_recorded_and_tried_again(
 def test_webhooks_are_for_admins_of_the_account_and_refuse_bad_addresses(
     client: Client, world: World, receiver: Receiver
 ) -> None:
-    for url in ("ftp://example.com/x", "not a url", "http://"):
+    # "http://[" and the port out of range were found by the API fuzzing (answered 500).
+    for url in ("ftp://example.com/x", "not a url", "http://", "http://[", "http://a:99999/"):
         answer = client.post(HOOKS, json={"url": url}, headers=bearer(world.admin_token))
         assert error_of(answer) == (400, "invalid_request"), url
     assert hooks(client, world) == []
@@ -186,3 +187,14 @@ def test_webhooks_are_for_admins_of_the_account_and_refuse_bad_addresses(
     assert hooks(client, world) == []
     again = client.delete(f"{HOOKS}/{hook['id']}", headers=bearer(world.admin_token))
     assert error_of(again) == (404, "webhook_not_found")
+
+
+def test_an_id_too_large_for_the_database_is_refused_not_looked_up(
+    client: Client, world: World
+) -> None:
+    # Found by the API fuzzing: such an id overflowed the database's integer (answer 500).
+    for webhook_id in (2**31, 2**63, 10**30, 0, -1):
+        answer = client.delete(f"{HOOKS}/{webhook_id}", headers=bearer(world.admin_token))
+        assert error_of(answer) == (400, "invalid_request"), webhook_id
+    largest = client.delete(f"{HOOKS}/{2**31 - 1}", headers=bearer(world.admin_token))
+    assert error_of(largest) == (404, "webhook_not_found")

@@ -53,14 +53,25 @@ def add_webhook(
     db: Database, user: Actor, account_slug: str, url: str, *, now: datetime
 ) -> Webhook:
     """Register a receiver; its secret (to check signatures) is in the answer."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+    address = _receiver(url)
+    with db.write() as conn:
+        account = authorize(conn, user, account_slug)
+        return stored.add(conn, account.id, address, "whsec_" + secrets.token_urlsafe(32), now)
+
+
+def _receiver(url: str) -> str:
+    """A webhook's address, checked: http or https, a host, a valid port if any."""
+    address = url.strip()
+    try:
+        parts = urlsplit(address)
+        parts.port  # noqa: B018 (reading it checks it: a port out of range raises)
+    except ValueError as exc:  # "http://[", "http://host:99999"
+        raise InvalidInput(f"This webhook address cannot be read: {exc}.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(address) > 2000:
         raise InvalidInput(
             "A webhook needs an http:// or https:// address, of 2,000 characters at most."
         )
-    with db.write() as conn:
-        account = authorize(conn, user, account_slug)
-        return stored.add(conn, account.id, url.strip(), "whsec_" + secrets.token_urlsafe(32), now)
+    return address
 
 
 @dataclass(frozen=True, slots=True)

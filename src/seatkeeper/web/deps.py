@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hmac
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.handlers import BaseRouteHandler
 
 from seatkeeper.clock import Clock
-from seatkeeper.domain.errors import CsrfRefused, InvalidToken, MissingCredentials
+from seatkeeper.domain.errors import CsrfRefused, InvalidInput, InvalidToken, MissingCredentials
 from seatkeeper.domain.model import User
 from seatkeeper.services import admin, logins
 from seatkeeper.services.heartbeats import Beat, Heartbeats
@@ -112,6 +116,16 @@ def provide_admin(request: AnyRequest, runtime: RuntimeDep) -> User:
     return user
 
 
+def single_valued_query(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Refuses a query parameter given twice (`?order=asc&order=desc`): which was meant?"""
+    counts = Counter(name for name, _ in connection.query_params.multi_items())
+    repeated = sorted(name for name, n in counts.items() if n > 1)
+    if repeated:
+        raise InvalidInput(f"The query parameter {repeated[0]!r} is given more than once.")
+
+
 DEPENDENCIES = {
     "runtime": Provide(provide_runtime, sync_to_thread=False),
     "now": Provide(provide_now, sync_to_thread=False),
@@ -119,3 +133,4 @@ DEPENDENCIES = {
     "source": Provide(provide_source, sync_to_thread=False),
 }
 ADMIN_DEPENDENCIES = {"admin_user": Provide(provide_admin, sync_to_thread=True)}
+ADMIN_GUARDS = [single_valued_query]

@@ -69,6 +69,10 @@ def openapi_config() -> OpenAPIConfig:
                 "ApplicationKey": _bearer("The account's application key (sk_app_...)."),
                 "SessionToken": _bearer("The token returned when the session opened."),
                 "AdminToken": _bearer("A user API token (sk_user_...) of an account admin."),
+                "MetricsToken": _bearer(
+                    "SEATKEEPER_METRICS_TOKEN, when it is set; without it, /metrics answers "
+                    "only to this machine."
+                ),
             }
         ),
     )

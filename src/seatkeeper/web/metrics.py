@@ -17,7 +17,7 @@ from seatkeeper.domain.errors import InvalidToken, MissingCredentials, NotAllowe
 from seatkeeper.services import accounts
 from seatkeeper.storage.db import Database
 from seatkeeper.web.deps import bearer_token
-from seatkeeper.web.errors import AnyRequest
+from seatkeeper.web.errors import AnyRequest, responses
 
 
 class RequestTimer:
@@ -56,7 +56,15 @@ def app_metrics(db: Database, clock: Clock, times: metrics.RequestTimes) -> Coll
     return registry
 
 
-@get("/metrics", summary="Prometheus metrics", tags=["Operations"], sync_to_thread=True)
+@get(
+    "/metrics",
+    summary="Prometheus metrics",
+    tags=["Operations"],
+    media_type=CONTENT_TYPE_LATEST,
+    security=[{"MetricsToken": []}, {}],
+    responses=responses(MissingCredentials, InvalidToken, NotAllowed),
+    sync_to_thread=True,
+)
 def metrics_page(request: AnyRequest) -> Response[bytes]:
     token = request.app.state.metrics_token
     if token is not None:
@@ -70,7 +78,7 @@ def metrics_page(request: AnyRequest) -> Response[bytes]:
             "Metrics are answered only on this machine unless SEATKEEPER_METRICS_TOKEN is set."
         )
     body = metrics.exposition(request.app.state.app_metrics)
-    return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 def _loopback(host: str) -> bool:

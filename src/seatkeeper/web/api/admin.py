@@ -19,7 +19,7 @@ from seatkeeper.domain import validation
 from seatkeeper.domain.model import GridView
 from seatkeeper.services import admin, flows
 from seatkeeper.web.api.schemas import FlowBody, Flows
-from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ApiUser, Now, RuntimeDep, Source
+from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep, Source
 from seatkeeper.web.errors import responses
 
 ADMIN_TOKEN: list[SecurityRequirement] = [{"AdminToken": []}]
@@ -403,5 +403,6 @@ admin_router = Router(
         remove_flow,
     ],
     dependencies=ADMIN_DEPENDENCIES,
+    guards=ADMIN_GUARDS,
     tags=["Administration"],
 )

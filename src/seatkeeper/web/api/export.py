@@ -6,23 +6,44 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Response, Router, get
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Reference, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, QueryParameter
 
 from seatkeeper.domain import errors as e
 from seatkeeper.domain import validation
 from seatkeeper.services import admin
 from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS, grid_body, usage_body
-from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ApiUser, Now, RuntimeDep
+from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep
 from seatkeeper.web.errors import responses
 
 FORMAT = Annotated[str, QueryParameter(description="csv (default) or json", max_length=10)]
 FORMULA_STARTS = frozenset("=+-@\t\r")
 MEDIA = {"csv": "text/csv", "json": "application/json"}  # Litestar adds the charset to text/
+
+
+def _documented_as(component: str) -> type[Operation]:
+    """An operation whose success answer is documented in both forms: CSV text (the
+    default) and, with format=json, the same body the JSON endpoint gives (`component`)."""
+
+    class Download(Operation):
+        def __init__(self, **fields: Any) -> None:
+            super().__init__(**fields)
+            answer = (self.responses or {}).get("200")
+            if isinstance(answer, OpenAPIResponse):
+                answer.content = {
+                    "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+                    "application/json": OpenAPIMediaType(
+                        schema=Reference(ref=f"#/components/schemas/{component}")
+                    ),
+                }
+
+    return Download
 
 
 def _format(name: str) -> str:
@@ -60,6 +81,7 @@ def _inert(cell: object) -> object:
     summary="Download the past 30 days' usage (CSV or JSON)",
     security=ADMIN_TOKEN,
     responses=responses(*REFUSALS, e.InvalidInput),
+    operation_class=_documented_as("Usage"),
     sync_to_thread=True,
 )
 def usage_export(
@@ -104,6 +126,7 @@ def usage_export(
     summary="Download every open session, sorted and searched as the grid (CSV or JSON)",
     security=ADMIN_TOKEN,
     responses=responses(*REFUSALS, e.InvalidSort, e.InvalidInput),
+    operation_class=_documented_as("ActiveSessions"),
     sync_to_thread=True,
 )
 def grid_export(
@@ -150,5 +173,6 @@ export_router = Router(
     path="/api/v1/accounts/{account:str}",
     route_handlers=[usage_export, grid_export],
     dependencies=ADMIN_DEPENDENCIES,
+    guards=ADMIN_GUARDS,
     tags=["Administration"],
 )

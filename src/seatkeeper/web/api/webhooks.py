@@ -8,18 +8,26 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Router, delete, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from seatkeeper.domain import errors as e
 from seatkeeper.services import webhooks
 from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS
-from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ApiUser, Now, RuntimeDep
+from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep
 from seatkeeper.web.errors import responses
 
 
 class NewWebhook(msgspec.Struct, forbid_unknown_fields=True):
-    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    url: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=2000,
+            pattern=r"^\s*[hH][tT][tT][pP][sS]?://[^/?#\s]",
+            description="An http or https address with a host name.",
+        ),
+    ]
 
 
 class WebhookCreated(msgspec.Struct):
@@ -120,7 +128,11 @@ def list_webhooks(runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[st
     sync_to_thread=True,
 )
 def remove_webhook(
-    runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str], webhook_id: FromPath[int]
+    runtime: RuntimeDep,
+    admin_user: ApiUser,
+    account: FromPath[str],
+    # Ids are 32-bit in the database: a larger one is refused as malformed, not looked up.
+    webhook_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
 ) -> None:
     webhooks.remove_webhook(runtime.db, admin_user, account, webhook_id)
 
@@ -129,5 +141,6 @@ webhooks_router = Router(
     path="/api/v1/accounts/{account:str}",
     route_handlers=[add_webhook, list_webhooks, remove_webhook],
     dependencies=ADMIN_DEPENDENCIES,
+    guards=ADMIN_GUARDS,
     tags=["Administration"],
 )

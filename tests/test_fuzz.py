@@ -1,0 +1,228 @@
+"""Property-based fuzzing of every operation in the OpenAPI document (schemathesis).
+
+Each operation gets generated requests, valid and invalid, with working credentials and,
+mostly, the ids of a real account, session and Interaction, so requests reach past the
+authentication into the code that parses and acts on them. Every answer must be below
+500 and match what the document says of it (status, content type, body schema); after
+every request the database must hold its invariants.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import strategies as st
+from litestar import Litestar
+from schemathesis import Case
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.core.result import Err
+from schemathesis.generation.modes import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy import func, select
+
+from seatkeeper.clock import FrozenClock
+from seatkeeper.services import admin, agents, flows, webhooks
+from seatkeeper.services.secrets import Passwords
+from seatkeeper.storage.db import Database
+from seatkeeper.storage.tables import accounts, agent_sessions, interactions
+from tests.conftest import World, bearer
+
+EXAMPLES = 100  # per operation, valid and invalid
+CHECKS = [
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+
+
+@dataclass
+class Live:
+    """A real session of acme's, with one open Interaction, for the agent-side calls."""
+
+    token: str
+    session_id: str
+    interaction_id: str
+
+
+@dataclass
+class Targets:
+    """The real things of acme's that a case's path may name."""
+
+    flow: str
+    webhook_id: int
+
+
+@pytest.fixture
+def live(db: Database, world: World, clock: FrozenClock) -> list[Live]:
+    """Holds the current live session; replaced when a fuzzed call ends it."""
+    return [_open(db, world, clock)]
+
+
+def _open(db: Database, world: World, clock: FrozenClock) -> Live:
+    opened = agents.open_session(
+        db, Passwords(fast=True), application_key=world.app_key, credentials=None, clock=clock
+    )
+    sid = str(opened.session.id)
+    item = agents.open_interaction(
+        db, token=opened.token, session_id=sid, flow="Password Reset", clock=clock
+    )
+    return Live(opened.token, sid, str(item.id))
+
+
+def _still_open(db: Database, session_id: str) -> bool:
+    with db.engine.connect() as conn:
+        ended = conn.execute(
+            select(agent_sessions.c.ended_at).where(agent_sessions.c.id == UUID(session_id))
+        ).scalar_one()
+    return ended is None
+
+
+def _current(db: Database, world: World, clock: FrozenClock, live: list[Live]) -> Live:
+    """The live session, or a new one when a fuzzed call ended it (freeing seats if needed)."""
+    if _still_open(db, live[0].session_id):
+        return live[0]
+    boss = admin.authenticate_token(db, world.admin_token)
+    with db.engine.connect() as conn:
+        open_ids = conn.execute(
+            select(agent_sessions.c.id).where(
+                agent_sessions.c.account_id == world.acme.id, agent_sessions.c.ended_at.is_(None)
+            )
+        ).scalars()
+        ids = list(open_ids)
+    admin.terminate_sessions(db, boss, "acme", ids, clock=clock)
+    live[0] = _open(db, world, clock)
+    return live[0]
+
+
+@pytest.fixture
+def targets(db: Database, world: World, clock: FrozenClock) -> Targets:
+    flows.add_flow(db, "acme", name="Fuzzed Flow", steps=["One", "Two"], now=clock.now())
+    boss = admin.authenticate_token(db, world.admin_token)
+    hook = webhooks.add_webhook(db, boss, "acme", "http://127.0.0.1:9/hook", now=clock.now())
+    return Targets("Fuzzed Flow", hook.id)
+
+
+def _aim(case: Case[Any], live: Live, targets: Targets) -> None:
+    """Point the case's path at acme and its real session, Interaction, Flow and webhook."""
+    params = case.path_parameters if case.path_parameters is not None else {}
+    real = {
+        "account": "acme",
+        "session_id": live.session_id,
+        "interaction_id": live.interaction_id,
+        "name": targets.flow,
+        "webhook_id": targets.webhook_id,
+        "username": "bob",
+    }
+    params.update({name: value for name, value in real.items() if name in params})
+
+
+def _credentials(case: Case[Any], world: World, live: Live) -> dict[str, str]:
+    """The Authorization header the operation's security asks for."""
+    security = case.operation.definition.raw.get("security") or [{}]
+    scheme = next(iter(security[0]), None)
+    token = {
+        "ApplicationKey": world.app_key,
+        "SessionToken": live.token,
+        "AdminToken": world.admin_token,
+    }.get(scheme or "")
+    # An invalid case that leaves the header out or malforms it on purpose keeps it so.
+    sends_one = any(name.lower() == "authorization" for name in case.headers or {})
+    headers = case.meta.components.get(ParameterLocation.HEADER) if case.meta else None
+    fuzzed = headers is not None and headers.mode.is_negative
+    return bearer(token) if token and sends_one and not fuzzed else {}
+
+
+def assert_invariants(db: Database) -> None:
+    """Open sessions ≤ licenses; every ended session has a reason; no Interaction open in one."""
+    with db.engine.connect() as conn:
+        open_per_account = (
+            select(agent_sessions.c.account_id, func.count().label("n"))
+            .where(agent_sessions.c.ended_at.is_(None))
+            .group_by(agent_sessions.c.account_id)
+            .subquery()
+        )
+        over = conn.execute(
+            select(accounts.c.slug, open_per_account.c.n, accounts.c.licenses).join(
+                open_per_account, open_per_account.c.account_id == accounts.c.id
+            )
+        ).all()
+        assert all(n <= licenses for _, n, licenses in over), over
+        reasonless = conn.execute(
+            select(func.count())
+            .select_from(agent_sessions)
+            .where(agent_sessions.c.ended_at.is_not(None), agent_sessions.c.end_reason.is_(None))
+        ).scalar_one()
+        assert reasonless == 0
+        orphans = conn.execute(
+            select(func.count())
+            .select_from(interactions.join(agent_sessions))
+            .where(interactions.c.closed_at.is_(None), agent_sessions.c.ended_at.is_not(None))
+        ).scalar_one()
+        assert orphans == 0
+
+
+def test_every_operation(
+    app: Litestar,
+    db: Database,
+    world: World,
+    clock: FrozenClock,
+    live: list[Live],
+    targets: Targets,
+) -> None:
+    schema = schemathesis.openapi.from_asgi("/docs/openapi.json", app)
+    operations = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            pytest.fail(f"The OpenAPI document describes an operation wrongly: {result.err()}")
+        operations.append(result.ok())
+    assert len(operations) >= 20, "the OpenAPI document lost its operations"
+    answered: dict[str, Counter[int]] = {}
+
+    for operation in operations:
+        # Valid requests and invalid ones; mostly with real ids, to reach the code behind them.
+        cases = st.one_of(
+            operation.as_strategy(GenerationMode.POSITIVE),
+            operation.as_strategy(GenerationMode.NEGATIVE),
+        )
+
+        @hypothesis.settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+            database=None,
+        )
+        @hypothesis.given(case=cases, real_ids=st.sampled_from([True, True, True, False]))
+        def call(case: Case[Any], real_ids: bool) -> None:
+            session = _current(db, world, clock, live)
+            if real_ids:
+                _aim(case, session, targets)
+            headers = {**dict(case.headers or {}), **_credentials(case, world, session)}
+            response = case.call(headers=headers)
+            answered.setdefault(case.operation.label, Counter())[response.status_code] += 1
+            assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
+            case.validate_response(response, checks=CHECKS, headers=headers)
+            assert_invariants(db)
+            clock.advance(timedelta(seconds=7))
+
+        call()
+
+    # The fuzzing reached past the credentials and ids into the code that acts.
+    unreached = [
+        label for label, codes in answered.items() if not any(200 <= c < 300 for c in codes)
+    ]
+    assert unreached == ["GET /metrics"], {k: answered[k] for k in unreached}  # a TestClient is not this machine
