@@ -8,13 +8,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
 import uvicorn
 from litestar import Litestar
+
+SERVER_ENV = {"SEATKEEPER_FAST_PASSWORD_HASHING": "true", "SEATKEEPER_LOG_LEVEL": "warning"}
 
 
 @contextmanager
@@ -24,38 +26,54 @@ def running_servers(database_url: str, count: int, log_dir: Path) -> Iterator[li
     Each process is handed a socket this test bound and listens on already, so no
     other test (or server) can take its port in between.
     """
-    env = {
-        **os.environ,
-        "SEATKEEPER_FAST_PASSWORD_HASHING": "true",
-        "SEATKEEPER_LOG_LEVEL": "warning",
-    }
     with ExitStack() as stack:
         procs, urls = [], []
         for n in range(count):
             listener = stack.enter_context(socket.socket())
             listener.bind(("127.0.0.1", 0))
             listener.listen(128)
-            log = stack.enter_context((log_dir / f"server-{n}.log").open("wb"))
-            fd = listener.fileno()
-            command = [
-                sys.executable,
-                "-m",
-                "seatkeeper",
-                "--database-url",
-                database_url,
-                "serve",
-                "--fd",
-                str(fd),
-            ]
-            proc = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[fd]
-            )
-            stack.callback(_stop, proc)
-            procs.append(proc)
+            log = log_dir / f"server-{n}.log"
+            procs.append(stack.enter_context(server_process(database_url, listener, log)))
             urls.append(f"http://127.0.0.1:{listener.getsockname()[1]}")
         for url, proc in zip(urls, procs, strict=True):
             wait_until_up(url, proc, log_dir)
         yield urls
+
+
+@contextmanager
+def server_process(
+    database_url: str,
+    listener: socket.socket,
+    log: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """One server process serving on `listener` (bound and listening already), its output
+    in `log`, `env` added to its environment; stopped on leaving, unless it is gone
+    already (a test may have killed it). Not waited for: see `wait_until_up`."""
+    fd = listener.fileno()
+    command = [
+        sys.executable,
+        "-m",
+        "seatkeeper",
+        "--database-url",
+        database_url,
+        "serve",
+        "--fd",
+        str(fd),
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command,
+            env={**os.environ, **SERVER_ENV, **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            pass_fds=[fd],
+        )
+        try:
+            yield proc
+        finally:
+            _stop(proc)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

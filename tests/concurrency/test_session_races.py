@@ -12,10 +12,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import pytest
 from sqlalchemy import select
 
+from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
-from seatkeeper.domain.model import GridView
+from seatkeeper.domain.model import GridView, Role
 from seatkeeper.services import accounts, admin, agents, expiry
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
@@ -148,3 +150,58 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
     assert [i for i in open_items if sessions[i.session_id].ended_at is not None] == []
     # And the cap held throughout the recorded history.
     assert max_concurrent((s.started_at, s.ended_at) for s in sessions.values()) <= CAP
+
+
+def test_a_join_never_moves_a_sessions_activity_back(db: Database) -> None:
+    """A second browser joining a session, while a heartbeat of the first browser commits a
+    later instant, must not write its own earlier instant over it (found by the
+    crash-and-restart test: the session then expired before the time the agent was told)."""
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite writes one transaction at a time: the two cannot interleave")
+    t0 = datetime(2026, 3, 10, 9, tzinfo=UTC)
+    passwords = Passwords(fast=True)
+    accounts.create_account(db, slug="a", name="A", licenses=5, time_zone="UTC", now=t0)
+    accounts.create_user(
+        db, passwords, account_slug="a", username="ann", password="password1",
+        role=Role.AGENT, now=t0,
+    )  # fmt: skip
+    key = accounts.create_application_key(db, account_slug="a", name="k", now=t0)
+    ann = ("ann", "password1")
+    first = agents.open_session(
+        db, passwords, application_key=key, credentials=ann, clock=FrozenClock(t0)
+    )
+    sid = str(first.session.id)
+    t_join, t_beat = t0 + timedelta(seconds=10), t0 + timedelta(seconds=10, milliseconds=50)
+    told: list[datetime] = []
+
+    class JoinClock:
+        """The join reads its instant under the account's lock; just then, a heartbeat of
+        the same session (the first browser) is answered, with a later instant."""
+
+        calls = 0
+
+        def now(self) -> datetime:
+            self.calls += 1
+            if self.calls == 2:
+                beat = threading.Thread(
+                    target=lambda: told.append(
+                        agents.heartbeat(
+                            db, token=first.token, session_id=sid, clock=FrozenClock(t_beat)
+                        )
+                    )
+                )
+                beat.start()
+                beat.join(5)
+                assert told, "the heartbeat did not get through while the join was under way"
+            return t_join
+
+    joined = agents.open_session(
+        db, passwords, application_key=key, credentials=ann, clock=JoinClock()
+    )
+    assert joined.joined
+    with db.read() as conn:
+        row = conn.execute(
+            select(agent_sessions).where(agent_sessions.c.id == first.session.id)
+        ).one()
+    assert row.last_activity_at == t_beat
+    assert row.expires_at == told[0]

@@ -140,11 +140,19 @@ class Heartbeats:
         """Write the heartbeats received so far; returns how many sessions were touched."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        if pending:
+        if not pending:
+            return 0
+        # In session id order, the order terminations lock in: the two cannot deadlock.
+        beats = sorted((sid, now, expires) for sid, (now, expires) in pending.items())
+        try:
             with self.db.write() as conn:
-                repo.record_activity(
-                    conn, [(sid, now, expires) for sid, (now, expires) in pending.items()]
-                )
+                repo.record_activity(conn, beats)
+        except Exception:
+            with self._lock:  # kept for the next batch, unless a newer beat came meanwhile
+                for sid, beat in pending.items():
+                    if sid not in self._pending or self._pending[sid][0] < beat[0]:
+                        self._pending[sid] = beat
+            raise
         return len(pending)
 
     def start(self) -> None:

@@ -391,10 +391,11 @@ def session_by_token(
 def touch_session(
     conn: Connection, session_id: UUID, *, now: datetime, expires_at: datetime
 ) -> None:
-    """Record activity on an open session."""
+    """Record activity on an open session. Activity never moves back: a call (or a batch
+    of heartbeats) that committed a later instant meanwhile is kept."""
     conn.execute(
         update(agent_sessions)
-        .where(agent_sessions.c.id == session_id, _open)
+        .where(agent_sessions.c.id == session_id, _open, agent_sessions.c.last_activity_at < now)
         .values(last_activity_at=now, expires_at=expires_at)
     )
 
