@@ -143,3 +143,26 @@ def test_a_dead_reading_connection_is_replaced_at_once(
         clock.now() + timedelta(minutes=30),
     )
     assert beats._conn is not None and beats._conn is not kept
+
+
+def test_a_batch_that_could_not_be_written_is_written_with_the_next(
+    beats: Heartbeats,
+    db: Database,
+    passwords: Passwords,
+    world: World,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = opened(db, passwords, world, clock)
+    clock.advance(timedelta(minutes=5))
+    told = beats.beat(s.token, str(s.session.id))
+
+    def busy(*_: object) -> None:
+        raise RuntimeError("the database is restarting")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(repo, "record_activity", busy)
+        with pytest.raises(RuntimeError):
+            beats.flush()
+    assert beats.flush() == 1  # kept, not dropped
+    assert stored(db, world, s) == (told.expires_at - timedelta(minutes=30), told.expires_at, None)
