@@ -225,3 +225,29 @@ def test_serve_refuses_a_descriptor_that_is_not_a_socket(tmp_path: Path) -> None
     assert result.exit_code == 2
     assert "Invalid value for --fd: " in result.output
     assert "is not an open socket: Socket operation on non-socket" in result.output
+
+
+def test_managing_users_from_the_command_line_follows_the_pages_rules(cli_db: str) -> None:
+    assert run(cli_db, "accounts", "create", "acme", "--licenses", "5").exit_code == 0
+    boss = run(cli_db, "users", "create", "acme", "boss", "--role", "account_admin", "--link")
+    assert boss.exit_code == 0, boss.output
+    link = boss.output.split("<server>/set-password/")[1].strip()
+    assert link.startswith("sk_pw_")
+    made = run(cli_db, "users", "create", "acme", "ann", "--password-stdin", stdin="secret ann\n")
+    assert made.exit_code == 0, made.output
+
+    raised = run(cli_db, "users", "set", "acme", "ann", "--role", "designer", "--disable")
+    assert (raised.exit_code, raised.output) == (0, "'ann' is designer, disabled.\n")
+    listed = run(cli_db, "users", "list", "acme").output.splitlines()
+    assert [line.split()[:2] for line in listed] == [["ann", "designer"], ["boss", "account_admin"]]
+    assert listed[0].endswith("last login never  disabled")
+
+    last = run(cli_db, "users", "set", "acme", "boss", "--role", "agent")
+    assert last.exit_code == 1
+    assert "last enabled Account Admin" in last.output
+    assert run(cli_db, "users", "list", "acme").output.splitlines()[1].split()[1] == "account_admin"
+
+    reset = run(cli_db, "users", "reset-password", "acme", "ann")
+    assert reset.exit_code == 0 and "<server>/set-password/sk_pw_" in reset.output
+    nobody = run(cli_db, "users", "set", "acme", "nobody", "--enable")
+    assert (nobody.exit_code, nobody.output) == (1, "Error: The account has no user 'nobody'.\n")

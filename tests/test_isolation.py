@@ -15,13 +15,15 @@ from sqlalchemy import select
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import Conflict
-from seatkeeper.services import admin, flows, webhooks
+from seatkeeper.services import admin, flows, logins, webhooks
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import (
     accounts,
     agent_sessions,
     audit_events,
     capacity_alerts,
+    license_changes,
+    password_links,
     users,
 )
 from seatkeeper.storage.tables import (
@@ -30,6 +32,7 @@ from seatkeeper.storage.tables import (
 from seatkeeper.storage.tables import (
     webhooks as webhooks_table,
 )
+from seatkeeper.web.deps import LOGIN_COOKIE
 from tests.conftest import World, bearer
 from tests.test_api_agent import login
 from tests.test_pages import log_in
@@ -71,10 +74,32 @@ ROUTES = [
     Route("GET", f"{API}/webhooks", ADMIN),
     Route("POST", f"{API}/webhooks", ADMIN, {"url": "http://127.0.0.1:9/hook"}),
     Route("DELETE", f"{API}/webhooks/{{hook}}", ADMIN),
+    Route("GET", f"{API}/settings", ADMIN),
+    Route("PATCH", f"{API}/settings", ADMIN, {"name": "Acme Renamed", "time_zone": "Asia/Tokyo"}),
+    Route("GET", f"{API}/users", ADMIN),
+    Route("POST", f"{API}/users", ADMIN, {"username": "newcomer", "role": "agent"}),
+    Route("PATCH", f"{API}/users/{{user}}", ADMIN, {"role": "designer"}),
+    Route("POST", f"{API}/users/{{user}}/password", ADMIN, {}),
     Route("GET", "/accounts/acme/active-agents", ADMIN, page=True),
     Route("GET", "/accounts/acme/active-agents/fragments", ADMIN, page=True),
     Route("GET", "/accounts/acme/active-agents/events", ADMIN, page=True, streams=True),
     Route("GET", "/accounts/acme/recently-ended", ADMIN, page=True),
+    Route("GET", "/accounts/acme/settings", ADMIN, page=True),
+    Route(
+        "POST",
+        "/accounts/acme/settings",
+        ADMIN,
+        {"name": "Acme Renamed", "time_zone": "Asia/Tokyo", "session_timeout_minutes": "45"},
+        page=True,
+    ),
+    Route("GET", "/accounts/acme/users", ADMIN, page=True),
+    Route(
+        "POST",
+        "/accounts/acme/users",
+        ADMIN,
+        {"action": "role", "username": "bob", "role": "designer"},
+        page=True,
+    ),
 ]
 
 
@@ -91,7 +116,12 @@ def test_the_table_covers_every_admin_route(app: Litestar) -> None:
         for r in ROUTES
     }
     listed = {
-        (method, path.replace("{flow}", "{name}").replace("{hook}", "{webhook_id}"))
+        (
+            method,
+            path.replace("{flow}", "{name}")
+            .replace("{hook}", "{webhook_id}")
+            .replace("{user}", "{username}"),
+        )
         for method, path in listed
     }
     assert served == listed
@@ -99,7 +129,16 @@ def test_the_table_covers_every_admin_route(app: Litestar) -> None:
 
 def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """What a refused request must leave as it was."""
-    tables = [accounts, users, agent_sessions, flows_table, webhooks_table, audit_events]
+    tables = [
+        accounts,
+        users,
+        agent_sessions,
+        flows_table,
+        webhooks_table,
+        audit_events,
+        license_changes,
+        password_links,
+    ]
     with db.read() as conn:
         return {
             t.name: sorted(map(tuple, conn.execute(select(t))), key=repr)
@@ -118,6 +157,7 @@ def test_each_role_gets_what_it_may_and_nothing_else(
     )
     path = route.path.replace("{sid}", alice["session_id"])
     path = path.replace("{flow}", "Old%20One").replace("{hook}", str(hook.id))
+    path = path.replace("{user}", "bob")
     body = route.body
     if body and "session_ids" in body:
         body = {"session_ids": [alice["session_id"]]}
@@ -143,6 +183,8 @@ def test_each_role_gets_what_it_may_and_nothing_else(
             path = path.rsplit("/", 1)[0] + f"/{hook.id}"
         if route.method == "POST" and route.path.endswith("/flows"):
             body = {"name": f"New for {role.replace('_', ' ')}", "steps": ["Start"]}
+        if route.method == "POST" and route.path == f"{API}/users":
+            body = {"username": f"new-{role.replace('_', '-')}", "role": "agent"}
         return path, body
 
     def may(role: str) -> bool:
@@ -154,16 +196,21 @@ def test_each_role_gets_what_it_may_and_nothing_else(
             continue
         if allowed:  # each allowed role finds what it acts on, as the first one did
             path, body = fresh(path, body, role)
-        before = snapshot(db)
-        if route.page:
+        if route.page:  # logging in records the login: done before the snapshot
             client.cookies.clear()
             username, account = ROLES[role]
             log_in(client, username, account=account)
-            answer = client.request(route.method, path)
+        before = snapshot(db)
+        if route.page:
+            form = None
+            if route.method == "POST":  # a form from the page, with the login's CSRF token
+                csrf = logins.csrf_token(client.cookies[LOGIN_COOKIE])
+                form = {**body, "csrf_token": csrf}
+            answer = client.request(route.method, path, data=form, follow_redirects=False)
         else:
             answer = client.request(route.method, path, json=body, headers=bearer(tokens[role]))
-        if allowed:
-            assert 200 <= answer.status_code < 300, (role, answer.status_code, answer.text[:300])
+        if allowed:  # a saved form answers with a redirect to the page
+            assert 200 <= answer.status_code < 400, (role, answer.status_code, answer.text[:300])
             continue
         expected = 404 if role == "foreign admin" else 403
         assert answer.status_code == expected, (role, answer.status_code, answer.text[:300])

@@ -122,7 +122,7 @@ def test_operator_commands_refuse_clearly_and_change_nothing(
     bad = seatkeeper("sessions", "terminate", "acme", "nope", "--yes", db_url=db_url)
     assert (bad.returncode, bad.stderr.strip()) == (1, "Error: 'nope' is not a session id.")
     nobody = seatkeeper("usage", "nowhere", db_url=db_url)
-    assert (nobody.returncode, nobody.stderr) == (1, "Error: No such account.\n")
+    assert (nobody.returncode, nobody.stderr) == (1, "Error: There is no account 'nowhere'.\n")
     unsorted = seatkeeper("sessions", "list", "acme", "--sort", "flows", db_url=db_url)
     assert unsorted.returncode == 2
     no_token = seatkeeper("sessions", "list", "acme", "--server", "http://127.0.0.1:9")

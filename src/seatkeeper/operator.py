@@ -79,7 +79,7 @@ def sessions(source: Source, account: str, sort: str, desc: bool, search: str | 
 
     view = validation.every_row(sort, order, search=search)
     with _opened(source) as db:
-        grid = admin.active_sessions(db, _operator(), account, view=view, now=SystemClock().now())
+        grid = admin.active_sessions(db, who(), account, view=view, now=SystemClock().now())
     return _plain(grid_body(grid, view))
 
 
@@ -89,7 +89,7 @@ def terminate(source: Source, account: str, ids: list[UUID]) -> Json:
         return source.call("POST", f"{account}/active-sessions/terminate", json=body)
     with _opened(source) as db:
         done = admin.terminate_sessions(
-            db, _operator(), account, ids, clock=SystemClock(), source=socket.gethostname()
+            db, who(), account, ids, clock=SystemClock(), source=socket.gethostname()
         )
     return {
         "terminated": len(done.terminated),
@@ -106,10 +106,10 @@ def usage(source: Source, account: str) -> Json:
 
     now = SystemClock().now()
     with _opened(source) as db:
-        return _plain(usage_body(admin.account_usage(db, _operator(), account, now=now), now))
+        return _plain(usage_body(admin.account_usage(db, who(), account, now=now), now))
 
 
-def _operator() -> admin.Operator:
+def who() -> admin.Operator:
     """Who ran the command, as the audit trail records it (at most 100 characters)."""
     try:
         user = getpass.getuser()

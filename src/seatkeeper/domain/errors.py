@@ -23,6 +23,14 @@ class InvalidInput(DomainError):
     message = "The request is not valid."
 
 
+class InvalidFields(InvalidInput):
+    """Some fields of a form (or a JSON body) are not valid; each has its own sentence."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.fields = fields
+        super().__init__(" ".join(fields.values()))
+
+
 class InvalidSort(InvalidInput):
     code = "invalid_sort"
 
@@ -93,6 +101,16 @@ class FlowNotFound(DomainError):
     message = "No such Flow in this account."
 
 
+class UserNotFound(DomainError):
+    code = "user_not_found"
+    message = "No such user in this account."
+
+
+class PasswordLinkInvalid(DomainError):
+    code = "password_link_invalid"
+    message = "This link to set a password was used already, has expired, or never existed."
+
+
 class WebhookNotFound(DomainError):
     code = "webhook_not_found"
     message = "No such webhook in this account."
@@ -126,6 +144,11 @@ class SessionTerminated(SessionEnded):
 class SessionExpired(SessionEnded):
     code = "session_expired"
     message = "Your session timed out after a period without activity. Start a new session."
+
+
+class SessionUserDisabled(SessionEnded):
+    code = "user_disabled"
+    message = "Your user was disabled by an administrator: ask them to enable it again."
 
 
 class SessionLoggedOut(SessionEnded):

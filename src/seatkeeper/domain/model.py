@@ -41,6 +41,7 @@ class EndReason(StrEnum):
     LOGOUT = "logout"
     TIMEOUT = "timeout"
     TERMINATED = "terminated"
+    DISABLED = "disabled"  # the agent's user was disabled by an administrator
 
 
 class KeyKind(StrEnum):

@@ -10,6 +10,7 @@ from seatkeeper.domain.errors import (
     SessionExpired,
     SessionLoggedOut,
     SessionTerminated,
+    SessionUserDisabled,
 )
 from seatkeeper.domain.model import Account, AgentSession, EndReason
 
@@ -47,6 +48,7 @@ def ended_error(reason: EndReason) -> SessionEnded:
         EndReason.TERMINATED: SessionTerminated,
         EndReason.TIMEOUT: SessionExpired,
         EndReason.LOGOUT: SessionLoggedOut,
+        EndReason.DISABLED: SessionUserDisabled,
     }
     return errors[reason]()
 

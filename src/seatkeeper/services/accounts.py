@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from seatkeeper.domain import alerts as alert_rules
 from seatkeeper.domain import pool, validation
 from seatkeeper.domain.errors import AccountNotFound, Conflict, InvalidInput
 from seatkeeper.domain.model import Account, KeyKind, Role, User
-from seatkeeper.services import alerts
+from seatkeeper.services.admin import Actor, Operator
 from seatkeeper.services.secrets import (
     APPLICATION_KEY_PREFIX,
     USER_TOKEN_PREFIX,
@@ -22,9 +22,12 @@ from seatkeeper.services.secrets import (
     new_token,
     token_hash,
 )
-from seatkeeper.storage import changes
+from seatkeeper.services.settings import Change, change_settings
+from seatkeeper.storage import people
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
+
+OPERATOR = Operator("seatkeeper (operator command)")
 
 
 def account_named(conn: Connection, slug: str) -> Account:
@@ -69,7 +72,7 @@ def create_account(
     with _unique(f"An account {slug!r} already exists."), db.write() as conn:
         if repo.account_by_slug(conn, slug) is not None:
             raise Conflict(f"An account {slug!r} already exists.")
-        return repo.insert_account(
+        account = repo.insert_account(
             conn,
             slug=slug,
             name=name,
@@ -80,6 +83,8 @@ def create_account(
             console_enabled=console_enabled,
             created_at=now,
         )
+        people.record_licenses(conn, account.id, licenses, at=now, actor=None)
+        return account
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,51 +119,11 @@ def update_account(
     slug: str,
     *,
     now: datetime,
-    name: str | None = None,
-    licenses: int | None = None,
-    time_zone: str | None = None,
-    session_timeout: timedelta | None = None,
-    guests_allowed: bool | None = None,
-    console_enabled: bool | None = None,
-    alert_levels: Sequence[int] | None = None,
+    actor: Actor = OPERATOR,
+    **settings: Any,
 ) -> Account:
-    """Change an account's settings. Lowering licenses below use terminates no one."""
-    values: dict[str, object] = {}
-    if name is not None:
-        values["name"] = validation.display_name(name)
-    if licenses is not None:
-        values["licenses"] = validation.licenses(licenses)
-    if time_zone is not None:
-        values["time_zone"] = validation.time_zone(time_zone).key
-    if session_timeout is not None:
-        values["session_timeout"] = validation.session_timeout(session_timeout)
-    if guests_allowed is not None:
-        values["guests_allowed"] = guests_allowed
-    if console_enabled is not None:
-        values["console_enabled"] = console_enabled
-    if alert_levels is not None:
-        values["alert_levels"] = ",".join(map(str, alert_rules.check_levels(alert_levels)))
-    if not values:
-        raise InvalidInput("Nothing to change: give at least one setting.")
-    with db.write() as conn:
-        account = repo.lock_account(conn, _account(conn, slug).id)
-        updated = repo.update_account(conn, account.id, **values)
-        if session_timeout is not None:
-            _apply_timeout(conn, updated, now)
-        changes.changed(conn, account.id, at=now)
-        # New licenses or levels may cross a level, or fall back from one.
-        alerts.check(conn, updated, repo.count_open_sessions(conn, account.id, now), now)
-        return updated
-
-
-def _apply_timeout(conn: Connection, account: Account, now: datetime) -> None:
-    """Open sessions follow a new timeout at once, counted from their last activity."""
-    repo.expire_overdue_sessions(conn, now, account_id=account.id)
-    for session in repo.open_sessions(conn, account.id):
-        expires_at = pool.expiry_after_timeout_change(
-            session.last_activity_at, account.session_timeout, now
-        )
-        repo.set_session_expiry(conn, session.id, expires_at)
+    """Change an account's settings (see settings.Change): the operator commands' way."""
+    return change_settings(db, actor, slug, Change(**settings), now=now).account
 
 
 def create_user(

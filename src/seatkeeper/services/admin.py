@@ -44,6 +44,11 @@ class Operator:
 Actor = User | Operator
 
 
+def actor_name(actor: Actor) -> str:
+    """Who acted, as the audit trail names them."""
+    return actor.username if isinstance(actor, User) else actor.name
+
+
 def authorize(
     conn: Connection, user: Actor, account_slug: str, *, role: Role = Role.ACCOUNT_ADMIN
 ) -> Account:
@@ -54,8 +59,8 @@ def authorize(
     """
     if isinstance(user, Operator):
         found = repo.account_by_slug(conn, account_slug) if is_slug(account_slug) else None
-        if found is None:
-            raise AccountNotFound
+        if found is None:  # an operator may know which names exist
+            raise AccountNotFound(f"There is no account {account_slug!r}.")
         return found
     if not user.role.at_least(role):
         raise NotAllowed(
@@ -129,7 +134,7 @@ def terminate_sessions(
             conn,
             account.id,
             actor_id=by,
-            actor=user.username if isinstance(user, User) else user.name,
+            actor=actor_name(user),
             at=now,
             source=source,
             sessions={s: was_open[s] for s in terminated},

@@ -33,7 +33,7 @@ from seatkeeper.domain.errors import (
 from seatkeeper.domain.model import Account, AgentSession, EndReason, Interaction, User
 from seatkeeper.services import accounts, alerts, logins
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
-from seatkeeper.storage import changes
+from seatkeeper.storage import changes, people
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
 
@@ -167,6 +167,8 @@ def _claim_seat(
     expires_at = pool.expiry(now, account.session_timeout)
     user_id = None if user is None else user.id
     session = None if user_id is None else repo.open_session_of_user(conn, account.id, user_id)
+    if user_id is not None:
+        people.record_login(conn, user_id, now)
     joined = session is not None
     if session is not None:
         repo.touch_session(conn, session.id, now=now, expires_at=expires_at)

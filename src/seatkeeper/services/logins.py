@@ -10,6 +10,7 @@ from seatkeeper.domain import throttle, validation
 from seatkeeper.domain.errors import InvalidCredentials
 from seatkeeper.domain.model import Account, User
 from seatkeeper.services.secrets import LOGIN_TOKEN_PREFIX, Passwords, new_token, token_hash
+from seatkeeper.storage import people
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
 
@@ -97,6 +98,7 @@ def log_in(
     )
     token = new_token(LOGIN_TOKEN_PREFIX)
     with db.write() as conn:
+        people.record_login(conn, user.id, now)
         repo.insert_web_login(
             conn,
             user_id=user.id,

@@ -79,6 +79,41 @@ def record_terminations(
         )
 
 
+def record(
+    conn: Connection,
+    account_id: int,
+    action: str,
+    *,
+    actor_id: int | None,
+    actor: str,
+    at: datetime,
+    source: str | None,
+    details: dict[str, Any],
+) -> None:
+    """One audit row: `actor` did `action` (a setting or a user changed, say) with `details`."""
+    conn.execute(
+        audit_events.insert().values(
+            account_id=account_id,
+            at=at,
+            action=action,
+            actor_id=actor_id,
+            actor=actor,
+            source=source,
+            details=details,
+        )
+    )
+
+
+def events(conn: Connection, account_id: int, actions: Sequence[str]) -> list[dict[str, Any]]:
+    """The account's audit rows of these kinds, latest first (for tests and reports)."""
+    rows = conn.execute(
+        select(audit_events)
+        .where(audit_events.c.account_id == account_id, audit_events.c.action.in_(actions))
+        .order_by(audit_events.c.id.desc())
+    )
+    return [dict(r._mapping) for r in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class EndedSession:
     """A session that ended, as the Recently ended view lists it."""

@@ -89,6 +89,7 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled_at", UTCDateTime),
+    Column("last_login_at", UTCDateTime),  # the pages' login or an agent's session
     Index("ux_users_account_username", "account_id", "username", unique=True),
 )
 
@@ -301,4 +302,28 @@ usage_days = Table(
     Column("peak_demand", Integer, nullable=False),
     Column("licenses", Integer, nullable=False),  # the total the day was computed against
     Index("ix_usage_days_through", "account_id", "through"),
+)
+
+# Every license total an account has had, from its creation: shown on Account Settings.
+license_changes = Table(
+    "license_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("licenses", Integer, nullable=False),
+    Column("actor", String(100)),  # who set it; NULL for the total the account began with
+    Index("ix_license_changes_account_at", "account_id", "at"),
+)
+
+# One-time links that let a user set their password; only the token's hash is kept.
+password_links = Table(
+    "password_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Index("ix_password_links_user", "user_id"),
 )

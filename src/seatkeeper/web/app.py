@@ -24,6 +24,7 @@ from seatkeeper.web import errors, live
 from seatkeeper.web.api.admin import admin_router
 from seatkeeper.web.api.agent import agent_router
 from seatkeeper.web.api.export import export_router
+from seatkeeper.web.api.people import people_router
 from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
 from seatkeeper.web.docs import openapi_config
@@ -74,6 +75,7 @@ def create_app(
             agent_router,
             admin_router,
             export_router,
+            people_router,
             webhooks_router,
             pages_router,
             console_api_router,

@@ -31,6 +31,8 @@ STATUS: dict[type[e.DomainError], int] = {
     e.InteractionNotFound: 404,
     e.FlowNotFound: 404,
     e.WebhookNotFound: 404,
+    e.UserNotFound: 404,
+    e.PasswordLinkInvalid: 404,
     e.Conflict: 409,
     e.InteractionClosed: 409,
     e.LicenseLimitReached: 409,
@@ -47,9 +49,10 @@ _HTTP_CODES = {
 }
 
 
-class ErrorDetail(msgspec.Struct):
+class ErrorDetail(msgspec.Struct, omit_defaults=True):
     code: str
     message: str
+    fields: dict[str, str] | None = None  # a form's refusal: each wrong field's sentence
 
 
 class ErrorBody(msgspec.Struct):
@@ -67,12 +70,16 @@ def status_of(kind: type[e.DomainError]) -> int:
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    fields: dict[str, str] | None = None,
 ) -> Response[ErrorBody]:
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return Response(
-        ErrorBody(ErrorDetail(code, message)),
+        ErrorBody(ErrorDetail(code, message, fields)),
         status_code=status,
         media_type=MediaType.JSON,
         headers=headers,
@@ -83,7 +90,8 @@ def domain_error(_request: AnyRequest, exc: e.DomainError) -> Response[ErrorBody
     headers = None
     if isinstance(exc, e.TooManyAttempts):
         headers = {"Retry-After": str(math.ceil(exc.retry_after.total_seconds()))}
-    return error_response(status_of(type(exc)), exc.code, exc.message, headers)
+    fields = exc.fields if isinstance(exc, e.InvalidFields) else None
+    return error_response(status_of(type(exc)), exc.code, exc.message, headers, fields)
 
 
 def validation_error(_request: AnyRequest, exc: ValidationException) -> Response[ErrorBody]:

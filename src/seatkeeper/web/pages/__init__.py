@@ -7,6 +7,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from seatkeeper.domain import usage
+from seatkeeper.web.pages.account import change_users, save_settings, settings_page, users_page
 from seatkeeper.web.pages.active_agents import (
     active_agents,
     active_agents_events,
@@ -17,6 +18,7 @@ from seatkeeper.web.pages.auth import home, log_in, log_out, login_page
 from seatkeeper.web.pages.common import PAGE_EXCEPTION_HANDLERS
 from seatkeeper.web.pages.console import console
 from seatkeeper.web.pages.recently_ended import recently_ended
+from seatkeeper.web.pages.set_password import set_password, set_password_page
 from seatkeeper.web.pages.views import average
 
 # Pages load only what seatkeeper serves, run no inline script or style, and may not
@@ -54,6 +56,12 @@ pages_router = Router(
         active_agents_events,
         choose_account,
         recently_ended,
+        settings_page,
+        save_settings,
+        users_page,
+        change_users,
+        set_password_page,
+        set_password,
         console,
     ],
     exception_handlers=PAGE_EXCEPTION_HANDLERS,

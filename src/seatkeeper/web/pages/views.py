@@ -28,6 +28,8 @@ class Nav:
     csrf: str
     active_agents_url: str | None  # None for roles below account admin
     recently_ended_url: str | None
+    settings_url: str | None
+    users_url: str | None
     current: str = ""
 
 
@@ -41,6 +43,8 @@ def nav(user: User, account: Account, csrf: str, current: str = "") -> Nav:
         csrf,
         f"{base}/active-agents" if admin else None,
         f"{base}/recently-ended" if admin else None,
+        f"{base}/settings" if admin else None,
+        f"{base}/users" if admin else None,
         current,
     )
 

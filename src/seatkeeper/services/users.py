@@ -1,0 +1,251 @@
+"""Users of an account, as its admins manage them: create, change role, disable and enable,
+reset a password (or hand out a one-time link to set one). Each change is audited; the
+pages, the API and the CLI all come here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from seatkeeper.domain import roles, validation
+from seatkeeper.domain.errors import Conflict, InvalidInput, NotAllowed, UserNotFound
+from seatkeeper.domain.errors import PasswordLinkInvalid as LinkInvalid
+from seatkeeper.domain.model import Account, EndReason, Role, User
+from seatkeeper.services.admin import Actor, actor_name, authorize
+from seatkeeper.services.secrets import Passwords, new_token, token_hash
+from seatkeeper.storage import audit, changes, people
+from seatkeeper.storage import repository as repo
+from seatkeeper.storage.db import Database
+from seatkeeper.storage.people import UserRow
+
+LINK_PREFIX = "sk_pw_"
+LINK_LIFETIME = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Handed:
+    """A user just created or changed, and the one-time link token if one was asked for
+    (shown once: only its hash is kept)."""
+
+    account: Account
+    user: UserRow
+    link_token: str | None
+
+
+def list_users(db: Database, actor: Actor, account_slug: str) -> tuple[Account, list[UserRow]]:
+    """The account's users, by username (account_admin and higher)."""
+    with db.read() as conn:
+        account = authorize(conn, actor, account_slug)
+        return account, people.users_of(conn, account.id)
+
+
+def _rank(actor: Actor) -> Role:
+    return actor.role if isinstance(actor, User) else Role.SUPER_ADMIN
+
+
+def _target(conn: Connection, account: Account, username: str) -> UserRow:
+    found = people.user_named(conn, account.id, username)
+    if found is None:
+        raise UserNotFound(f"The account has no user {username!r}.")
+    return found
+
+
+def _record(
+    conn: Connection,
+    account: Account,
+    action: str,
+    actor: Actor,
+    *,
+    now: datetime,
+    source: str | None,
+    **details: Any,
+) -> None:
+    audit.record(
+        conn,
+        account.id,
+        action,
+        actor_id=actor.id if isinstance(actor, User) else None,
+        actor=actor_name(actor),
+        at=now,
+        source=source,
+        details=details,
+    )
+    changes.changed(conn, account.id, at=now)
+
+
+def _new_link(conn: Connection, user_id: int, now: datetime) -> str:
+    token = new_token(LINK_PREFIX)
+    people.insert_password_link(
+        conn, user_id=user_id, token_hash=token_hash(token), now=now, expires_at=now + LINK_LIFETIME
+    )
+    return token
+
+
+def add_user(
+    db: Database,
+    passwords: Passwords,
+    actor: Actor,
+    account_slug: str,
+    *,
+    username: str,
+    role: Role,
+    password: str | None,
+    now: datetime,
+    source: str | None = None,
+) -> Handed:
+    """Create a user with a password, or (password None) a one-time link to set one."""
+    validation.username(username)
+    # Until the link is used, the stored hash is of a random secret nobody knows.
+    secret = validation.password(password) if password is not None else new_token("unset_")
+    password_hash = passwords.hash(secret)
+    with db.write() as conn:
+        account = authorize(conn, actor, account_slug)
+        roles.check_may_give(_rank(actor), role)
+        if repo.user_login(conn, account.id, username) is not None:
+            raise Conflict(f"The account already has a user {username!r}.")
+        user = repo.insert_user(
+            conn,
+            account_id=account.id,
+            username=username,
+            password_hash=password_hash,
+            role=role,
+            created_at=now,
+        )
+        link = None if password is not None else _new_link(conn, user.id, now)
+        _record(
+            conn, account, "user_created", actor, now=now, source=source,
+            username=username, role=role.value, with_link=link is not None,
+        )  # fmt: skip
+        return Handed(account, _target(conn, account, username), link)
+
+
+def change_user(
+    db: Database,
+    actor: Actor,
+    account_slug: str,
+    username: str,
+    *,
+    role: Role | None = None,
+    enabled: bool | None = None,
+    now: datetime,
+    source: str | None = None,
+) -> Handed:
+    """Give a user another role (up to the admin's own), disable them (their open session
+    ends, and they can no longer log in) or enable them again; all or nothing. The last
+    enabled account_admin can be neither lowered nor disabled."""
+    if role is None and enabled is None:
+        raise InvalidInput("Nothing to change: give a role, or disable or enable the user.")
+    with db.write() as conn:
+        account = repo.lock_account(conn, authorize(conn, actor, account_slug).id)
+        target = _target(conn, account, username)
+        rank = _rank(actor)
+        roles.check_may_manage(rank, target.role)
+        if role is not None:
+            roles.check_may_give(rank, role)
+        new_role = target.role if role is None else role
+        now_enabled = target.disabled_at is None if enabled is None else enabled
+        if target.disabled_at is None:
+            roles.check_admins_left(
+                target.role,
+                stays_admin=new_role is Role.ACCOUNT_ADMIN and now_enabled,
+                enabled_admins=people.enabled_admins(conn, account.id),
+            )
+        if new_role is not target.role:
+            people.set_role(conn, target.id, new_role)
+            _record(
+                conn, account, "role_changed", actor, now=now, source=source,
+                username=username, **{"from": target.role.value, "to": new_role.value},
+            )  # fmt: skip
+        if now_enabled != (target.disabled_at is None):
+            _set_enabled(conn, account, target, now_enabled, actor, now=now, source=source)
+        return Handed(account, _target(conn, account, username), None)
+
+
+def _set_enabled(
+    conn: Connection,
+    account: Account,
+    target: UserRow,
+    enabled: bool,
+    actor: Actor,
+    *,
+    now: datetime,
+    source: str | None,
+) -> None:
+    if not enabled:
+        if isinstance(actor, User) and actor.id == target.id:
+            raise NotAllowed("You cannot disable yourself.")
+        session = repo.open_session_of_user(conn, account.id, target.id)
+        by = actor.id if isinstance(actor, User) else None
+        if session is not None:
+            repo.end_session(conn, session.id, at=now, reason=EndReason.DISABLED, by=by)
+            repo.forget_usage(conn, account.id, since=now)
+    people.set_disabled(conn, target.id, None if enabled else now)
+    action = "user_enabled" if enabled else "user_disabled"
+    _record(conn, account, action, actor, now=now, source=source, username=target.username)
+
+
+def reset_password(
+    db: Database,
+    passwords: Passwords,
+    actor: Actor,
+    account_slug: str,
+    username: str,
+    *,
+    password: str | None,
+    now: datetime,
+    source: str | None = None,
+) -> Handed:
+    """Set a new password, or (password None) hand out a one-time link to set one."""
+    password_hash = None if password is None else passwords.hash(validation.password(password))
+    with db.write() as conn:
+        account = authorize(conn, actor, account_slug)
+        target = _target(conn, account, username)
+        roles.check_may_manage(_rank(actor), target.role)
+        link = None
+        if password_hash is not None:
+            repo.set_password_hash(conn, target.id, password_hash)
+        else:
+            link = _new_link(conn, target.id, now)
+        _record(
+            conn, account, "password_reset", actor, now=now, source=source,
+            username=username, with_link=link is not None,
+        )  # fmt: skip
+        return Handed(account, target, link)
+
+
+def link_holder(db: Database, token: str, *, now: datetime) -> tuple[Account, User]:
+    """Whose password a one-time link sets (it stays unused)."""
+    with db.read() as conn:
+        user_id = people.password_link_user(conn, token_hash(token), now)
+        return _holder(conn, user_id)
+
+
+def _holder(conn: Connection, user_id: int | None) -> tuple[Account, User]:
+    user = None if user_id is None else people.user_by_id(conn, user_id)
+    if user is None or user.disabled:
+        raise LinkInvalid
+    return repo.account_by_id(conn, user.account_id), user
+
+
+def set_password_by_link(
+    db: Database, passwords: Passwords, token: str, password: str, *, now: datetime
+) -> tuple[Account, User]:
+    """Spend a one-time link: the user's password is `password` from now on."""
+    password_hash = passwords.hash(validation.password(password))
+    with db.write() as conn:
+        account, user = _holder(conn, people.use_password_link(conn, token_hash(token), now))
+        repo.set_password_hash(conn, user.id, password_hash)
+        audit.record(
+            conn,
+            account.id,
+            "password_set",
+            actor_id=user.id,
+            actor=user.username,
+            at=now,
+            source=None,
+            details={"username": user.username, "by": "one-time link"},
+        )
+        return account, user
