@@ -78,6 +78,10 @@ class SessionLoggedOut(SessionEnded):
     pass
 
 
+class UserDisabled(SessionEnded):
+    """An administrator disabled the agent's user: their session ended."""
+
+
 _BY_CODE: dict[str, type[SeatkeeperError]] = {
     "invalid_credentials": InvalidCredentials,
     "guests_not_allowed": GuestsNotAllowed,
@@ -86,6 +90,7 @@ _BY_CODE: dict[str, type[SeatkeeperError]] = {
     "session_terminated": SessionTerminated,
     "session_expired": SessionExpired,
     "session_logged_out": SessionLoggedOut,
+    "user_disabled": UserDisabled,
 }
 _BY_STATUS: dict[int, type[SeatkeeperError]] = {
     400: InvalidRequest,

@@ -167,8 +167,6 @@ def _claim_seat(
     expires_at = pool.expiry(now, account.session_timeout)
     user_id = None if user is None else user.id
     session = None if user_id is None else repo.open_session_of_user(conn, account.id, user_id)
-    if user_id is not None:
-        people.record_login(conn, user_id, now)
     joined = session is not None
     if session is not None:
         repo.touch_session(conn, session.id, now=now, expires_at=expires_at)
@@ -186,6 +184,8 @@ def _claim_seat(
         _history_changed(conn, account.id, now)  # the usage chart counts denials
         return account.licenses
     repo.insert_session_token(conn, token_hash=token_hash(token), session_id=session.id, now=now)
+    if user_id is not None:  # a session opened or joined: a login (a refusal is not)
+        people.record_login(conn, user_id, now)
     return OpenedSession(session, token, None if user is None else user.username, joined)
 
 

@@ -96,6 +96,7 @@ def domain_error(_request: AnyRequest, exc: e.DomainError) -> Response[ErrorBody
 
 def validation_error(_request: AnyRequest, exc: ValidationException) -> Response[ErrorBody]:
     problems = []
+    fields: dict[str, str] = {}
     for item in exc.extra if isinstance(exc.extra, list) else []:
         key, message = item.get("key"), item.get("message", "")
         if "matching regex" in message:
@@ -106,8 +107,11 @@ def validation_error(_request: AnyRequest, exc: ValidationException) -> Response
             problems.append(str(message))
         else:
             problems.append(f"{key}: {message}")
+            fields[str(key)] = str(message)
     detail = "; ".join(problems) or "the request does not match the documented schema"
-    return error_response(400, "invalid_request", f"Invalid request: {detail}.")
+    return error_response(
+        400, "invalid_request", f"Invalid request: {detail}.", fields=fields or None
+    )
 
 
 def http_error(_request: AnyRequest, exc: HTTPException) -> Response[ErrorBody]:

@@ -17,7 +17,6 @@ from seatkeeper.domain.model import Account, Role
 from seatkeeper.services import settings, users
 from seatkeeper.storage.people import UserRow
 from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS
-from seatkeeper.web.api.schemas import Name
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep, Source
 from seatkeeper.web.errors import AnyRequest, responses
 
@@ -41,8 +40,18 @@ TimeZone = Annotated[
         extra_json_schema={"enum": sorted(validation.zone_names())},
     ),
 ]
-MIN_MINUTES = pool.MIN_TIMEOUT.total_seconds() / 60
-MAX_MINUTES = pool.MAX_TIMEOUT.total_seconds() / 60
+Minutes = Annotated[
+    float,
+    msgspec.Meta(
+        extra_json_schema={
+            "minimum": pool.MIN_TIMEOUT.total_seconds() / 60,
+            "maximum": pool.MAX_TIMEOUT.total_seconds() / 60,
+        }
+    ),
+]
+AccountName = Annotated[str, msgspec.Meta(extra_json_schema={"minLength": 1, "maxLength": 200})]
+# The API names the timeout by its unit; the service by what it is.
+API_FIELDS = {"session_timeout": "session_timeout_minutes"}
 Password = Annotated[
     str, msgspec.Meta(min_length=validation.MIN_PASSWORD, max_length=validation.MAX_PASSWORD)
 ]
@@ -65,15 +74,16 @@ class SettingsBody(msgspec.Struct):
 
 
 class SettingsChange(msgspec.Struct, forbid_unknown_fields=True):
-    """Settings to change; a setting left out stays as it is."""
+    """Settings to change; a setting left out stays as it is. The limits are documented
+    here but checked by the service, so that a refusal names every wrong field at once."""
 
-    name: Name | None = None
-    time_zone: TimeZone | None = None
-    session_timeout_minutes: (
-        Annotated[float, msgspec.Meta(ge=MIN_MINUTES, le=MAX_MINUTES)] | None
+    name: (
+        Annotated[str, msgspec.Meta(extra_json_schema={"minLength": 1, "maxLength": 200})] | None
     ) = None
+    time_zone: TimeZone | None = None
+    session_timeout_minutes: Minutes | None = None
     guests_allowed: bool | None = None
-    licenses: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
+    licenses: Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 0})] | None = None
 
 
 class UserBody(msgspec.Struct):
@@ -191,13 +201,18 @@ def change_settings(
     change = settings.Change(
         name=data.name,
         time_zone=data.time_zone,
-        session_timeout=None if minutes is None else timedelta(minutes=minutes),
+        # Clamped far outside the range, which stays refused: a timedelta of 1e300 minutes
+        # would overflow.
+        session_timeout=None if minutes is None else timedelta(minutes=max(-1, min(minutes, 1e6))),
         guests_allowed=data.guests_allowed,
         licenses=data.licenses,
     )
-    result = settings.change_settings(
-        runtime.db, admin_user, account, change, now=now, source=source
-    )
+    try:
+        result = settings.change_settings(
+            runtime.db, admin_user, account, change, now=now, source=source
+        )
+    except e.InvalidFields as exc:
+        raise e.InvalidFields({API_FIELDS.get(k, k): v for k, v in exc.fields.items()}) from None
     return settings_body(result)
 
 
