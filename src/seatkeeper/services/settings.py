@@ -59,10 +59,11 @@ def account_settings(db: Database, user: Actor, account_slug: str) -> AccountSet
         return AccountSettings(account, people.license_history(conn, account.id))
 
 
-def _checked(change: Change) -> dict[str, Any]:
-    """The values to set, each checked; every field's problem is told at once."""
+def check(change: Change, *, problems: dict[str, str] | None = None) -> dict[str, Any]:
+    """The values to set, each checked; every field's problem is told at once, with the
+    `problems` the caller found already (a form's field that is not even a number)."""
     values: dict[str, Any] = {}
-    problems: dict[str, str] = {}
+    problems = dict(problems or {})
     for field in fields(change):
         value = getattr(change, field.name)
         if value is None:
@@ -88,7 +89,7 @@ def change_settings(
     source: str | None = None,
 ) -> AccountSettings:
     """Change an account's settings. Lowering licenses below use terminates no one."""
-    values = _checked(change)
+    values = check(change)
     with db.write() as conn:
         account = repo.lock_account(conn, authorize(conn, user, account_slug).id)
         before = _stored(account)
@@ -105,7 +106,7 @@ def change_settings(
 
 
 def _stored(account: Account) -> dict[str, Any]:
-    """The account's settings as `_checked` gives them, to compare."""
+    """The account's settings as `check` gives them, to compare."""
     return {
         "name": account.name,
         "time_zone": account.time_zone,

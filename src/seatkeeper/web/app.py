@@ -27,7 +27,7 @@ from seatkeeper.web.api.export import export_router
 from seatkeeper.web.api.people import people_router
 from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
-from seatkeeper.web.docs import openapi_config
+from seatkeeper.web.docs import StrictStructs, openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS, AnyRequest
 from seatkeeper.web.live import Hub
 from seatkeeper.web.metrics import RequestTimer, app_metrics, metrics_page
@@ -88,6 +88,7 @@ def create_app(
         dependencies=DEPENDENCIES,
         exception_handlers={**EXCEPTION_HANDLERS, HTTPException: http_error},
         openapi_config=openapi_config(),
+        plugins=[StrictStructs()],
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=add_filters
         ),

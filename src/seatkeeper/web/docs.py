@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, Schema, SecurityScheme
+from litestar.typing import FieldDefinition
 
 import seatkeeper
 from seatkeeper.web.errors import AnyRequest
@@ -76,3 +79,16 @@ def openapi_config() -> OpenAPIConfig:
             }
         ),
     )
+
+
+class StrictStructs(StructSchemaPlugin):
+    """A body that refuses unknown fields says so in the document: additionalProperties
+    false (found by the API fuzzing, which sent extra fields the document allowed)."""
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if field_definition.type_.__struct_config__.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema

@@ -74,7 +74,7 @@ class SettingsBody(msgspec.Struct):
 
 
 class SettingsChange(msgspec.Struct, forbid_unknown_fields=True):
-    """Settings to change; a setting left out stays as it is. The limits are documented
+    """Settings to change; a setting left out (or null) stays as it is. The limits are documented
     here but checked by the service, so that a refusal names every wrong field at once."""
 
     name: (
@@ -107,6 +107,8 @@ class NewUser(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class UserChange(msgspec.Struct, forbid_unknown_fields=True):
+    """What to change; what is left out (or null) stays as it is."""
+
     role: RoleName | None = None
     disabled: bool | None = None
 

@@ -56,6 +56,14 @@ def may_license(who: Visitor) -> bool:
     return who.user.role is Role.SUPER_ADMIN
 
 
+def _local_time(zone: str, now: datetime) -> str:
+    """The time now in the zone the form shows (a refused form keeps what was typed)."""
+    try:
+        return now.astimezone(validation.time_zone(zone)).strftime("%H:%M")
+    except InvalidInput:
+        return "unknown zone"
+
+
 def _settings_page(
     who: Visitor,
     found: settings.AccountSettings,
@@ -81,7 +89,7 @@ def _settings_page(
         "errors": errors or {},
         "saved": saved,
         "zones": sorted(validation.zone_names()),
-        "local_time": now.astimezone(tz).strftime("%H:%M"),
+        "local_time": _local_time(values.time_zone.strip(), now),
         "may_change_licenses": may_license(who),
         "history": [
             {
@@ -154,8 +162,7 @@ def save_settings(
         else None,
     )
     try:
-        if unreadable:
-            raise InvalidFields(unreadable)
+        settings.check(change, problems=unreadable)  # every field's problem at once
         settings.change_settings(runtime.db, who.user, account, change, now=now, source=source)
     except InvalidFields as exc:
         found = settings.account_settings(runtime.db, who.user, account)
