@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -219,7 +220,10 @@ def tally(
     stop = until if now is None else min(until, now)
     count, peak, at_cap, demand = start.count, start.peak, start.at_cap, start.demand
     position = start.at
-    window = sorted(recent)
+    # The refusals of the last DEMAND_WINDOW, oldest first, and how often each asked in it:
+    # one pass over the day, however many refusals pile up in the window.
+    window = deque(sorted(recent))
+    asking = Counter(who for _, who in window)
     # Ends (0), then starts (1), then refusals (2) at the same instant.
     events = sorted(
         [(at, 0 if delta < 0 else 1, delta, "") for at, delta in sessions]
@@ -238,8 +242,13 @@ def tally(
             peak = max(peak, count)
         else:
             window.append((at, who))
-            window = [r for r in window if r[0] > at - DEMAND_WINDOW]
-            demand = max(demand, count + len({w for _, w in window}))
+            asking[who] += 1
+            while window[0][0] <= at - DEMAND_WINDOW:
+                _, gone = window.popleft()
+                asking[gone] -= 1
+                if not asking[gone]:
+                    del asking[gone]
+            demand = max(demand, count + len(asking))
     if count >= licenses and stop > position:
         at_cap += stop - position
     return Tally(max(position, stop), count + later, peak, at_cap, max(demand, peak))
