@@ -67,16 +67,20 @@ class Server:
 
 
 @contextmanager
-def serve(database_url: str, log: Path) -> Iterator[Server]:
-    """Start `seatkeeper serve --fd N` on a socket bound here, pinned to the server's core."""
+def serve(
+    database_url: str, log: Path, *, env: dict[str, str] | None = None, pin: bool = True
+) -> Iterator[Server]:
+    """Start `seatkeeper serve --fd N` on a socket bound here, pinned to the server's core
+    (unless `pin` is false), with SERVER_ENV and then `env` in its environment."""
     with socket.socket() as listener, log.open("wb") as out:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1024)
         fd = listener.fileno()
         command = [sys.executable, "-m", "seatkeeper", "--database-url", database_url]
+        command += ["serve", "--fd", str(fd)]
         process = subprocess.Popen(
-            pinned(SERVER_CORE, [*command, "serve", "--fd", str(fd)]),
-            env={**os.environ, **SERVER_ENV},
+            pinned(SERVER_CORE, command) if pin else command,
+            env={**os.environ, **SERVER_ENV, **(env or {})},
             stdout=out,
             stderr=subprocess.STDOUT,
             pass_fds=[fd],

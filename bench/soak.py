@@ -18,9 +18,7 @@ import logging
 import os
 import random
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,8 +39,7 @@ from bench import seed
 from bench.__main__ import backends
 from bench.backends import Backend
 from bench.report import Table, fmt, load_average
-from bench.server import SERVER_ENV, Memory, Server, _wait_until_up
-from bench.wrk import SERVER_CORE, pinned
+from bench.server import Memory, Server, serve
 from seatkeeper.client import Client, LicenseLimitReached, SeatkeeperError, Session, SessionExpired
 from seatkeeper.domain.model import Role
 from seatkeeper.services import accounts
@@ -199,7 +196,8 @@ def soak(
     result = SoakResult(backend, seconds, agents, guests, licenses, speed)
     with tempfile.TemporaryDirectory(prefix="seatkeeper-soak-") as tmp, _messages(result):
         log = (workdir or Path(tmp)) / "soak-server.log"
-        with _serve(database_url, log, pin=pin) as server:
+        sweeping = {"SEATKEEPER_SWEEP_SECONDS": str(SWEEP_SECONDS)}
+        with serve(database_url, log, env=sweeping, pin=pin) as server:
             result.start = server.memory()
             before = _served(server)
             cpu_before = _cpu_seconds(server)
@@ -380,37 +378,6 @@ def _provision(
     finally:
         db.dispose()
     return account, [(name, AGENT_PASSWORD) for name in [*users, *users[:twins]]]
-
-
-@contextmanager
-def _serve(database_url: str, log: Path, *, pin: bool) -> Iterator[Server]:
-    """bench.server.serve, with the periodic sweep on, pinned to the server's core only
-    when asked (the suite runs beside other tests on a small machine)."""
-    env = {**os.environ, **SERVER_ENV, "SEATKEEPER_SWEEP_SECONDS": str(SWEEP_SECONDS)}
-    with socket.socket() as listener, log.open("wb") as out:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1024)
-        fd = listener.fileno()
-        command = [sys.executable, "-m", "seatkeeper", "--database-url", database_url]
-        command += ["serve", "--fd", str(fd)]
-        process = subprocess.Popen(
-            pinned(SERVER_CORE, command) if pin else command,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            pass_fds=[fd],
-        )
-        server = Server(f"http://127.0.0.1:{listener.getsockname()[1]}", process, log)
-        try:
-            _wait_until_up(server)
-            yield server
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def _served(server: Server) -> Counter[tuple[str, str, str]]:
