@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from seatkeeper.domain import pool, validation
 from seatkeeper.domain.errors import AccountNotFound, Conflict, InvalidInput
@@ -23,6 +20,7 @@ from seatkeeper.services.secrets import (
     token_hash,
 )
 from seatkeeper.services.settings import Change, change_settings
+from seatkeeper.services.users import unique
 from seatkeeper.storage import people
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
@@ -40,15 +38,6 @@ def _account(conn: Connection, slug: str) -> Account:
     if account is None:
         raise AccountNotFound(f"There is no account {slug!r}.")
     return account
-
-
-@contextmanager
-def _unique(message: str) -> Iterator[None]:
-    """A uniqueness race lost to a concurrent writer is the same refusal as the check's."""
-    try:
-        yield
-    except IntegrityError as exc:
-        raise Conflict(message) from exc
 
 
 def create_account(
@@ -69,7 +58,7 @@ def create_account(
     validation.licenses(licenses)
     zone = validation.time_zone(time_zone).key
     validation.session_timeout(session_timeout)
-    with _unique(f"An account {slug!r} already exists."), db.write() as conn:
+    with unique(f"An account {slug!r} already exists."), db.write() as conn:
         if repo.account_by_slug(conn, slug) is not None:
             raise Conflict(f"An account {slug!r} already exists.")
         account = repo.insert_account(
@@ -136,11 +125,12 @@ def create_user(
     role: Role,
     now: datetime,
 ) -> User:
-    """Create a user of the account; the password is stored as an argon2id hash."""
+    """Create a user of the account, unaudited (the demo and tests provision with it; the
+    pages, the API and `seatkeeper users create` use users.add_user)."""
     validation.username(username)
     password_hash = passwords.hash(validation.password(password))
     taken = f"The account {account_slug!r} already has a user {username!r}."
-    with _unique(taken), db.write() as conn:
+    with unique(taken), db.write() as conn:
         account = _account(conn, account_slug)
         if repo.user_login(conn, account.id, username) is not None:
             raise Conflict(taken)

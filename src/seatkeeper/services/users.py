@@ -4,11 +4,14 @@ pages, the API and the CLI all come here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from seatkeeper.domain import roles, validation
 from seatkeeper.domain.errors import Conflict, InvalidInput, NotAllowed, UserNotFound
@@ -33,6 +36,15 @@ class Handed:
     account: Account
     user: UserRow
     link_token: str | None
+
+
+@contextmanager
+def unique(message: str) -> Iterator[None]:
+    """A uniqueness race lost to a concurrent writer is the same refusal as the check's."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict(message) from exc
 
 
 def list_users(db: Database, actor: Actor, account_slug: str) -> tuple[Account, list[UserRow]]:
@@ -101,11 +113,12 @@ def add_user(
     # Until the link is used, the stored hash is of a random secret nobody knows.
     secret = validation.password(password) if password is not None else new_token("unset_")
     password_hash = passwords.hash(secret)
-    with db.write() as conn:
+    taken = f"The account {account_slug!r} already has a user {username!r}."
+    with unique(taken), db.write() as conn:
         account = authorize(conn, actor, account_slug)
         roles.check_may_give(_rank(actor), role)
         if repo.user_login(conn, account.id, username) is not None:
-            raise Conflict(f"The account already has a user {username!r}.")
+            raise Conflict(taken)
         user = repo.insert_user(
             conn,
             account_id=account.id,
