@@ -22,6 +22,7 @@ from seatkeeper.domain.errors import (
 )
 from seatkeeper.domain.model import Role
 from seatkeeper.services import settings, users
+from seatkeeper.storage.db import Database
 from seatkeeper.web.deps import Now, RuntimeDep, Source, login_token, require_csrf
 from seatkeeper.web.errors import AnyRequest, status_of
 from seatkeeper.web.pages.common import Visitor, required_visitor
@@ -183,7 +184,7 @@ class UserForm(msgspec.Struct):
 
 def _users_page(
     who: Visitor,
-    runtime_db: Any,
+    db: Database,
     account_slug: str,
     *,
     notice: str | None = None,
@@ -192,7 +193,7 @@ def _users_page(
     form: UserForm | None = None,
     status: int = 200,
 ) -> Template:
-    account, rows = users.list_users(runtime_db, who.user, account_slug)
+    account, rows = users.list_users(db, who.user, account_slug)
     tz = ZoneInfo(account.time_zone)
     context = {
         "account": account,
