@@ -49,6 +49,11 @@ def actor_name(actor: Actor) -> str:
     return actor.username if isinstance(actor, User) else actor.name
 
 
+def actor_id(actor: Actor) -> int | None:
+    """The user who acted; None for an operator."""
+    return actor.id if isinstance(actor, User) else None
+
+
 def authorize(
     conn: Connection, user: Actor, account_slug: str, *, role: Role = Role.ACCOUNT_ADMIN
 ) -> Account:
@@ -123,7 +128,7 @@ def terminate_sessions(
         was_open = audit.what_was_open(
             conn, [s for s in wanted if s in found and found[s].ended_at is None]
         )
-        by = user.id if isinstance(user, User) else None
+        by = actor_id(user)
         terminated = [
             session_id
             for session_id in wanted

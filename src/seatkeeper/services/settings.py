@@ -15,7 +15,7 @@ from seatkeeper.domain import pool, validation
 from seatkeeper.domain.errors import InvalidFields, InvalidInput, NotAllowed
 from seatkeeper.domain.model import Account, Role, User
 from seatkeeper.services import alerts
-from seatkeeper.services.admin import Actor, actor_name, authorize
+from seatkeeper.services.admin import Actor, actor_id, actor_name, authorize
 from seatkeeper.storage import audit, changes, people
 from seatkeeper.storage import repository as repo
 from seatkeeper.storage.db import Database
@@ -139,7 +139,7 @@ def _apply(
             conn,
             account.id,
             SETTING_CHANGED,
-            actor_id=user.id if isinstance(user, User) else None,
+            actor_id=actor_id(user),
             actor=name,
             at=now,
             source=source,

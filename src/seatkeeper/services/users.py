@@ -17,7 +17,7 @@ from seatkeeper.domain import roles, validation
 from seatkeeper.domain.errors import Conflict, InvalidInput, NotAllowed, UserNotFound
 from seatkeeper.domain.errors import PasswordLinkInvalid as LinkInvalid
 from seatkeeper.domain.model import Account, EndReason, Role, User
-from seatkeeper.services.admin import Actor, actor_name, authorize
+from seatkeeper.services.admin import Actor, actor_id, actor_name, authorize
 from seatkeeper.services.secrets import Passwords, new_token, token_hash
 from seatkeeper.storage import audit, changes, people
 from seatkeeper.storage import repository as repo
@@ -79,7 +79,7 @@ def _record(
         conn,
         account.id,
         action,
-        actor_id=actor.id if isinstance(actor, User) else None,
+        actor_id=actor_id(actor),
         actor=actor_name(actor),
         at=now,
         source=source,
@@ -191,7 +191,7 @@ def _set_enabled(
         if isinstance(actor, User) and actor.id == target.id:
             raise NotAllowed("You cannot disable yourself.")
         session = repo.open_session_of_user(conn, account.id, target.id)
-        by = actor.id if isinstance(actor, User) else None
+        by = actor_id(actor)
         if session is not None:
             repo.end_session(conn, session.id, at=now, reason=EndReason.DISABLED, by=by)
             repo.forget_usage(conn, account.id, since=now)

@@ -23,6 +23,7 @@ from seatkeeper.domain.errors import (
 from seatkeeper.domain.model import Role
 from seatkeeper.services import settings, users
 from seatkeeper.storage.db import Database
+from seatkeeper.web.api.people import link_url
 from seatkeeper.web.deps import Now, RuntimeDep, Source, login_token, require_csrf
 from seatkeeper.web.errors import AnyRequest, status_of
 from seatkeeper.web.pages.common import Visitor, required_visitor
@@ -247,7 +248,6 @@ def change_users(
 ) -> Template:
     who = _checked_form(request, now, data.csrf_token)
     db, name = runtime.db, data.username.strip()
-    link_base = f"{str(request.base_url).rstrip('/')}/set-password/"
     try:
         if data.action == "create":
             handed = users.add_user(
@@ -283,5 +283,5 @@ def change_users(
         )
     token = handed.link_token
     return _users_page(
-        who, db, account, notice=notice, link=None if token is None else link_base + token
+        who, db, account, notice=notice, link=None if token is None else link_url(request, token)
     )
