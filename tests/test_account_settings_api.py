@@ -13,8 +13,9 @@ from litestar.testing import TestClient
 from sqlalchemy import Table, select
 
 from seatkeeper.clock import FrozenClock
-from seatkeeper.storage import audit, people
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import accounts as stored_accounts
+from seatkeeper.storage import audit
+from seatkeeper.storage import users as stored_users
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import (
     accounts,
@@ -84,9 +85,9 @@ def audit_rows(db: Database, account_id: int, *actions: str) -> list[dict[str, A
 
 def user_id(db: Database, slug: str, username: str) -> int:
     with db.read() as conn:
-        account = repo.account_by_slug(conn, slug)
+        account = stored_accounts.account_by_slug(conn, slug)
         assert account is not None
-        found = people.user_named(conn, account.id, username)
+        found = stored_users.user_named(conn, account.id, username)
     assert found is not None
     return found.id
 

@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.model import EndReason
 from seatkeeper.services import accounts
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import sessions as stored_sessions
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
 
@@ -182,7 +182,7 @@ def test_the_timeout_end_is_recorded_in_history(
     clock.advance(timedelta(hours=3))
     login(client, world, "bob")  # any claim sweeps the account's overdue sessions
     with db.read() as conn:
-        found = repo.sessions_by_id(conn, world.acme.id, [UUID(alice["session_id"])])
+        found = stored_sessions.sessions_by_id(conn, world.acme.id, [UUID(alice["session_id"])])
     session = found[UUID(alice["session_id"])]
     assert session.end_reason is EndReason.TIMEOUT
     assert session.ended_at == opened_at + timedelta(minutes=30)

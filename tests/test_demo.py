@@ -29,7 +29,7 @@ from seatkeeper.services.demo import (
 )
 from seatkeeper.services.secrets import Passwords, token_hash
 from seatkeeper.simulate import Simulation
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import keys, sessions
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, denials, interactions
 from seatkeeper.web.app import create_app
@@ -100,7 +100,7 @@ def test_backfill_leaves_a_live_session_alone(
 ) -> None:
     started = now - timedelta(hours=3)
     with db.write() as conn:
-        live = repo.insert_session(
+        live = sessions.insert_session(
             conn,
             account_id=demo.account.id,
             user_id=None,
@@ -128,8 +128,8 @@ def test_provisioning_again_reuses_the_account_and_replaces_its_keys(
         admin_user(db, demo)
     assert again.application_key != demo.application_key
     with db.read() as conn:
-        assert repo.account_by_application_key(conn, token_hash(demo.application_key)) is None
-        assert repo.account_by_application_key(conn, token_hash(again.application_key)) is not None
+        assert keys.account_by_application_key(conn, token_hash(demo.application_key)) is None
+        assert keys.account_by_application_key(conn, token_hash(again.application_key)) is not None
 
 
 def test_the_live_crowd_is_mostly_named_agents() -> None:

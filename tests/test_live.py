@@ -23,8 +23,7 @@ from seatkeeper.domain.model import EndReason
 from seatkeeper.services import agents, expiry
 from seatkeeper.services.feed import follow
 from seatkeeper.services.secrets import Passwords
-from seatkeeper.storage import changes
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import changes, sessions
 from seatkeeper.storage.db import Database
 from seatkeeper.web.live import Hub
 from tests.conftest import PASSWORD, World, bearer
@@ -138,8 +137,8 @@ def test_the_sweep_ends_timed_out_sessions_once_even_when_every_instance_sweeps(
         t.join()
     assert sum(results) == 3  # each quiet session once, whoever swept it
     with db.read() as conn:
-        found = repo.sessions_by_id(conn, world.acme.id, [q.session.id for q in quiet[:2]])
-        live = repo.sessions_by_id(conn, world.acme.id, [busy.session.id])
+        found = sessions.sessions_by_id(conn, world.acme.id, [q.session.id for q in quiet[:2]])
+        live = sessions.sessions_by_id(conn, world.acme.id, [busy.session.id])
     for opened in quiet[:2]:
         ended = found[opened.session.id]
         assert (ended.end_reason, ended.ended_at) == (EndReason.TIMEOUT, opened.session.expires_at)

@@ -24,13 +24,12 @@ from playwright.sync_api import Locator, Page, expect
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain import validation
-from seatkeeper.domain.model import Account, Role
+from seatkeeper.domain.model import Account, Role, UserRow
 from seatkeeper.services import accounts
 from seatkeeper.services.secrets import Passwords
-from seatkeeper.storage import audit, people
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import accounts as stored_accounts
+from seatkeeper.storage import audit, users
 from seatkeeper.storage.db import Database
-from seatkeeper.storage.people import UserRow
 from tests.browser.conftest import (
     ACTIVE_AGENTS,
     Agents,
@@ -258,14 +257,14 @@ def forge_option(page: Page, select: Locator, value: str) -> None:
 
 def acme_of(db: Database) -> Account:
     with db.read() as conn:
-        found = repo.account_by_slug(conn, "acme")
+        found = stored_accounts.account_by_slug(conn, "acme")
     assert found is not None
     return found
 
 
 def user_of(db: Database, username: str) -> UserRow | None:
     with db.read() as conn:
-        return people.user_named(conn, acme_of(db).id, username)
+        return users.user_named(conn, acme_of(db).id, username)
 
 
 def role_of(db: Database, username: str) -> Role:

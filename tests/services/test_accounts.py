@@ -11,7 +11,7 @@ from seatkeeper.domain.errors import InvalidInput, LicenseLimitReached
 from seatkeeper.domain.model import EndReason
 from seatkeeper.services import accounts, agents
 from seatkeeper.services.secrets import Passwords
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import sessions as stored_sessions
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World
 
@@ -35,7 +35,7 @@ def test_a_shorter_timeout_ends_idle_sessions_now_not_in_the_past(
     changed_at = clock.now()
     accounts.update_account(db, "acme", session_timeout=timedelta(minutes=10), now=changed_at)
     with db.read() as conn:
-        sessions = {s.id: s for s in repo.open_sessions(conn, world.acme.id)}
+        sessions = {s.id: s for s in stored_sessions.open_sessions(conn, world.acme.id)}
     # alice was idle 20 minutes: her session now ends at once, not 10 minutes ago.
     assert sessions[idle.session.id].expires_at == changed_at
     # bob was active 5 minutes ago: 10 minutes from then.
@@ -43,7 +43,9 @@ def test_a_shorter_timeout_ends_idle_sessions_now_not_in_the_past(
     clock.advance(timedelta(minutes=1))
     open_as(db, passwords, world, clock, "carol")  # sweeps alice's session
     with db.read() as conn:
-        ended = repo.sessions_by_id(conn, world.acme.id, [idle.session.id])[idle.session.id]
+        ended = stored_sessions.sessions_by_id(conn, world.acme.id, [idle.session.id])[
+            idle.session.id
+        ]
     assert (ended.end_reason, ended.ended_at) == (EndReason.TIMEOUT, changed_at)
 
 

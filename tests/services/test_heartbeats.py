@@ -11,7 +11,7 @@ from seatkeeper.domain.errors import InvalidToken, SessionNotFound, SessionTermi
 from seatkeeper.services import admin, agents
 from seatkeeper.services.heartbeats import MARGIN, Heartbeats
 from seatkeeper.services.secrets import Passwords
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import heartbeats, sessions
 from seatkeeper.storage.db import Database
 from tests.conftest import World
 
@@ -31,7 +31,7 @@ def opened(
 
 def stored(db: Database, world: World, session: agents.OpenedSession) -> tuple[object, ...]:
     with db.read() as conn:
-        s = repo.sessions_by_id(conn, world.acme.id, [session.session.id])[session.session.id]
+        s = sessions.sessions_by_id(conn, world.acme.id, [session.session.id])[session.session.id]
     return s.last_activity_at, s.expires_at, s.ended_at
 
 
@@ -82,7 +82,7 @@ def test_a_late_write_never_revives_a_session_that_had_expired(
     s = opened(db, passwords, world, clock)
     late = s.session.expires_at + timedelta(seconds=1)
     with db.write() as conn:
-        repo.record_activity(conn, [(s.session.id, late, late + timedelta(minutes=30))])
+        heartbeats.record_activity(conn, [(s.session.id, late, late + timedelta(minutes=30))])
     assert stored(db, world, s)[1] == s.session.expires_at
 
 
@@ -161,7 +161,7 @@ def test_a_batch_that_could_not_be_written_is_written_with_the_next(
         raise RuntimeError("the database is restarting")
 
     with monkeypatch.context() as patched:
-        patched.setattr(repo, "record_activity", busy)
+        patched.setattr(heartbeats, "record_activity", busy)
         with pytest.raises(RuntimeError):
             beats.flush()
     assert beats.flush() == 1  # kept, not dropped

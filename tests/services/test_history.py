@@ -17,7 +17,7 @@ from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
 from seatkeeper.domain.model import Account
 from seatkeeper.services import accounts, admin, agents, history
 from seatkeeper.services.secrets import Passwords
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
 from tests.conftest import World, new_admin
 
@@ -28,8 +28,8 @@ def direct(db: Database, account: Account, now: datetime) -> usage.UsageReport:
     since, until = usage.window_bounds(now, tz)
     with db.read() as conn:
         return usage.usage_report(
-            repo.session_intervals(conn, account.id, since=since, now=now),
-            repo.refusals(conn, account.id, since=since - usage.DEMAND_WINDOW, until=until),
+            stored_usage.session_intervals(conn, account.id, since=since, now=now),
+            stored_usage.refusals(conn, account.id, since=since - usage.DEMAND_WINDOW, until=until),
             now=now,
             tz=tz,
             licenses=account.licenses,
@@ -84,7 +84,7 @@ def test_kept_days_match_the_session_rows(
             compared += 1
     assert compared > 40
     with db.read() as conn:
-        assert repo.usage_days(
+        assert stored_usage.usage_days(
             conn,
             account.id,
             "Europe/Paris",
@@ -141,7 +141,7 @@ def test_warming_keeps_the_days_of_accounts_that_have_none(
     for account in accounts.all_accounts(db):
         tz = ZoneInfo(account.time_zone)
         with db.read() as conn:
-            kept = repo.usage_days(
+            kept = stored_usage.usage_days(
                 conn, account.id, account.time_zone, usage.window_days(clock.now(), tz)[0]
             )
         assert len(kept) >= 29, account.slug  # every settled day, and today so far
@@ -164,7 +164,7 @@ def test_two_transactions_keeping_the_same_days_at_once_both_succeed(
     caplog.set_level(logging.INFO, logger="seatkeeper.history")
     second: list[BaseException | None] = []
     with db.write() as conn:  # the first one, still to commit when the second one starts
-        repo.store_usage_days(conn, account.id, account.time_zone, fresh)
+        stored_usage.store_usage_days(conn, account.id, account.time_zone, fresh)
 
         def keep_too() -> None:
             try:
@@ -182,7 +182,7 @@ def test_two_transactions_keeping_the_same_days_at_once_both_succeed(
     met = "Usage days of account acme were kept by another transaction" in caplog.text
     assert met != db.is_sqlite
     with db.read() as conn:
-        kept = repo.usage_days(conn, account.id, account.time_zone, fresh[0].day)
+        kept = stored_usage.usage_days(conn, account.id, account.time_zone, fresh[0].day)
     assert sorted(kept) == sorted(d.day for d in fresh)
 
 

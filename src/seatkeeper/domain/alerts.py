@@ -9,6 +9,8 @@ level does not raise it again and again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from math import ceil
 
 from seatkeeper.domain.errors import InvalidInput
@@ -56,3 +58,14 @@ def check_levels(levels: Sequence[int]) -> tuple[int, ...]:
             f"Give at most {MAX_LEVELS} alert levels, each a percentage from 1 to 100."
         )
     return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: int
+    level: int  # percent of the licenses
+    licenses: int  # the total when it was raised
+    raised_at: datetime
+    raised_in_use: int
+    cleared_at: datetime | None
+    cleared_in_use: int | None

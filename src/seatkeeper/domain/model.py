@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
+
+GUEST = "Guest"  # how an agent who is not logged in is shown
 
 
 class Role(StrEnum):
@@ -131,3 +133,59 @@ class GridRow:
     started_at: datetime
     flows: tuple[str, ...]  # each open Flow's name once, alphabetical
     open_interactions: int  # every open instance counts
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    """A user as the Users page lists them."""
+
+    id: int
+    username: str
+    role: Role
+    created_at: datetime
+    last_login_at: datetime | None
+    disabled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseChange:
+    at: datetime
+    licenses: int
+    actor: str | None  # None for the total the account began with
+
+
+@dataclass(frozen=True, slots=True)
+class EndedSession:
+    """A session that ended, as the Recently ended view lists it."""
+
+    session_id: UUID
+    agent_id: str | None  # None for a Guest
+    started_at: datetime
+    ended_at: datetime
+    reason: EndReason
+    ended_by: str | None  # the admin who terminated it
+    source: str | None  # where the termination came from
+    open_at_end: tuple[str, ...]  # the Flows open when it was terminated
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    id: int
+    account_id: int
+    url: str
+    secret: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    webhook_id: int
+    event: str
+    payload: dict[str, Any]
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_status: int | None
+    last_error: str | None

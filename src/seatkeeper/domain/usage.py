@@ -252,3 +252,29 @@ def tally(
     if count >= licenses and stop > position:
         at_cap += stop - position
     return Tally(max(position, stop), count + later, peak, at_cap, max(demand, peak))
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDay:
+    """A cached day of the usage graph (see tables.usage_days)."""
+
+    day: date
+    through: datetime
+    max_concurrent: int
+    denials: int
+    open_at_through: int
+    at_cap: timedelta
+    peak_demand: int
+    licenses: int  # the total the day was computed against (its time at the cap)
+
+    @classmethod
+    def of(cls, day: date, tally: Tally, denials: int, licenses: int) -> UsageDay:
+        return cls(
+            day, tally.at, tally.peak, denials, tally.count, tally.at_cap, tally.demand, licenses
+        )
+
+    @property
+    def tally(self) -> Tally:
+        return Tally(
+            self.through, self.open_at_through, self.max_concurrent, self.at_cap, self.peak_demand
+        )

@@ -21,8 +21,8 @@ from seatkeeper.services.secrets import (
 )
 from seatkeeper.services.settings import Change, change_settings
 from seatkeeper.services.users import unique
-from seatkeeper.storage import people
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import accounts as stored_accounts
+from seatkeeper.storage import keys, sessions, users
 from seatkeeper.storage.db import Database
 
 OPERATOR = Operator("seatkeeper (operator command)")
@@ -34,7 +34,7 @@ def account_named(conn: Connection, slug: str) -> Account:
 
 
 def _account(conn: Connection, slug: str) -> Account:
-    account = repo.account_by_slug(conn, slug) if validation.is_slug(slug) else None
+    account = stored_accounts.account_by_slug(conn, slug) if validation.is_slug(slug) else None
     if account is None:
         raise AccountNotFound(f"There is no account {slug!r}.")
     return account
@@ -59,9 +59,9 @@ def create_account(
     zone = validation.time_zone(time_zone).key
     validation.session_timeout(session_timeout)
     with unique(f"An account {slug!r} already exists."), db.write() as conn:
-        if repo.account_by_slug(conn, slug) is not None:
+        if stored_accounts.account_by_slug(conn, slug) is not None:
             raise Conflict(f"An account {slug!r} already exists.")
-        account = repo.insert_account(
+        account = stored_accounts.insert_account(
             conn,
             slug=slug,
             name=name,
@@ -72,7 +72,7 @@ def create_account(
             console_enabled=console_enabled,
             created_at=now,
         )
-        people.record_licenses(conn, account.id, licenses, at=now, actor=None)
+        stored_accounts.record_licenses(conn, account.id, licenses, at=now, actor=None)
         return account
 
 
@@ -85,21 +85,21 @@ class AccountSummary:
 def all_accounts(db: Database) -> list[Account]:
     """Every account, by slug."""
     with db.read() as conn:
-        return repo.all_accounts(conn)
+        return stored_accounts.all_accounts(conn)
 
 
 def license_use(db: Database, now: datetime) -> list[tuple[int, str, int, int]]:
     """Every account's (id, slug, licenses in use, licenses owned), in one read."""
     with db.read() as conn:
-        return repo.license_use(conn, now)
+        return sessions.license_use(conn, now)
 
 
 def list_accounts(db: Database, *, now: datetime) -> list[AccountSummary]:
     """Every account with the licenses in use now."""
     with db.read() as conn:
         return [
-            AccountSummary(a, repo.count_open_sessions(conn, a.id, now))
-            for a in repo.all_accounts(conn)
+            AccountSummary(a, sessions.count_open_sessions(conn, a.id, now))
+            for a in stored_accounts.all_accounts(conn)
         ]
 
 
@@ -132,9 +132,9 @@ def create_user(
     taken = f"The account {account_slug!r} already has a user {username!r}."
     with unique(taken), db.write() as conn:
         account = _account(conn, account_slug)
-        if repo.user_login(conn, account.id, username) is not None:
+        if users.user_login(conn, account.id, username) is not None:
             raise Conflict(taken)
-        return repo.insert_user(
+        return users.insert_user(
             conn,
             account_id=account.id,
             username=username,
@@ -155,10 +155,10 @@ def create_application_key(
     with db.write() as conn:
         account = _account(conn, account_slug)
         if replace:
-            repo.revoke_api_keys(
+            keys.revoke_api_keys(
                 conn, account_id=account.id, kind=KeyKind.APPLICATION, name=name, at=now
             )
-        repo.insert_api_key(
+        keys.insert_api_key(
             conn,
             account_id=account.id,
             user_id=None,
@@ -179,7 +179,7 @@ def get_account(db: Database, slug: str) -> Account:
 def account_of(db: Database, user: User) -> Account:
     """The account a user belongs to."""
     with db.read() as conn:
-        return repo.account_by_id(conn, user.account_id)
+        return stored_accounts.account_by_id(conn, user.account_id)
 
 
 def create_user_token(
@@ -198,11 +198,11 @@ def create_user_token(
     token = new_token(USER_TOKEN_PREFIX)
     with db.write() as conn:
         account = _account(conn, account_slug)
-        login = repo.user_login(conn, account.id, username)
+        login = users.user_login(conn, account.id, username)
         if login is None:
             raise InvalidInput(f"The account {account_slug!r} has no user {username!r}.")
         if replace:
-            repo.revoke_api_keys(
+            keys.revoke_api_keys(
                 conn,
                 account_id=account.id,
                 kind=KeyKind.USER,
@@ -210,7 +210,7 @@ def create_user_token(
                 at=now,
                 user_id=login[0].id,
             )
-        repo.insert_api_key(
+        keys.insert_api_key(
             conn,
             account_id=account.id,
             user_id=login[0].id,

@@ -12,22 +12,23 @@ from sqlalchemy import Connection
 
 from seatkeeper.clock import Clock
 from seatkeeper.domain import usage
+from seatkeeper.domain.alerts import Alert
 from seatkeeper.domain.errors import AccountNotFound, InvalidToken, NotAllowed
-from seatkeeper.domain.model import Account, EndReason, GridRow, GridView, Role, User
+from seatkeeper.domain.model import Account, EndedSession, EndReason, GridRow, GridView, Role, User
 from seatkeeper.domain.validation import is_slug
 from seatkeeper.services import alerts, history
 from seatkeeper.services.secrets import token_hash
+from seatkeeper.storage import accounts, audit, changes, keys, sessions
 from seatkeeper.storage import alerts as stored_alerts
-from seatkeeper.storage import audit, changes
-from seatkeeper.storage import repository as repo
-from seatkeeper.storage.alerts import Alert
+from seatkeeper.storage import grid as stored_grid
+from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
 
 
 def authenticate_token(db: Database, token: str) -> User:
     """The user an API token acts as (roles are checked per call)."""
     with db.read() as conn:
-        user = repo.user_by_token(conn, token_hash(token))
+        user = keys.user_by_token(conn, token_hash(token))
     if user is None:
         raise InvalidToken
     return user
@@ -63,7 +64,7 @@ def authorize(
     exist (404), so that its name is not confirmed.
     """
     if isinstance(user, Operator):
-        found = repo.account_by_slug(conn, account_slug) if is_slug(account_slug) else None
+        found = accounts.account_by_slug(conn, account_slug) if is_slug(account_slug) else None
         if found is None:  # an operator may know which names exist
             raise AccountNotFound(f"There is no account {account_slug!r}.")
         return found
@@ -71,7 +72,7 @@ def authorize(
         raise NotAllowed(
             f"You are not allowed to do this: it needs the {role.label} role or higher."
         )
-    account = repo.account_by_slug(conn, account_slug) if is_slug(account_slug) else None
+    account = accounts.account_by_slug(conn, account_slug) if is_slug(account_slug) else None
     if account is None or (user.role is not Role.SUPER_ADMIN and account.id != user.account_id):
         raise AccountNotFound
     return account
@@ -96,7 +97,7 @@ def active_sessions(
     """The Active Agents grid: one row per open session, a page at a time."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
-        rows, total = repo.active_session_rows(conn, account.id, now=now, view=view)
+        rows, total = stored_grid.active_session_rows(conn, account.id, now=now, view=view)
     return Grid(account, rows, total)
 
 
@@ -120,11 +121,11 @@ def terminate_sessions(
     in the audit trail with who made it, from where, and what was open."""
     wanted = list(dict.fromkeys(session_ids))
     with db.write() as conn:
-        account = repo.lock_account(conn, authorize(conn, user, account_slug).id)
-        found = repo.sessions_by_id(conn, account.id, wanted, lock=True)
+        account = accounts.lock_account(conn, authorize(conn, user, account_slug).id)
+        found = sessions.sessions_by_id(conn, account.id, wanted, lock=True)
         # Read under both locks: no call for these sessions can land after `now`.
         now = clock.now()
-        expired = repo.expire_overdue_sessions(conn, now, account_id=account.id)
+        expired = sessions.expire_overdue_sessions(conn, now, account_id=account.id)
         was_open = audit.what_was_open(
             conn, [s for s in wanted if s in found and found[s].ended_at is None]
         )
@@ -133,7 +134,7 @@ def terminate_sessions(
             session_id
             for session_id in wanted
             if session_id in found
-            and repo.end_session(conn, session_id, at=now, reason=EndReason.TERMINATED, by=by)
+            and sessions.end_session(conn, session_id, at=now, reason=EndReason.TERMINATED, by=by)
         ]
         audit.record_terminations(
             conn,
@@ -146,7 +147,7 @@ def terminate_sessions(
         )
         if expired or terminated:
             changes.changed(conn, account.id, at=now)
-            repo.forget_usage(conn, account.id, since=now)
+            stored_usage.forget_usage(conn, account.id, since=now)
     done = set(terminated)
     return Termination(
         terminated=terminated,
@@ -161,7 +162,7 @@ RECENT = timedelta(days=7)  # how far back the Recently ended view goes
 @dataclass(frozen=True, slots=True)
 class RecentlyEnded:
     account: Account
-    rows: list[audit.EndedSession]  # this page's
+    rows: list[EndedSession]  # this page's
     total: int  # on every page
 
 
@@ -214,7 +215,7 @@ def overview(
     """The grid and the usage of the Active Agents page, read in one transaction."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
-        rows, total = repo.active_session_rows(conn, account.id, now=now, view=view)
+        rows, total = stored_grid.active_session_rows(conn, account.id, now=now, view=view)
         report, fresh = history.usage_report(conn, account, now)
         active = sorted(stored_alerts.active(conn, account.id).values(), key=lambda a: a.level)
     history.keep(db, account, fresh)

@@ -33,8 +33,8 @@ from seatkeeper.domain.errors import (
 from seatkeeper.domain.model import Account, AgentSession, EndReason, Interaction, User
 from seatkeeper.services import accounts, alerts, logins
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
-from seatkeeper.storage import changes, people
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import accounts as stored_accounts
+from seatkeeper.storage import changes, keys, sessions, usage, users
 from seatkeeper.storage.db import Database
 
 T = TypeVar("T")
@@ -136,11 +136,11 @@ def _history_changed(conn: Connection, account_id: int, at: datetime) -> None:
     """A session started or ended, or an open was refused, at `at`: pages hear of it, and
     usage days kept past `at` (only when a clock went back) are computed again."""
     changes.changed(conn, account_id, at=at)
-    repo.forget_usage(conn, account_id, since=at)
+    usage.forget_usage(conn, account_id, since=at)
 
 
 def _account_for_key(conn: Connection, key_hash: str) -> Account:
-    account = repo.account_by_application_key(conn, key_hash)
+    account = keys.account_by_application_key(conn, key_hash)
     if account is None:
         raise InvalidToken("The application key is not valid, or has been revoked.")
     return account
@@ -154,38 +154,40 @@ def _claim_seat(
     Returns the opened (or joined) session, or the license total when the pool is
     full (the denial is recorded in this transaction).
     """
-    account = repo.lock_account(conn, found.id)
+    account = stored_accounts.lock_account(conn, found.id)
     if user is None:
         pool.ensure_guest_allowed(account)
     else:
-        current = repo.user_login(conn, account.id, user.username)
+        current = users.user_login(conn, account.id, user.username)
         if current is None or current[0].disabled:
             raise InvalidCredentials
     now = clock.now()
-    if repo.expire_overdue_sessions(conn, now, account_id=account.id):
+    if sessions.expire_overdue_sessions(conn, now, account_id=account.id):
         changes.changed(conn, account.id, at=now)
     expires_at = pool.expiry(now, account.session_timeout)
     user_id = None if user is None else user.id
-    session = None if user_id is None else repo.open_session_of_user(conn, account.id, user_id)
+    session = None if user_id is None else sessions.open_session_of_user(conn, account.id, user_id)
     joined = session is not None
     if session is not None:
-        repo.touch_session(conn, session.id, now=now, expires_at=expires_at)
+        sessions.touch_session(conn, session.id, now=now, expires_at=expires_at)
         session = replace(session, last_activity_at=now, expires_at=expires_at)
     elif pool.has_free_seat(
-        in_use := repo.count_open_sessions(conn, account.id, now), account.licenses
+        in_use := sessions.count_open_sessions(conn, account.id, now), account.licenses
     ):
-        session = repo.insert_session(
+        session = sessions.insert_session(
             conn, account_id=account.id, user_id=user_id, now=now, expires_at=expires_at
         )
         _history_changed(conn, account.id, now)
         alerts.claimed(conn, account, in_use + 1, now)
     else:
-        repo.insert_denial(conn, account_id=account.id, user_id=user_id, at=now)
+        sessions.insert_denial(conn, account_id=account.id, user_id=user_id, at=now)
         _history_changed(conn, account.id, now)  # the usage chart counts denials
         return account.licenses
-    repo.insert_session_token(conn, token_hash=token_hash(token), session_id=session.id, now=now)
+    sessions.insert_session_token(
+        conn, token_hash=token_hash(token), session_id=session.id, now=now
+    )
     if user_id is not None:  # a session opened or joined: a login (a refusal is not)
-        people.record_login(conn, user_id, now)
+        users.record_login(conn, user_id, now)
     return OpenedSession(session, token, None if user is None else user.username, joined)
 
 
@@ -216,15 +218,15 @@ def _for_session(
     with db.write() as conn:
         if releases_seat:
             # The account's lock first, as for every change to the seats held.
-            repo.lock_account(conn, _authorized(conn, token, session_id)[0].account_id)
+            stored_accounts.lock_account(conn, _authorized(conn, token, session_id)[0].account_id)
         session, timeout = _authorized(conn, token, session_id, lock=True)
         now = clock.now()
         ended = pool.end_of(session, now)
         if ended is None:
             expires_at = pool.expiry(now, timeout)
-            repo.touch_session(conn, session.id, now=now, expires_at=expires_at)
+            sessions.touch_session(conn, session.id, now=now, expires_at=expires_at)
             return action(_Call(conn, session, now, expires_at))
-        if session.ended_at is None and repo.expire_session(conn, session.id, now):
+        if session.ended_at is None and sessions.expire_session(conn, session.id, now):
             changes.changed(conn, session.account_id, at=now)
     raise pool.ended_error(ended[1])
 
@@ -232,7 +234,7 @@ def _for_session(
 def _authorized(
     conn: Connection, token: str, session_id: str, *, lock: bool = False
 ) -> tuple[AgentSession, timedelta]:
-    found = repo.session_by_token(conn, token_hash(token), lock=lock)
+    found = sessions.session_by_token(conn, token_hash(token), lock=lock)
     if found is None:
         raise InvalidToken
     if found[0].id != _uuid(session_id):
@@ -261,7 +263,7 @@ def open_interaction(
 
     def action(call: _Call) -> Interaction:
         changes.changed(call.conn, call.session.account_id, at=call.now)
-        return repo.insert_interaction(
+        return sessions.insert_interaction(
             call.conn, session_id=call.session.id, flow=flow, now=call.now
         )
 
@@ -275,7 +277,7 @@ def step_interaction(
 
     def action(call: _Call) -> Interaction:
         interaction = _open_interaction(call, interaction_id)
-        repo.set_interaction_step(call.conn, interaction.id, step)
+        sessions.set_interaction_step(call.conn, interaction.id, step)
         return Interaction(
             interaction.id,
             interaction.session_id,
@@ -294,7 +296,7 @@ def close_interaction(
     """Close an open Interaction."""
 
     def action(call: _Call) -> None:
-        repo.close_interaction(call.conn, _open_interaction(call, interaction_id).id, call.now)
+        sessions.close_interaction(call.conn, _open_interaction(call, interaction_id).id, call.now)
         changes.changed(call.conn, call.session.account_id, at=call.now)
 
     _for_session(db, token=token, session_id=session_id, clock=clock, action=action)
@@ -303,7 +305,9 @@ def close_interaction(
 def _open_interaction(call: _Call, interaction_id: str) -> Interaction:
     wanted = _uuid(interaction_id)
     found = (
-        None if wanted is None else repo.interaction_in_session(call.conn, call.session.id, wanted)
+        None
+        if wanted is None
+        else sessions.interaction_in_session(call.conn, call.session.id, wanted)
     )
     if found is None:
         raise InteractionNotFound
@@ -316,7 +320,7 @@ def logout(db: Database, *, token: str, session_id: str, clock: Clock) -> None:
     """End the session for every browser that joined it; its license is free at once."""
 
     def action(call: _Call) -> None:
-        repo.end_session(call.conn, call.session.id, at=call.now, reason=EndReason.LOGOUT)
+        sessions.end_session(call.conn, call.session.id, at=call.now, reason=EndReason.LOGOUT)
         _history_changed(call.conn, call.session.account_id, call.now)
 
     _for_session(
@@ -338,8 +342,8 @@ def session_details(db: Database, *, token: str, session_id: str, clock: Clock) 
         s = call.session
         return SessionDetails(
             replace(s, last_activity_at=call.now, expires_at=call.expires_at),
-            None if s.user_id is None else repo.username_of(call.conn, s.user_id),
-            repo.open_interactions(call.conn, s.id),
+            None if s.user_id is None else users.username_of(call.conn, s.user_id),
+            sessions.open_interactions(call.conn, s.id),
         )
 
     return _for_session(db, token=token, session_id=session_id, clock=clock, action=action)

@@ -7,12 +7,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from seatkeeper.domain import alerts as rules
+from seatkeeper.domain.alerts import Alert
 from seatkeeper.domain.model import Account
+from seatkeeper.storage import accounts, changes, sessions
 from seatkeeper.storage import alerts as stored
-from seatkeeper.storage import changes
-from seatkeeper.storage import repository as repo
 from seatkeeper.storage import webhooks as hooks
-from seatkeeper.storage.alerts import Alert
 from seatkeeper.storage.db import Database
 
 RECENT = timedelta(days=7)
@@ -46,9 +45,9 @@ def evaluate(db: Database, now: datetime) -> int:
     """Bring every account's alerts up to date with its use now (as use falls, or levels
     and licenses change); returns how many accounts changed. One read finds them."""
     with db.read() as conn:
-        use = repo.license_use(conn, now)
+        use = sessions.license_use(conn, now)
         raised = stored.active_by_account(conn)
-        by_id = {a.id: a for a in repo.all_accounts(conn)}
+        by_id = {a.id: a for a in accounts.all_accounts(conn)}
     changed = 0
     for account_id, _, in_use, licenses in use:
         account = by_id[account_id]
@@ -56,10 +55,10 @@ def evaluate(db: Database, now: datetime) -> int:
         if not (todo[0] or todo[1]):
             continue
         with db.write() as conn:
-            if not repo.try_lock_account(conn, account_id):
+            if not accounts.try_lock_account(conn, account_id):
                 continue  # a claim holds it, and checks the alerts itself
-            locked = repo.account_by_id(conn, account_id)
-            changed += check(conn, locked, repo.count_open_sessions(conn, account_id, now), now)
+            locked = accounts.account_by_id(conn, account_id)
+            changed += check(conn, locked, sessions.count_open_sessions(conn, account_id, now), now)
     return changed
 
 

@@ -16,7 +16,7 @@ from seatkeeper.domain.model import Account, AgentSession, Interaction, Role
 from seatkeeper.services import accounts, flows
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage import backfill
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
 
 DEMO_SLUG = "demo"
@@ -134,8 +134,8 @@ def backfill_history(
     tz = ZoneInfo(account.time_zone)
     since, until = usage.window_bounds(now, tz)
     with db.write() as conn:
-        recorded = repo.session_intervals(conn, account.id, since=since, now=now)
-        refused = repo.denial_times(conn, account.id, since=since, until=until)
+        recorded = stored_usage.session_intervals(conn, account.id, since=since, now=now)
+        refused = stored_usage.denial_times(conn, account.id, since=since, until=until)
         seen = {i.start.astimezone(tz).date() for i in recorded}
         seen |= {at.astimezone(tz).date() for at in refused}
         days = [d for d in usage.window_days(now, tz) if d not in seen]
@@ -154,7 +154,7 @@ def backfill_history(
             not_before=account.created_at,
         )
         stored = _store(conn, account, history, ids)
-        repo.forget_usage(conn, account.id)  # history written in the past
+        stored_usage.forget_usage(conn, account.id)  # history written in the past
     return Backfilled(len(days), *stored)
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from seatkeeper.storage import changes
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import accounts, changes, sessions
 from seatkeeper.storage.db import Database
 
 
@@ -18,13 +17,13 @@ def sweep_expired(db: Database, *, now: datetime) -> int:
     and each session ends exactly once, at last activity + timeout.
     """
     with db.read() as conn:
-        account_ids = repo.accounts_with_overdue_sessions(conn, now)
+        account_ids = sessions.accounts_with_overdue_sessions(conn, now)
     ended = 0
     for account_id in account_ids:
         with db.write() as conn:
-            if not repo.try_lock_account(conn, account_id):
+            if not accounts.try_lock_account(conn, account_id):
                 continue
-            swept = repo.expire_overdue_sessions(conn, now, account_id=account_id)
+            swept = sessions.expire_overdue_sessions(conn, now, account_id=account_id)
             if swept:
                 changes.changed(conn, account_id, at=now)
         ended += swept

@@ -17,7 +17,7 @@ from seatkeeper.domain.errors import Conflict, FlowNotFound
 from seatkeeper.domain.model import Account, Flow, Role, User
 from seatkeeper.services import accounts
 from seatkeeper.services.admin import authorize
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import flows as stored_flows
 from seatkeeper.storage.db import Database
 
 
@@ -31,13 +31,13 @@ def _account(conn: Connection, account_slug: str, user: User | None) -> Account:
 def list_flows(db: Database, account_slug: str, *, user: User | None = None) -> list[Flow]:
     """The account's Flows, by name."""
     with db.read() as conn:
-        return repo.account_flows(conn, _account(conn, account_slug, user).id)
+        return stored_flows.account_flows(conn, _account(conn, account_slug, user).id)
 
 
 def flows_of(db: Database, account: Account) -> list[Flow]:
     """The Flows an Agent Application of the account offers its agents."""
     with db.read() as conn:
-        return repo.account_flows(conn, account.id)
+        return stored_flows.account_flows(conn, account.id)
 
 
 def add_flow(
@@ -55,9 +55,9 @@ def add_flow(
     try:
         with db.write() as conn:
             account = _account(conn, account_slug, user)
-            if any(f.name == flow.name for f in repo.account_flows(conn, account.id)):
+            if any(f.name == flow.name for f in stored_flows.account_flows(conn, account.id)):
                 raise Conflict(taken)
-            repo.insert_flow(conn, account.id, flow, now=now)
+            stored_flows.insert_flow(conn, account.id, flow, now=now)
     except IntegrityError as exc:  # a concurrent add of the same name
         raise Conflict(taken) from exc
     return flow
@@ -67,5 +67,5 @@ def remove_flow(db: Database, account_slug: str, *, name: str, user: User | None
     """Remove a Flow. Interactions already open keep working under its name."""
     with db.write() as conn:
         account = _account(conn, account_slug, user)
-        if not repo.delete_flow(conn, account.id, name):
+        if not stored_flows.delete_flow(conn, account.id, name):
             raise FlowNotFound(f"The account has no Flow named {name!r}.")

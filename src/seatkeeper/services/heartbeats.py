@@ -25,7 +25,8 @@ from seatkeeper.domain import pool
 from seatkeeper.domain.errors import DomainError, InvalidToken, SessionNotFound
 from seatkeeper.services import agents
 from seatkeeper.services.secrets import token_hash
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import heartbeats as stored_heartbeats
+from seatkeeper.storage import sessions
 from seatkeeper.storage.db import Database
 
 log = logging.getLogger("seatkeeper.heartbeats")
@@ -79,7 +80,7 @@ class Heartbeats:
         if not self.batch_seconds:
             return [k if isinstance(k, DomainError) else None for k in found]
         ids = {k.session_id for k in found if isinstance(k, _Known)}
-        states = self._read(lambda conn: repo.session_states(conn, ids)) if ids else {}
+        states = self._read(lambda conn: stored_heartbeats.session_states(conn, ids)) if ids else {}
         now = self.clock.now()
         answers: list[Beat | DomainError | None] = []
         with self._lock:
@@ -106,7 +107,7 @@ class Heartbeats:
         key = token_hash(token)
         known = self._tokens.get(key)  # a plain read: the dict changes only under the lock
         if known is None:
-            found = self._read(lambda conn: repo.session_by_token(conn, key))
+            found = self._read(lambda conn: sessions.session_by_token(conn, key))
             if found is None:
                 return InvalidToken()
             known = _Known(found[0].id, str(found[0].id), found[1])
@@ -146,7 +147,7 @@ class Heartbeats:
         beats = sorted((sid, now, expires) for sid, (now, expires) in pending.items())
         try:
             with self.db.write() as conn:
-                repo.record_activity(conn, beats)
+                stored_heartbeats.record_activity(conn, beats)
         except Exception:
             with self._lock:  # kept for the next batch, unless a newer beat came meanwhile
                 for sid, beat in pending.items():

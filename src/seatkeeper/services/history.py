@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 
 from seatkeeper.domain import usage
 from seatkeeper.domain.model import Account
-from seatkeeper.storage import repository as repo
+from seatkeeper.domain.usage import UsageDay
+from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
-from seatkeeper.storage.repository import UsageDay
 
 log = logging.getLogger("seatkeeper.history")
 
@@ -46,7 +46,9 @@ def usage_report(
     ends = [*starts[1:], usage.day_start(calendar[-1] + timedelta(days=1), tz)]
     kept = {
         day: row
-        for day, row in repo.usage_days(conn, account.id, account.time_zone, calendar[0]).items()
+        for day, row in stored_usage.usage_days(
+            conn, account.id, account.time_zone, calendar[0]
+        ).items()
         if row.licenses == account.licenses  # time at the cap depends on the total
     }
 
@@ -65,7 +67,9 @@ def usage_report(
     elif row is not None and row.through < ends[first] and (first > 0 or row.through >= starts[0]):
         current = row.tally
     else:
-        count = tallies[-1].count if first else repo.open_count_at(conn, account.id, starts[0])
+        count = (
+            tallies[-1].count if first else stored_usage.open_count_at(conn, account.id, starts[0])
+        )
         current = usage.Tally.opening(starts[first], count)
     fresh: list[UsageDay] = []
     settled = now - SETTLE
@@ -74,12 +78,12 @@ def usage_report(
         """The tally carried through what happened from `tally.at` up to `upto`."""
         return usage.tally(
             tally,
-            repo.session_events(conn, account.id, after=tally.at, until=min(until, upto)),
-            repo.refusals(conn, account.id, since=tally.at, until=min(until, upto)),
+            stored_usage.session_events(conn, account.id, after=tally.at, until=min(until, upto)),
+            stored_usage.refusals(conn, account.id, since=tally.at, until=min(until, upto)),
             until=until,
             now=upto,
             licenses=account.licenses,
-            recent=repo.refusals(
+            recent=stored_usage.refusals(
                 conn, account.id, since=tally.at - usage.DEMAND_WINDOW, until=tally.at
             ),
         )
@@ -90,14 +94,14 @@ def usage_report(
         end = ends[n]
         if end <= settled:  # a day that is over: keep all of it
             current = advance(current, end, end)
-            denials = repo.count_denials(conn, account.id, since=starts[n], until=end)
+            denials = stored_usage.count_denials(conn, account.id, since=starts[n], until=end)
             fresh.append(UsageDay.of(calendar[n], current, denials, account.licenses))
         else:  # today (or a day just over): keep it up to `settled`, read the rest
             if current.at < settled < end:
                 current = advance(current, end, settled)
                 fresh.append(UsageDay.of(calendar[n], current, 0, account.licenses))
             current = advance(current, end, now)
-            denials = repo.count_denials(conn, account.id, since=starts[n], until=end)
+            denials = stored_usage.count_denials(conn, account.id, since=starts[n], until=end)
         tallies.append(current)
         denied.append(denials)
         tick()
@@ -120,7 +124,7 @@ def keep(db: Database, account: Account, days: Sequence[UsageDay]) -> None:
         return
     try:
         with db.write() as conn:
-            repo.store_usage_days(conn, account.id, account.time_zone, days)
+            stored_usage.store_usage_days(conn, account.id, account.time_zone, days)
     except IntegrityError:
         # Another request (or instance) kept these days at the same moment, from the same
         # rows: PostgreSQL lets both delete, then refuses the second insert.
@@ -136,7 +140,7 @@ def warm(db: Database, now: datetime, *, budget: timedelta = timedelta(seconds=5
     has passed; returns how many accounts it brought up to date."""
     began = time.monotonic()
     with db.read() as conn:
-        behind = repo.accounts_behind(conn, before=now - WARM_BEHIND)
+        behind = stored_usage.accounts_behind(conn, before=now - WARM_BEHIND)
     warmed = 0
     for account in behind:
         if time.monotonic() - began > budget.total_seconds():
@@ -153,7 +157,7 @@ def rebuild(
 ) -> None:
     """Forget the account's kept days and compute them again from the session rows."""
     with db.write() as conn:
-        repo.forget_usage(conn, account.id)
+        stored_usage.forget_usage(conn, account.id)
     with db.read() as conn:
         _, fresh = usage_report(conn, account, now, on_day=on_day)
     keep(db, account, fresh)

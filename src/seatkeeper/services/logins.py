@@ -10,8 +10,8 @@ from seatkeeper.domain import throttle, validation
 from seatkeeper.domain.errors import InvalidCredentials
 from seatkeeper.domain.model import Account, User
 from seatkeeper.services.secrets import LOGIN_TOKEN_PREFIX, Passwords, new_token, token_hash
-from seatkeeper.storage import people
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import accounts, users
+from seatkeeper.storage import logins as stored_logins
 from seatkeeper.storage.db import Database
 
 DEFAULT_LIFETIME = timedelta(hours=12)
@@ -39,10 +39,10 @@ def check_password(
     if not plausible or len(password) > validation.MAX_PASSWORD:
         raise InvalidCredentials  # no user has such a name or password: nothing to guess
     with db.write() as conn:
-        account = repo.account_by_slug(conn, account_slug)
+        account = accounts.account_by_slug(conn, account_slug)
         if account is not None:
-            repo.lock_account(conn, account.id)
-        from_here, from_anywhere = repo.recent_login_failures(
+            accounts.lock_account(conn, account.id)
+        from_here, from_anywhere = stored_logins.recent_login_failures(
             conn,
             account=account_slug,
             username=username,
@@ -50,20 +50,20 @@ def check_password(
             since=now - throttle.WINDOW,
         )
         throttle.ensure_allowed(from_here, from_anywhere, username=username, now=now)
-        attempt = repo.insert_login_failure(
+        attempt = stored_logins.insert_login_failure(
             conn, account=account_slug, username=username, source=source, at=now
         )
         if attempt % PRUNE_EVERY == 0:
-            repo.prune_login_failures(conn, before=now - throttle.WINDOW)
-        login = None if account is None else repo.user_login(conn, account.id, username)
+            stored_logins.prune_login_failures(conn, before=now - throttle.WINDOW)
+        login = None if account is None else users.user_login(conn, account.id, username)
     stored = None if login is None or login[0].disabled else login[1]
     if not passwords.verify(stored, password):
         raise InvalidCredentials
     assert account is not None and login is not None and stored is not None
     with db.write() as conn:
-        repo.delete_login_failure(conn, attempt)
+        stored_logins.delete_login_failure(conn, attempt)
         if passwords.needs_rehash(stored):
-            repo.set_password_hash(conn, login[0].id, passwords.hash(password))
+            users.set_password_hash(conn, login[0].id, passwords.hash(password))
     return account, login[0]
 
 
@@ -98,8 +98,8 @@ def log_in(
     )
     token = new_token(LOGIN_TOKEN_PREFIX)
     with db.write() as conn:
-        people.record_login(conn, user.id, now)
-        repo.insert_web_login(
+        users.record_login(conn, user.id, now)
+        stored_logins.insert_web_login(
             conn,
             user_id=user.id,
             token_hash=token_hash(token),
@@ -113,13 +113,13 @@ def log_in(
 def logged_in_user(db: Database, token: str, *, now: datetime) -> User | None:
     """The user of a page login, None once it is over."""
     with db.read() as conn:
-        return repo.user_by_web_login(conn, token_hash(token), now)
+        return stored_logins.user_by_web_login(conn, token_hash(token), now)
 
 
 def log_out(db: Database, token: str, *, now: datetime) -> None:
     """End a page login."""
     with db.write() as conn:
-        repo.end_web_login(conn, token_hash(token), now)
+        stored_logins.end_web_login(conn, token_hash(token), now)
 
 
 def csrf_token(login_token: str) -> str:

@@ -13,13 +13,11 @@ from sqlalchemy import Connection
 from seatkeeper.domain import alerts as alert_rules
 from seatkeeper.domain import pool, validation
 from seatkeeper.domain.errors import InvalidFields, InvalidInput, NotAllowed
-from seatkeeper.domain.model import Account, Role, User
+from seatkeeper.domain.model import Account, LicenseChange, Role, User
 from seatkeeper.services import alerts
 from seatkeeper.services.admin import Actor, actor_id, actor_name, authorize
-from seatkeeper.storage import audit, changes, people
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import accounts, audit, changes, sessions
 from seatkeeper.storage.db import Database
-from seatkeeper.storage.people import LicenseChange
 
 SETTING_CHANGED = "setting_changed"
 
@@ -56,7 +54,7 @@ def account_settings(db: Database, user: Actor, account_slug: str) -> AccountSet
     """The account's settings and license history (account_admin and higher)."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
-        return AccountSettings(account, people.license_history(conn, account.id))
+        return AccountSettings(account, accounts.license_history(conn, account.id))
 
 
 def check(change: Change, *, problems: dict[str, str] | None = None) -> dict[str, Any]:
@@ -91,7 +89,7 @@ def change_settings(
     """Change an account's settings. Lowering licenses below use terminates no one."""
     values = check(change)
     with db.write() as conn:
-        account = repo.lock_account(conn, authorize(conn, user, account_slug).id)
+        account = accounts.lock_account(conn, authorize(conn, user, account_slug).id)
         before = _stored(account)
         if "alert_levels" in values:
             values["alert_levels"] = ",".join(map(str, values["alert_levels"]))
@@ -101,7 +99,7 @@ def change_settings(
         if changed:
             _apply(conn, account, changed, before, user=user, now=now, source=source)
         return AccountSettings(
-            repo.account_by_id(conn, account.id), people.license_history(conn, account.id)
+            accounts.account_by_id(conn, account.id), accounts.license_history(conn, account.id)
         )
 
 
@@ -128,12 +126,12 @@ def _apply(
     now: datetime,
     source: str | None,
 ) -> None:
-    updated = repo.update_account(conn, account.id, **changed)
+    updated = accounts.update_account(conn, account.id, **changed)
     if "session_timeout" in changed:
         _apply_timeout(conn, updated, now)
     name = actor_name(user)
     if "licenses" in changed:
-        people.record_licenses(conn, account.id, updated.licenses, at=now, actor=name)
+        accounts.record_licenses(conn, account.id, updated.licenses, at=now, actor=name)
     for setting, value in changed.items():
         audit.record(
             conn,
@@ -147,7 +145,7 @@ def _apply(
         )
     changes.changed(conn, account.id, at=now)
     # New licenses or levels may cross a level, or fall back from one.
-    alerts.check(conn, updated, repo.count_open_sessions(conn, account.id, now), now)
+    alerts.check(conn, updated, sessions.count_open_sessions(conn, account.id, now), now)
 
 
 def _shown(value: Any) -> Any:
@@ -159,9 +157,9 @@ def _shown(value: Any) -> Any:
 
 def _apply_timeout(conn: Connection, account: Account, now: datetime) -> None:
     """Open sessions follow a new timeout at once, counted from their last activity."""
-    repo.expire_overdue_sessions(conn, now, account_id=account.id)
-    for session in repo.open_sessions(conn, account.id):
+    sessions.expire_overdue_sessions(conn, now, account_id=account.id)
+    for session in sessions.open_sessions(conn, account.id):
         expires_at = pool.expiry_after_timeout_change(
             session.last_activity_at, account.session_timeout, now
         )
-        repo.set_session_expiry(conn, session.id, expires_at)
+        sessions.set_session_expiry(conn, session.id, expires_at)

@@ -16,13 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from seatkeeper.domain import roles, validation
 from seatkeeper.domain.errors import Conflict, InvalidInput, NotAllowed, UserNotFound
 from seatkeeper.domain.errors import PasswordLinkInvalid as LinkInvalid
-from seatkeeper.domain.model import Account, EndReason, Role, User
+from seatkeeper.domain.model import Account, EndReason, Role, User, UserRow
 from seatkeeper.services.admin import Actor, actor_id, actor_name, authorize
 from seatkeeper.services.secrets import Passwords, new_token, token_hash
-from seatkeeper.storage import audit, changes, people
-from seatkeeper.storage import repository as repo
+from seatkeeper.storage import accounts, audit, changes, sessions, usage
+from seatkeeper.storage import users as stored_users
 from seatkeeper.storage.db import Database
-from seatkeeper.storage.people import UserRow
 
 LINK_PREFIX = "sk_pw_"
 LINK_LIFETIME = timedelta(days=7)
@@ -51,7 +50,7 @@ def list_users(db: Database, actor: Actor, account_slug: str) -> tuple[Account, 
     """The account's users, by username (account_admin and higher)."""
     with db.read() as conn:
         account = authorize(conn, actor, account_slug)
-        return account, people.users_of(conn, account.id)
+        return account, stored_users.users_of(conn, account.id)
 
 
 def _rank(actor: Actor) -> Role:
@@ -59,7 +58,7 @@ def _rank(actor: Actor) -> Role:
 
 
 def _target(conn: Connection, account: Account, username: str) -> UserRow:
-    found = people.user_named(conn, account.id, username)
+    found = stored_users.user_named(conn, account.id, username)
     if found is None:
         raise UserNotFound(f"The account has no user {username!r}.")
     return found
@@ -90,7 +89,7 @@ def _record(
 
 def _new_link(conn: Connection, user_id: int, now: datetime) -> str:
     token = new_token(LINK_PREFIX)
-    people.insert_password_link(
+    stored_users.insert_password_link(
         conn, user_id=user_id, token_hash=token_hash(token), now=now, expires_at=now + LINK_LIFETIME
     )
     return token
@@ -117,9 +116,9 @@ def add_user(
     with unique(taken), db.write() as conn:
         account = authorize(conn, actor, account_slug)
         roles.check_may_give(_rank(actor), role)
-        if repo.user_login(conn, account.id, username) is not None:
+        if stored_users.user_login(conn, account.id, username) is not None:
             raise Conflict(taken)
-        user = repo.insert_user(
+        user = stored_users.insert_user(
             conn,
             account_id=account.id,
             username=username,
@@ -152,7 +151,7 @@ def change_user(
     if role is None and enabled is None:
         raise InvalidInput("Nothing to change: give a role, or disable or enable the user.")
     with db.write() as conn:
-        account = repo.lock_account(conn, authorize(conn, actor, account_slug).id)
+        account = accounts.lock_account(conn, authorize(conn, actor, account_slug).id)
         target = _target(conn, account, username)
         rank = _rank(actor)
         roles.check_may_manage(rank, target.role)
@@ -164,10 +163,10 @@ def change_user(
             roles.check_admins_left(
                 target.role,
                 stays_admin=new_role is Role.ACCOUNT_ADMIN and now_enabled,
-                enabled_admins=people.enabled_admins(conn, account.id),
+                enabled_admins=stored_users.enabled_admins(conn, account.id),
             )
         if new_role is not target.role:
-            people.set_role(conn, target.id, new_role)
+            stored_users.set_role(conn, target.id, new_role)
             _record(
                 conn, account, "role_changed", actor, now=now, source=source,
                 username=username, **{"from": target.role.value, "to": new_role.value},
@@ -190,12 +189,12 @@ def _set_enabled(
     if not enabled:
         if isinstance(actor, User) and actor.id == target.id:
             raise NotAllowed("You cannot disable yourself.")
-        session = repo.open_session_of_user(conn, account.id, target.id)
+        session = sessions.open_session_of_user(conn, account.id, target.id)
         by = actor_id(actor)
         if session is not None:
-            repo.end_session(conn, session.id, at=now, reason=EndReason.DISABLED, by=by)
-            repo.forget_usage(conn, account.id, since=now)
-    people.set_disabled(conn, target.id, None if enabled else now)
+            sessions.end_session(conn, session.id, at=now, reason=EndReason.DISABLED, by=by)
+            usage.forget_usage(conn, account.id, since=now)
+    stored_users.set_disabled(conn, target.id, None if enabled else now)
     action = "user_enabled" if enabled else "user_disabled"
     _record(conn, account, action, actor, now=now, source=source, username=target.username)
 
@@ -219,7 +218,7 @@ def reset_password(
         roles.check_may_manage(_rank(actor), target.role)
         link = None
         if password_hash is not None:
-            repo.set_password_hash(conn, target.id, password_hash)
+            stored_users.set_password_hash(conn, target.id, password_hash)
         else:
             link = _new_link(conn, target.id, now)
         _record(
@@ -232,15 +231,15 @@ def reset_password(
 def link_holder(db: Database, token: str, *, now: datetime) -> tuple[Account, User]:
     """Whose password a one-time link sets (it stays unused)."""
     with db.read() as conn:
-        user_id = people.password_link_user(conn, token_hash(token), now)
+        user_id = stored_users.password_link_user(conn, token_hash(token), now)
         return _holder(conn, user_id)
 
 
 def _holder(conn: Connection, user_id: int | None) -> tuple[Account, User]:
-    user = None if user_id is None else people.user_by_id(conn, user_id)
+    user = None if user_id is None else stored_users.user_by_id(conn, user_id)
     if user is None or user.disabled:
         raise LinkInvalid
-    return repo.account_by_id(conn, user.account_id), user
+    return accounts.account_by_id(conn, user.account_id), user
 
 
 def set_password_by_link(
@@ -249,8 +248,8 @@ def set_password_by_link(
     """Spend a one-time link: the user's password is `password` from now on."""
     password_hash = passwords.hash(validation.password(password))
     with db.write() as conn:
-        account, user = _holder(conn, people.use_password_link(conn, token_hash(token), now))
-        repo.set_password_hash(conn, user.id, password_hash)
+        account, user = _holder(conn, stored_users.use_password_link(conn, token_hash(token), now))
+        stored_users.set_password_hash(conn, user.id, password_hash)
         audit.record(
             conn,
             account.id,

@@ -20,11 +20,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from seatkeeper.domain.errors import InvalidInput, WebhookNotFound
-from seatkeeper.domain.model import Account
+from seatkeeper.domain.model import Account, Delivery, Webhook
 from seatkeeper.services.admin import Actor, authorize
 from seatkeeper.storage import webhooks as stored
 from seatkeeper.storage.db import Database
-from seatkeeper.storage.webhooks import Delivery, Webhook
 
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=10)

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
+from seatkeeper.domain.alerts import Alert
 from seatkeeper.storage.tables import capacity_alerts
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    id: int
-    level: int  # percent of the licenses
-    licenses: int  # the total when it was raised
-    raised_at: datetime
-    raised_in_use: int
-    cleared_at: datetime | None
-    cleared_in_use: int | None
 
 
 def _alert(row: object) -> Alert:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, and_, func, select
 
-from seatkeeper.domain.model import EndReason
+from seatkeeper.domain.model import EndedSession, EndReason
 from seatkeeper.storage.tables import agent_sessions, audit_events, interactions, users
 
 SESSION_TERMINATED = "session_terminated"
@@ -112,20 +111,6 @@ def events(conn: Connection, account_id: int, actions: Sequence[str]) -> list[di
         .order_by(audit_events.c.id.desc())
     )
     return [dict(r._mapping) for r in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class EndedSession:
-    """A session that ended, as the Recently ended view lists it."""
-
-    session_id: UUID
-    agent_id: str | None  # None for a Guest
-    started_at: datetime
-    ended_at: datetime
-    reason: EndReason
-    ended_by: str | None  # the admin who terminated it
-    source: str | None  # where the termination came from
-    open_at_end: tuple[str, ...]  # the Flows open when it was terminated
 
 
 def ended_sessions(

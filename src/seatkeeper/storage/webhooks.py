@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, literal, select, update
 
+from seatkeeper.domain.model import Delivery, Webhook
 from seatkeeper.storage.tables import webhook_deliveries, webhooks
 
 RECENT_DELIVERIES = 20
-
-
-@dataclass(frozen=True, slots=True)
-class Webhook:
-    id: int
-    account_id: int
-    url: str
-    secret: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    id: int
-    webhook_id: int
-    event: str
-    payload: dict[str, Any]
-    created_at: datetime
-    attempts: int
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
-    last_status: int | None
-    last_error: str | None
 
 
 def _delivery(row: Any) -> Delivery:

@@ -13,9 +13,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from seatkeeper.domain import errors as e
 from seatkeeper.domain import pool, validation
-from seatkeeper.domain.model import Account, Role
+from seatkeeper.domain.model import Account, Role, UserRow
 from seatkeeper.services import settings, users
-from seatkeeper.storage.people import UserRow
 from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep, Source
 from seatkeeper.web.errors import AnyRequest, responses

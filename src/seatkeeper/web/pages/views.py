@@ -9,11 +9,9 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from seatkeeper.domain import validation
-from seatkeeper.domain.model import Account, EndReason, GridView, Role, User
+from seatkeeper.domain.alerts import Alert
+from seatkeeper.domain.model import GUEST, Account, EndReason, GridView, Role, User
 from seatkeeper.services import admin
-from seatkeeper.storage.alerts import Alert
-
-GUEST = "Guest"
 
 
 def average(value: float) -> str:

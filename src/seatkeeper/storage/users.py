@@ -1,39 +1,83 @@
-"""Queries for the Users and Account Settings pages: users, one-time password links, and
-the license history."""
+"""Users: who they are, their roles, logins and one-time password links."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    func,
+    select,
+    update,
+)
 
-from seatkeeper.domain.model import Role, User
-from seatkeeper.storage.tables import license_changes, password_links, users
-
-
-@dataclass(frozen=True, slots=True)
-class UserRow:
-    """A user as the Users page lists them."""
-
-    id: int
-    username: str
-    role: Role
-    created_at: datetime
-    last_login_at: datetime | None
-    disabled_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class LicenseChange:
-    at: datetime
-    licenses: int
-    actor: str | None  # None for the total the account began with
+from seatkeeper.domain.model import (
+    Role,
+    User,
+    UserRow,
+)
+from seatkeeper.storage.tables import (
+    password_links,
+    users,
+)
 
 
-def _row(r: Row[Any]) -> UserRow:
+def user_of(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        account_id=row.account_id,
+        username=row.username,
+        role=Role(row.role),
+        disabled=row.disabled_at is not None,
+    )
+
+
+def user_row_of(r: Row[Any]) -> UserRow:
     return UserRow(r.id, r.username, Role(r.role), r.created_at, r.last_login_at, r.disabled_at)
+
+
+def insert_user(
+    conn: Connection,
+    *,
+    account_id: int,
+    username: str,
+    password_hash: str,
+    role: Role,
+    created_at: datetime,
+) -> User:
+    """Create a user."""
+    row = conn.execute(
+        users.insert()
+        .values(
+            account_id=account_id,
+            username=username,
+            password_hash=password_hash,
+            role=role.value,
+            created_at=created_at,
+        )
+        .returning(*users.c)
+    ).one()
+    return user_of(row)
+
+
+def user_login(conn: Connection, account_id: int, username: str) -> tuple[User, str] | None:
+    """A user of the account and their password hash."""
+    row = conn.execute(
+        select(users).where(users.c.account_id == account_id, users.c.username == username)
+    ).one_or_none()
+    return None if row is None else (user_of(row), row.password_hash)
+
+
+def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
+    """Replace a user's stored password hash (after a rehash on login)."""
+    conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
+
+def username_of(conn: Connection, user_id: int) -> str:
+    username: str = conn.execute(select(users.c.username).where(users.c.id == user_id)).scalar_one()
+    return username
 
 
 def users_of(conn: Connection, account_id: int) -> list[UserRow]:
@@ -41,14 +85,14 @@ def users_of(conn: Connection, account_id: int) -> list[UserRow]:
     rows = conn.execute(
         select(users).where(users.c.account_id == account_id).order_by(users.c.username)
     )
-    return [_row(r) for r in rows]
+    return [user_row_of(r) for r in rows]
 
 
 def user_named(conn: Connection, account_id: int, username: str) -> UserRow | None:
     row = conn.execute(
         select(users).where(users.c.account_id == account_id, users.c.username == username)
     ).one_or_none()
-    return None if row is None else _row(row)
+    return None if row is None else user_row_of(row)
 
 
 def user_by_id(conn: Connection, user_id: int) -> User | None:
@@ -125,23 +169,3 @@ def password_link_user(conn: Connection, token_hash: str, now: datetime) -> int 
             password_links.c.expires_at > now,
         )
     ).scalar_one_or_none()
-
-
-def record_licenses(
-    conn: Connection, account_id: int, licenses: int, *, at: datetime, actor: str | None
-) -> None:
-    conn.execute(
-        license_changes.insert().values(
-            account_id=account_id, at=at, licenses=licenses, actor=actor
-        )
-    )
-
-
-def license_history(conn: Connection, account_id: int) -> list[LicenseChange]:
-    """Every license total the account has had, latest first."""
-    rows = conn.execute(
-        select(license_changes)
-        .where(license_changes.c.account_id == account_id)
-        .order_by(license_changes.c.at.desc(), license_changes.c.id.desc())
-    )
-    return [LicenseChange(r.at, r.licenses, r.actor) for r in rows]

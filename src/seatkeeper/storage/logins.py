@@ -1,0 +1,101 @@
+"""Logins to the pages, and wrong passwords (for throttling)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Connection,
+    select,
+    update,
+)
+
+from seatkeeper.domain.model import (
+    User,
+)
+from seatkeeper.storage.tables import (
+    login_failures,
+    users,
+    web_logins,
+)
+from seatkeeper.storage.users import user_of
+
+
+def insert_web_login(
+    conn: Connection,
+    *,
+    user_id: int,
+    token_hash: str,
+    now: datetime,
+    expires_at: datetime,
+    source: str | None,
+) -> None:
+    """Record a login to the pages (the cookie's token is stored only as its hash)."""
+    conn.execute(
+        web_logins.insert().values(
+            user_id=user_id,
+            token_hash=token_hash,
+            created_at=now,
+            expires_at=expires_at,
+            source=source,
+        )
+    )
+
+
+def user_by_web_login(conn: Connection, token_hash: str, now: datetime) -> User | None:
+    """The enabled user of a login that is neither over nor logged out."""
+    row = conn.execute(
+        select(users)
+        .join(web_logins, web_logins.c.user_id == users.c.id)
+        .where(
+            web_logins.c.token_hash == token_hash,
+            web_logins.c.ended_at.is_(None),
+            web_logins.c.expires_at > now,
+            users.c.disabled_at.is_(None),
+        )
+    ).one_or_none()
+    return None if row is None else user_of(row)
+
+
+def end_web_login(conn: Connection, token_hash: str, now: datetime) -> None:
+    conn.execute(
+        update(web_logins)
+        .where(web_logins.c.token_hash == token_hash, web_logins.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def insert_login_failure(
+    conn: Connection, *, account: str, username: str, source: str | None, at: datetime
+) -> int:
+    """Record a login attempt as failed (until it turns out right); returns its id."""
+    inserted: int = conn.execute(
+        login_failures.insert()
+        .values(account=account, username=username, source=source, at=at)
+        .returning(login_failures.c.id)
+    ).scalar_one()
+    return inserted
+
+
+def delete_login_failure(conn: Connection, failure_id: int) -> None:
+    """Forget an attempt that turned out to have the right password."""
+    conn.execute(login_failures.delete().where(login_failures.c.id == failure_id))
+
+
+def prune_login_failures(conn: Connection, *, before: datetime) -> None:
+    """Forget failures too old to count any more."""
+    conn.execute(login_failures.delete().where(login_failures.c.at < before))
+
+
+def recent_login_failures(
+    conn: Connection, *, account: str, username: str, source: str | None, since: datetime
+) -> tuple[list[datetime], list[datetime]]:
+    """A username's failures since `since`, oldest first: from this source, and from anywhere."""
+    f = login_failures.c
+    rows = conn.execute(
+        select(f.at, f.source)
+        .where(f.account == account, f.username == username, f.at > since)
+        .order_by(f.at)
+    ).all()
+    from_here = [at for at, from_source in rows if source is not None and from_source == source]
+    return from_here, [at for at, _ in rows]

@@ -1,0 +1,328 @@
+"""Agent sessions, their tokens, refused opens, and the Interactions open in them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import (
+    Connection,
+    Row,
+    case,
+    func,
+    literal,
+    select,
+    update,
+)
+
+from seatkeeper import metrics
+from seatkeeper.domain.model import (
+    AgentSession,
+    EndReason,
+    Interaction,
+)
+from seatkeeper.storage.tables import (
+    UTCDateTime,
+    accounts,
+    agent_sessions,
+    denials,
+    interactions,
+    session_tokens,
+)
+
+
+def session_of(row: Row[Any]) -> AgentSession:
+    return AgentSession(
+        id=row.id,
+        account_id=row.account_id,
+        user_id=row.user_id,
+        started_at=row.started_at,
+        last_activity_at=row.last_activity_at,
+        expires_at=row.expires_at,
+        ended_at=row.ended_at,
+        end_reason=None if row.end_reason is None else EndReason(row.end_reason),
+    )
+
+
+OPEN = agent_sessions.c.ended_at.is_(None)
+
+
+def count_open_sessions(conn: Connection, account_id: int, now: datetime) -> int:
+    """Sessions holding a license at `now` (an unswept expired session holds none)."""
+    return conn.execute(
+        select(func.count())
+        .select_from(agent_sessions)
+        .where(agent_sessions.c.account_id == account_id, OPEN, agent_sessions.c.expires_at > now)
+    ).scalar_one()
+
+
+def license_use(conn: Connection, now: datetime) -> list[tuple[int, str, int, int]]:
+    """Every account's (id, slug, licenses in use at `now`, licenses owned)."""
+    s = agent_sessions.c
+    used = (
+        select(s.account_id, func.count().label("used"))
+        .where(OPEN, s.expires_at > now)
+        .group_by(s.account_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(accounts.c.id, accounts.c.slug, func.coalesce(used.c.used, 0), accounts.c.licenses)
+        .select_from(accounts.outerjoin(used, used.c.account_id == accounts.c.id))
+        .order_by(accounts.c.slug)
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def open_sessions(conn: Connection, account_id: int) -> list[AgentSession]:
+    """The account's unended sessions."""
+    rows = conn.execute(
+        select(agent_sessions)
+        .where(agent_sessions.c.account_id == account_id, OPEN)
+        .order_by(agent_sessions.c.id)  # the order rows are locked in, when they are
+    )
+    return [session_of(r) for r in rows]
+
+
+def open_session_of_user(conn: Connection, account_id: int, user_id: int) -> AgentSession | None:
+    """The agent's unended session, if any (it may have expired unswept)."""
+    row = conn.execute(
+        select(agent_sessions).where(
+            agent_sessions.c.account_id == account_id, agent_sessions.c.user_id == user_id, OPEN
+        )
+    ).one_or_none()
+    return None if row is None else session_of(row)
+
+
+def insert_session(
+    conn: Connection, *, account_id: int, user_id: int | None, now: datetime, expires_at: datetime
+) -> AgentSession:
+    """Record a new open session."""
+    row = conn.execute(
+        agent_sessions.insert()
+        .values(
+            id=uuid4(),
+            account_id=account_id,
+            user_id=user_id,
+            started_at=now,
+            last_activity_at=now,
+            expires_at=expires_at,
+        )
+        .returning(*agent_sessions.c)
+    ).one()
+    metrics.count(conn, metrics.SESSIONS_OPENED, account_id)
+    return session_of(row)
+
+
+def insert_session_token(
+    conn: Connection, *, token_hash: str, session_id: UUID, now: datetime
+) -> None:
+    """Store the hash of a token that opens this session."""
+    conn.execute(
+        session_tokens.insert().values(token_hash=token_hash, session_id=session_id, created_at=now)
+    )
+
+
+def session_by_token(
+    conn: Connection, token_hash: str, *, lock: bool = False
+) -> tuple[AgentSession, timedelta] | None:
+    """The session a token opens, with its account's session timeout.
+
+    With `lock`, the session's row stays locked until the transaction ends, so that on
+    PostgreSQL a call for the session, the timeout sweep and a termination never
+    interleave (SQLite's write transactions are serialized already).
+    """
+    query = (
+        select(agent_sessions, accounts.c.session_timeout_seconds)
+        .join(session_tokens, session_tokens.c.session_id == agent_sessions.c.id)
+        .join(accounts, accounts.c.id == agent_sessions.c.account_id)
+        .where(session_tokens.c.token_hash == token_hash)
+    )
+    if lock:
+        query = query.with_for_update(of=agent_sessions)
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        return None
+    return session_of(row), timedelta(seconds=row.session_timeout_seconds)
+
+
+def touch_session(
+    conn: Connection, session_id: UUID, *, now: datetime, expires_at: datetime
+) -> None:
+    """Record activity on an open session. Activity never moves back: a call (or a batch
+    of heartbeats) that committed a later instant meanwhile is kept."""
+    conn.execute(
+        update(agent_sessions)
+        .where(agent_sessions.c.id == session_id, OPEN, agent_sessions.c.last_activity_at < now)
+        .values(last_activity_at=now, expires_at=expires_at)
+    )
+
+
+def set_session_expiry(conn: Connection, session_id: UUID, expires_at: datetime) -> None:
+    """Move an open session's expiry (after the account's timeout changed)."""
+    conn.execute(
+        update(agent_sessions)
+        .where(agent_sessions.c.id == session_id, OPEN)
+        .values(expires_at=expires_at)
+    )
+
+
+def end_session(
+    conn: Connection,
+    session_id: UUID,
+    *,
+    at: datetime,
+    reason: EndReason,
+    by: int | None = None,
+) -> bool:
+    """End a session unless it already ended, closing its interactions. True if it was open.
+
+    A session never ends before it started: an instance whose clock is a little behind
+    the one that opened it ends it at its start instead.
+    """
+    s = agent_sessions.c
+    when = literal(at, UTCDateTime)
+    ended = conn.execute(
+        update(agent_sessions)
+        .where(s.id == session_id, OPEN)
+        .values(
+            ended_at=case((s.started_at > when, s.started_at), else_=when),
+            end_reason=reason.value,
+            ended_by=by,
+        )
+        .returning(s.account_id, s.ended_at)
+    ).one_or_none()
+    if ended is None:
+        return False
+    _close_interactions(conn, session_id, ended.ended_at)
+    metrics.count(conn, metrics.SESSIONS_ENDED, ended.account_id, reason.value)
+    return True
+
+
+def expire_session(conn: Connection, session_id: UUID, now: datetime) -> bool:
+    """Record a session as timed out at its expiry, if that has passed and it is still unended.
+
+    The expiry is checked in the UPDATE itself, so that activity committed meanwhile
+    (which moved the expiry) keeps the session open.
+    """
+    ended = conn.execute(
+        update(agent_sessions)
+        .where(agent_sessions.c.id == session_id, OPEN, agent_sessions.c.expires_at <= now)
+        .values(ended_at=agent_sessions.c.expires_at, end_reason=EndReason.TIMEOUT.value)
+        .returning(agent_sessions.c.ended_at, agent_sessions.c.account_id)
+    ).one_or_none()
+    if ended is None:
+        return False
+    _close_interactions(conn, session_id, ended.ended_at)
+    metrics.count(conn, metrics.SESSIONS_ENDED, ended.account_id, EndReason.TIMEOUT.value)
+    return True
+
+
+def _close_interactions(conn: Connection, session_id: UUID, at: datetime) -> None:
+    conn.execute(
+        update(interactions)
+        .where(interactions.c.session_id == session_id, interactions.c.closed_at.is_(None))
+        .values(closed_at=at)
+    )
+
+
+def expire_overdue_sessions(conn: Connection, now: datetime, *, account_id: int) -> int:
+    """Record as timed out every session of the account past its expiry, ended at that expiry.
+
+    Call it holding the account's lock; rows are then locked in id order, the one order
+    every transaction that locks several sessions follows, so none waits on another
+    in a cycle.
+    """
+    overdue = conn.execute(
+        select(agent_sessions.c.id)
+        .where(agent_sessions.c.account_id == account_id, OPEN, agent_sessions.c.expires_at <= now)
+        .order_by(agent_sessions.c.id)
+    ).scalars()
+    return sum(expire_session(conn, session_id, now) for session_id in overdue.all())
+
+
+def accounts_with_overdue_sessions(conn: Connection, now: datetime) -> list[int]:
+    """The accounts that have unended sessions past their expiry."""
+    return list(
+        conn.execute(
+            select(agent_sessions.c.account_id)
+            .where(OPEN, agent_sessions.c.expires_at <= now)
+            .distinct()
+        ).scalars()
+    )
+
+
+def sessions_by_id(
+    conn: Connection, account_id: int, session_ids: Iterable[UUID], *, lock: bool = False
+) -> dict[UUID, AgentSession]:
+    """The account's sessions among these ids; with `lock`, their rows stay locked."""
+    query = select(agent_sessions).where(
+        agent_sessions.c.account_id == account_id, agent_sessions.c.id.in_(list(session_ids))
+    )
+    if lock:  # in id order, like every lock on several sessions
+        query = query.order_by(agent_sessions.c.id).with_for_update()
+    return {row.id: session_of(row) for row in conn.execute(query)}
+
+
+def insert_denial(conn: Connection, *, account_id: int, user_id: int | None, at: datetime) -> None:
+    """Record a refused open."""
+    conn.execute(denials.insert().values(account_id=account_id, user_id=user_id, at=at))
+    metrics.count(conn, metrics.DENIALS, account_id)
+
+
+def interaction_of(row: Row[Any]) -> Interaction:
+    return Interaction(
+        id=row.id,
+        session_id=row.session_id,
+        flow=row.flow,
+        opened_at=row.opened_at,
+        closed_at=row.closed_at,
+        step=row.step,
+    )
+
+
+def insert_interaction(
+    conn: Connection, *, session_id: UUID, flow: str, now: datetime
+) -> Interaction:
+    """Open a Flow in a session."""
+    row = conn.execute(
+        interactions.insert()
+        .values(id=uuid4(), session_id=session_id, flow=flow, opened_at=now)
+        .returning(*interactions.c)
+    ).one()
+    return interaction_of(row)
+
+
+def interaction_in_session(
+    conn: Connection, session_id: UUID, interaction_id: UUID
+) -> Interaction | None:
+    """An interaction of this session."""
+    row = conn.execute(
+        select(interactions).where(
+            interactions.c.id == interaction_id, interactions.c.session_id == session_id
+        )
+    ).one_or_none()
+    return None if row is None else interaction_of(row)
+
+
+def open_interactions(conn: Connection, session_id: UUID) -> list[Interaction]:
+    """A session's open interactions, oldest first."""
+    rows = conn.execute(
+        select(interactions)
+        .where(interactions.c.session_id == session_id, interactions.c.closed_at.is_(None))
+        .order_by(interactions.c.opened_at, interactions.c.id)
+    )
+    return [interaction_of(r) for r in rows]
+
+
+def set_interaction_step(conn: Connection, interaction_id: UUID, step: str) -> None:
+    conn.execute(update(interactions).where(interactions.c.id == interaction_id).values(step=step))
+
+
+def close_interaction(conn: Connection, interaction_id: UUID, now: datetime) -> None:
+    conn.execute(
+        update(interactions)
+        .where(interactions.c.id == interaction_id, interactions.c.closed_at.is_(None))
+        .values(closed_at=now)
+    )

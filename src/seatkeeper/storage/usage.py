@@ -1,0 +1,201 @@
+"""Usage history: session intervals and events, refused opens, and the kept usage days."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    func,
+    or_,
+    select,
+)
+
+from seatkeeper.domain.model import (
+    Account,
+)
+from seatkeeper.domain.usage import Interval, Refusal, UsageDay
+from seatkeeper.storage.accounts import account_of
+from seatkeeper.storage.sessions import OPEN
+from seatkeeper.storage.tables import (
+    accounts,
+    agent_sessions,
+    denials,
+)
+from seatkeeper.storage.tables import usage_days as usage_days_table
+
+
+def session_intervals(
+    conn: Connection, account_id: int, *, since: datetime, now: datetime
+) -> list[Interval]:
+    """Every session that held a license at some instant in [since, now]."""
+    s = agent_sessions.c
+    rows = conn.execute(
+        select(s.started_at, s.ended_at, s.expires_at).where(
+            s.account_id == account_id,
+            s.started_at <= now,
+            or_(s.ended_at > since, and_(s.ended_at.is_(None), s.expires_at > since)),
+        )
+    )
+    intervals = []
+    for started_at, ended_at, expires_at in rows:
+        end = ended_at if ended_at is not None else (expires_at if expires_at <= now else None)
+        intervals.append(Interval(started_at, end))
+    return intervals
+
+
+def open_count_at(conn: Connection, account_id: int, at: datetime) -> int:
+    """Sessions holding a license at instant `at` (started by then, not yet ended)."""
+    s = agent_sessions.c
+    count: int = conn.execute(
+        select(func.count())
+        .select_from(agent_sessions)
+        .where(
+            s.account_id == account_id,
+            s.started_at <= at,
+            or_(s.ended_at > at, and_(s.ended_at.is_(None), s.expires_at > at)),
+        )
+    ).scalar_one()
+    return count
+
+
+def session_events(
+    conn: Connection, account_id: int, *, after: datetime, until: datetime
+) -> list[tuple[datetime, int]]:
+    """Starts (+1) and ends (-1) of the account's sessions in (after, until]; a session
+    past its expiry that nothing recorded yet ends at that expiry."""
+    s = agent_sessions.c
+    starts = select(s.started_at).where(
+        s.account_id == account_id, s.started_at > after, s.started_at <= until
+    )
+    ended = select(s.ended_at).where(
+        s.account_id == account_id, s.ended_at > after, s.ended_at <= until
+    )
+    lapsed = select(s.expires_at).where(
+        s.account_id == account_id, OPEN, s.expires_at > after, s.expires_at <= until
+    )
+    return (
+        [(at, 1) for at in conn.execute(starts).scalars()]
+        + [(at, -1) for at in conn.execute(ended).scalars()]
+        + [(at, -1) for at in conn.execute(lapsed).scalars()]
+    )
+
+
+def count_denials(conn: Connection, account_id: int, *, since: datetime, until: datetime) -> int:
+    """Refused opens in [since, until)."""
+    count: int = conn.execute(
+        select(func.count())
+        .select_from(denials)
+        .where(denials.c.account_id == account_id, denials.c.at >= since, denials.c.at < until)
+    ).scalar_one()
+    return count
+
+
+def usage_days(
+    conn: Connection, account_id: int, time_zone: str, first: date
+) -> dict[date, UsageDay]:
+    """The cached days of the account, in that time zone, from `first` on."""
+    u = usage_days_table.c
+    rows = conn.execute(
+        select(
+            u.day,
+            u.through,
+            u.max_concurrent,
+            u.denials,
+            u.open_at_through,
+            u.micros_at_cap,
+            u.peak_demand,
+            u.licenses,
+        ).where(u.account_id == account_id, u.time_zone == time_zone, u.day >= first)
+    )
+    return {
+        r.day: UsageDay(
+            r.day,
+            r.through,
+            r.max_concurrent,
+            r.denials,
+            r.open_at_through,
+            timedelta(microseconds=r.micros_at_cap),
+            r.peak_demand,
+            r.licenses,
+        )
+        for r in rows
+    }
+
+
+def store_usage_days(
+    conn: Connection, account_id: int, time_zone: str, days: Sequence[UsageDay]
+) -> None:
+    """Replace these cached days."""
+    if not days:
+        return
+    u = usage_days_table.c
+    conn.execute(
+        usage_days_table.delete().where(
+            u.account_id == account_id, u.time_zone == time_zone, u.day.in_([d.day for d in days])
+        )
+    )
+    conn.execute(
+        usage_days_table.insert(),
+        [
+            {
+                "account_id": account_id,
+                "time_zone": time_zone,
+                "day": d.day,
+                "through": d.through,
+                "max_concurrent": d.max_concurrent,
+                "denials": d.denials,
+                "open_at_through": d.open_at_through,
+                "micros_at_cap": d.at_cap // timedelta(microseconds=1),
+                "peak_demand": d.peak_demand,
+                "licenses": d.licenses,
+            }
+            for d in days
+        ],
+    )
+
+
+def accounts_behind(conn: Connection, *, before: datetime) -> list[Account]:
+    """Accounts whose kept usage days stop before `before` (or that have none), for
+    warming them ahead of anyone's first look."""
+    u = usage_days_table.c
+    latest = (
+        select(u.account_id, func.max(u.through).label("through")).group_by(u.account_id).subquery()
+    )
+    rows = conn.execute(
+        select(accounts)
+        .select_from(accounts.outerjoin(latest, latest.c.account_id == accounts.c.id))
+        .where(or_(latest.c.through.is_(None), latest.c.through < before))
+        .order_by(accounts.c.id)
+    )
+    return [account_of(r) for r in rows]
+
+
+def forget_usage(conn: Connection, account_id: int, *, since: datetime | None = None) -> None:
+    """Drop cached days that a change at `since` (or any change: None) makes wrong."""
+    u = usage_days_table.c
+    query = usage_days_table.delete().where(u.account_id == account_id)
+    if since is not None:
+        query = query.where(u.through >= since)
+    conn.execute(query)
+
+
+def denial_times(
+    conn: Connection, account_id: int, *, since: datetime, until: datetime
+) -> list[datetime]:
+    """When opens were refused in [since, until)."""
+    return [at for at, _ in refusals(conn, account_id, since=since, until=until)]
+
+
+def refusals(
+    conn: Connection, account_id: int, *, since: datetime, until: datetime
+) -> list[Refusal]:
+    """Refused opens in [since, until): when, and who asked ("user N", or "guest N" for
+    each Guest refusal on its own)."""
+    d = denials.c
+    rows = conn.execute(
+        select(d.at, d.user_id, d.id).where(d.account_id == account_id, d.at >= since, d.at < until)
+    )
+    return [(r.at, f"user {r.user_id}" if r.user_id is not None else f"guest {r.id}") for r in rows]
