@@ -12,11 +12,13 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from seatkeeper import metrics
 from seatkeeper.clock import FrozenClock
 from seatkeeper.config import Settings
+from seatkeeper.domain.events import SessionOpened
 from seatkeeper.services import expiry
 from seatkeeper.storage.db import Database
+from seatkeeper.storage.unit import record
+from seatkeeper.web import metrics
 from seatkeeper.web.app import create_app
 from seatkeeper.web.metrics import _loopback
 from tests.conftest import PASSWORD, World, bearer
@@ -95,18 +97,21 @@ def test_metrics_count_sessions_denials_and_ends_and_show_licenses_in_use(
     assert value(full, "seatkeeper_request_seconds_count", **opens) == 1
 
 
-def test_a_transaction_that_rolls_back_counts_nothing(db: Database) -> None:
+def test_a_transaction_that_rolls_back_counts_nothing(
+    db: Database, world: World, clock: FrozenClock
+) -> None:
     def opened() -> float:
-        name, labels = "seatkeeper_sessions_opened_total", {"account_id": "rollback-test"}
+        name, labels = "seatkeeper_sessions_opened_total", {"account_id": str(world.acme.id)}
         return REGISTRY.get_sample_value(name, labels) or 0.0
 
     before = opened()
+    db.after_commit = metrics.count
     with pytest.raises(RuntimeError), db.write() as conn:
-        metrics.count(conn, metrics.SESSIONS_OPENED, "rollback-test")
+        record(conn, SessionOpened(world.acme.id, clock.now()))
         raise RuntimeError("changed my mind")
     assert opened() == before
     with db.write() as conn:
-        metrics.count(conn, metrics.SESSIONS_OPENED, "rollback-test")
+        record(conn, SessionOpened(world.acme.id, clock.now()))
     assert opened() == before + 1
 
 

@@ -18,10 +18,9 @@ from seatkeeper.domain.model import Account, EndedSession, EndReason, GridRow, G
 from seatkeeper.domain.validation import is_slug
 from seatkeeper.services import alerts, history
 from seatkeeper.services.secrets import token_hash
-from seatkeeper.storage import accounts, audit, changes, keys, sessions
+from seatkeeper.storage import accounts, audit, keys, sessions
 from seatkeeper.storage import alerts as stored_alerts
 from seatkeeper.storage import grid as stored_grid
-from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
 
 
@@ -125,7 +124,7 @@ def terminate_sessions(
         found = sessions.sessions_by_id(conn, account.id, wanted, lock=True)
         # Read under both locks: no call for these sessions can land after `now`.
         now = clock.now()
-        expired = sessions.expire_overdue_sessions(conn, now, account_id=account.id)
+        sessions.expire_overdue_sessions(conn, now, account_id=account.id)
         was_open = audit.what_was_open(
             conn, [s for s in wanted if s in found and found[s].ended_at is None]
         )
@@ -145,9 +144,6 @@ def terminate_sessions(
             source=source,
             sessions={s: was_open[s] for s in terminated},
         )
-        if expired or terminated:
-            changes.changed(conn, account.id, at=now)
-            stored_usage.forget_usage(conn, account.id, since=now)
     done = set(terminated)
     return Termination(
         terminated=terminated,

@@ -34,7 +34,7 @@ from seatkeeper.domain.model import Account, AgentSession, EndReason, Interactio
 from seatkeeper.services import accounts, alerts, logins
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
 from seatkeeper.storage import accounts as stored_accounts
-from seatkeeper.storage import changes, keys, sessions, usage, users
+from seatkeeper.storage import keys, sessions, users
 from seatkeeper.storage.db import Database
 
 T = TypeVar("T")
@@ -132,13 +132,6 @@ def _console_account(conn: Connection, account_slug: str) -> Account:
     return account
 
 
-def _history_changed(conn: Connection, account_id: int, at: datetime) -> None:
-    """A session started or ended, or an open was refused, at `at`: pages hear of it, and
-    usage days kept past `at` (only when a clock went back) are computed again."""
-    changes.changed(conn, account_id, at=at)
-    usage.forget_usage(conn, account_id, since=at)
-
-
 def _account_for_key(conn: Connection, key_hash: str) -> Account:
     account = keys.account_by_application_key(conn, key_hash)
     if account is None:
@@ -162,8 +155,7 @@ def _claim_seat(
         if current is None or current[0].disabled:
             raise InvalidCredentials
     now = clock.now()
-    if sessions.expire_overdue_sessions(conn, now, account_id=account.id):
-        changes.changed(conn, account.id, at=now)
+    sessions.expire_overdue_sessions(conn, now, account_id=account.id)
     expires_at = pool.expiry(now, account.session_timeout)
     user_id = None if user is None else user.id
     session = None if user_id is None else sessions.open_session_of_user(conn, account.id, user_id)
@@ -177,11 +169,9 @@ def _claim_seat(
         session = sessions.insert_session(
             conn, account_id=account.id, user_id=user_id, now=now, expires_at=expires_at
         )
-        _history_changed(conn, account.id, now)
         alerts.claimed(conn, account, in_use + 1, now)
     else:
         sessions.insert_denial(conn, account_id=account.id, user_id=user_id, at=now)
-        _history_changed(conn, account.id, now)  # the usage chart counts denials
         return account.licenses
     sessions.insert_session_token(
         conn, token_hash=token_hash(token), session_id=session.id, now=now
@@ -226,8 +216,8 @@ def _for_session(
             expires_at = pool.expiry(now, timeout)
             sessions.touch_session(conn, session.id, now=now, expires_at=expires_at)
             return action(_Call(conn, session, now, expires_at))
-        if session.ended_at is None and sessions.expire_session(conn, session.id, now):
-            changes.changed(conn, session.account_id, at=now)
+        if session.ended_at is None:
+            sessions.expire_session(conn, session.id, now)
     raise pool.ended_error(ended[1])
 
 
@@ -262,10 +252,7 @@ def open_interaction(
     """Open a Flow as a new Interaction in the session."""
 
     def action(call: _Call) -> Interaction:
-        changes.changed(call.conn, call.session.account_id, at=call.now)
-        return sessions.insert_interaction(
-            call.conn, session_id=call.session.id, flow=flow, now=call.now
-        )
+        return sessions.insert_interaction(call.conn, call.session, flow=flow, now=call.now)
 
     return _for_session(db, token=token, session_id=session_id, clock=clock, action=action)
 
@@ -296,8 +283,8 @@ def close_interaction(
     """Close an open Interaction."""
 
     def action(call: _Call) -> None:
-        sessions.close_interaction(call.conn, _open_interaction(call, interaction_id).id, call.now)
-        changes.changed(call.conn, call.session.account_id, at=call.now)
+        interaction = _open_interaction(call, interaction_id)
+        sessions.close_interaction(call.conn, call.session, interaction.id, call.now)
 
     _for_session(db, token=token, session_id=session_id, clock=clock, action=action)
 
@@ -321,7 +308,6 @@ def logout(db: Database, *, token: str, session_id: str, clock: Clock) -> None:
 
     def action(call: _Call) -> None:
         sessions.end_session(call.conn, call.session.id, at=call.now, reason=EndReason.LOGOUT)
-        _history_changed(call.conn, call.session.account_id, call.now)
 
     _for_session(
         db, token=token, session_id=session_id, clock=clock, action=action, releases_seat=True

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from seatkeeper.domain import alerts as rules
 from seatkeeper.domain.alerts import Alert
 from seatkeeper.domain.model import Account
-from seatkeeper.storage import accounts, changes, sessions
+from seatkeeper.storage import accounts, sessions
 from seatkeeper.storage import alerts as stored
 from seatkeeper.storage import webhooks as hooks
 from seatkeeper.storage.db import Database
@@ -28,8 +28,6 @@ def check(conn: Connection, account: Account, in_use: int, now: datetime) -> boo
     for level in to_clear:
         stored.clear_alert(conn, active[level].id, in_use, now)
         _announce(conn, "capacity_alert.cleared", account, level, in_use, now)
-    if to_raise or to_clear:
-        changes.changed(conn, account.id, at=now)  # the page shows its banner at once
     return bool(to_raise or to_clear)
 
 

@@ -153,13 +153,12 @@ def backfill_history(
             busy=recorded,  # never overlap what happened, nor a session open now
             not_before=account.created_at,
         )
-        stored = _store(conn, account, history, ids)
-        stored_usage.forget_usage(conn, account.id)  # history written in the past
+        stored = _store(conn, account, history, ids, now=now)
     return Backfilled(len(days), *stored)
 
 
 def _store(
-    conn: Connection, account: Account, history: History, ids: dict[str, int]
+    conn: Connection, account: Account, history: History, ids: dict[str, int], *, now: datetime
 ) -> tuple[int, int, int]:
     """Insert the history; returns how many sessions, interactions and denials."""
     sessions: list[AgentSession] = []
@@ -182,7 +181,7 @@ def _store(
         )
     refused = [(None if d.agent is None else ids[d.agent], d.at) for d in history.denials]
     return (
-        backfill.insert_sessions(conn, sessions, ended_by=ids.get(ADMIN_USERNAME)),
+        backfill.insert_sessions(conn, sessions, now=now, ended_by=ids.get(ADMIN_USERNAME)),
         backfill.insert_interactions(conn, items),
-        backfill.insert_denials(conn, account.id, refused),
+        backfill.insert_denials(conn, account.id, refused, now=now),
     )

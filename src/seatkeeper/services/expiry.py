@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from seatkeeper.storage import accounts, changes, sessions
+from seatkeeper.storage import accounts, sessions
 from seatkeeper.storage.db import Database
 
 
@@ -23,8 +23,5 @@ def sweep_expired(db: Database, *, now: datetime) -> int:
         with db.write() as conn:
             if not accounts.try_lock_account(conn, account_id):
                 continue
-            swept = sessions.expire_overdue_sessions(conn, now, account_id=account_id)
-            if swept:
-                changes.changed(conn, account_id, at=now)
-        ended += swept
+            ended += sessions.expire_overdue_sessions(conn, now, account_id=account_id)
     return ended

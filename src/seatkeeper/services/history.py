@@ -3,7 +3,7 @@ kept (storage's usage_days); a request only reads what changed since the last da
 
 The cache follows the session rows exactly: a day is kept only once it is over (or, for
 today, up to a couple of minutes ago), computed from the sessions' recorded or implied
-ends, and whatever writes in the past drops the days it touches (repository.forget_usage).
+ends, and whatever writes in the past drops the days it touches (storage's unit of work).
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ def usage_report(
     now: datetime,
     *,
     on_day: Callable[[], None] | None = None,
+    use_kept: bool = True,
 ) -> tuple[usage.UsageReport, list[UsageDay]]:
-    """The usage figures as of `now`, and the days worth keeping that were not kept yet.
-    `on_day` is told of each day as it is done (kept days at once)."""
+    """The usage figures as of `now`, and the days worth keeping that were not kept yet
+    (every day, without `use_kept`). `on_day` is told of each day as it is done (kept
+    days at once)."""
     tick = on_day or (lambda: None)
     tz = ZoneInfo(account.time_zone)
     calendar = usage.window_days(now, tz)
@@ -49,7 +51,7 @@ def usage_report(
         for day, row in stored_usage.usage_days(
             conn, account.id, account.time_zone, calendar[0]
         ).items()
-        if row.licenses == account.licenses  # time at the cap depends on the total
+        if use_kept and row.licenses == account.licenses  # time at the cap depends on the total
     }
 
     tallies: list[usage.Tally] = []
@@ -155,9 +157,8 @@ def warm(db: Database, now: datetime, *, budget: timedelta = timedelta(seconds=5
 def rebuild(
     db: Database, account: Account, now: datetime, *, on_day: Callable[[], None] | None = None
 ) -> None:
-    """Forget the account's kept days and compute them again from the session rows."""
-    with db.write() as conn:
-        stored_usage.forget_usage(conn, account.id)
+    """Compute the account's days again from the session rows, whatever was kept, and keep
+    them in place of the kept ones."""
     with db.read() as conn:
-        _, fresh = usage_report(conn, account, now, on_day=on_day)
+        _, fresh = usage_report(conn, account, now, on_day=on_day, use_kept=False)
     keep(db, account, fresh)

@@ -16,7 +16,7 @@ from seatkeeper.domain.errors import InvalidFields, InvalidInput, NotAllowed
 from seatkeeper.domain.model import Account, LicenseChange, Role, User
 from seatkeeper.services import alerts
 from seatkeeper.services.admin import Actor, actor_id, actor_name, authorize
-from seatkeeper.storage import accounts, audit, changes, sessions
+from seatkeeper.storage import accounts, audit, sessions
 from seatkeeper.storage.db import Database
 
 SETTING_CHANGED = "setting_changed"
@@ -143,7 +143,6 @@ def _apply(
             source=source,
             details={"setting": setting, "from": _shown(before[setting]), "to": _shown(value)},
         )
-    changes.changed(conn, account.id, at=now)
     # New licenses or levels may cross a level, or fall back from one.
     alerts.check(conn, updated, sessions.count_open_sessions(conn, account.id, now), now)
 

@@ -19,7 +19,7 @@ from seatkeeper.domain.errors import PasswordLinkInvalid as LinkInvalid
 from seatkeeper.domain.model import Account, EndReason, Role, User, UserRow
 from seatkeeper.services.admin import Actor, actor_id, actor_name, authorize
 from seatkeeper.services.secrets import Passwords, new_token, token_hash
-from seatkeeper.storage import accounts, audit, changes, sessions, usage
+from seatkeeper.storage import accounts, audit, sessions
 from seatkeeper.storage import users as stored_users
 from seatkeeper.storage.db import Database
 
@@ -84,7 +84,6 @@ def _record(
         source=source,
         details=details,
     )
-    changes.changed(conn, account.id, at=now)
 
 
 def _new_link(conn: Connection, user_id: int, now: datetime) -> str:
@@ -193,7 +192,6 @@ def _set_enabled(
         by = actor_id(actor)
         if session is not None:
             sessions.end_session(conn, session.id, at=now, reason=EndReason.DISABLED, by=by)
-            usage.forget_usage(conn, account.id, since=now)
     stored_users.set_disabled(conn, target.id, None if enabled else now)
     action = "user_enabled" if enabled else "user_disabled"
     _record(conn, account, action, actor, now=now, source=source, username=target.username)

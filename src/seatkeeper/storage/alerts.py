@@ -7,7 +7,9 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from seatkeeper.domain.alerts import Alert
+from seatkeeper.domain.events import AccountChanged
 from seatkeeper.storage.tables import capacity_alerts
+from seatkeeper.storage.unit import record
 
 
 def _alert(row: object) -> Alert:
@@ -48,6 +50,7 @@ def since(conn: Connection, account_id: int, at: datetime) -> list[Alert]:
 def raise_alert(
     conn: Connection, account_id: int, level: int, licenses: int, in_use: int, at: datetime
 ) -> None:
+    record(conn, AccountChanged(account_id, at))  # the page shows its banner at once
     conn.execute(
         capacity_alerts.insert().values(
             account_id=account_id,
@@ -60,8 +63,11 @@ def raise_alert(
 
 
 def clear_alert(conn: Connection, alert_id: int, in_use: int, at: datetime) -> None:
-    conn.execute(
+    cleared = conn.execute(
         update(capacity_alerts)
         .where(capacity_alerts.c.id == alert_id, capacity_alerts.c.cleared_at.is_(None))
         .values(cleared_at=at, cleared_in_use=in_use)
-    )
+        .returning(capacity_alerts.c.account_id)
+    ).scalar_one_or_none()
+    if cleared is not None:
+        record(conn, AccountChanged(cleared, at))  # the page drops its banner at once

@@ -10,8 +10,10 @@ from uuid import UUID
 
 from sqlalchemy import Connection, and_, func, select
 
+from seatkeeper.domain.events import AccountChanged
 from seatkeeper.domain.model import EndedSession, EndReason
 from seatkeeper.storage.tables import agent_sessions, audit_events, interactions, users
+from seatkeeper.storage.unit import record as record_event
 
 SESSION_TERMINATED = "session_terminated"
 BATCH = 500
@@ -89,7 +91,9 @@ def record(
     source: str | None,
     details: dict[str, Any],
 ) -> None:
-    """One audit row: `actor` did `action` (a setting or a user changed, say) with `details`."""
+    """One audit row: `actor` did `action` (a setting or a user changed, say) with `details`.
+    Every audited change is one the account's pages show."""
+    record_event(conn, AccountChanged(account_id, at))
     conn.execute(
         audit_events.insert().values(
             account_id=account_id,

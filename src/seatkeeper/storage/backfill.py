@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
+from seatkeeper.domain.events import HistoryWritten
 from seatkeeper.domain.model import AgentSession, EndReason, Interaction
 from seatkeeper.storage.tables import agent_sessions, denials, interactions, users
+from seatkeeper.storage.unit import record
 
 BATCH_ROWS = 2000
 
@@ -29,9 +31,16 @@ def user_ids(conn: Connection, account_id: int, usernames: Iterable[str]) -> dic
 
 
 def insert_sessions(
-    conn: Connection, sessions: Sequence[AgentSession], *, ended_by: int | None = None
+    conn: Connection,
+    sessions: Sequence[AgentSession],
+    *,
+    now: datetime,
+    ended_by: int | None = None,
 ) -> int:
     """Insert past sessions as they are; `ended_by` is recorded on the terminated ones."""
+    for account_id in {s.account_id for s in sessions}:
+        since = min(s.started_at for s in sessions if s.account_id == account_id)
+        record(conn, HistoryWritten(account_id, now, since))
     rows = [
         {
             "id": s.id,
@@ -66,9 +75,15 @@ def insert_interactions(conn: Connection, items: Sequence[Interaction]) -> int:
 
 
 def insert_denials(
-    conn: Connection, account_id: int, refused: Sequence[tuple[int | None, datetime]]
+    conn: Connection,
+    account_id: int,
+    refused: Sequence[tuple[int | None, datetime]],
+    *,
+    now: datetime,
 ) -> int:
     """Insert past denials, each as (user id or None for a Guest, instant)."""
+    if refused:
+        record(conn, HistoryWritten(account_id, now, min(at for _, at in refused)))
     rows = [{"account_id": account_id, "user_id": user_id, "at": at} for user_id, at in refused]
     return _insert(conn, denials, rows)
 

@@ -12,11 +12,14 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, func, insert, select, text
 
-from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import account_changes
+
+if TYPE_CHECKING:
+    from seatkeeper.storage.db import Database
 
 CHANNEL = "seatkeeper_changes"
 LISTENER = "seatkeeper-change-feed"  # the application_name of the LISTEN connections

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from seatkeeper import metrics
+from seatkeeper.domain.events import Event
+from seatkeeper.storage import changes, unit
+from seatkeeper.storage.usage import forget_usage
 
 _WRITE = "seatkeeper_write"
 _PEEK = "seatkeeper_peek"
@@ -24,6 +26,8 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        # Told what each write transaction did once it has committed (the metrics).
+        self.after_commit: Callable[[Sequence[Event]], None] = lambda _events: None
         self.engine = make_engine(url)
         # SQLite lets one writer in at a time; the others wait in its busy handler,
         # which sleeps in growing steps (up to 100 ms) and lets no one queue. Writers of
@@ -37,16 +41,22 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A transaction that holds the write lock from its first statement (commits on exit)."""
+        """A transaction that holds the write lock from its first statement (commits on exit).
+
+        What storage records on its unit is announced and settled before COMMIT, and
+        handed to `after_commit` once COMMIT has returned (a rollback hands nothing).
+        """
         with self._writers, self.engine.connect() as conn:
             writer = conn.execution_options(**{_WRITE: True})
             try:
                 with writer.begin():
+                    done = unit.begin(writer)
                     yield writer
-            except BaseException:
-                metrics.discard(writer)
-                raise
-            metrics.committed(writer)  # what it did counts once COMMIT has returned
+                    _settle(writer, done)
+            finally:
+                unit.end(writer)
+            if done.events:
+                self.after_commit(done.events)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -62,6 +72,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _settle(conn: Connection, done: unit.Unit) -> None:
+    """Inside the transaction: pages hear of the change with its commit, and kept usage
+    days that it makes wrong are dropped."""
+    for account_id, at in done.announced().items():
+        changes.changed(conn, account_id, at=at)
+    for account_id, since in done.stale_days().items():
+        forget_usage(conn, account_id, since=since)
 
 
 def make_engine(url: str) -> Engine:

@@ -17,7 +17,13 @@ from sqlalchemy import (
     update,
 )
 
-from seatkeeper import metrics
+from seatkeeper.domain.events import (
+    InteractionClosed,
+    InteractionOpened,
+    OpenRefused,
+    SessionEnded,
+    SessionOpened,
+)
 from seatkeeper.domain.model import (
     AgentSession,
     EndReason,
@@ -31,6 +37,7 @@ from seatkeeper.storage.tables import (
     interactions,
     session_tokens,
 )
+from seatkeeper.storage.unit import record
 
 
 def session_of(row: Row[Any]) -> AgentSession:
@@ -111,7 +118,7 @@ def insert_session(
         )
         .returning(*agent_sessions.c)
     ).one()
-    metrics.count(conn, metrics.SESSIONS_OPENED, account_id)
+    record(conn, SessionOpened(account_id, now))
     return session_of(row)
 
 
@@ -196,7 +203,7 @@ def end_session(
     if ended is None:
         return False
     _close_interactions(conn, session_id, ended.ended_at)
-    metrics.count(conn, metrics.SESSIONS_ENDED, ended.account_id, reason.value)
+    record(conn, SessionEnded(ended.account_id, at, reason))
     return True
 
 
@@ -215,7 +222,7 @@ def expire_session(conn: Connection, session_id: UUID, now: datetime) -> bool:
     if ended is None:
         return False
     _close_interactions(conn, session_id, ended.ended_at)
-    metrics.count(conn, metrics.SESSIONS_ENDED, ended.account_id, EndReason.TIMEOUT.value)
+    record(conn, SessionEnded(ended.account_id, now, EndReason.TIMEOUT))
     return True
 
 
@@ -268,7 +275,7 @@ def sessions_by_id(
 def insert_denial(conn: Connection, *, account_id: int, user_id: int | None, at: datetime) -> None:
     """Record a refused open."""
     conn.execute(denials.insert().values(account_id=account_id, user_id=user_id, at=at))
-    metrics.count(conn, metrics.DENIALS, account_id)
+    record(conn, OpenRefused(account_id, at))
 
 
 def interaction_of(row: Row[Any]) -> Interaction:
@@ -283,9 +290,11 @@ def interaction_of(row: Row[Any]) -> Interaction:
 
 
 def insert_interaction(
-    conn: Connection, *, session_id: UUID, flow: str, now: datetime
+    conn: Connection, session: AgentSession, *, flow: str, now: datetime
 ) -> Interaction:
     """Open a Flow in a session."""
+    session_id = session.id
+    record(conn, InteractionOpened(session.account_id, now))
     row = conn.execute(
         interactions.insert()
         .values(id=uuid4(), session_id=session_id, flow=flow, opened_at=now)
@@ -320,7 +329,11 @@ def set_interaction_step(conn: Connection, interaction_id: UUID, step: str) -> N
     conn.execute(update(interactions).where(interactions.c.id == interaction_id).values(step=step))
 
 
-def close_interaction(conn: Connection, interaction_id: UUID, now: datetime) -> None:
+def close_interaction(
+    conn: Connection, session: AgentSession, interaction_id: UUID, now: datetime
+) -> None:
+    """Close an open Interaction of the session."""
+    record(conn, InteractionClosed(session.account_id, now))
     conn.execute(
         update(interactions)
         .where(interactions.c.id == interaction_id, interactions.c.closed_at.is_(None))

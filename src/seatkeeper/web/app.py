@@ -13,14 +13,13 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from seatkeeper import metrics
 from seatkeeper.clock import Clock, SystemClock
 from seatkeeper.config import Settings
 from seatkeeper.services.heartbeats import Heartbeats
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import ensure_current
-from seatkeeper.web import errors, live
+from seatkeeper.web import errors, live, metrics
 from seatkeeper.web.api.admin import admin_router
 from seatkeeper.web.api.agent import agent_router
 from seatkeeper.web.api.export import export_router
@@ -59,6 +58,7 @@ def create_app(
     """The seatkeeper web application. Refuses a database whose schema is not current."""
     db = database or Database(settings.database_url)
     ensure_current(db.engine)
+    db.after_commit = metrics.count  # this instance counts what its writes did
     clock = clock or SystemClock()
     runtime = Runtime(
         db=db,

@@ -1,0 +1,61 @@
+"""The unit of work: what one write transaction did, recorded by storage as it writes.
+
+`Database.write()` opens a unit for its transaction. Storage functions that change
+something record an event on it (`record`); just before COMMIT the unit announces the
+change to the account's pages and drops the kept usage days it touches, in the same
+transaction; after COMMIT the database hands the events to whoever counts them (the
+web app's metrics). No use case does any of this by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from seatkeeper.domain.events import Event, history_changed_since
+
+_KEY = "seatkeeper_unit"
+
+
+@dataclass
+class Unit:
+    events: list[Event] = field(default_factory=list)
+
+    def announced(self) -> dict[int, datetime]:
+        """The accounts whose pages must hear of this transaction, each with its latest instant."""
+        latest: dict[int, datetime] = {}
+        for event in self.events:
+            at = latest.get(event.account_id)
+            latest[event.account_id] = event.at if at is None else max(at, event.at)
+        return latest
+
+    def stale_days(self) -> dict[int, datetime]:
+        """The accounts whose kept usage days are wrong from an instant on, with that instant."""
+        since: dict[int, datetime] = {}
+        for event in self.events:
+            changed = history_changed_since(event)
+            if changed is not None:
+                earlier = since.get(event.account_id)
+                since[event.account_id] = changed if earlier is None else min(earlier, changed)
+        return since
+
+
+def begin(conn: Connection) -> Unit:
+    """Open the unit of the write transaction on `conn`."""
+    unit = conn.info[_KEY] = Unit()
+    return unit
+
+
+def end(conn: Connection) -> None:
+    """The transaction is over (committed or not): its connection goes back to the pool."""
+    conn.info.pop(_KEY, None)
+
+
+def record(conn: Connection, event: Event) -> None:
+    """Record on the transaction's unit what a write did."""
+    unit = conn.info.get(_KEY)
+    if unit is None:
+        raise RuntimeError("storage writes run inside Database.write()")
+    unit.events.append(event)
