@@ -20,7 +20,9 @@ from sqlalchemy import Engine, create_engine, event, select
 from bench.server import seatkeeper
 from seatkeeper.domain.model import Role
 from seatkeeper.services import accounts, flows
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.users import add_user
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, interactions, users
 
@@ -78,10 +80,11 @@ def provision(
             session_timeout=TIMEOUT,
             now=created_at or now,
         )
-        admin = accounts.create_user(
+        admin = add_user(
             db,
             Passwords(fast=True),
-            account_slug=slug,
+            OPERATOR,
+            slug,
             username=ADMIN,
             password=ADMIN_PASSWORD,
             role=Role.ACCOUNT_ADMIN,
@@ -93,7 +96,7 @@ def provision(
             db, account_slug=slug, username=ADMIN, name="bench", now=now
         )
         key = accounts.create_application_key(db, account_slug=slug, name="bench", now=now)
-        return Account(slug, account.id, admin.id, key, token)
+        return Account(slug, account.id, admin.user.id, key, token)
     finally:
         db.dispose()
 
@@ -103,10 +106,11 @@ def super_admin_token(url: str, account: Account) -> str:
     now = datetime.now(UTC)
     db = Database(url)
     try:
-        accounts.create_user(
+        add_user(
             db,
             Passwords(fast=True),
-            account_slug=account.slug,
+            OPERATOR,
+            account.slug,
             username="bench-super",
             password=ADMIN_PASSWORD,
             role=Role.SUPER_ADMIN,

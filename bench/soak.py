@@ -43,7 +43,9 @@ from bench.server import Memory, Server, serve
 from seatkeeper.client import Client, LicenseLimitReached, SeatkeeperError, Session, SessionExpired
 from seatkeeper.domain.model import Role
 from seatkeeper.services import accounts
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.users import add_user
 from seatkeeper.simulate import Simulation, SimulationStats
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions
@@ -366,10 +368,11 @@ def _provision(
         accounts.update_account(db, SLUG, now=now, session_timeout=SESSION_TIMEOUT)
         passwords = Passwords(fast=True)
         for name in users:
-            accounts.create_user(
+            add_user(
                 db,
                 passwords,
-                account_slug=SLUG,
+                OPERATOR,
+                SLUG,
                 username=name,
                 password=AGENT_PASSWORD,
                 role=Role.AGENT,

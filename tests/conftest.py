@@ -21,8 +21,10 @@ from sqlalchemy.exc import OperationalError
 from seatkeeper.clock import FrozenClock
 from seatkeeper.config import Settings
 from seatkeeper.domain.model import Account, Role, User
-from seatkeeper.services import accounts, admin
+from seatkeeper.services import access, accounts
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.users import add_user
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import upgrade
 from seatkeeper.web.app import create_app
@@ -193,10 +195,11 @@ def world(db: Database, passwords: Passwords, clock: FrozenClock) -> World:
         ("ops", "root", Role.SUPER_ADMIN),
     ]
     for slug, username, role in people:
-        accounts.create_user(
+        add_user(
             db,
             passwords,
-            account_slug=slug,
+            OPERATOR,
+            slug,
             username=username,
             password=PASSWORD,
             role=role,
@@ -229,14 +232,15 @@ def bearer(token: str) -> dict[str, str]:
 
 def new_admin(db: Database, slug: str, now: datetime) -> User:
     """An account_admin of `slug`, as the admin services see one (through a token)."""
-    accounts.create_user(
+    add_user(
         db,
         Passwords(fast=True),
-        account_slug=slug,
+        OPERATOR,
+        slug,
         username="boss",
         password="boss-password",
         role=Role.ACCOUNT_ADMIN,
         now=now,
     )
     token = accounts.create_user_token(db, account_slug=slug, username="boss", name="t", now=now)
-    return admin.authenticate_token(db, token)
+    return access.authenticate_token(db, token)

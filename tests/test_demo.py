@@ -17,7 +17,7 @@ from seatkeeper.demo import crowd, run_demo
 from seatkeeper.demo_history import DEMO_AGENTS
 from seatkeeper.domain.errors import InvalidToken
 from seatkeeper.domain.model import EndReason, GridView, User
-from seatkeeper.services import admin
+from seatkeeper.services import access, admin
 from seatkeeper.services.demo import (
     AGENT_PASSWORD,
     DEMO_LICENSES,
@@ -49,7 +49,7 @@ def demo(db: Database, passwords: Passwords, now: datetime) -> DemoAccount:
 
 
 def admin_user(db: Database, demo: DemoAccount) -> User:
-    return admin.authenticate_token(db, demo.admin_token)
+    return access.authenticate_token(db, demo.admin_token)
 
 
 def row_counts(db: Database) -> tuple[int, int, int]:

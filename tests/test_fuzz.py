@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import func, select
 
 from seatkeeper.clock import FrozenClock
-from seatkeeper.services import admin, agents, flows, webhooks
+from seatkeeper.services import access, admin, agents, flows, webhooks
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import accounts, agent_sessions, interactions
@@ -96,7 +96,7 @@ def _current(db: Database, world: World, clock: FrozenClock, live: list[Live]) -
     """The live session, or a new one when a fuzzed call ended it (freeing seats if needed)."""
     if _still_open(db, live[0].session_id):
         return live[0]
-    boss = admin.authenticate_token(db, world.admin_token)
+    boss = access.authenticate_token(db, world.admin_token)
     with db.engine.connect() as conn:
         open_ids = conn.execute(
             select(agent_sessions.c.id).where(
@@ -112,7 +112,7 @@ def _current(db: Database, world: World, clock: FrozenClock, live: list[Live]) -
 @pytest.fixture
 def targets(db: Database, world: World, clock: FrozenClock) -> Targets:
     flows.add_flow(db, "acme", name="Fuzzed Flow", steps=["One", "Two"], now=clock.now())
-    boss = admin.authenticate_token(db, world.admin_token)
+    boss = access.authenticate_token(db, world.admin_token)
     hook = webhooks.add_webhook(db, boss, "acme", "http://127.0.0.1:9/hook", now=clock.now())
     return Targets("Fuzzed Flow", hook.id)
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import Conflict
-from seatkeeper.services import admin, flows, logins, webhooks
+from seatkeeper.services import access, flows, logins, webhooks
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import (
     accounts,
@@ -153,7 +153,7 @@ def test_each_role_gets_what_it_may_and_nothing_else(
     alice = login(client, world, "alice")
     flows.add_flow(db, "acme", name="Old One", steps=["Start"], now=clock.now())
     hook = webhooks.add_webhook(
-        db, admin.Operator("test"), "acme", "http://127.0.0.1:9/old", now=clock.now()
+        db, access.Operator("test"), "acme", "http://127.0.0.1:9/old", now=clock.now()
     )
     path = route.path.replace("{sid}", alice["session_id"])
     path = path.replace("{flow}", "Old%20One").replace("{hook}", str(hook.id))
@@ -178,7 +178,7 @@ def test_each_role_gets_what_it_may_and_nothing_else(
                 flows.add_flow(db, "acme", name="Old One", steps=["Start"], now=clock.now())
         if route.method == "DELETE" and "/webhooks/" in route.path:
             hook = webhooks.add_webhook(
-                db, admin.Operator("test"), "acme", "http://127.0.0.1:9/old", now=clock.now()
+                db, access.Operator("test"), "acme", "http://127.0.0.1:9/old", now=clock.now()
             )
             path = path.rsplit("/", 1)[0] + f"/{hook.id}"
         if route.method == "POST" and route.path.endswith("/flows"):

@@ -15,7 +15,7 @@ import pytest
 
 from seatkeeper.clock import SystemClock
 from seatkeeper.config import Settings
-from seatkeeper.services import agents, expiry
+from seatkeeper.services import access, agents, expiry
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.web.app import create_app
@@ -100,7 +100,7 @@ def test_sessions_terminate_asks_first_and_records_the_operator(
 
     ended = admin.recently_ended(
         db,
-        admin.Operator("test"),
+        access.Operator("test"),
         "acme",
         reason=None,
         page=1,

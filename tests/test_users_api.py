@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.services import accounts
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions
 from tests.conftest import PASSWORD, World
@@ -55,6 +56,11 @@ ACME_USERS = [
     user_row("dan", "designer"),
     user_row("dave", "agent"),
 ]
+
+
+def by_people(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The audit rows of what users did, without the operator's provisioning of the world."""
+    return [row for row in rows if row["actor"] != OPERATOR.name]
 
 
 def users_of(client: Client, world: World, account: str = "acme") -> list[dict[str, Any]]:
@@ -215,7 +221,12 @@ def test_an_admin_creates_users_with_a_password_up_to_their_own_role(
     # grace, an account_admin, logs in to the pages.
     assert log_in(client, "grace", password=NEW_PASSWORD).status_code == 303
 
-    rows = audit_rows(db, world.acme.id, "user_created")
+    made = audit_rows(db, world.acme.id, "user_created")
+    # The test's own users were made by the operator, through the same audited use case.
+    provisioned = [row for row in made if row["actor"] == OPERATOR.name]
+    assert {row["details"]["username"] for row in provisioned} >= {"admin", "alice"}
+    assert all(row["actor_id"] is None for row in provisioned)
+    rows = by_people(made)
     assert [row["details"] for row in rows] == [
         {"username": "gina", "role": "agent", "with_link": False},
         {"username": "grace", "role": "account_admin", "with_link": False},
@@ -270,7 +281,7 @@ def test_a_super_admin_creates_users_in_any_account_and_any_role(
     assert made.json()["user"]["created_at"] == "2026-03-10T09:00:00-04:00"
     assert one_user(client, world, "sam")["role"] == "super_admin"
     assert [u["username"] for u in users_of(client, world, "globex")] == ["gadmin", "gina", "gus"]
-    [row] = audit_rows(db, world.globex.id, "user_created")
+    [row] = by_people(audit_rows(db, world.globex.id, "user_created"))
     assert row["details"] == {"username": "gus", "role": "designer", "with_link": False}
     assert (row["actor"], row["actor_id"]) == ("root", user_id(db, "ops", "root"))
 
@@ -310,7 +321,7 @@ def test_a_user_created_without_a_password_sets_it_once_through_the_link(
     assert log_in(client, "erin", password=other).status_code == 401
     assert log_in(client, "erin", password=NEW_PASSWORD).status_code == 303
 
-    [created] = audit_rows(db, world.acme.id, "user_created")
+    [created] = by_people(audit_rows(db, world.acme.id, "user_created"))
     assert created["details"] == {"username": "erin", "role": "designer", "with_link": True}
     [spent] = audit_rows(db, world.acme.id, "password_set")
     assert spent["actor"] == "erin"

@@ -23,7 +23,7 @@ import msgspec
 from seatkeeper.clock import SystemClock
 from seatkeeper.domain import validation
 from seatkeeper.domain.errors import InvalidInput
-from seatkeeper.services import admin
+from seatkeeper.services import access, admin
 from seatkeeper.storage.db import Database
 
 Json = dict[str, Any]
@@ -109,13 +109,13 @@ def usage(source: Source, account: str) -> Json:
         return _plain(usage_body(admin.account_usage(db, who(), account, now=now), now))
 
 
-def who() -> admin.Operator:
+def who() -> access.Operator:
     """Who ran the command, as the audit trail records it (at most 100 characters)."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # a uid with no name, and no $USER
         user = f"uid {os.getuid()}"
-    return admin.Operator(f"{user}@{socket.gethostname()}"[:80] + " (operator command)")
+    return access.Operator(f"{user}@{socket.gethostname()}"[:80] + " (operator command)")
 
 
 @contextmanager

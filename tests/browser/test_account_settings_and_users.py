@@ -25,8 +25,9 @@ from playwright.sync_api import Locator, Page, expect
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain import validation
 from seatkeeper.domain.model import Account, Role, UserRow
-from seatkeeper.services import accounts
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.users import add_user
 from seatkeeper.storage import accounts as stored_accounts
 from seatkeeper.storage import audit, users
 from seatkeeper.storage.db import Database
@@ -289,10 +290,11 @@ def audited(db: Database, *actions: str) -> list[tuple[str, str, dict[str, Any]]
 def add_acme_user(
     db: Database, passwords: Passwords, clock: FrozenClock, username: str, role: Role
 ) -> None:
-    accounts.create_user(
+    add_user(
         db,
         passwords,
-        account_slug="acme",
+        OPERATOR,
+        "acme",
         username=username,
         password=PASSWORD,
         role=role,

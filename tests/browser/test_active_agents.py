@@ -13,8 +13,9 @@ from playwright.sync_api import Locator, Page, Route, expect
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.model import Role
-from seatkeeper.services import accounts
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.users import add_user
 from seatkeeper.storage.db import Database
 from tests.browser.conftest import ACTIVE_AGENTS, Agents, Opened, open_active_agents
 from tests.conftest import PASSWORD, World
@@ -100,10 +101,11 @@ def test_each_sortable_column_sorts_both_ways_and_open_interactions_does_not(
     db: Database,
     passwords: Passwords,
 ) -> None:
-    accounts.create_user(
+    add_user(
         db,
         passwords,
-        account_slug="acme",
+        OPERATOR,
+        "acme",
         username="Hank",
         password=PASSWORD,
         role=Role.AGENT,

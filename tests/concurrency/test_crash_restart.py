@@ -40,7 +40,9 @@ from sqlalchemy import Row, func, select, text, update
 from seatkeeper.domain import pool
 from seatkeeper.domain.model import Role
 from seatkeeper.services import accounts, heartbeats
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.users import add_user
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import accounts as accounts_table
 from seatkeeper.storage.tables import agent_sessions, denials, interactions, users
@@ -439,10 +441,11 @@ def _create_accounts(db: Database) -> tuple[dict[str, str], str]:
             now=now,
         )
         for username in USERNAMES:
-            accounts.create_user(
+            add_user(
                 db,
                 passwords,
-                account_slug=slug,
+                OPERATOR,
+                slug,
                 username=username,
                 password=PASSWORD,
                 role=Role.AGENT,
@@ -460,10 +463,11 @@ def _create_accounts(db: Database) -> tuple[dict[str, str], str]:
         )
     # An operator, who may read any account's usage.
     accounts.create_account(db, slug="ops", name="Ops", licenses=0, time_zone="UTC", now=now)
-    accounts.create_user(
+    add_user(
         db,
         passwords,
-        account_slug="ops",
+        OPERATOR,
+        "ops",
         username="root",
         password=PASSWORD,
         role=Role.SUPER_ADMIN,

@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 from seatkeeper.clock import SystemClock
 from seatkeeper.domain.model import Role
 from seatkeeper.services import accounts
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.users import add_user
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, denials
 from tests.concurrency import max_concurrent, race
@@ -40,10 +42,11 @@ def test_four_server_processes_never_open_more_sessions_than_licenses(
     accounts.create_account(db, slug="race", name="Race", licenses=CAP, time_zone="UTC", now=now)
     passwords = Passwords(fast=True)
     for name in AGENTS:
-        accounts.create_user(
+        add_user(
             db,
             passwords,
-            account_slug="race",
+            OPERATOR,
+            "race",
             username=name,
             password=PASSWORD,
             role=Role.AGENT,
@@ -140,10 +143,11 @@ def test_four_server_processes_never_open_more_sessions_than_licenses(
 def terminated_elsewhere(db: Database, key: str, base_urls: list[str]) -> None:
     """A session opened on one instance and terminated through another is over on a third."""
     now = SystemClock().now()
-    accounts.create_user(
+    add_user(
         db,
         Passwords(fast=True),
-        account_slug="race",
+        OPERATOR,
+        "race",
         username="boss",
         password=PASSWORD,
         role=Role.ACCOUNT_ADMIN,

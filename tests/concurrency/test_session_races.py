@@ -19,7 +19,9 @@ from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
 from seatkeeper.domain.model import GridView, Role
 from seatkeeper.services import accounts, admin, agents, expiry
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.users import add_user
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, interactions
 from tests.concurrency import max_concurrent, race
@@ -161,8 +163,8 @@ def test_a_join_never_moves_a_sessions_activity_back(db: Database) -> None:
     t0 = datetime(2026, 3, 10, 9, tzinfo=UTC)
     passwords = Passwords(fast=True)
     accounts.create_account(db, slug="a", name="A", licenses=5, time_zone="UTC", now=t0)
-    accounts.create_user(
-        db, passwords, account_slug="a", username="ann", password="password1",
+    add_user(
+db, passwords, OPERATOR, "a", username="ann", password="password1",
         role=Role.AGENT, now=t0,
     )  # fmt: skip
     key = accounts.create_application_key(db, account_slug="a", name="k", now=t0)

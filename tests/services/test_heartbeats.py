@@ -8,7 +8,7 @@ import pytest
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import InvalidToken, SessionNotFound, SessionTerminated
-from seatkeeper.services import admin, agents
+from seatkeeper.services import access, admin, agents
 from seatkeeper.services.heartbeats import MARGIN, Heartbeats
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage import heartbeats, sessions
@@ -63,7 +63,7 @@ def test_an_ended_session_is_refused_at_once_and_not_revived_later(
     beats: Heartbeats, db: Database, passwords: Passwords, world: World, clock: FrozenClock
 ) -> None:
     s = opened(db, passwords, world, clock)
-    boss = admin.authenticate_token(db, world.admin_token)
+    boss = access.authenticate_token(db, world.admin_token)
     clock.advance(timedelta(minutes=5))
     beats.beat(s.token, str(s.session.id))  # answered; written later...
     clock.advance(timedelta(seconds=1))

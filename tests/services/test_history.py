@@ -15,7 +15,7 @@ from seatkeeper.clock import FrozenClock
 from seatkeeper.domain import usage
 from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
 from seatkeeper.domain.model import Account
-from seatkeeper.services import accounts, admin, agents, history
+from seatkeeper.services import access, accounts, admin, agents, history
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
@@ -96,7 +96,7 @@ def test_a_clock_going_back_drops_the_days_it_changes(
     db: Database, passwords: Passwords, clock: FrozenClock, world: World
 ) -> None:
     account = accounts.get_account(db, "acme")
-    boss = admin.authenticate_token(db, world.admin_token)
+    boss = access.authenticate_token(db, world.admin_token)
     key = world.app_key
     clock.advance(timedelta(days=2))
     admin.account_usage(db, boss, "acme", now=clock.now())  # keeps the days so far
@@ -111,7 +111,7 @@ def test_a_clock_going_back_drops_the_days_it_changes(
 def test_a_new_license_total_computes_time_at_the_cap_again(
     db: Database, passwords: Passwords, clock: FrozenClock, world: World
 ) -> None:
-    boss = admin.authenticate_token(db, world.admin_token)
+    boss = access.authenticate_token(db, world.admin_token)
     key = world.app_key
     for _ in range(3):  # acme's three licenses, in use till they time out (30 minutes)
         agents.open_session(db, passwords, application_key=key, credentials=None, clock=clock)
@@ -145,7 +145,7 @@ def test_warming_keeps_the_days_of_accounts_that_have_none(
                 conn, account.id, account.time_zone, usage.window_days(clock.now(), tz)[0]
             )
         assert len(kept) >= 29, account.slug  # every settled day, and today so far
-    boss = admin.authenticate_token(db, world.admin_token)
+    boss = access.authenticate_token(db, world.admin_token)
     account = accounts.get_account(db, "acme")
     assert admin.account_usage(db, boss, "acme", now=clock.now()).report == direct(
         db, account, clock.now()
@@ -194,7 +194,7 @@ def test_a_rebuild_tells_of_every_day_and_gives_the_same_figures(
     ticks: list[None] = []
     history.rebuild(db, account, clock.now(), on_day=lambda: ticks.append(None))
     assert len(ticks) == usage.WINDOW_DAYS
-    boss = admin.authenticate_token(db, world.admin_token)
+    boss = access.authenticate_token(db, world.admin_token)
     assert admin.account_usage(db, boss, "acme", now=clock.now()).report == direct(
         db, account, clock.now()
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
@@ -65,6 +65,24 @@ class Account:
     created_at: datetime
     console_enabled: bool = False  # seatkeeper's own agent console may open sessions
     alert_levels: tuple[int, ...] = (90, 100)  # capacity alerts, percent of the licenses
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    """An account's settings to change; None leaves a setting as it is."""
+
+    name: str | None = None
+    time_zone: str | None = None
+    session_timeout: timedelta | None = None
+    guests_allowed: bool | None = None
+    licenses: int | None = None  # a super_admin's (or an operator's) to change
+    console_enabled: bool | None = None
+    alert_levels: tuple[int, ...] | None = None  # percentages of the licenses
+
+    def given(self) -> dict[str, Any]:
+        """The settings this change sets, by name."""
+        given = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: value for name, value in given.items() if value is not None}
 
 
 @dataclass(frozen=True, slots=True)

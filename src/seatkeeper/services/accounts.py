@@ -10,12 +10,11 @@ from sqlalchemy import Connection
 
 from seatkeeper.domain import pool, validation
 from seatkeeper.domain.errors import AccountNotFound, Conflict, InvalidInput
-from seatkeeper.domain.model import Account, KeyKind, Role, User
-from seatkeeper.services.admin import Actor, Operator
+from seatkeeper.domain.model import Account, KeyKind, User
+from seatkeeper.services.access import OPERATOR, Actor
 from seatkeeper.services.secrets import (
     APPLICATION_KEY_PREFIX,
     USER_TOKEN_PREFIX,
-    Passwords,
     new_token,
     token_hash,
 )
@@ -24,8 +23,6 @@ from seatkeeper.services.users import unique
 from seatkeeper.storage import accounts as stored_accounts
 from seatkeeper.storage import keys, sessions, users
 from seatkeeper.storage.db import Database
-
-OPERATOR = Operator("seatkeeper (operator command)")
 
 
 def account_named(conn: Connection, slug: str) -> Account:
@@ -113,35 +110,6 @@ def update_account(
 ) -> Account:
     """Change an account's settings (see settings.Change): the operator commands' way."""
     return change_settings(db, actor, slug, Change(**settings), now=now).account
-
-
-def create_user(
-    db: Database,
-    passwords: Passwords,
-    *,
-    account_slug: str,
-    username: str,
-    password: str,
-    role: Role,
-    now: datetime,
-) -> User:
-    """Create a user of the account, unaudited (the demo and tests provision with it; the
-    pages, the API and `seatkeeper users create` use users.add_user)."""
-    validation.username(username)
-    password_hash = passwords.hash(validation.password(password))
-    taken = f"The account {account_slug!r} already has a user {username!r}."
-    with unique(taken), db.write() as conn:
-        account = _account(conn, account_slug)
-        if users.user_login(conn, account.id, username) is not None:
-            raise Conflict(taken)
-        return users.insert_user(
-            conn,
-            account_id=account.id,
-            username=username,
-            password_hash=password_hash,
-            role=role,
-            created_at=now,
-        )
 
 
 def create_application_key(

@@ -14,7 +14,9 @@ from seatkeeper.domain import usage
 from seatkeeper.domain.errors import Conflict
 from seatkeeper.domain.model import Account, AgentSession, Interaction, Role
 from seatkeeper.services import accounts, flows
+from seatkeeper.services.access import Operator
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.users import add_user
 from seatkeeper.storage import backfill
 from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
@@ -31,6 +33,8 @@ ADMIN_PASSWORD = "demo-admin-password"  # noqa: S105 (printed for people to try 
 AGENT_PASSWORD = "demo-agent-password"  # noqa: S105
 ADMIN_TOKEN_NAME = "demo"  # noqa: S105 (a label, not a secret)
 APPLICATION_KEY_NAME = "demo-simulation"
+
+DEMO_OPERATOR = Operator("seatkeeper demo")  # who the audit trail says set the demo up
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +117,11 @@ def _demo_users(db: Database, passwords: Passwords, account: Account, *, now: da
         existing = backfill.user_ids(conn, account.id, [p[0] for p in people])
     for username, password, role in people:
         if username not in existing:
-            accounts.create_user(
+            add_user(
                 db,
                 passwords,
-                account_slug=DEMO_SLUG,
+                DEMO_OPERATOR,
+                DEMO_SLUG,
                 username=username,
                 password=password,
                 role=role,

@@ -16,7 +16,7 @@ from seatkeeper.domain import validation
 from seatkeeper.domain.errors import Conflict, FlowNotFound
 from seatkeeper.domain.model import Account, Flow, Role, User
 from seatkeeper.services import accounts
-from seatkeeper.services.admin import authorize
+from seatkeeper.services.access import authorize
 from seatkeeper.storage import flows as stored_flows
 from seatkeeper.storage.db import Database
 

@@ -17,7 +17,7 @@ from seatkeeper.domain import roles, validation
 from seatkeeper.domain.errors import Conflict, InvalidInput, NotAllowed, UserNotFound
 from seatkeeper.domain.errors import PasswordLinkInvalid as LinkInvalid
 from seatkeeper.domain.model import Account, EndReason, Role, User, UserRow
-from seatkeeper.services.admin import Actor, actor_id, actor_name, authorize
+from seatkeeper.services.access import Actor, actor_id, actor_name, authorize
 from seatkeeper.services.secrets import Passwords, new_token, token_hash
 from seatkeeper.storage import accounts, audit, sessions
 from seatkeeper.storage import users as stored_users

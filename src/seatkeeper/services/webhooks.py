@@ -21,7 +21,7 @@ import httpx
 
 from seatkeeper.domain.errors import InvalidInput, WebhookNotFound
 from seatkeeper.domain.model import Account, Delivery, Webhook
-from seatkeeper.services.admin import Actor, authorize
+from seatkeeper.services.access import Actor, authorize
 from seatkeeper.storage import webhooks as stored
 from seatkeeper.storage.db import Database
 

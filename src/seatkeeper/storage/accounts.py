@@ -12,14 +12,17 @@ from sqlalchemy import (
     update,
 )
 
+from seatkeeper.domain.events import AccountChanged
 from seatkeeper.domain.model import (
     Account,
     LicenseChange,
+    SettingsChange,
 )
 from seatkeeper.storage.tables import (
     accounts,
     license_changes,
 )
+from seatkeeper.storage.unit import record
 
 
 def account_of(row: Row[Any]) -> Account:
@@ -101,13 +104,19 @@ def all_accounts(conn: Connection) -> list[Account]:
     return [account_of(r) for r in conn.execute(select(accounts).order_by(accounts.c.slug))]
 
 
-def update_account(conn: Connection, account_id: int, **values: Any) -> Account:
-    """Change an account's settings (columns of the accounts table)."""
-    if "session_timeout" in values:
-        values["session_timeout_seconds"] = int(values.pop("session_timeout").total_seconds())
+def update_account(
+    conn: Connection, account_id: int, change: SettingsChange, *, at: datetime
+) -> Account:
+    """Change an account's settings, each stored as its column keeps it."""
+    columns = change.given()
+    if change.session_timeout is not None:
+        columns["session_timeout_seconds"] = int(columns.pop("session_timeout").total_seconds())
+    if change.alert_levels is not None:
+        columns["alert_levels"] = ",".join(map(str, change.alert_levels))
     row = conn.execute(
-        update(accounts).where(accounts.c.id == account_id).values(**values).returning(*accounts.c)
+        update(accounts).where(accounts.c.id == account_id).values(columns).returning(*accounts.c)
     ).one()
+    record(conn, AccountChanged(account_id, at))
     return account_of(row)
 
 

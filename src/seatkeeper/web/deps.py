@@ -16,7 +16,7 @@ from litestar.handlers import BaseRouteHandler
 from seatkeeper.clock import Clock
 from seatkeeper.domain.errors import CsrfRefused, InvalidInput, InvalidToken, MissingCredentials
 from seatkeeper.domain.model import User
-from seatkeeper.services import admin, logins
+from seatkeeper.services import access, logins
 from seatkeeper.services.heartbeats import Beat, Heartbeats
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
@@ -105,7 +105,7 @@ def provide_admin(request: AnyRequest, runtime: RuntimeDep) -> User:
     """
     bearer = bearer_token(request)
     if bearer is not None:
-        return admin.authenticate_token(runtime.db, bearer)
+        return access.authenticate_token(runtime.db, bearer)
     token = login_token(request)
     if token is None:
         raise MissingCredentials

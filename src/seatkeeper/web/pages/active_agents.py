@@ -18,7 +18,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from seatkeeper.domain import validation
 from seatkeeper.domain.errors import AccountNotFound, DomainError
 from seatkeeper.domain.model import GridView, Role
-from seatkeeper.services import accounts, admin
+from seatkeeper.services import access, accounts, admin
 from seatkeeper.web.deps import Now, Runtime, RuntimeDep
 from seatkeeper.web.errors import AnyRequest
 from seatkeeper.web.live import Hub
@@ -103,7 +103,7 @@ async def active_agents_events(
 ) -> ServerSentEvent:
     """A stream that says "changed" whenever the account changes, on any instance."""
     who = await anyio.to_thread.run_sync(required_visitor, request, runtime, runtime.clock.now())
-    watched = await anyio.to_thread.run_sync(admin.account_for, runtime.db, who.user, account)
+    watched = await anyio.to_thread.run_sync(access.account_for, runtime.db, who.user, account)
     hub: Hub = request.app.state.hub
     return ServerSentEvent(_changes(hub, watched.id, request, runtime, account))
 
@@ -112,7 +112,7 @@ def _may_watch(request: AnyRequest, runtime: Runtime, account: str) -> bool:
     """Whether the viewer is still logged in, with a role that may see the account."""
     who = visitor(request, runtime, runtime.clock.now())
     try:
-        return who is not None and bool(admin.account_for(runtime.db, who.user, account))
+        return who is not None and bool(access.account_for(runtime.db, who.user, account))
     except DomainError:
         return False
 
