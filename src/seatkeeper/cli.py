@@ -659,7 +659,7 @@ def demo(context: Context, host: str, port: int, agents: int) -> None:
 
     Uses ./seatkeeper-demo.db unless --database-url (or $SEATKEEPER_DATABASE_URL) is given.
     """
-    from seatkeeper.demo import run_demo
+    from seatkeeper.demo.runner import run_demo
 
     explicit = click.get_current_context().find_root().params.get("database_url")
     url = explicit or os.environ.get("SEATKEEPER_DATABASE_URL") or "sqlite:///seatkeeper-demo.db"
