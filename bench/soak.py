@@ -41,12 +41,12 @@ from bench.backends import Backend
 from bench.report import Table, fmt, load_average
 from bench.server import Memory, Server, serve
 from seatkeeper.client import Client, LicenseLimitReached, SeatkeeperError, Session, SessionExpired
+from seatkeeper.demo.simulation import Simulation, SimulationStats
 from seatkeeper.domain.model import Role
 from seatkeeper.services import accounts
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.services.users import add_user
-from seatkeeper.simulate import Simulation, SimulationStats
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions
 
@@ -424,7 +424,7 @@ class _Kept(logging.Handler):
 @contextmanager
 def _messages(result: SoakResult) -> Iterator[None]:
     handler = _Kept(result)
-    logger = logging.getLogger("seatkeeper.simulate")
+    logger = logging.getLogger("seatkeeper.demo.simulation")
     logger.addHandler(handler)
     try:
         yield

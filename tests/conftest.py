@@ -111,10 +111,15 @@ def fresh_database(
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    # No periodic sweep: tests sweep when they mean to, with their frozen clock.
-    # Heartbeats written at once: tests move their clock faster than a batch is written.
+    # No periodic task: tests sweep (and send webhooks) when they mean to, with their
+    # frozen clock. Heartbeats written at once: tests move their clock faster than a batch
+    # is written.
     return Settings(
-        database_url=db_url, fast_password_hashing=True, sweep_seconds=0, heartbeat_batch_seconds=0
+        database_url=db_url,
+        fast_password_hashing=True,
+        sweep_seconds=0,
+        webhook_seconds=0,
+        heartbeat_batch_seconds=0,
     )
 
 

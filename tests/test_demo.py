@@ -13,12 +13,7 @@ from sqlalchemy import func, select
 
 from seatkeeper.clock import FrozenClock, SystemClock
 from seatkeeper.config import Settings
-from seatkeeper.demo import crowd, run_demo
-from seatkeeper.demo_history import DEMO_AGENTS
-from seatkeeper.domain.errors import InvalidToken
-from seatkeeper.domain.model import EndReason, GridView, User
-from seatkeeper.services import access, admin
-from seatkeeper.services.demo import (
+from seatkeeper.demo.account import (
     AGENT_PASSWORD,
     DEMO_LICENSES,
     DEMO_SLUG,
@@ -27,8 +22,13 @@ from seatkeeper.services.demo import (
     backfill_history,
     provision,
 )
+from seatkeeper.demo.history import DEMO_AGENTS
+from seatkeeper.demo.runner import crowd, run_demo
+from seatkeeper.demo.simulation import Simulation
+from seatkeeper.domain.errors import InvalidToken
+from seatkeeper.domain.model import EndReason, GridView, User
+from seatkeeper.services import access, admin
 from seatkeeper.services.secrets import Passwords, token_hash
-from seatkeeper.simulate import Simulation
 from seatkeeper.storage import keys, sessions
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, denials, interactions

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from seatkeeper.demo_history import (
+from seatkeeper.demo.history import (
     DEMO_AGENTS,
     FLOWS,
     Demand,

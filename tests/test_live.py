@@ -33,8 +33,9 @@ RESYNC = -1  # what `feed` reports when the feed asks everything to be refreshed
 
 
 @pytest.fixture
-def feed(db: Database, clock: FrozenClock) -> Iterator[queue.Queue[int]]:
-    """The account ids the change feed reports, as another instance would see them."""
+def feed(db: Database, clock: FrozenClock, world: World) -> Iterator[queue.Queue[int]]:
+    """The account ids the change feed reports, as another instance would see them, from
+    once the world is set up (making its users is a change too)."""
     seen: queue.Queue[int] = queue.Queue()
     stop, ready = threading.Event(), threading.Event()
     follower = threading.Thread(

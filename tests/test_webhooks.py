@@ -7,6 +7,7 @@ import hmac
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -16,8 +17,10 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from seatkeeper.clock import FrozenClock
+from seatkeeper.config import Settings
 from seatkeeper.services import accounts, alerts, webhooks
 from seatkeeper.storage.db import Database
+from seatkeeper.web.app import create_app
 from tests.conftest import World, bearer
 from tests.test_api_agent import call, error_of, open_session
 
@@ -132,6 +135,23 @@ def test_an_alert_is_signed_delivered_and_retried_after_a_failure(
     assert webhooks.deliver_due(db, clock.now()) == 1
     cleared = json.loads(receiver.received[-1][1])
     assert (cleared["event"], cleared["in_use"]) == ("capacity_alert.cleared", 1)
+
+
+def test_the_server_sends_webhooks_with_the_sweep_off(
+    settings: Settings, world: World, db: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    # SEATKEEPER_SWEEP_SECONDS=0 turns the sweep off, and no longer the webhooks with it.
+    quick = settings.model_copy(update={"webhook_seconds": 0.05})
+    assert quick.sweep_seconds == 0
+    with TestClient(create_app(quick, clock=clock, database=db)) as client:
+        add_hook(client, world, receiver.url)
+        accounts.update_account(db, "acme", alert_levels=[100], now=clock.now())
+        fill_the_pool(client, world)  # 3 of 3: the 100% alert is raised
+        deadline = time.monotonic() + 10
+        while (delivery := hooks(client, world)[0]["deliveries"][0])["delivered_at"] is None:
+            assert time.monotonic() < deadline, delivery
+            time.sleep(0.05)
+    assert [json.loads(body)["event"] for _, body in receiver.received] == ["capacity_alert.raised"]
 
 
 def test_a_receiver_that_keeps_failing_is_given_up_on_after_the_last_attempt(

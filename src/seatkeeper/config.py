@@ -31,6 +31,24 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(
         30, ge=0, description="How often each instance records timed-out sessions (0: never)."
     )
+    alert_seconds: float | None = Field(
+        None,
+        ge=0,
+        description="How often each instance clears (or raises) capacity alerts as use moves "
+        "(0: never; default: with the sweep, every sweep_seconds).",
+    )
+    warm_seconds: float | None = Field(
+        None,
+        ge=0,
+        description="How often each instance keeps the usage days of accounts that have none "
+        "kept lately (0: never; default: with the sweep, every sweep_seconds).",
+    )
+    webhook_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="How often each instance sends the webhook deliveries that are due "
+        "(0: never), whatever the sweep.",
+    )
     heartbeat_batch_seconds: float = Field(
         1.0,
         ge=0,

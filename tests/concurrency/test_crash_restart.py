@@ -357,7 +357,7 @@ def test_a_killed_server_loses_nothing_it_acknowledged_and_ends_overdue_sessions
         _check_usage(db, url, admin_token, full=False)
 
         # No agent calls the restarted server yet, so nothing but its periodic sweep
-        # (web/live.py) can end them; wait for it rather than for a guessed while.
+        # (housekeeping.py) can end them; wait for it rather than for a guessed while.
         _wait_until_swept(db, deadline=SWEEP_SECONDS * 3 + 5)
         _check_timed_out_while_down(at_kill, _snapshot(db), brief_open, restarted_at)
 

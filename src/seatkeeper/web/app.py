@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
@@ -13,6 +16,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from seatkeeper import housekeeping
 from seatkeeper.clock import Clock, SystemClock
 from seatkeeper.config import Settings
 from seatkeeper.services.heartbeats import Heartbeats
@@ -52,6 +56,20 @@ def http_error(request: AnyRequest, exc: HTTPException) -> Response[Any]:
     return errors.http_error(request, exc)
 
 
+@contextlib.asynccontextmanager
+async def background(app: Litestar) -> AsyncIterator[None]:
+    """The instance's work beside requests, from startup to shutdown: the change feed the
+    live pages hear of, the heartbeat writer, and the periodic tasks."""
+    runtime: Runtime = app.state.runtime
+    async with live.following(runtime.db, runtime.clock, app.state.hub):
+        runtime.heartbeats.start()
+        try:
+            async with housekeeping.running(runtime.db, runtime.clock, app.state.housekeeping):
+                yield
+        finally:
+            await anyio.to_thread.run_sync(runtime.heartbeats.stop)  # nothing received is lost
+
+
 def create_app(
     settings: Settings, *, clock: Clock | None = None, database: Database | None = None
 ) -> Litestar:
@@ -65,7 +83,6 @@ def create_app(
         clock=clock,
         passwords=Passwords(fast=settings.fast_password_hashing),
         login_lifetime=timedelta(hours=settings.login_hours),
-        sweep_seconds=settings.sweep_seconds,
         heartbeats=Heartbeats(db, clock, batch_seconds=settings.heartbeat_batch_seconds),
     )
     token = settings.metrics_token
@@ -96,13 +113,14 @@ def create_app(
             {
                 "runtime": runtime,
                 "hub": Hub(),
+                "housekeeping": housekeeping.tasks(settings),
                 "request_times": times,
                 "app_metrics": app_metrics(db, clock, times),
                 "metrics_token": token.get_secret_value() if token is not None else None,
             }
         ),
         middleware=[RequestTimer],
-        lifespan=[live.running],
+        lifespan=[background],
         on_shutdown=[db.dispose] if database is None else [],
         request_max_body_size=MAX_BODY,
     )

@@ -36,7 +36,6 @@ class Runtime:
     clock: Clock
     passwords: Passwords
     login_lifetime: timedelta
-    sweep_seconds: float
     heartbeats: Heartbeats
     quick_beats: Coalesced[tuple[str, str], Beat | None] = field(init=False)
 

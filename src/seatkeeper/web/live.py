@@ -1,24 +1,20 @@
-"""Live updates: each instance follows the change feed and pushes to the pages it serves,
-and sweeps timed-out sessions now and then."""
+"""Live updates: each instance follows the change feed and pushes to the pages it serves."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 
 import anyio
-from litestar import Litestar
 
-from seatkeeper.services import alerts, expiry, feed, history, webhooks
-from seatkeeper.web.deps import Runtime
+from seatkeeper.clock import Clock
+from seatkeeper.services import feed
+from seatkeeper.storage.db import Database
 
-log = logging.getLogger("seatkeeper.live")
 READY_SECONDS = 10.0
-WEBHOOK_SECONDS = 1.0
 
 
 class Hub:
@@ -63,70 +59,22 @@ class Hub:
 
 
 @contextlib.asynccontextmanager
-async def running(app: Litestar) -> AsyncIterator[None]:
-    """The instance's background work, from startup to shutdown."""
-    runtime: Runtime = app.state.runtime
-    hub: Hub = app.state.hub
+async def following(db: Database, clock: Clock, hub: Hub) -> AsyncIterator[None]:
+    """Follow the change feed from startup to shutdown, telling `hub` of every change."""
     hub.attach(asyncio.get_running_loop())
     stop, ready = threading.Event(), threading.Event()
     follower = threading.Thread(
         target=feed.follow,
-        args=(runtime.db, hub.publish, stop),
-        kwargs={"now": runtime.clock.now, "on_resync": hub.publish_all, "ready": ready},
+        args=(db, hub.publish, stop),
+        kwargs={"now": clock.now, "on_resync": hub.publish_all, "ready": ready},
         name="seatkeeper-change-feed",
         daemon=True,
     )
     follower.start()
     # Pages served from now on hear of every change (unless the database is down).
     await anyio.to_thread.run_sync(ready.wait, READY_SECONDS)
-    sweeper = (
-        asyncio.create_task(_sweep(runtime, runtime.sweep_seconds))
-        if runtime.sweep_seconds
-        else None
-    )
-    runtime.heartbeats.start()
-    sender = asyncio.create_task(_send_webhooks(runtime)) if runtime.sweep_seconds else None
     try:
         yield
     finally:
-        if sender is not None:
-            sender.cancel()
-        await anyio.to_thread.run_sync(runtime.heartbeats.stop)  # nothing received is lost
         stop.set()
-        if sweeper is not None:
-            sweeper.cancel()
         await anyio.to_thread.run_sync(follower.join, 5)
-
-
-async def _sweep(runtime: Runtime, seconds: float) -> None:
-    """End timed-out sessions every `seconds`, clear (or raise) capacity alerts as use
-    has moved, and keep the usage days of accounts that have none kept lately; every
-    instance may do so at once."""
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            ended = await anyio.to_thread.run_sync(
-                lambda: expiry.sweep_expired(runtime.db, now=runtime.clock.now())
-            )
-            if ended:
-                log.info("Recorded %d timed-out sessions", ended)
-            await anyio.to_thread.run_sync(lambda: alerts.evaluate(runtime.db, runtime.clock.now()))
-            warmed = await anyio.to_thread.run_sync(
-                lambda: history.warm(runtime.db, runtime.clock.now())
-            )
-            if warmed:
-                log.info("Kept the usage days of %d accounts", warmed)
-        except Exception:
-            log.exception("The timeout sweep failed; it will run again")
-
-
-async def _send_webhooks(runtime: Runtime) -> None:
-    """Send the webhook deliveries that are due, every second; any instance may."""
-    while True:
-        await asyncio.sleep(WEBHOOK_SECONDS)
-        try:
-            await anyio.to_thread.run_sync(
-                lambda: webhooks.deliver_due(runtime.db, runtime.clock.now())
-            )
-        except Exception:
-            log.exception("Sending webhooks failed; they will be tried again")

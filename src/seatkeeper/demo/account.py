@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from seatkeeper.demo_history import DEMO_AGENTS, FLOWS, History, generate_history
+from seatkeeper.demo.history import DEMO_AGENTS, FLOWS, History, generate_history
 from seatkeeper.domain import usage
 from seatkeeper.domain.errors import Conflict
 from seatkeeper.domain.model import Account, AgentSession, Interaction, Role

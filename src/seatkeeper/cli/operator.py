@@ -1,4 +1,4 @@
-"""Operator commands: `sessions list`, `sessions terminate` and `usage`.
+"""What the operator commands (`sessions list`, `sessions terminate`, `usage`) read and print.
 
 They work on the database itself (as an operator: every account, recorded as such), or
 on a running server through its admin API (`--server URL --token TOKEN`, as the

@@ -15,8 +15,7 @@ from sqlalchemy.engine import make_url
 
 from seatkeeper.clock import SystemClock
 from seatkeeper.config import Settings
-from seatkeeper.demo_history import DEMO_AGENTS
-from seatkeeper.services.demo import (
+from seatkeeper.demo.account import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
     AGENT_PASSWORD,
@@ -24,8 +23,9 @@ from seatkeeper.services.demo import (
     backfill_history,
     provision,
 )
+from seatkeeper.demo.history import DEMO_AGENTS
+from seatkeeper.demo.simulation import Simulation
 from seatkeeper.services.secrets import Passwords
-from seatkeeper.simulate import Simulation
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import upgrade
 from seatkeeper.web.app import create_app

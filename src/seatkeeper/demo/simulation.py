@@ -24,7 +24,7 @@ from seatkeeper.client import (
     Session,
     SessionEnded,
 )
-from seatkeeper.demo_history import FLOWS
+from seatkeeper.demo.history import FLOWS
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,39 @@
+"""The seatkeeper command: serve, demo, db, accounts, users, tokens."""
+
+from __future__ import annotations
+
+import click
+
+from seatkeeper.cli import accounts, demo, flows, history, serve, sessions, tokens, users
+from seatkeeper.cli.common import Commands, Context
+
+
+@click.group(
+    cls=Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--database-url",
+    metavar="URL",
+    help="Database URL (default: $SEATKEEPER_DATABASE_URL, else sqlite:///seatkeeper.db).",
+)
+@click.version_option(package_name="seatkeeper")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """seatkeeper: concurrent licenses for agent applications."""
+    ctx.obj = Context(database_url)
+
+
+for command in (
+    serve.serve,
+    serve.db,
+    accounts.accounts_group,
+    users.users_group,
+    flows.flows_group,
+    tokens.tokens_group,
+    history.history_group,
+    sessions.sessions_group,
+    sessions.usage_command,
+    demo.demo,
+):
+    main.add_command(command)

@@ -1,0 +1,37 @@
+"""`seatkeeper demo`: the demo, run on its own database."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from seatkeeper.cli.common import Context, pass_context
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--agents",
+    type=click.IntRange(0, 200),
+    default=12,
+    show_default=True,
+    help="Simulated agents working live.",
+)
+@pass_context
+def demo(context: Context, host: str, port: int, agents: int) -> None:
+    """Run seatkeeper with a demo account, 30 days of history and live simulated agents.
+
+    Uses ./seatkeeper-demo.db unless --database-url (or $SEATKEEPER_DATABASE_URL) is given.
+    """
+    from seatkeeper.demo.runner import run_demo
+
+    explicit = click.get_current_context().find_root().params.get("database_url")
+    url = explicit or os.environ.get("SEATKEEPER_DATABASE_URL") or "sqlite:///seatkeeper-demo.db"
+    run_demo(
+        context.settings.model_copy(update={"database_url": url}),
+        host=host,
+        port=port,
+        agents=agents,
+    )

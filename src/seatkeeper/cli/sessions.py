@@ -1,0 +1,110 @@
+"""`seatkeeper sessions` and `seatkeeper usage`: the operator commands, on the database or
+through a running server."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from seatkeeper.cli import operator
+from seatkeeper.cli.common import Context, pass_context
+
+SERVER = click.option(
+    "--server",
+    envvar="SEATKEEPER_SERVER_URL",
+    metavar="URL",
+    help="Work through this running seatkeeper's admin API instead of the database "
+    "(default: $SEATKEEPER_SERVER_URL).",
+)
+TOKEN = click.option(
+    "--token",
+    envvar="SEATKEEPER_TOKEN",
+    help="An admin API token, with --server ($SEATKEEPER_TOKEN).",
+)
+
+
+def _source(context: Context, server: str | None, token: str | None) -> operator.Source:
+    if server is None:
+        return context.database
+    if not token:
+        raise click.UsageError("--server needs --token (or SEATKEEPER_TOKEN): an admin API token.")
+    return operator.Remote(server, token)
+
+
+@click.group("sessions")
+def sessions_group() -> None:
+    """Open agent sessions: list them, terminate them."""
+
+
+@sessions_group.command("list")
+@click.argument("account")
+@click.option(
+    "--sort",
+    type=click.Choice(["agent_id", "session_start", "open_interactions_count"]),
+    default="session_start",
+    show_default=True,
+)
+@click.option("--desc", is_flag=True, help="Largest (or latest) first.")
+@click.option("--search", metavar="TEXT", help="Only agent ids or open Flows containing TEXT.")
+@click.option("--json", "as_json", is_flag=True, help="The API's JSON instead of a table.")
+@SERVER
+@TOKEN
+@pass_context
+def sessions_list(
+    context: Context,
+    account: str,
+    sort: str,
+    desc: bool,
+    search: str | None,
+    as_json: bool,
+    server: str | None,
+    token: str | None,
+) -> None:
+    """List the account's open sessions."""
+    body = operator.sessions(_source(context, server, token), account, sort, desc, search)
+    click.echo(json.dumps(body, indent=2) if as_json else operator.session_table(body))
+
+
+@sessions_group.command("terminate")
+@click.argument("account")
+@click.argument("session_ids", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="Terminate without asking.")
+@SERVER
+@TOKEN
+@pass_context
+def sessions_terminate(
+    context: Context,
+    account: str,
+    session_ids: tuple[str, ...],
+    yes: bool,
+    server: str | None,
+    token: str | None,
+) -> None:
+    """Terminate sessions and free their licenses (asks first, unless --yes)."""
+    ids = operator.session_ids(session_ids)
+    source = _source(context, server, token)
+    count = f"{len(ids)} session{'' if len(ids) == 1 else 's'}"
+    if not yes:
+        click.confirm(f"Terminate {count} of {account}? Their agents are told at once.", abort=True)
+    done = operator.terminate(source, account, ids)
+    click.echo(f"{done['terminated']} of {count} terminated.")
+    for sid in done["already_ended"]:
+        click.echo(f"{sid}: had already ended.")
+    if done["not_found"]:
+        missing = ", ".join(done["not_found"])
+        raise click.ClickException(f"Not sessions of {account}: {missing}")
+
+
+@click.command("usage")
+@click.argument("account")
+@click.option("--json", "as_json", is_flag=True, help="The API's JSON instead of a chart.")
+@SERVER
+@TOKEN
+@pass_context
+def usage_command(
+    context: Context, account: str, as_json: bool, server: str | None, token: str | None
+) -> None:
+    """The account's licenses in use, daily average and max, and a 30-day chart."""
+    body = operator.usage(_source(context, server, token), account)
+    click.echo(json.dumps(body, indent=2) if as_json else operator.usage_chart(body))

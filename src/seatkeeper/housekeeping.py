@@ -1,0 +1,115 @@
+"""The periodic tasks every instance runs, each at the interval of its own setting.
+
+Every instance may run them at the same moment: each task takes the locks it needs.
+Tasks at one interval run one after the other, in the order `tasks` gives, so that the
+capacity alerts see the sessions the sweep has just ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import anyio
+
+from seatkeeper.clock import Clock
+from seatkeeper.config import Settings
+from seatkeeper.services import alerts, expiry, history, webhooks
+from seatkeeper.storage.db import Database
+
+log = logging.getLogger("seatkeeper.housekeeping")
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A periodic task: `run(db, now)` answers how many things it did."""
+
+    name: str
+    seconds: float
+    run: Callable[[Database, datetime], int]
+    failed: str  # what the log says when a run fails
+    done: str | None = None  # what it says when a run did something (%d: how many)
+
+
+def tasks(settings: Settings) -> list[Task]:
+    """The tasks the settings ask for, in the order they run (a task at 0 never runs)."""
+    sweep = settings.sweep_seconds
+    every = [
+        Task(
+            "sweep",
+            sweep,
+            _sweep,
+            "The timeout sweep failed; it will run again",
+            "Recorded %d timed-out sessions",
+        ),
+        Task(
+            "capacity alerts",
+            _or(settings.alert_seconds, sweep),
+            alerts.evaluate,
+            "Evaluating capacity alerts failed; it will run again",
+        ),
+        Task(
+            "usage days",
+            _or(settings.warm_seconds, sweep),
+            history.warm,
+            "Keeping usage days failed; it will run again",
+            "Kept the usage days of %d accounts",
+        ),
+        Task(
+            "webhooks",
+            settings.webhook_seconds,
+            webhooks.deliver_due,
+            "Sending webhooks failed; they will be tried again",
+        ),
+    ]
+    return [task for task in every if task.seconds > 0]
+
+
+def _or(seconds: float | None, default: float) -> float:
+    return default if seconds is None else seconds
+
+
+def _sweep(db: Database, now: datetime) -> int:
+    return expiry.sweep_expired(db, now=now)
+
+
+@contextlib.asynccontextmanager
+async def running(db: Database, clock: Clock, planned: Sequence[Task]) -> AsyncIterator[None]:
+    """Run the tasks from startup to shutdown: one loop for each interval."""
+    groups: dict[float, list[Task]] = {}
+    for task in planned:
+        groups.setdefault(task.seconds, []).append(task)
+    loops = [
+        asyncio.create_task(
+            _every(seconds, group, db, clock),
+            name=f"seatkeeper housekeeping: {', '.join(task.name for task in group)}",
+        )
+        for seconds, group in groups.items()
+    ]
+    try:
+        yield
+    finally:
+        for loop in loops:
+            loop.cancel()
+
+
+async def _every(seconds: float, group: Sequence[Task], db: Database, clock: Clock) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        for task in group:
+            await run_once(task, db, clock)
+
+
+async def run_once(task: Task, db: Database, clock: Clock) -> None:
+    """Run a task once, in a thread; a failure is logged, and the next run will come."""
+    try:
+        done = await anyio.to_thread.run_sync(lambda: task.run(db, clock.now()))
+    except Exception:
+        log.exception(task.failed)
+        return
+    if done and task.done is not None:
+        log.info(task.done, done)

@@ -1,0 +1,106 @@
+"""The periodic tasks: each at its own setting, and run one after the other at one interval."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from seatkeeper import housekeeping
+from seatkeeper.clock import FrozenClock
+from seatkeeper.config import Settings
+from seatkeeper.housekeeping import Task
+from seatkeeper.storage.db import Database
+from tests.conftest import START, World
+from tests.test_alerts import alert_list, guest
+
+SETTINGS = ("SWEEP", "ALERT", "WARM", "WEBHOOK")
+
+
+def intervals(settings: Settings) -> dict[str, float]:
+    return {task.name: task.seconds for task in housekeeping.tasks(settings)}
+
+
+def test_each_task_has_its_own_setting_and_the_sweep_keeps_its_meaning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in SETTINGS:
+        monkeypatch.delenv(f"SEATKEEPER_{name}_SECONDS", raising=False)
+    # As before: alerts and usage days go with the sweep unless told otherwise.
+    assert intervals(Settings()) == {
+        "sweep": 30,
+        "capacity alerts": 30,
+        "usage days": 30,
+        "webhooks": 1,
+    }
+    monkeypatch.setenv("SEATKEEPER_SWEEP_SECONDS", "5")
+    assert intervals(Settings()) == {
+        "sweep": 5,
+        "capacity alerts": 5,
+        "usage days": 5,
+        "webhooks": 1,
+    }
+    # The sweep off leaves the webhooks on.
+    monkeypatch.setenv("SEATKEEPER_SWEEP_SECONDS", "0")
+    assert intervals(Settings()) == {"webhooks": 1}
+    monkeypatch.setenv("SEATKEEPER_ALERT_SECONDS", "10")
+    monkeypatch.setenv("SEATKEEPER_WARM_SECONDS", "600")
+    monkeypatch.setenv("SEATKEEPER_WEBHOOK_SECONDS", "0")
+    assert intervals(Settings()) == {"capacity alerts": 10, "usage days": 600}
+
+
+def test_tasks_at_one_interval_run_in_order_and_a_failure_stops_none(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[str] = []
+
+    def recorded(name: str) -> Task:
+        def run(_db: Database, _now: datetime) -> int:
+            ran.append(name)
+            if name == "broken":
+                raise RuntimeError("the database is down")
+            return 0
+
+        return Task(name, 0.01, run, f"{name} failed")
+
+    planned = [recorded("first"), recorded("broken"), recorded("last")]
+    db = Database(f"sqlite:///{tmp_path / 'unused.db'}")
+
+    async def three_rounds() -> None:
+        async with housekeeping.running(db, FrozenClock(START), planned):
+            while ran.count("last") < 3:
+                await asyncio.sleep(0.01)
+
+    try:
+        asyncio.run(asyncio.wait_for(three_rounds(), 10))
+    finally:
+        db.dispose()
+    assert ran[:9] == ["first", "broken", "last"] * 3
+    assert "broken failed" in caplog.text
+
+
+def test_the_sweeps_round_ends_timed_out_sessions_and_clears_their_alerts(
+    client: TestClient[Litestar],
+    world: World,
+    db: Database,
+    clock: FrozenClock,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for _ in range(3):
+        guest(client, world)  # 3 of 3: the 90% and 100% alerts are raised
+    assert len([a for a in alert_list(client, world) if a["active"]]) == 2
+    clock.advance(world.acme.session_timeout + timedelta(minutes=1))
+
+    every = housekeeping.tasks(settings.model_copy(update={"sweep_seconds": 30}))
+    with caplog.at_level(logging.INFO, logger="seatkeeper.housekeeping"):
+        for task in every:
+            if task.seconds == 30:
+                asyncio.run(housekeeping.run_once(task, db, clock))
+    assert "Recorded 3 timed-out sessions" in caplog.text
+    assert [a for a in alert_list(client, world) if a["active"]] == []
