@@ -73,6 +73,7 @@ def provision(
     try:
         account = accounts.create_account(
             db,
+            OPERATOR,
             slug=slug,
             name=f"Bench {slug}",
             licenses=licenses,
@@ -91,11 +92,13 @@ def provision(
             now=now,
         )
         for name, steps in FLOWS.items():
-            flows.add_flow(db, slug, name=name, steps=steps, now=now)
+            flows.add_flow(db, OPERATOR, slug, name=name, steps=steps, now=now)
         token = accounts.create_user_token(
-            db, account_slug=slug, username=ADMIN, name="bench", now=now
+            db, OPERATOR, account_slug=slug, username=ADMIN, name="bench", now=now
         )
-        key = accounts.create_application_key(db, account_slug=slug, name="bench", now=now)
+        key = accounts.create_application_key(
+            db, OPERATOR, account_slug=slug, name="bench", now=now
+        )
         return Account(slug, account.id, admin.user.id, key, token)
     finally:
         db.dispose()
@@ -117,7 +120,7 @@ def super_admin_token(url: str, account: Account) -> str:
             now=now,
         )
         return accounts.create_user_token(
-            db, account_slug=account.slug, username="bench-super", name="bench", now=now
+            db, OPERATOR, account_slug=account.slug, username="bench-super", name="bench", now=now
         )
     finally:
         db.dispose()

@@ -42,10 +42,10 @@ from bench.report import Table, fmt, load_average
 from bench.server import Memory, Server, serve
 from seatkeeper.client import Client, LicenseLimitReached, SeatkeeperError, Session, SessionExpired
 from seatkeeper.demo.simulation import Simulation, SimulationStats
-from seatkeeper.domain.model import Role
-from seatkeeper.services import accounts
+from seatkeeper.domain.model import Role, SettingsChange
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.settings import change_settings
 from seatkeeper.services.users import add_user
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions
@@ -365,7 +365,9 @@ def _provision(
     users = [f"agent-{n:03d}" for n in range(1, browsers - twins + 1)]
     db = Database(url)
     try:
-        accounts.update_account(db, SLUG, now=now, session_timeout=SESSION_TIMEOUT)
+        change_settings(
+            db, OPERATOR, SLUG, SettingsChange(session_timeout=SESSION_TIMEOUT), now=now
+        )
         passwords = Passwords(fast=True)
         for name in users:
             add_user(

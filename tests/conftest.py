@@ -171,6 +171,7 @@ def world(db: Database, passwords: Passwords, clock: FrozenClock) -> World:
     now = clock.now()
     acme = accounts.create_account(
         db,
+        OPERATOR,
         slug="acme",
         name="Acme Support",
         licenses=3,
@@ -181,13 +182,16 @@ def world(db: Database, passwords: Passwords, clock: FrozenClock) -> World:
     )
     globex = accounts.create_account(
         db,
+        OPERATOR,
         slug="globex",
         name="Globex",
         licenses=5,
         time_zone="America/New_York",
         now=now - timedelta(days=60),
     )
-    accounts.create_account(db, slug="ops", name="Operators", licenses=0, time_zone="UTC", now=now)
+    accounts.create_account(
+        db, OPERATOR, slug="ops", name="Operators", licenses=0, time_zone="UTC", now=now
+    )
     people = [
         ("acme", "alice", Role.AGENT),
         ("acme", "bob", Role.AGENT),
@@ -213,15 +217,17 @@ def world(db: Database, passwords: Passwords, clock: FrozenClock) -> World:
 
     def token(slug: str, username: str) -> str:
         return accounts.create_user_token(
-            db, account_slug=slug, username=username, name="test", now=now
+            db, OPERATOR, account_slug=slug, username=username, name="test", now=now
         )
 
     return World(
         acme=acme,
         globex=globex,
-        app_key=accounts.create_application_key(db, account_slug="acme", name="t", now=now),
+        app_key=accounts.create_application_key(
+            db, OPERATOR, account_slug="acme", name="t", now=now
+        ),
         globex_app_key=accounts.create_application_key(
-            db, account_slug="globex", name="t", now=now
+            db, OPERATOR, account_slug="globex", name="t", now=now
         ),
         admin_token=token("acme", "admin"),
         globex_admin_token=token("globex", "gadmin"),
@@ -247,5 +253,7 @@ def new_admin(db: Database, slug: str, now: datetime) -> User:
         role=Role.ACCOUNT_ADMIN,
         now=now,
     )
-    token = accounts.create_user_token(db, account_slug=slug, username="boss", name="t", now=now)
+    token = accounts.create_user_token(
+        db, OPERATOR, account_slug=slug, username="boss", name="t", now=now
+    )
     return access.authenticate_token(db, token)

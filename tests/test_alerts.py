@@ -12,7 +12,10 @@ from litestar.testing import TestClient
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain import alerts as rules
 from seatkeeper.domain.errors import InvalidInput
+from seatkeeper.domain.model import SettingsChange
 from seatkeeper.services import accounts, alerts
+from seatkeeper.services.access import OPERATOR
+from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from tests.conftest import World, bearer
 from tests.test_api_agent import call, error_of, open_session
@@ -54,7 +57,7 @@ def guest(client: Client, world: World) -> dict[str, Any]:
 def test_claims_raise_alerts_once_and_falling_use_clears_them(
     client: Client, world: World, db: Database, clock: FrozenClock
 ) -> None:
-    accounts.update_account(db, "acme", alert_levels=[50, 100], now=clock.now())
+    change_settings(db, OPERATOR, "acme", SettingsChange(alert_levels=(50, 100)), now=clock.now())
     first = guest(client, world)
     assert alert_list(client, world) == []
     second = guest(client, world)  # 2 of 3: past 50%
@@ -104,11 +107,13 @@ def test_fewer_licenses_raise_an_alert_at_once(
     guest(client, world)
     guest(client, world)
     assert alert_list(client, world) == []  # 2 of 3 is under 90%
-    accounts.update_account(db, "acme", licenses=2, now=clock.now())
+    change_settings(db, OPERATOR, "acme", SettingsChange(licenses=2), now=clock.now())
     raised = {(a["level"], a["licenses"], a["active"]) for a in alert_list(client, world)}
     assert raised == {(90, 2, True), (100, 2, True)}
     with pytest.raises(InvalidInput):
-        accounts.update_account(db, "acme", alert_levels=[0, 100], now=clock.now())
+        change_settings(
+            db, OPERATOR, "acme", SettingsChange(alert_levels=(0, 100)), now=clock.now()
+        )
     assert accounts.get_account(db, "acme").alert_levels == (90, 100)
 
 

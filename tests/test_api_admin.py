@@ -12,7 +12,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from seatkeeper.clock import FrozenClock
-from seatkeeper.services import accounts
+from seatkeeper.domain.model import SettingsChange
+from seatkeeper.services.access import OPERATOR
+from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
 from tests.test_api_agent import call, error_of, login, open_session
@@ -108,7 +110,7 @@ def test_an_empty_grid(client: Client, world: World) -> None:
 @pytest.fixture
 def busy(client: Client, world: World, db: Database, clock: FrozenClock) -> dict[str, str]:
     """Three sessions opened a minute apart: bob (3 interactions), Guest (none), alice (1)."""
-    accounts.update_account(db, "acme", licenses=10, now=clock.now())
+    change_settings(db, OPERATOR, "acme", SettingsChange(licenses=10), now=clock.now())
     ids = {}
     for who, flows in (("bob", ["A", "A", "B"]), (None, []), ("alice", ["C"])):
         s = login(client, world, who) if who else open_session(client, world.app_key).json()

@@ -11,8 +11,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from seatkeeper.clock import FrozenClock
-from seatkeeper.domain.model import EndReason
-from seatkeeper.services import accounts
+from seatkeeper.domain.model import EndReason, SettingsChange
+from seatkeeper.services.access import OPERATOR
+from seatkeeper.services.settings import change_settings
 from seatkeeper.storage import sessions as stored_sessions
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
@@ -191,7 +192,7 @@ def test_the_timeout_end_is_recorded_in_history(
 def test_guests_can_be_refused(
     client: Client, world: World, db: Database, clock: FrozenClock
 ) -> None:
-    accounts.update_account(db, "acme", guests_allowed=False, now=clock.now())
+    change_settings(db, OPERATOR, "acme", SettingsChange(guests_allowed=False), now=clock.now())
     refused = open_session(client, world.app_key)
     assert error_of(refused) == (403, "guests_not_allowed")
     assert login(client, world, "alice")["agent_id"] == "alice"

@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import text
 
 from seatkeeper.cli import main
+from seatkeeper.storage import accounts, audit
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import head_revision
 from tests.servers import wait_until_up
@@ -85,6 +86,36 @@ def test_provisioning_an_account_from_the_command_line(cli_db: str) -> None:
         "min",
         "no",
     ]
+
+    # Every change is audited as the operator who ran the command; no key is written down.
+    db = Database(cli_db)
+    with db.read() as conn:
+        account = accounts.account_by_slug(conn, "acme")
+        assert account is not None
+        rows = audit.events(
+            conn,
+            account.id,
+            [
+                "account_created",
+                "user_created",
+                "user_token_created",
+                "application_key_created",
+                "setting_changed",
+            ],
+        )
+    db.dispose()
+    assert [row["action"] for row in reversed(rows)] == [
+        "account_created",
+        "user_created",
+        "user_token_created",
+        "application_key_created",
+        "setting_changed",
+        "setting_changed",
+    ]
+    assert all(row["actor"].endswith("(operator command)") for row in rows)
+    assert all(row["actor_id"] is None for row in rows)
+    written = str([row["details"] for row in rows])
+    assert token.stdout.strip() not in written and key.stdout.strip() not in written
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,10 @@ from seatkeeper.client import (
     Unauthorized,
 )
 from seatkeeper.clock import FrozenClock
-from seatkeeper.services import accounts, flows
+from seatkeeper.domain.model import SettingsChange
+from seatkeeper.services import flows
+from seatkeeper.services.access import OPERATOR
+from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
 from tests.servers import served
@@ -74,7 +77,7 @@ def test_the_client_story_and_its_exceptions(base_url: str, world: World) -> Non
 def test_guest_refusal_is_typed(
     base_url: str, world: World, db: Database, clock: FrozenClock
 ) -> None:
-    accounts.update_account(db, "acme", guests_allowed=False, now=clock.now())
+    change_settings(db, OPERATOR, "acme", SettingsChange(guests_allowed=False), now=clock.now())
     with Client(base_url, world.app_key) as client, pytest.raises(GuestsNotAllowed):
         client.open_session()
 
@@ -82,7 +85,7 @@ def test_guest_refusal_is_typed(
 def test_flows_state_and_keep_alive(
     base_url: str, world: World, db: Database, clock: FrozenClock
 ) -> None:
-    flows.add_flow(db, "acme", name="New Order", steps=["Pick", "Pay"], now=clock.now())
+    flows.add_flow(db, OPERATOR, "acme", name="New Order", steps=["Pick", "Pay"], now=clock.now())
     with Client(base_url, world.app_key) as client:
         assert client.flows() == [Flow("New Order", ("Pick", "Pay"))]
         first = client.open_session("alice", PASSWORD)

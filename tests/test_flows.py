@@ -13,7 +13,11 @@ from litestar.testing import TestClient
 
 from seatkeeper.cli import main
 from seatkeeper.clock import FrozenClock
-from seatkeeper.services import accounts, flows
+from seatkeeper.domain.model import SettingsChange
+from seatkeeper.services import flows
+from seatkeeper.services.access import OPERATOR
+from seatkeeper.services.settings import change_settings
+from seatkeeper.storage import audit
 from seatkeeper.storage.db import Database
 from tests.conftest import World, bearer
 from tests.test_api_agent import call, error_of, login
@@ -26,7 +30,16 @@ def flows_url(account: str = "acme") -> str:
     return f"/api/v1/accounts/{account}/flows"
 
 
-def test_a_designer_registers_lists_and_removes_flows(client: Client, world: World) -> None:
+def flow_audit(db: Database, world: World) -> list[tuple[str, str, str | None, str]]:
+    """(action, actor, source, Flow name) of the Flow changes audited, oldest first."""
+    with db.read() as conn:
+        rows = audit.events(conn, world.acme.id, ["flow_added", "flow_removed"])
+    return [(r["action"], r["actor"], r["source"], r["details"]["name"]) for r in reversed(rows)]
+
+
+def test_a_designer_registers_lists_and_removes_flows(
+    client: Client, world: World, db: Database
+) -> None:
     added = client.post(flows_url(), json=RESET, headers=bearer(world.designer_token))
     assert added.status_code == 201
     assert added.json() == RESET
@@ -41,6 +54,12 @@ def test_a_designer_registers_lists_and_removes_flows(client: Client, world: Wor
     assert client.get("/api/v1/flows", headers=bearer(world.app_key)).json() == {"flows": [other]}
     again = client.delete(f"{flows_url()}/Password%20Reset", headers=bearer(world.designer_token))
     assert error_of(again) == (404, "flow_not_found")
+    # Every change is audited with who made it and from where; the refusal is not.
+    assert flow_audit(db, world) == [
+        ("flow_added", "dan", "testclient", "Password Reset"),
+        ("flow_added", "admin", "testclient", "Billing Dispute"),
+        ("flow_removed", "dan", "testclient", "Password Reset"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -90,13 +109,13 @@ def test_a_flow_name_is_registered_once(client: Client, world: World) -> None:
 def test_removing_a_flow_leaves_open_interactions_working(
     client: Client, world: World, db: Database, clock: FrozenClock
 ) -> None:
-    flows.add_flow(db, "acme", name="New Order", steps=["Pick", "Pay"], now=clock.now())
+    flows.add_flow(db, OPERATOR, "acme", name="New Order", steps=["Pick", "Pay"], now=clock.now())
     alice = login(client, world, "alice")
     sid = alice["session_id"]
     iid = call(client, "POST", f"{sid}/interactions", alice["token"], {"flow": "New Order"}).json()[
         "interaction_id"
     ]
-    flows.remove_flow(db, "acme", name="New Order")
+    flows.remove_flow(db, OPERATOR, "acme", name="New Order", now=clock.now())
     step = call(client, "POST", f"{sid}/interactions/{iid}/steps", alice["token"], {"step": "Pay"})
     assert step.status_code == 200
 
@@ -125,7 +144,7 @@ def test_the_session_state_shows_what_every_browser_opened(
     assert error_of(call(client, "GET", sid, guest["token"])) == (404, "session_not_found")
 
 
-def test_flows_from_the_command_line(db_url: str, world: World) -> None:
+def test_flows_from_the_command_line(db_url: str, world: World, db: Database) -> None:
     def run(*args: str) -> Any:
         return CliRunner().invoke(main, ["--database-url", db_url, "flows", *args])
 
@@ -142,6 +161,12 @@ def test_flows_from_the_command_line(db_url: str, world: World) -> None:
     missing = run("remove", "acme", "Password Reset")
     assert missing.exit_code == 1 and "no Flow named 'Password Reset'" in missing.output
     assert run("list", "nowhere").exit_code == 1
+    changes = flow_audit(db, world)
+    assert [(action, name) for action, _, _, name in changes] == [
+        ("flow_added", "Password Reset"),
+        ("flow_removed", "Password Reset"),
+    ]
+    assert all(actor.endswith("(operator command)") for _, actor, _, _ in changes)
 
 
 def test_the_console_is_only_for_accounts_that_turned_it_on(
@@ -154,7 +179,7 @@ def test_the_console_is_only_for_accounts_that_turned_it_on(
     page = client.get("/console/acme")
     token = re.search(r'data-csrf="([^"]+)"', page.text)
     assert token
-    accounts.update_account(db, "acme", console_enabled=False, now=clock.now())
+    change_settings(db, OPERATOR, "acme", SettingsChange(console_enabled=False), now=clock.now())
     refused = client.post(
         "/console/acme/sessions", json={}, headers={"X-CSRF-Token": token.group(1)}
     )

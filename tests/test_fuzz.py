@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.services import access, admin, agents, flows, webhooks
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import accounts, agent_sessions, interactions
@@ -111,7 +112,7 @@ def _current(db: Database, world: World, clock: FrozenClock, live: list[Live]) -
 
 @pytest.fixture
 def targets(db: Database, world: World, clock: FrozenClock) -> Targets:
-    flows.add_flow(db, "acme", name="Fuzzed Flow", steps=["One", "Two"], now=clock.now())
+    flows.add_flow(db, OPERATOR, "acme", name="Fuzzed Flow", steps=["One", "Two"], now=clock.now())
     boss = access.authenticate_token(db, world.admin_token)
     hook = webhooks.add_webhook(db, boss, "acme", "http://127.0.0.1:9/hook", now=clock.now())
     return Targets("Fuzzed Flow", hook.id)

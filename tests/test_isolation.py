@@ -16,6 +16,7 @@ from sqlalchemy import select
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import Conflict
 from seatkeeper.services import access, flows, logins, webhooks
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import (
     accounts,
@@ -151,7 +152,7 @@ def test_each_role_gets_what_it_may_and_nothing_else(
     client: Client, world: World, db: Database, clock: FrozenClock, route: Route
 ) -> None:
     alice = login(client, world, "alice")
-    flows.add_flow(db, "acme", name="Old One", steps=["Start"], now=clock.now())
+    flows.add_flow(db, OPERATOR, "acme", name="Old One", steps=["Start"], now=clock.now())
     hook = webhooks.add_webhook(
         db, access.Operator("test"), "acme", "http://127.0.0.1:9/old", now=clock.now()
     )
@@ -175,7 +176,9 @@ def test_each_role_gets_what_it_may_and_nothing_else(
         made again, and what it added is named anew."""
         if route.method == "DELETE" and "/flows/" in route.path:
             with contextlib.suppress(Conflict):
-                flows.add_flow(db, "acme", name="Old One", steps=["Start"], now=clock.now())
+                flows.add_flow(
+                    db, OPERATOR, "acme", name="Old One", steps=["Start"], now=clock.now()
+                )
         if route.method == "DELETE" and "/webhooks/" in route.path:
             hook = webhooks.add_webhook(
                 db, access.Operator("test"), "acme", "http://127.0.0.1:9/old", now=clock.now()

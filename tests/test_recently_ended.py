@@ -158,7 +158,7 @@ def test_a_termination_is_audited_and_the_audit_row_cannot_be_changed(
 ) -> None:
     with db.read() as conn:
         everything = conn.execute(select(audit_events)).all()
-    rows = [row for row in everything if row.action != "user_created"]  # the world's users
+    rows = [row for row in everything if row.action == "session_terminated"]
     assert len(rows) == 1
     row = rows[0]
     assert (row.action, row.actor, row.source, row.at) == (

@@ -632,7 +632,7 @@ def test_a_disabled_user_cannot_log_in_to_the_pages_nor_use_their_token(
 ) -> None:
     admin_of_acme(client, world, "ann")
     ann_token = accounts.create_user_token(
-        db, account_slug="acme", username="ann", name="t", now=clock.now()
+        db, OPERATOR, account_slug="acme", username="ann", name="t", now=clock.now()
     )
     assert api(client, "GET", "acme/users", ann_token).status_code == 200
     for username in ("dan", "ann"):

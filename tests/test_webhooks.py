@@ -18,7 +18,10 @@ from litestar.testing import TestClient
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.config import Settings
-from seatkeeper.services import accounts, alerts, webhooks
+from seatkeeper.domain.model import SettingsChange
+from seatkeeper.services import alerts, webhooks
+from seatkeeper.services.access import OPERATOR
+from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from seatkeeper.web.app import create_app
 from tests.conftest import World, bearer
@@ -84,7 +87,7 @@ def test_an_alert_is_signed_delivered_and_retried_after_a_failure(
 ) -> None:
     hook = add_hook(client, world, receiver.url)
     assert hook["secret"].startswith("whsec_")
-    accounts.update_account(db, "acme", alert_levels=[100], now=clock.now())
+    change_settings(db, OPERATOR, "acme", SettingsChange(alert_levels=(100,)), now=clock.now())
     sessions = fill_the_pool(client, world)  # 3 of 3: the 100% alert is raised
 
     receiver.answers = [500]
@@ -145,7 +148,7 @@ def test_the_server_sends_webhooks_with_the_sweep_off(
     assert quick.sweep_seconds == 0
     with TestClient(create_app(quick, clock=clock, database=db)) as client:
         add_hook(client, world, receiver.url)
-        accounts.update_account(db, "acme", alert_levels=[100], now=clock.now())
+        change_settings(db, OPERATOR, "acme", SettingsChange(alert_levels=(100,)), now=clock.now())
         fill_the_pool(client, world)  # 3 of 3: the 100% alert is raised
         deadline = time.monotonic() + 10
         while (delivery := hooks(client, world)[0]["deliveries"][0])["delivered_at"] is None:

@@ -30,6 +30,7 @@ from pytest_playwright import CreateContextCallback
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.services import flows
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
 from tests.servers import served
@@ -373,7 +374,7 @@ def open_active_agents(page: Page, live_server: str, username: str = "admin") ->
 def console_flows(db: Database, world: World, clock: FrozenClock) -> dict[str, tuple[str, ...]]:
     """acme's Flows (FLOWS), registered before any console page loads them."""
     for name, steps in FLOWS.items():
-        flows.add_flow(db, "acme", name=name, steps=steps, now=clock.now())
+        flows.add_flow(db, OPERATOR, "acme", name=name, steps=steps, now=clock.now())
     return FLOWS
 
 

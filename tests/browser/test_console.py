@@ -17,7 +17,9 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from seatkeeper.clock import FrozenClock
-from seatkeeper.services import accounts
+from seatkeeper.domain.model import SettingsChange
+from seatkeeper.services.access import OPERATOR
+from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from tests.browser.conftest import (
     CONSOLE,
@@ -228,7 +230,7 @@ def test_without_guests_the_console_offers_no_guest_button_and_refuses_a_guest(
     db: Database,
     clock: FrozenClock,
 ) -> None:
-    accounts.update_account(db, "acme", guests_allowed=False, now=clock.now())
+    change_settings(db, OPERATOR, "acme", SettingsChange(guests_allowed=False), now=clock.now())
     open_console(page, live_server)
     expect(page.get_by_test_id("console-guest")).to_have_count(0)
     expect(page.get_by_test_id("console-login")).to_be_visible()

@@ -10,7 +10,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import insert
 
 from seatkeeper.clock import FrozenClock
-from seatkeeper.services import accounts
+from seatkeeper.domain.model import SettingsChange
+from seatkeeper.services.access import OPERATOR
+from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, interactions, users
 from tests.browser.conftest import open_active_agents
@@ -25,7 +27,7 @@ def seed(db: Database, world: World, clock: FrozenClock) -> None:
     """10,000 open sessions (9,000 agents, 1,000 Guests) and 30,000 open interactions."""
     rng = random.Random(7)
     now = clock.now()
-    accounts.update_account(db, "acme", licenses=20_000, now=now)
+    change_settings(db, OPERATOR, "acme", SettingsChange(licenses=20_000), now=now)
     with db.write() as conn:
         conn.execute(
             insert(users),

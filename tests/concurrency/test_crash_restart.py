@@ -433,6 +433,7 @@ def _create_accounts(db: Database) -> tuple[dict[str, str], str]:
     for slug in (BRIEF, STEADY):
         accounts.create_account(
             db,
+            OPERATOR,
             slug=slug,
             name=slug.title(),
             licenses=LICENSES,
@@ -451,7 +452,9 @@ def _create_accounts(db: Database) -> tuple[dict[str, str], str]:
                 role=Role.AGENT,
                 now=now,
             )
-        keys[slug] = accounts.create_application_key(db, account_slug=slug, name="k", now=now)
+        keys[slug] = accounts.create_application_key(
+            db, OPERATOR, account_slug=slug, name="k", now=now
+        )
     # The validated minimum timeout is a minute, and waiting one out would make this test
     # last minutes. The server reads the timeout from this column on every call, so a
     # shorter one set here is honoured exactly as a longer one would be.
@@ -462,7 +465,9 @@ def _create_accounts(db: Database) -> tuple[dict[str, str], str]:
             .values(session_timeout_seconds=int(TIMEOUTS[BRIEF].total_seconds()))
         )
     # An operator, who may read any account's usage.
-    accounts.create_account(db, slug="ops", name="Ops", licenses=0, time_zone="UTC", now=now)
+    accounts.create_account(
+        db, OPERATOR, slug="ops", name="Ops", licenses=0, time_zone="UTC", now=now
+    )
     add_user(
         db,
         passwords,
@@ -473,7 +478,9 @@ def _create_accounts(db: Database) -> tuple[dict[str, str], str]:
         role=Role.SUPER_ADMIN,
         now=now,
     )
-    token = accounts.create_user_token(db, account_slug="ops", username="root", name="t", now=now)
+    token = accounts.create_user_token(
+        db, OPERATOR, account_slug="ops", username="root", name="t", now=now
+    )
     return keys, token
 
 

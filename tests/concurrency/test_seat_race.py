@@ -39,7 +39,9 @@ def test_four_server_processes_never_open_more_sessions_than_licenses(
     url = db_url
     db = Database(url)
     now = SystemClock().now()
-    accounts.create_account(db, slug="race", name="Race", licenses=CAP, time_zone="UTC", now=now)
+    accounts.create_account(
+        db, OPERATOR, slug="race", name="Race", licenses=CAP, time_zone="UTC", now=now
+    )
     passwords = Passwords(fast=True)
     for name in AGENTS:
         add_user(
@@ -52,7 +54,7 @@ def test_four_server_processes_never_open_more_sessions_than_licenses(
             role=Role.AGENT,
             now=now,
         )
-    key = accounts.create_application_key(db, account_slug="race", name="race", now=now)
+    key = accounts.create_application_key(db, OPERATOR, account_slug="race", name="race", now=now)
 
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
@@ -153,7 +155,9 @@ def terminated_elsewhere(db: Database, key: str, base_urls: list[str]) -> None:
         role=Role.ACCOUNT_ADMIN,
         now=now,
     )
-    admin = accounts.create_user_token(db, account_slug="race", username="boss", name="t", now=now)
+    admin = accounts.create_user_token(
+        db, OPERATOR, account_slug="race", username="boss", name="t", now=now
+    )
     first, second, third = base_urls[:3]
     opened = httpx.post(f"{first}/api/v1/sessions", json={}, headers=bearer(key)).json()
     answer = httpx.post(

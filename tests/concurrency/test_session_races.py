@@ -46,6 +46,7 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
     clock = SpedUpClock()
     accounts.create_account(
         db,
+        OPERATOR,
         slug="race",
         name="Race",
         licenses=CAP,
@@ -54,7 +55,9 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
         now=clock.now() - timedelta(days=1),
     )
     boss = new_admin(db, "race", clock.now())
-    key = accounts.create_application_key(db, account_slug="race", name="k", now=clock.now())
+    key = accounts.create_application_key(
+        db, OPERATOR, account_slug="race", name="k", now=clock.now()
+    )
     passwords = Passwords(fast=True)
     stop = threading.Event()
     lock = threading.Lock()
@@ -162,12 +165,12 @@ def test_a_join_never_moves_a_sessions_activity_back(db: Database) -> None:
         pytest.skip("SQLite writes one transaction at a time: the two cannot interleave")
     t0 = datetime(2026, 3, 10, 9, tzinfo=UTC)
     passwords = Passwords(fast=True)
-    accounts.create_account(db, slug="a", name="A", licenses=5, time_zone="UTC", now=t0)
+    accounts.create_account(db, OPERATOR, slug="a", name="A", licenses=5, time_zone="UTC", now=t0)
     add_user(
 db, passwords, OPERATOR, "a", username="ann", password="password1",
         role=Role.AGENT, now=t0,
     )  # fmt: skip
-    key = accounts.create_application_key(db, account_slug="a", name="k", now=t0)
+    key = accounts.create_application_key(db, OPERATOR, account_slug="a", name="k", now=t0)
     ann = ("ann", "password1")
     first = agents.open_session(
         db, passwords, application_key=key, credentials=ann, clock=FrozenClock(t0)

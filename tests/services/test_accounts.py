@@ -8,9 +8,11 @@ import pytest
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import InvalidInput, LicenseLimitReached
-from seatkeeper.domain.model import EndReason
+from seatkeeper.domain.model import EndReason, SettingsChange
 from seatkeeper.services import accounts, agents
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.settings import change_settings
 from seatkeeper.storage import sessions as stored_sessions
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World
@@ -33,7 +35,9 @@ def test_a_shorter_timeout_ends_idle_sessions_now_not_in_the_past(
     busy = open_as(db, passwords, world, clock, "bob")
     clock.advance(timedelta(minutes=5))
     changed_at = clock.now()
-    accounts.update_account(db, "acme", session_timeout=timedelta(minutes=10), now=changed_at)
+    change_settings(
+        db, OPERATOR, "acme", SettingsChange(session_timeout=timedelta(minutes=10)), now=changed_at
+    )
     with db.read() as conn:
         sessions = {s.id: s for s in stored_sessions.open_sessions(conn, world.acme.id)}
     # alice was idle 20 minutes: her session now ends at once, not 10 minutes ago.
@@ -53,7 +57,9 @@ def test_a_longer_timeout_keeps_sessions_open_longer(
     db: Database, passwords: Passwords, world: World, clock: FrozenClock
 ) -> None:
     alice = open_as(db, passwords, world, clock, "alice")
-    accounts.update_account(db, "acme", session_timeout=timedelta(hours=2), now=clock.now())
+    change_settings(
+        db, OPERATOR, "acme", SettingsChange(session_timeout=timedelta(hours=2)), now=clock.now()
+    )
     clock.advance(timedelta(minutes=90))
     assert agents.heartbeat(
         db, token=alice.token, session_id=str(alice.session.id), clock=clock
@@ -64,7 +70,7 @@ def test_lowering_licenses_below_use_ends_no_one_and_refuses_newcomers(
     db: Database, passwords: Passwords, world: World, clock: FrozenClock
 ) -> None:
     held = [open_as(db, passwords, world, clock, name) for name in ("alice", "bob", "carol")]
-    accounts.update_account(db, "acme", licenses=1, now=clock.now())
+    change_settings(db, OPERATOR, "acme", SettingsChange(licenses=1), now=clock.now())
     with pytest.raises(LicenseLimitReached):
         open_as(db, passwords, world, clock, None)
     for opened in held:  # everybody keeps working
@@ -92,5 +98,5 @@ def test_invalid_changes_are_refused_and_change_nothing(
     db: Database, world: World, clock: FrozenClock, change: dict[str, object]
 ) -> None:
     with pytest.raises(InvalidInput):
-        accounts.update_account(db, "acme", now=clock.now(), **change)  # type: ignore[arg-type]
+        change_settings(db, OPERATOR, "acme", SettingsChange(**change), now=clock.now())  # type: ignore[arg-type]
     assert accounts.get_account(db, "acme") == world.acme

@@ -14,9 +14,11 @@ import pytest
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain import usage
 from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
-from seatkeeper.domain.model import Account
+from seatkeeper.domain.model import Account, SettingsChange
 from seatkeeper.services import access, accounts, admin, agents, history
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.settings import change_settings
 from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
 from tests.conftest import World, new_admin
@@ -46,6 +48,7 @@ def test_kept_days_match_the_session_rows(
     clock.set(datetime(2026, 3, 20, 6, tzinfo=UTC))
     account = accounts.create_account(
         db,
+        OPERATOR,
         slug="hist",
         name="History",
         licenses=4,
@@ -54,7 +57,9 @@ def test_kept_days_match_the_session_rows(
         now=clock.now() - timedelta(days=40),
     )
     boss = new_admin(db, "hist", clock.now())
-    key = accounts.create_application_key(db, account_slug="hist", name="k", now=clock.now())
+    key = accounts.create_application_key(
+        db, OPERATOR, account_slug="hist", name="k", now=clock.now()
+    )
     held: list[agents.OpenedSession] = []
     compared = 0
     for _ in range(160):
@@ -123,7 +128,7 @@ def test_a_new_license_total_computes_time_at_the_cap_again(
     yesterday = first.days[-2]
     assert (yesterday.minutes_at_cap, yesterday.peak_demand, first.licenses_needed) == (30, 4, 4)
 
-    accounts.update_account(db, "acme", licenses=4, now=clock.now())
+    change_settings(db, OPERATOR, "acme", SettingsChange(licenses=4), now=clock.now())
     account = accounts.get_account(db, "acme")
     again = admin.account_usage(db, boss, "acme", now=clock.now()).report
     assert again == direct(db, account, clock.now())

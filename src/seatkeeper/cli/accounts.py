@@ -18,7 +18,9 @@ from seatkeeper.cli.common import (
     pass_context,
 )
 from seatkeeper.domain import alerts as alert_rules
+from seatkeeper.domain.model import SettingsChange
 from seatkeeper.services import accounts
+from seatkeeper.services.settings import change_settings
 
 
 @click.group("accounts")
@@ -71,6 +73,7 @@ def accounts_create(
     with opened(context) as database:
         account = accounts.create_account(
             database,
+            operator.who(),
             slug=slug,
             name=name or slug,
             licenses=licenses,
@@ -137,19 +140,23 @@ def accounts_set(
 ) -> None:
     """Change an account's settings. Lowering licenses below use ends no session."""
     with opened(context) as database:
-        account = accounts.update_account(
+        account = change_settings(
             database,
+            operator.who(),
             slug,
+            SettingsChange(
+                name=name,
+                licenses=licenses,
+                time_zone=time_zone,
+                session_timeout=timeout,
+                guests_allowed=guests,
+                console_enabled=console,
+                alert_levels=None
+                if alert_levels is None
+                else alert_rules.parse_levels(alert_levels),
+            ),
             now=clock.now(),
-            actor=operator.who(),
-            name=name,
-            licenses=licenses,
-            time_zone=time_zone,
-            session_timeout=timeout,
-            guests_allowed=guests,
-            console_enabled=console,
-            alert_levels=None if alert_levels is None else alert_rules.parse_levels(alert_levels),
-        )
+        ).account
     click.echo(
         f"Account {account.slug!r}: {account.licenses} licenses, {account.time_zone}, "
         f"timeout {account.session_timeout.total_seconds() / 60:g} min, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from seatkeeper.cli import operator
 from seatkeeper.cli.common import Context, clock, opened, pass_context
 from seatkeeper.services import flows
 
@@ -28,7 +29,9 @@ def flows_group() -> None:
 def flows_add(context: Context, account: str, name: str, steps: tuple[str, ...]) -> None:
     """Register a Flow with its steps."""
     with opened(context) as database:
-        flow = flows.add_flow(database, account, name=name, steps=steps, now=clock.now())
+        flow = flows.add_flow(
+            database, operator.who(), account, name=name, steps=steps, now=clock.now()
+        )
     click.echo(f"Added the Flow {flow.name!r} ({len(flow.steps)} steps) to {account!r}.")
 
 
@@ -38,7 +41,7 @@ def flows_add(context: Context, account: str, name: str, steps: tuple[str, ...])
 def flows_list(context: Context, account: str) -> None:
     """List an account's Flows and their steps."""
     with opened(context) as database:
-        found = flows.list_flows(database, account)
+        found = flows.list_flows(database, operator.who(), account)
     if not found:
         click.echo(f"{account!r} has no Flows yet. Add one with `seatkeeper flows add`.")
     for flow in found:
@@ -52,5 +55,5 @@ def flows_list(context: Context, account: str) -> None:
 def flows_remove(context: Context, account: str, name: str) -> None:
     """Remove a Flow (Interactions already open keep working)."""
     with opened(context) as database:
-        flows.remove_flow(database, account, name=name)
+        flows.remove_flow(database, operator.who(), account, name=name, now=clock.now())
     click.echo(f"Removed the Flow {name!r} from {account!r}.")

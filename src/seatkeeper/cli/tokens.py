@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from seatkeeper.cli import operator
 from seatkeeper.cli.common import Context, clock, opened, pass_context
 from seatkeeper.domain.model import KeyKind
 from seatkeeper.services import accounts
@@ -38,11 +39,16 @@ def tokens_create(
         if kind == KeyKind.USER.value:
             assert username is not None
             key = accounts.create_user_token(
-                database, account_slug=account, username=username, name=name, now=clock.now()
+                database,
+                operator.who(),
+                account_slug=account,
+                username=username,
+                name=name,
+                now=clock.now(),
             )
         else:
             key = accounts.create_application_key(
-                database, account_slug=account, name=name, now=clock.now()
+                database, operator.who(), account_slug=account, name=name, now=clock.now()
             )
     click.echo(key)
     click.echo("Keep it safe: seatkeeper stores only its hash and cannot show it again.", err=True)

@@ -12,10 +12,11 @@ from sqlalchemy import Connection
 from seatkeeper.demo.history import DEMO_AGENTS, FLOWS, History, generate_history
 from seatkeeper.domain import usage
 from seatkeeper.domain.errors import Conflict
-from seatkeeper.domain.model import Account, AgentSession, Interaction, Role
+from seatkeeper.domain.model import Account, AgentSession, Interaction, Role, SettingsChange
 from seatkeeper.services import accounts, flows
 from seatkeeper.services.access import Operator
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.settings import change_settings
 from seatkeeper.services.users import add_user
 from seatkeeper.storage import backfill
 from seatkeeper.storage import usage as stored_usage
@@ -62,6 +63,7 @@ def provision(db: Database, passwords: Passwords, *, now: datetime) -> DemoAccou
     _demo_flows(db, now=now)
     token = accounts.create_user_token(
         db,
+        DEMO_OPERATOR,
         account_slug=DEMO_SLUG,
         username=ADMIN_USERNAME,
         name=ADMIN_TOKEN_NAME,
@@ -70,17 +72,17 @@ def provision(db: Database, passwords: Passwords, *, now: datetime) -> DemoAccou
     )
     # The simulation needs a raw key and only hashes are stored: each run mints a new one.
     key = accounts.create_application_key(
-        db, account_slug=DEMO_SLUG, name=APPLICATION_KEY_NAME, now=now, replace=True
+        db, DEMO_OPERATOR, account_slug=DEMO_SLUG, name=APPLICATION_KEY_NAME, now=now, replace=True
     )
     return DemoAccount(account, token, key)
 
 
 def _demo_flows(db: Database, *, now: datetime) -> None:
     """The Flows the simulated agents and the console work in (those missing are added)."""
-    present = {flow.name for flow in flows.list_flows(db, DEMO_SLUG)}
+    present = {flow.name for flow in flows.list_flows(db, DEMO_OPERATOR, DEMO_SLUG)}
     for name, steps in FLOWS.items():
         if name not in present:
-            flows.add_flow(db, DEMO_SLUG, name=name, steps=steps, now=now)
+            flows.add_flow(db, DEMO_OPERATOR, DEMO_SLUG, name=name, steps=steps, now=now)
 
 
 def _demo_account(db: Database, *, now: datetime) -> Account:
@@ -88,6 +90,7 @@ def _demo_account(db: Database, *, now: datetime) -> Account:
         # Created before the usage window, so that all of its 30 days count.
         account = accounts.create_account(
             db,
+            DEMO_OPERATOR,
             slug=DEMO_SLUG,
             name=DEMO_NAME,
             licenses=DEMO_LICENSES,
@@ -102,9 +105,13 @@ def _demo_account(db: Database, *, now: datetime) -> Account:
     if account.console_enabled and account.alert_levels == DEMO_ALERT_LEVELS:
         return account
     # A new demo account, or one from before the console and alerts were settings.
-    return accounts.update_account(
-        db, DEMO_SLUG, console_enabled=True, alert_levels=DEMO_ALERT_LEVELS, now=now
-    )
+    return change_settings(
+        db,
+        DEMO_OPERATOR,
+        DEMO_SLUG,
+        SettingsChange(console_enabled=True, alert_levels=DEMO_ALERT_LEVELS),
+        now=now,
+    ).account
 
 
 def _demo_users(db: Database, passwords: Passwords, account: Account, *, now: datetime) -> None:

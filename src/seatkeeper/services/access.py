@@ -8,6 +8,8 @@ changes something takes its actor, and the audit trail names them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -15,7 +17,7 @@ from seatkeeper.domain.errors import AccountNotFound, InvalidToken, NotAllowed
 from seatkeeper.domain.model import Account, Role, User
 from seatkeeper.domain.validation import is_slug
 from seatkeeper.services.secrets import token_hash
-from seatkeeper.storage import accounts, keys
+from seatkeeper.storage import accounts, audit, keys
 from seatkeeper.storage.db import Database
 
 
@@ -48,6 +50,29 @@ def actor_name(actor: Actor) -> str:
 def actor_id(actor: Actor) -> int | None:
     """The user who acted; None for an operator."""
     return actor.id if isinstance(actor, User) else None
+
+
+def audited(
+    conn: Connection,
+    account_id: int,
+    action: str,
+    actor: Actor,
+    *,
+    at: datetime,
+    source: str | None = None,
+    **details: Any,
+) -> None:
+    """Record in the audit trail that `actor` did `action`, with `details` (never a secret)."""
+    audit.record(
+        conn,
+        account_id,
+        action,
+        actor_id=actor_id(actor),
+        actor=actor_name(actor),
+        at=at,
+        source=source,
+        details=details,
+    )
 
 
 def authorize(

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection
 
 from seatkeeper.domain import pool, validation
 from seatkeeper.domain.errors import AccountNotFound, Conflict, InvalidInput
 from seatkeeper.domain.model import Account, KeyKind, User
-from seatkeeper.services.access import OPERATOR, Actor
+from seatkeeper.services.access import Actor, Operator, audited, authorize
 from seatkeeper.services.secrets import (
     APPLICATION_KEY_PREFIX,
     USER_TOKEN_PREFIX,
     new_token,
     token_hash,
 )
-from seatkeeper.services.settings import Change, change_settings
 from seatkeeper.services.users import unique
 from seatkeeper.storage import accounts as stored_accounts
 from seatkeeper.storage import keys, sessions, users
@@ -39,6 +37,7 @@ def _account(conn: Connection, slug: str) -> Account:
 
 def create_account(
     db: Database,
+    actor: Operator,
     *,
     slug: str,
     name: str,
@@ -70,6 +69,10 @@ def create_account(
             created_at=now,
         )
         stored_accounts.record_licenses(conn, account.id, licenses, at=now, actor=None)
+        audited(
+            conn, account.id, "account_created", actor, at=now,
+            name=name, licenses=licenses, time_zone=zone,
+        )  # fmt: skip
         return account
 
 
@@ -100,20 +103,14 @@ def list_accounts(db: Database, *, now: datetime) -> list[AccountSummary]:
         ]
 
 
-def update_account(
-    db: Database,
-    slug: str,
-    *,
-    now: datetime,
-    actor: Actor = OPERATOR,
-    **settings: Any,
-) -> Account:
-    """Change an account's settings (see settings.Change): the operator commands' way."""
-    return change_settings(db, actor, slug, Change(**settings), now=now).account
-
-
 def create_application_key(
-    db: Database, *, account_slug: str, name: str, now: datetime, replace: bool = False
+    db: Database,
+    actor: Actor,
+    *,
+    account_slug: str,
+    name: str,
+    now: datetime,
+    replace: bool = False,
 ) -> str:
     """A new key that lets an Agent Application open sessions for the account.
 
@@ -121,9 +118,10 @@ def create_application_key(
     """
     key = new_token(APPLICATION_KEY_PREFIX)
     with db.write() as conn:
-        account = _account(conn, account_slug)
+        account = authorize(conn, actor, account_slug)
+        revoked = 0
         if replace:
-            keys.revoke_api_keys(
+            revoked = keys.revoke_api_keys(
                 conn, account_id=account.id, kind=KeyKind.APPLICATION, name=name, at=now
             )
         keys.insert_api_key(
@@ -135,6 +133,10 @@ def create_application_key(
             key_hash=token_hash(key),
             created_at=now,
         )
+        audited(
+            conn, account.id, "application_key_created", actor, at=now,
+            name=name, revoked=revoked,
+        )  # fmt: skip
     return key
 
 
@@ -152,6 +154,7 @@ def account_of(db: Database, user: User) -> Account:
 
 def create_user_token(
     db: Database,
+    actor: Actor,
     *,
     account_slug: str,
     username: str,
@@ -165,12 +168,13 @@ def create_user_token(
     """
     token = new_token(USER_TOKEN_PREFIX)
     with db.write() as conn:
-        account = _account(conn, account_slug)
+        account = authorize(conn, actor, account_slug)
         login = users.user_login(conn, account.id, username)
         if login is None:
             raise InvalidInput(f"The account {account_slug!r} has no user {username!r}.")
+        revoked = 0
         if replace:
-            keys.revoke_api_keys(
+            revoked = keys.revoke_api_keys(
                 conn,
                 account_id=account.id,
                 kind=KeyKind.USER,
@@ -187,4 +191,8 @@ def create_user_token(
             key_hash=token_hash(token),
             created_at=now,
         )
+        audited(
+            conn, account.id, "user_token_created", actor, at=now,
+            username=username, name=name, revoked=revoked,
+        )  # fmt: skip
     return token

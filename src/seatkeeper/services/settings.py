@@ -15,8 +15,8 @@ from seatkeeper.domain import pool, validation
 from seatkeeper.domain.errors import InvalidFields, InvalidInput, NotAllowed
 from seatkeeper.domain.model import Account, LicenseChange, Role, SettingsChange, User
 from seatkeeper.services import alerts
-from seatkeeper.services.access import Actor, actor_id, actor_name, authorize
-from seatkeeper.storage import accounts, audit, sessions
+from seatkeeper.services.access import Actor, actor_name, audited, authorize
+from seatkeeper.storage import accounts, sessions
 from seatkeeper.storage.db import Database
 
 SETTING_CHANGED = "setting_changed"
@@ -99,24 +99,14 @@ def _apply(
     updated = accounts.update_account(conn, account.id, changed, at=now)
     if changed.session_timeout is not None:
         _apply_timeout(conn, updated, now)
-    name = actor_name(user)
     if changed.licenses is not None:
-        accounts.record_licenses(conn, account.id, updated.licenses, at=now, actor=name)
+        accounts.record_licenses(conn, account.id, updated.licenses, at=now, actor=actor_name(user))
     for setting, value in changed.given().items():
-        audit.record(
-            conn,
-            account.id,
-            SETTING_CHANGED,
-            actor_id=actor_id(user),
-            actor=name,
-            at=now,
-            source=source,
-            details={
-                "setting": setting,
-                "from": _shown(getattr(account, setting)),
-                "to": _shown(value),
-            },
-        )
+        before = _shown(getattr(account, setting))
+        audited(
+            conn, account.id, SETTING_CHANGED, user, at=now, source=source,
+            setting=setting, **{"from": before, "to": _shown(value)},
+        )  # fmt: skip
     # New licenses or levels may cross a level, or fall back from one.
     alerts.check(conn, updated, sessions.count_open_sessions(conn, account.id, now), now)
 

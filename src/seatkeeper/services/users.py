@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -17,9 +16,9 @@ from seatkeeper.domain import roles, validation
 from seatkeeper.domain.errors import Conflict, InvalidInput, NotAllowed, UserNotFound
 from seatkeeper.domain.errors import PasswordLinkInvalid as LinkInvalid
 from seatkeeper.domain.model import Account, EndReason, Role, User, UserRow
-from seatkeeper.services.access import Actor, actor_id, actor_name, authorize
+from seatkeeper.services.access import Actor, actor_id, audited, authorize
 from seatkeeper.services.secrets import Passwords, new_token, token_hash
-from seatkeeper.storage import accounts, audit, sessions
+from seatkeeper.storage import accounts, sessions
 from seatkeeper.storage import users as stored_users
 from seatkeeper.storage.db import Database
 
@@ -64,28 +63,6 @@ def _target(conn: Connection, account: Account, username: str) -> UserRow:
     return found
 
 
-def _record(
-    conn: Connection,
-    account: Account,
-    action: str,
-    actor: Actor,
-    *,
-    now: datetime,
-    source: str | None,
-    **details: Any,
-) -> None:
-    audit.record(
-        conn,
-        account.id,
-        action,
-        actor_id=actor_id(actor),
-        actor=actor_name(actor),
-        at=now,
-        source=source,
-        details=details,
-    )
-
-
 def _new_link(conn: Connection, user_id: int, now: datetime) -> str:
     token = new_token(LINK_PREFIX)
     stored_users.insert_password_link(
@@ -126,8 +103,8 @@ def add_user(
             created_at=now,
         )
         link = None if password is not None else _new_link(conn, user.id, now)
-        _record(
-            conn, account, "user_created", actor, now=now, source=source,
+        audited(
+            conn, account.id, "user_created", actor, at=now, source=source,
             username=username, role=role.value, with_link=link is not None,
         )  # fmt: skip
         return Handed(account, _target(conn, account, username), link)
@@ -166,8 +143,8 @@ def change_user(
             )
         if new_role is not target.role:
             stored_users.set_role(conn, target.id, new_role)
-            _record(
-                conn, account, "role_changed", actor, now=now, source=source,
+            audited(
+                conn, account.id, "role_changed", actor, at=now, source=source,
                 username=username, **{"from": target.role.value, "to": new_role.value},
             )  # fmt: skip
         if now_enabled != (target.disabled_at is None):
@@ -194,7 +171,7 @@ def _set_enabled(
             sessions.end_session(conn, session.id, at=now, reason=EndReason.DISABLED, by=by)
     stored_users.set_disabled(conn, target.id, None if enabled else now)
     action = "user_enabled" if enabled else "user_disabled"
-    _record(conn, account, action, actor, now=now, source=source, username=target.username)
+    audited(conn, account.id, action, actor, at=now, source=source, username=target.username)
 
 
 def reset_password(
@@ -219,8 +196,8 @@ def reset_password(
             stored_users.set_password_hash(conn, target.id, password_hash)
         else:
             link = _new_link(conn, target.id, now)
-        _record(
-            conn, account, "password_reset", actor, now=now, source=source,
+        audited(
+            conn, account.id, "password_reset", actor, at=now, source=source,
             username=username, with_link=link is not None,
         )  # fmt: skip
         return Handed(account, target, link)
@@ -248,14 +225,8 @@ def set_password_by_link(
     with db.write() as conn:
         account, user = _holder(conn, stored_users.use_password_link(conn, token_hash(token), now))
         stored_users.set_password_hash(conn, user.id, password_hash)
-        audit.record(
-            conn,
-            account.id,
-            "password_set",
-            actor_id=user.id,
-            actor=user.username,
-            at=now,
-            source=None,
-            details={"username": user.username, "by": "one-time link"},
-        )
+        audited(
+            conn, account.id, "password_set", user, at=now,
+            username=user.username, by="one-time link",
+        )  # fmt: skip
         return account, user

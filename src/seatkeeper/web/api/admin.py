@@ -352,7 +352,7 @@ FLOW_REFUSALS = (e.MissingCredentials, e.InvalidToken, e.NotAllowed, e.AccountNo
     sync_to_thread=True,
 )
 def list_flows(runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str]) -> Flows:
-    return Flows([FlowBody.of(f) for f in flows.list_flows(runtime.db, account, user=admin_user)])
+    return Flows([FlowBody.of(f) for f in flows.list_flows(runtime.db, admin_user, account)])
 
 
 @post(
@@ -367,11 +367,12 @@ def add_flow(
     runtime: RuntimeDep,
     now: Now,
     admin_user: ApiUser,
+    source: Source,
     account: FromPath[str],
     data: JSONBody[NewFlow],
 ) -> FlowBody:
     flow = flows.add_flow(
-        runtime.db, account, name=data.name, steps=data.steps, now=now, user=admin_user
+        runtime.db, admin_user, account, name=data.name, steps=data.steps, now=now, source=source
     )
     return FlowBody.of(flow)
 
@@ -385,9 +386,14 @@ def add_flow(
     sync_to_thread=True,
 )
 def remove_flow(
-    runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str], name: FromPath[str]
+    runtime: RuntimeDep,
+    now: Now,
+    admin_user: ApiUser,
+    source: Source,
+    account: FromPath[str],
+    name: FromPath[str],
 ) -> None:
-    flows.remove_flow(runtime.db, account, name=name, user=admin_user)
+    flows.remove_flow(runtime.db, admin_user, account, name=name, now=now, source=source)
 
 
 admin_router = Router(
