@@ -9,12 +9,13 @@ BIN    := $(VENV)/bin
 demo: $(VENV)/.runtime
 	$(BIN)/seatkeeper demo
 
-## Install everything the tests need, then run lint, types and the whole suite.
+## Install everything the tests need, then run lint, types, the layers and the whole suite.
 test: $(VENV)/.test
 	scripts/ensure-chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n auto
 
 ## Benchmarks (Debian's wrk; PostgreSQL when it answers): prints tables, writes bench/RESULTS.md.

@@ -19,7 +19,7 @@ from seatkeeper.demo.history import (
     through_pool,
 )
 from seatkeeper.domain.model import EndReason
-from seatkeeper.domain.usage import Interval, usage_report, window_days
+from seatkeeper.domain.usage import Interval, report_from_intervals, window_days
 
 TZ = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 10, 21, 0, tzinfo=UTC)  # a Tuesday, 17:00 in New York (just after DST)
@@ -56,7 +56,7 @@ def open_at(sessions: tuple[PastSession, ...], at: datetime) -> int:
 
 
 def daily_peaks(history: History) -> dict[date, int]:
-    report = usage_report(
+    report = report_from_intervals(
         [Interval(s.started_at, s.ended_at) for s in history.sessions],
         [(d.at, f"refusal {n}") for n, d in enumerate(history.denials)],
         now=NOW,

@@ -15,7 +15,7 @@ from seatkeeper.domain.usage import (
     Refusal,
     advice,
     day_start,
-    usage_report,
+    report_from_intervals,
     window_days,
 )
 
@@ -111,7 +111,9 @@ def test_report_matches_brute_force(
     history: tuple[datetime, ZoneInfo, list[Interval], list[Refusal], datetime],
 ) -> None:
     now, tz, spans, denials, created = history
-    report = usage_report(spans, denials, now=now, tz=tz, licenses=3, account_created_at=created)
+    report = report_from_intervals(
+        spans, denials, now=now, tz=tz, licenses=3, account_created_at=created
+    )
     days = window_days(now, tz)
     assert [d.day for d in report.days] == days
     assert days[-1] == now.astimezone(tz).date()
@@ -146,7 +148,7 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 def test_a_session_starting_as_another_ends_does_not_overlap() -> None:
     day = date(2026, 3, 10)
     spans = [Interval(at(day, 9), at(day, 10)), Interval(at(day, 10), at(day, 11))]
-    report = usage_report(
+    report = report_from_intervals(
         spans, [], now=at(day, 12), tz=PARIS, licenses=1, account_created_at=at(day, 0)
     )
     assert report.days[-1].max_concurrent == 1
@@ -165,7 +167,7 @@ def test_days_follow_the_time_zone_across_the_spring_change() -> None:
         Interval(at(change + timedelta(days=1), 0, 40), at(change + timedelta(days=1), 1)),
     ]
     now = at(change + timedelta(days=1), 12)
-    report = usage_report(spans, [], now=now, tz=PARIS, licenses=5, account_created_at=now)
+    report = report_from_intervals(spans, [], now=now, tz=PARIS, licenses=5, account_created_at=now)
     by_day = {d.day: d for d in report.days}
     assert by_day[change].max_concurrent == 1
     assert by_day[change + timedelta(days=1)].max_concurrent == 2
@@ -180,7 +182,7 @@ def test_daily_figures_skip_days_before_the_account_existed() -> None:
         Interval(at(today, 9, 30), None),
         Interval(at(today, 9, 45), at(today, 10)),
     ]
-    report = usage_report(
+    report = report_from_intervals(
         spans,
         [(at(today, 9, 50), "guest 1")],
         now=at(today, 11),
@@ -199,7 +201,7 @@ def test_daily_figures_skip_days_before_the_account_existed() -> None:
 def test_a_session_open_for_days_counts_on_each_of_them() -> None:
     today = date(2026, 3, 10)
     spans = [Interval(at(today - timedelta(days=3), 22), None)]
-    report = usage_report(
+    report = report_from_intervals(
         spans,
         [],
         now=at(today, 8),
@@ -215,20 +217,26 @@ def test_the_advice_says_how_many_licenses_would_have_refused_no_one() -> None:
     today = date(2026, 3, 10)
     now, created = at(today, 18), at(today - timedelta(days=60), 9)
     spans = [Interval(at(today, 9), at(today, 10)), Interval(at(today, 9), at(today, 11))]
-    quiet = usage_report(spans, [], now=now, tz=PARIS, licenses=3, account_created_at=created)
+    quiet = report_from_intervals(
+        spans, [], now=now, tz=PARIS, licenses=3, account_created_at=created
+    )
     assert advice(quiet) == (
         "No open was refused in the past 30 days; at most 2 of the 3 licenses were in use at once."
     )
     assert (quiet.days[-1].minutes_at_cap, quiet.licenses_needed) == (0, 2)
 
     refused = [(at(today, 9, 30), "user 7"), (at(today, 9, 31), "user 7")]  # one agent, twice
-    full = usage_report(spans, refused, now=now, tz=PARIS, licenses=2, account_created_at=created)
+    full = report_from_intervals(
+        spans, refused, now=now, tz=PARIS, licenses=2, account_created_at=created
+    )
     assert (full.days[-1].minutes_at_cap, full.days[-1].peak_demand) == (60, 3)
     assert advice(full) == (
         "2 opens were refused on 1 day of the past 30; 3 licenses would have avoided every "
         "refusal (1 more than the 2 the account has)."
     )
-    raised = usage_report(spans, refused, now=now, tz=PARIS, licenses=4, account_created_at=created)
+    raised = report_from_intervals(
+        spans, refused, now=now, tz=PARIS, licenses=4, account_created_at=created
+    )
     assert advice(raised).endswith(
         "3 licenses would have avoided every refusal (the account has 4 now)."
     )

@@ -29,7 +29,7 @@ def direct(db: Database, account: Account, now: datetime) -> usage.UsageReport:
     tz = ZoneInfo(account.time_zone)
     since, until = usage.window_bounds(now, tz)
     with db.read() as conn:
-        return usage.usage_report(
+        return usage.report_from_intervals(
             stored_usage.session_intervals(conn, account.id, since=since, now=now),
             stored_usage.refusals(conn, account.id, since=since - usage.DEMAND_WINDOW, until=until),
             now=now,

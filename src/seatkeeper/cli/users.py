@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -61,7 +60,7 @@ def users_list(context: Context, account: str) -> None:
     """The account's users: role, last login, and whether they are disabled."""
     with opened(context) as database:
         found, rows = users.list_users(database, operator.who(), account)
-    tz = ZoneInfo(found.time_zone)
+    tz = found.zone
     for u in rows:
         seen = (
             "never"

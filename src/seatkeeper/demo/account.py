@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import uuid4
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -143,7 +142,7 @@ def backfill_history(
     db: Database, account: Account, *, now: datetime, seed: int | None = None
 ) -> Backfilled:
     """Fill the usage window's days that have no history yet, in one transaction."""
-    tz = ZoneInfo(account.time_zone)
+    tz = account.zone
     since, until = usage.window_bounds(now, tz)
     with db.write() as conn:
         recorded = stored_usage.session_intervals(conn, account.id, since=since, now=now)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 GUEST = "Guest"  # how an agent who is not logged in is shown
 
@@ -65,6 +66,11 @@ class Account:
     created_at: datetime
     console_enabled: bool = False  # seatkeeper's own agent console may open sessions
     alert_levels: tuple[int, ...] = (90, 100)  # capacity alerts, percent of the licenses
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The account's time zone: its pages show every time in it."""
+        return ZoneInfo(self.time_zone)
 
 
 @dataclass(frozen=True, slots=True)

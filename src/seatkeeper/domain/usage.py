@@ -62,7 +62,7 @@ def window_bounds(
     return day_start(calendar[0], tz), day_start(calendar[-1] + timedelta(days=1), tz)
 
 
-def usage_report(
+def report_from_intervals(
     intervals: Iterable[Interval],
     refusals: Iterable[Refusal],
     *,
@@ -73,7 +73,8 @@ def usage_report(
     days: int = WINDOW_DAYS,
 ) -> UsageReport:
     """Daily peaks, denials, time at the cap and demand, Current, Daily Average and Daily
-    Max as of `now`, straight from the sessions and the refused opens.
+    Max as of `now`, straight from the sessions and the refused opens: the plain
+    computation that the kept days (services.history.usage_report) are checked against.
 
     Intervals are half-open, so a session that starts at the very instant
     another ends does not overlap it.

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,23 @@ log = logging.getLogger("seatkeeper.history")
 SETTLE = timedelta(minutes=2)
 
 
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """The account's 30 days in its zone: each day, and the instants it starts and ends."""
+
+    calendar: list[date]
+    starts: list[datetime]
+    ends: list[datetime]
+
+    @classmethod
+    def of(cls, account: Account, now: datetime) -> _Window:
+        tz = account.zone
+        calendar = usage.window_days(now, tz)
+        starts = [usage.day_start(d, tz) for d in calendar]
+        ends = [*starts[1:], usage.day_start(calendar[-1] + timedelta(days=1), tz)]
+        return cls(calendar, starts, ends)
+
+
 def usage_report(
     conn: Connection,
     account: Account,
@@ -42,82 +59,87 @@ def usage_report(
     (every day, without `use_kept`). `on_day` is told of each day as it is done (kept
     days at once)."""
     tick = on_day or (lambda: None)
-    tz = ZoneInfo(account.time_zone)
-    calendar = usage.window_days(now, tz)
-    starts = [usage.day_start(d, tz) for d in calendar]
-    ends = [*starts[1:], usage.day_start(calendar[-1] + timedelta(days=1), tz)]
-    kept = {
-        day: row
-        for day, row in stored_usage.usage_days(
-            conn, account.id, account.time_zone, calendar[0]
-        ).items()
-        if use_kept and row.licenses == account.licenses  # time at the cap depends on the total
-    }
-
-    tallies: list[usage.Tally] = []
-    denied: list[int] = []
-    for day, end in zip(calendar, ends, strict=True):
-        row = kept.get(day)
-        if row is None or row.through != end:
-            break
-        tallies.append(row.tally)
-        denied.append(row.denials)
+    window = _Window.of(account, now)
+    kept = _kept(conn, account, window) if use_kept else {}
+    tallies, denied, current = _from_kept(conn, account, window, kept)
     first = len(tallies)  # the first day to compute: nothing kept from here on is used
-    row = kept.get(calendar[first]) if first < len(calendar) else None
-    if first == len(calendar):  # all kept, today too (by a clock ahead of ours)
-        current = tallies[-1]
-    elif row is not None and row.through < ends[first] and (first > 0 or row.through >= starts[0]):
-        current = row.tally
-    else:
-        count = (
-            tallies[-1].count if first else stored_usage.open_count_at(conn, account.id, starts[0])
-        )
-        current = usage.Tally.opening(starts[first], count)
     fresh: list[UsageDay] = []
     settled = now - SETTLE
-
-    def advance(tally: usage.Tally, until: datetime, upto: datetime) -> usage.Tally:
-        """The tally carried through what happened from `tally.at` up to `upto`."""
-        return usage.tally(
-            tally,
-            stored_usage.session_events(conn, account.id, after=tally.at, until=min(until, upto)),
-            stored_usage.refusals(conn, account.id, since=tally.at, until=min(until, upto)),
-            until=until,
-            now=upto,
-            licenses=account.licenses,
-            recent=stored_usage.refusals(
-                conn, account.id, since=tally.at - usage.DEMAND_WINDOW, until=tally.at
-            ),
-        )
-
-    for n in range(first, len(calendar)):
+    for n in range(first, len(window.calendar)):
         if n > first:  # sessions open at midnight count on the new day
-            current = usage.Tally.opening(starts[n], current.count)
-        end = ends[n]
+            current = usage.Tally.opening(window.starts[n], current.count)
+        start, end, day = window.starts[n], window.ends[n], window.calendar[n]
         if end <= settled:  # a day that is over: keep all of it
-            current = advance(current, end, end)
-            denials = stored_usage.count_denials(conn, account.id, since=starts[n], until=end)
-            fresh.append(UsageDay.of(calendar[n], current, denials, account.licenses))
+            current = _advance(conn, account, current, end, end)
+            denials = stored_usage.count_denials(conn, account.id, since=start, until=end)
+            fresh.append(UsageDay.of(day, current, denials, account.licenses))
         else:  # today (or a day just over): keep it up to `settled`, read the rest
             if current.at < settled < end:
-                current = advance(current, end, settled)
-                fresh.append(UsageDay.of(calendar[n], current, 0, account.licenses))
-            current = advance(current, end, now)
-            denials = stored_usage.count_denials(conn, account.id, since=starts[n], until=end)
+                current = _advance(conn, account, current, end, settled)
+                fresh.append(UsageDay.of(day, current, 0, account.licenses))
+            current = _advance(conn, account, current, end, now)
+            denials = stored_usage.count_denials(conn, account.id, since=start, until=end)
         tallies.append(current)
         denied.append(denials)
         tick()
     for _ in range(first):  # the kept days, done at once
         tick()
     report = usage.summarize(
-        calendar,
+        window.calendar,
         tallies,
         denied,
         current=current.count,
         licenses=account.licenses,
-        existed=[end > account.created_at for end in ends],
+        existed=[end > account.created_at for end in window.ends],
     )
     return report, fresh
+
+
+def _kept(conn: Connection, account: Account, window: _Window) -> dict[date, UsageDay]:
+    """The kept days of the window that still hold (time at the cap depends on the total)."""
+    stored = stored_usage.usage_days(conn, account.id, account.time_zone, window.calendar[0])
+    return {day: row for day, row in stored.items() if row.licenses == account.licenses}
+
+
+def _from_kept(
+    conn: Connection, account: Account, window: _Window, kept: dict[date, UsageDay]
+) -> tuple[list[usage.Tally], list[int], usage.Tally]:
+    """The whole days kept from the window's first on, and the tally to go on from."""
+    tallies: list[usage.Tally] = []
+    denied: list[int] = []
+    for day, end in zip(window.calendar, window.ends, strict=True):
+        row = kept.get(day)
+        if row is None or row.through != end:
+            break
+        tallies.append(row.tally)
+        denied.append(row.denials)
+    first = len(tallies)
+    if first == len(window.calendar):  # all kept, today too (by a clock ahead of ours)
+        return tallies, denied, tallies[-1]
+    row = kept.get(window.calendar[first])
+    partly = row is not None and row.through < window.ends[first]
+    if row is not None and partly and (first > 0 or row.through >= window.starts[0]):
+        return tallies, denied, row.tally
+    start = window.starts[first]
+    count = tallies[-1].count if first else stored_usage.open_count_at(conn, account.id, start)
+    return tallies, denied, usage.Tally.opening(start, count)
+
+
+def _advance(
+    conn: Connection, account: Account, tally: usage.Tally, until: datetime, upto: datetime
+) -> usage.Tally:
+    """The tally carried through what happened from `tally.at` up to `upto`."""
+    return usage.tally(
+        tally,
+        stored_usage.session_events(conn, account.id, after=tally.at, until=min(until, upto)),
+        stored_usage.refusals(conn, account.id, since=tally.at, until=min(until, upto)),
+        until=until,
+        now=upto,
+        licenses=account.licenses,
+        recent=stored_usage.refusals(
+            conn, account.id, since=tally.at - usage.DEMAND_WINDOW, until=tally.at
+        ),
+    )
 
 
 def keep(db: Database, account: Account, days: Sequence[UsageDay]) -> None:
