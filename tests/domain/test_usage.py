@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from seatkeeper.domain.usage import (
     DEMAND_WINDOW,
+    Denial,
     Interval,
-    Refusal,
     advice,
     day_start,
     report_from_intervals,
@@ -63,15 +63,15 @@ def oracle_at_cap(spans: list[Interval], start: datetime, stop: datetime, licens
 
 
 def oracle_demand(
-    spans: list[Interval], refusals: list[Refusal], start: datetime, end: datetime, peak: int
+    spans: list[Interval], denials: list[Denial], start: datetime, end: datetime, peak: int
 ) -> int:
     """The day's peak, or at a refusal the sessions open then plus everyone refused in the
     window before it, whichever is most."""
     demands = [peak]
-    for at, _ in refusals:
+    for at, _ in denials:
         if start <= at < end:
             open_then = sum(1 for s in spans if s.start <= at and (s.end is None or at < s.end))
-            waiting = {who for t, who in refusals if at - DEMAND_WINDOW < t <= at}
+            waiting = {who for t, who in denials if at - DEMAND_WINDOW < t <= at}
             demands.append(open_then + len(waiting))
     return max(demands)
 
@@ -79,7 +79,7 @@ def oracle_demand(
 @st.composite
 def histories(
     draw: st.DrawFn,
-) -> tuple[datetime, ZoneInfo, list[Interval], list[Refusal], datetime]:
+) -> tuple[datetime, ZoneInfo, list[Interval], list[Denial], datetime]:
     now = draw(NOWS)
     tz = ZoneInfo(draw(st.sampled_from(ZONES)))
     earliest = now - timedelta(days=33)
@@ -108,7 +108,7 @@ def histories(
 @settings(max_examples=300, deadline=None)
 @given(histories())
 def test_report_matches_brute_force(
-    history: tuple[datetime, ZoneInfo, list[Interval], list[Refusal], datetime],
+    history: tuple[datetime, ZoneInfo, list[Interval], list[Denial], datetime],
 ) -> None:
     now, tz, spans, denials, created = history
     report = report_from_intervals(

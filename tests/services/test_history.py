@@ -31,7 +31,9 @@ def direct(db: Database, account: Account, now: datetime) -> usage.UsageReport:
     with db.read() as conn:
         return usage.report_from_intervals(
             stored_usage.session_intervals(conn, account.id, since=since, now=now),
-            stored_usage.refusals(conn, account.id, since=since - usage.DEMAND_WINDOW, until=until),
+            stored_usage.denials_in(
+                conn, account.id, since=since - usage.DEMAND_WINDOW, until=until
+            ),
             now=now,
             tz=tz,
             licenses=account.licenses,

@@ -15,7 +15,7 @@ from seatkeeper.domain.events import (
     Event,
     HistoryWritten,
     InteractionOpened,
-    OpenRefused,
+    OpenDenied,
     SessionEnded,
     SessionOpened,
     history_changed_since,
@@ -57,7 +57,7 @@ def test_history_changes_with_opens_refusals_and_ends_but_not_late_timeouts(
 ) -> None:
     at = clock.now()
     assert history_changed_since(SessionOpened(1, at)) == at
-    assert history_changed_since(OpenRefused(1, at)) == at
+    assert history_changed_since(OpenDenied(1, at)) == at
     assert history_changed_since(SessionEnded(1, at, reason)) == at
     # usage already ends an unended session at its expiry: recording it changes nothing
     assert history_changed_since(SessionEnded(1, at, EndReason.TIMEOUT)) is None
@@ -75,7 +75,7 @@ def test_a_unit_announces_each_account_once_and_drops_from_the_earliest_change(
         [
             SessionOpened(1, at),
             InteractionOpened(1, at + timedelta(seconds=5)),
-            OpenRefused(2, at + timedelta(seconds=1)),
+            OpenDenied(2, at + timedelta(seconds=1)),
             SessionEnded(2, at - timedelta(seconds=9), EndReason.LOGOUT),
             SessionEnded(3, at, EndReason.TIMEOUT),
         ]

@@ -146,7 +146,9 @@ def backfill_history(
     since, until = usage.window_bounds(now, tz)
     with db.write() as conn:
         recorded = stored_usage.session_intervals(conn, account.id, since=since, now=now)
-        refused = stored_usage.denial_times(conn, account.id, since=since, until=until)
+        refused = [
+            at for at, _ in stored_usage.denials_in(conn, account.id, since=since, until=until)
+        ]
         seen = {i.start.astimezone(tz).date() for i in recorded}
         seen |= {at.astimezone(tz).date() for at in refused}
         days = [d for d in usage.window_days(now, tz) if d not in seen]

@@ -28,8 +28,8 @@ class SessionEnded:
 
 
 @dataclass(frozen=True, slots=True)
-class OpenRefused:
-    """An open refused because every license was in use (a denial)."""
+class OpenDenied:
+    """An open refused because every license was in use: a denial."""
 
     account_id: int
     at: datetime
@@ -67,7 +67,7 @@ class HistoryWritten:
 Event = (
     SessionOpened
     | SessionEnded
-    | OpenRefused
+    | OpenDenied
     | InteractionOpened
     | InteractionClosed
     | AccountChanged
@@ -82,7 +82,7 @@ def history_changed_since(event: Event) -> datetime | None:
     expiry. Interactions and settings are not part of the history.
     """
     match event:
-        case SessionOpened() | OpenRefused():
+        case SessionOpened() | OpenDenied():
             return event.at
         case SessionEnded():
             return None if event.reason is EndReason.TIMEOUT else event.at

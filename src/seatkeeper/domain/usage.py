@@ -30,7 +30,7 @@ class DayUsage:
     peak_demand: int = 0  # the most licenses wanted at once, refused opens counted
 
 
-Refusal = tuple[datetime, str]  # when an open was refused, and who asked (see `demand`)
+Denial = tuple[datetime, str]  # when an open was refused, and who asked (see `tally`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ def window_bounds(
 
 def report_from_intervals(
     intervals: Iterable[Interval],
-    refusals: Iterable[Refusal],
+    denials: Iterable[Denial],
     *,
     now: datetime,
     tz: ZoneInfo,
@@ -83,7 +83,7 @@ def report_from_intervals(
     starts = [day_start(d, tz) for d in calendar]
     ends = [*starts[1:], day_start(calendar[-1] + timedelta(days=1), tz)]
     spans = list(intervals)
-    refused = sorted(refusals)
+    refused = sorted(denials)
     current = sum(1 for s in spans if s.start <= now and (s.end is None or s.end > now))
     tallies = []
     for start, end in zip(starts, ends, strict=True):
@@ -199,19 +199,19 @@ class Tally:
 def tally(
     start: Tally,
     sessions: Iterable[tuple[datetime, int]],
-    refusals: Iterable[Refusal],
+    denials: Iterable[Denial],
     *,
     until: datetime,
     licenses: int,
     now: datetime | None = None,
-    recent: Iterable[Refusal] = (),
+    recent: Iterable[Denial] = (),
 ) -> Tally:
     """Carry a day's tally from `start.at` through its events, up to `until`.
 
     `sessions` are starts (+1) and ends (-1) in (start.at, until]: those at `until`
     change the count that the next tally starts from, not this day's figures. Ends
     come before starts at the same instant, so touching sessions never overlap.
-    `refusals` are the refused opens in [start.at, until), and `recent` those in the
+    `denials` are the refused opens in [start.at, until), and `recent` those in the
     `DEMAND_WINDOW` before `start.at`. Time at the cap runs while the count is at least
     `licenses`, up to `until` (or `now`, if sooner). The demand at a refused open is
     the sessions open then plus everyone refused in the window before it (each agent
@@ -221,14 +221,14 @@ def tally(
     stop = until if now is None else min(until, now)
     count, peak, at_cap, demand = start.count, start.peak, start.at_cap, start.demand
     position = start.at
-    # The refusals of the last DEMAND_WINDOW, oldest first, and how often each asked in it:
-    # one pass over the day, however many refusals pile up in the window.
+    # The denials of the last DEMAND_WINDOW, oldest first, and how often each asked in it:
+    # one pass over the day, however many denials pile up in the window.
     window = deque(sorted(recent))
     asking = Counter(who for _, who in window)
-    # Ends (0), then starts (1), then refusals (2) at the same instant.
+    # Ends (0), then starts (1), then denials (2) at the same instant.
     events = sorted(
         [(at, 0 if delta < 0 else 1, delta, "") for at, delta in sessions]
-        + [(at, 2, 0, who) for at, who in refusals]
+        + [(at, 2, 0, who) for at, who in denials]
     )
     later = 0  # the sessions' events at `until`
     for at, kind, delta, who in events:

@@ -132,11 +132,11 @@ def _advance(
     return usage.tally(
         tally,
         stored_usage.session_events(conn, account.id, after=tally.at, until=min(until, upto)),
-        stored_usage.refusals(conn, account.id, since=tally.at, until=min(until, upto)),
+        stored_usage.denials_in(conn, account.id, since=tally.at, until=min(until, upto)),
         until=until,
         now=upto,
         licenses=account.licenses,
-        recent=stored_usage.refusals(
+        recent=stored_usage.denials_in(
             conn, account.id, since=tally.at - usage.DEMAND_WINDOW, until=tally.at
         ),
     )

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from seatkeeper.domain.events import (
     InteractionClosed,
     InteractionOpened,
-    OpenRefused,
+    OpenDenied,
     SessionEnded,
     SessionOpened,
 )
@@ -275,7 +275,7 @@ def sessions_by_id(
 def insert_denial(conn: Connection, *, account_id: int, user_id: int | None, at: datetime) -> None:
     """Record a refused open."""
     conn.execute(denials.insert().values(account_id=account_id, user_id=user_id, at=at))
-    record(conn, OpenRefused(account_id, at))
+    record(conn, OpenDenied(account_id, at))
 
 
 def interaction_of(row: Row[Any]) -> Interaction:

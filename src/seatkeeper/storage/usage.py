@@ -16,7 +16,7 @@ from sqlalchemy import (
 from seatkeeper.domain.model import (
     Account,
 )
-from seatkeeper.domain.usage import Interval, Refusal, UsageDay
+from seatkeeper.domain.usage import Denial, Interval, UsageDay
 from seatkeeper.storage.accounts import account_of
 from seatkeeper.storage.sessions import OPEN
 from seatkeeper.storage.tables import (
@@ -182,18 +182,11 @@ def forget_usage(conn: Connection, account_id: int, *, since: datetime | None = 
     conn.execute(query)
 
 
-def denial_times(
+def denials_in(
     conn: Connection, account_id: int, *, since: datetime, until: datetime
-) -> list[datetime]:
-    """When opens were refused in [since, until)."""
-    return [at for at, _ in refusals(conn, account_id, since=since, until=until)]
-
-
-def refusals(
-    conn: Connection, account_id: int, *, since: datetime, until: datetime
-) -> list[Refusal]:
+) -> list[Denial]:
     """Refused opens in [since, until): when, and who asked ("user N", or "guest N" for
-    each Guest refusal on its own)."""
+    each Guest's denial on its own)."""
     d = denials.c
     rows = conn.execute(
         select(d.at, d.user_id, d.id).where(d.account_id == account_id, d.at >= since, d.at < until)

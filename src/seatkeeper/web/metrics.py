@@ -30,7 +30,7 @@ from prometheus_client.registry import Collector
 
 from seatkeeper.clock import Clock
 from seatkeeper.domain.errors import InvalidToken, MissingCredentials, NotAllowed
-from seatkeeper.domain.events import Event, OpenRefused, SessionEnded, SessionOpened
+from seatkeeper.domain.events import Event, OpenDenied, SessionEnded, SessionOpened
 from seatkeeper.services import accounts
 from seatkeeper.storage.db import Database
 from seatkeeper.web.deps import bearer_token
@@ -57,7 +57,7 @@ def count(events: Sequence[Event]) -> None:
                 SESSIONS_OPENED.labels(str(event.account_id)).inc()
             case SessionEnded():
                 SESSIONS_ENDED.labels(str(event.account_id), event.reason.value).inc()
-            case OpenRefused():
+            case OpenDenied():
                 DENIALS.labels(str(event.account_id)).inc()
 
 
