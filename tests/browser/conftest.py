@@ -85,7 +85,12 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     """Launch the machine's chromium: Playwright cannot download a browser here."""
     if not shutil.which("chromium"):
         pytest.fail("Browser tests need Debian's chromium: run `make test`, which installs it.")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": FLAGS}
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": FLAGS,
+        "timeout": PATIENCE_MS,
+    }
 
 
 @pytest.fixture
