@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -189,8 +189,16 @@ def soak(
     pin: bool = False,
     workdir: Path | None = None,
     seed_value: int = 1,
+    until: Callable[[SoakResult], bool] | None = None,
+    deadline: float = 0.0,
 ) -> SoakResult:
-    """Run simulated agents against one server on a migrated, empty database for `seconds`."""
+    """Run simulated agents against one server on a migrated, empty database for `seconds`.
+
+    With `until`, the run goes on after `seconds` until `until(result)` holds, `result`
+    counting the work done so far (requests served, the agents' stats, live checks), for
+    at most `deadline` seconds in all: the suite's version runs until it has done enough,
+    however busy the machine is.
+    """
     guests = agents // 4
     licenses = licenses if licenses is not None else max(1, agents * 2 // 3)
     account, people = _provision(database_url, browsers=agents - guests, licenses=licenses)
@@ -208,10 +216,19 @@ def soak(
                 seed=seed_value, speed=speed,
             )  # fmt: skip
             admin = _Admin(server, account, result, random.Random(seed_value))
+
+            def done() -> bool:
+                if until is None:
+                    return True
+                result.stats = simulation.stats
+                result.served = _served(server) - before
+                del result.served[("GET", "/metrics", "200")]
+                return until(result)
+
             began = time.monotonic()
             simulation.start()
             try:
-                _run(server, admin, result, began=began)
+                _run(server, admin, result, began=began, done=done, deadline=deadline)
             finally:
                 simulation.stop(timeout=15)
                 admin.close()
@@ -227,17 +244,27 @@ def soak(
     return result
 
 
-def _run(server: Server, admin: _Admin, result: SoakResult, *, began: float) -> None:
-    """Until the time is up: memory samples, live checks, terminations, abandoned sessions."""
+def _run(
+    server: Server,
+    admin: _Admin,
+    result: SoakResult,
+    *,
+    began: float,
+    done: Callable[[], bool],
+    deadline: float,
+) -> None:
+    """Until the time is up and then until `done()` (or `deadline` seconds have passed):
+    memory samples, live checks, terminations, abandoned sessions."""
     every = min(10.0, max(1.0, result.seconds / 100))  # about a hundred memory samples
     next_sample = began
-    while (now := time.monotonic()) < began + result.seconds:
+    end, last = began + result.seconds, began + deadline
+    while (now := time.monotonic()) < end or (now < last and not done()):
         if now >= next_sample:
             result.samples.append((now - began, server.memory().rss))
             next_sample = now + every
         admin.tick(now - began)
         server.check_alive()
-        time.sleep(max(0.0, min(TICK, began + result.seconds - time.monotonic())))
+        time.sleep(TICK if now >= end else max(0.0, min(TICK, end - time.monotonic())))
 
 
 class _Admin:

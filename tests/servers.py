@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -15,6 +14,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 from litestar import Litestar
+
+from tests.waiting import PATIENCE, wait_until
 
 SERVER_ENV = {"SEATKEEPER_FAST_PASSWORD_HASHING": "true", "SEATKEEPER_LOG_LEVEL": "warning"}
 
@@ -79,7 +80,7 @@ def server_process(
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=PATIENCE)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
@@ -95,28 +96,29 @@ def served(app: Litestar) -> Iterator[str]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the in-process server did not start")
-            time.sleep(0.02)
+        wait_until(
+            lambda: server.started or not thread.is_alive(), "the in-process server to start"
+        )
+        if not server.started:
+            raise RuntimeError("the in-process server did not start")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(10)
+        thread.join(PATIENCE)
         listener.close()
 
 
 def wait_until_up(url: str, proc: subprocess.Popen[bytes], log_dir: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    """Wait until the server process answers its health check (or has exited: then fail
+    with its logs)."""
+
+    def up() -> bool:
         if proc.poll() is not None:
             logs = "\n".join(p.read_text() for p in log_dir.glob("server-*.log"))
             raise RuntimeError(f"server exited with {proc.returncode}:\n{logs}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
+            return httpx.get(f"{url}/healthz", timeout=PATIENCE).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server at {url} did not start within 30 s")
+            return False
+
+    wait_until(up, f"the server at {url} to start", interval=0.1)

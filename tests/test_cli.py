@@ -16,6 +16,7 @@ from seatkeeper.storage import accounts, audit
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import head_revision
 from tests.servers import wait_until_up
+from tests.waiting import PATIENCE
 
 
 def run(db_url: str, *args: str, stdin: str | None = None) -> Result:
@@ -245,7 +246,7 @@ def test_serve_on_a_handed_socket_turns_nagle_off(tmp_path: Path) -> None:
             assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
         finally:
             proc.terminate()
-            proc.wait(10)
+            proc.wait(PATIENCE)
 
 
 def test_serve_refuses_a_descriptor_that_is_not_a_socket(tmp_path: Path) -> None:

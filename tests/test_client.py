@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -28,6 +27,7 @@ from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
 from tests.servers import served
+from tests.waiting import PATIENCE, wait_until
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def base_url(app: Litestar) -> Iterator[str]:
 
 
 def test_the_client_story_and_its_exceptions(base_url: str, world: World) -> None:
-    with Client(base_url, world.app_key) as client:
+    with Client(base_url, world.app_key, timeout=PATIENCE) as client:
         alice = client.open_session("alice", PASSWORD)
         assert (alice.agent_id, alice.joined) == ("alice", False)
         again = client.open_session("alice", PASSWORD)
@@ -62,6 +62,7 @@ def test_the_client_story_and_its_exceptions(base_url: str, world: World) -> Non
             f"{base_url}/api/v1/accounts/acme/active-sessions/terminate",
             json={"session_ids": [alice.session_id]},
             headers=bearer(world.admin_token),
+            timeout=PATIENCE,
         )
         assert terminated.json()["terminated"] == 1
         with pytest.raises(SessionTerminated) as ended:
@@ -70,7 +71,10 @@ def test_the_client_story_and_its_exceptions(base_url: str, world: World) -> Non
         guest.logout()
         assert client.open_session("carol", PASSWORD).agent_id == "carol"
 
-    with Client(base_url, "sk_app_forged") as stranger, pytest.raises(Unauthorized):
+    with (
+        Client(base_url, "sk_app_forged", timeout=PATIENCE) as stranger,
+        pytest.raises(Unauthorized),
+    ):
         stranger.open_session()
 
 
@@ -78,7 +82,10 @@ def test_guest_refusal_is_typed(
     base_url: str, world: World, db: Database, clock: FrozenClock
 ) -> None:
     change_settings(db, OPERATOR, "acme", SettingsChange(guests_allowed=False), now=clock.now())
-    with Client(base_url, world.app_key) as client, pytest.raises(GuestsNotAllowed):
+    with (
+        Client(base_url, world.app_key, timeout=PATIENCE) as client,
+        pytest.raises(GuestsNotAllowed),
+    ):
         client.open_session()
 
 
@@ -86,7 +93,7 @@ def test_flows_state_and_keep_alive(
     base_url: str, world: World, db: Database, clock: FrozenClock
 ) -> None:
     flows.add_flow(db, OPERATOR, "acme", name="New Order", steps=["Pick", "Pay"], now=clock.now())
-    with Client(base_url, world.app_key) as client:
+    with Client(base_url, world.app_key, timeout=PATIENCE) as client:
         assert client.flows() == [Flow("New Order", ("Pick", "Pay"))]
         first = client.open_session("alice", PASSWORD)
         first.open_interaction("New Order")
@@ -95,10 +102,10 @@ def test_flows_state_and_keep_alive(
 
         clock.advance(timedelta(minutes=20))
         with first.keep_alive(interval=0.05) as beating:
-            deadline = time.monotonic() + 5
-            while first.expires_at < clock.now() + timedelta(minutes=30):
-                assert time.monotonic() < deadline, "no heartbeat arrived"
-                time.sleep(0.02)
+            wait_until(
+                lambda: first.expires_at >= clock.now() + timedelta(minutes=30),
+                "a heartbeat to move the session's expiry",
+            )
         assert beating.ended is None
 
         guest = client.open_session()
@@ -107,7 +114,8 @@ def test_flows_state_and_keep_alive(
             f"{base_url}/api/v1/accounts/acme/active-sessions/terminate",
             json={"session_ids": [guest.session_id]},
             headers=bearer(world.admin_token),
+            timeout=PATIENCE,
         )
-        assert keeper.wait(timeout=5)  # it stops by itself once the session is over
+        assert keeper.wait(timeout=PATIENCE)  # it stops by itself once the session is over
         assert isinstance(keeper.ended, SessionTerminated)
         assert keeper.ended.message == "Your session was terminated by an administrator."

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pytest
 
 from seatkeeper.web.coalesce import MAX_BATCH, Coalesced
+from tests.waiting import PATIENCE
 
 T = TypeVar("T")
 
@@ -22,18 +23,29 @@ def on_own_loop(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return thread.submit(asyncio.run, scenario()).result()
 
 
+async def until(event: threading.Event) -> None:
+    """Until another thread sets `event`, the event loop running on meanwhile."""
+    deadline = asyncio.get_running_loop().time() + PATIENCE
+    while not event.is_set():
+        assert asyncio.get_running_loop().time() < deadline, "gave up waiting"
+        await asyncio.sleep(0.01)
+
+
 class Recorder:
-    """A blocking `run` that records its batches; the first one waits for a signal."""
+    """A blocking `run` that records its batches; the first one says it is running
+    (`entered`) and waits for a signal (`release`)."""
 
     def __init__(self) -> None:
         self.batches: list[list[int]] = []
+        self.entered = threading.Event()
         self.release = threading.Event()
         self.threads: set[int] = set()
 
     def run(self, items: Sequence[int]) -> list[int | Exception]:
         self.threads.add(threading.get_ident())
         if not self.batches:
-            self.release.wait(5)
+            self.entered.set()
+            assert self.release.wait(PATIENCE)
         self.batches.append(list(items))
         return [ValueError(f"odd {i}") if i % 2 else i * 10 for i in items]
 
@@ -48,9 +60,9 @@ def test_calls_arriving_while_a_batch_runs_go_together_and_get_their_own_answers
         nonlocal loop_thread
         loop_thread = threading.get_ident()
         first = asyncio.ensure_future(coalesced(0))
-        await asyncio.sleep(0.05)  # the first batch is in its thread, waiting
+        await until(recorder.entered)  # the first batch is in its thread, waiting
         rest = [asyncio.ensure_future(coalesced(i)) for i in range(1, 8)]
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # the calls, scheduled before this task's next step, arrive
         recorder.release.set()
         return await asyncio.gather(first, *rest, return_exceptions=True)
 
@@ -105,7 +117,7 @@ def test_a_cancelled_call_does_not_disturb_the_others() -> None:
 
     async def scenario() -> int:
         first = asyncio.ensure_future(coalesced(0))
-        await asyncio.sleep(0.05)
+        await until(recorder.entered)
         gone, kept = asyncio.ensure_future(coalesced(2)), asyncio.ensure_future(coalesced(4))
         await asyncio.sleep(0)
         gone.cancel()

@@ -24,6 +24,7 @@ from seatkeeper.web.metrics import _loopback
 from tests.conftest import PASSWORD, World, bearer
 from tests.servers import served
 from tests.test_api_agent import call, error_of, login, open_session
+from tests.waiting import PATIENCE
 
 Client = TestClient[Litestar]
 TOKEN = "scrape-secret"
@@ -127,7 +128,7 @@ def test_without_a_token_only_this_machine_may_scrape(app: Litestar, world: Worl
         assert error_of(refused) == (403, "not_allowed")
         assert "SEATKEEPER_METRICS_TOKEN" in refused.json()["error"]["message"]
     with served(app) as url:  # over TCP from 127.0.0.1
-        answer = httpx.get(f"{url}/metrics")
+        answer = httpx.get(f"{url}/metrics", timeout=PATIENCE)
         assert answer.status_code == 200
         assert 'seatkeeper_licenses_total{account="acme",account_id=' in answer.text
 

@@ -21,6 +21,7 @@ from seatkeeper.storage.db import Database
 from seatkeeper.web.app import create_app
 from tests.conftest import PASSWORD, World
 from tests.servers import served
+from tests.waiting import PATIENCE
 
 
 def seatkeeper(
@@ -34,7 +35,7 @@ def seatkeeper(
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         env={**os.environ, **(env or {})},
         check=False,
     )

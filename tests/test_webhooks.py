@@ -26,6 +26,7 @@ from seatkeeper.storage.db import Database
 from seatkeeper.web.app import create_app
 from tests.conftest import World, bearer
 from tests.test_api_agent import call, error_of, open_session
+from tests.waiting import PATIENCE
 
 Client = TestClient[Litestar]
 HOOKS = "/api/v1/accounts/acme/webhooks"
@@ -55,7 +56,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    # The receiver is a thread of this busy test process: it answers, if not at once.
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", PATIENCE)
     found = Receiver()
     yield found
     found.server.shutdown()

@@ -8,6 +8,11 @@ of where it ended in `test-artifacts/screenshots/` for a person to look at.
 That holds for the default `page` (through `page_checks`) and for every page a test
 opens in browsers of its own through `new_page(name)` (one browser context each,
 screenshot `<test>-<name>.png`).
+
+Every expectation, action and wait of every page is given PATIENCE (Playwright's own
+defaults are 5 s for an expectation, 30 s for the rest): the suite runs several browsers
+at once on busy machines, and a page that is right only takes longer there. Tests set no
+timeouts of their own.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -34,6 +39,10 @@ from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
 from tests.servers import served
+from tests.waiting import PATIENCE
+
+PATIENCE_MS = PATIENCE * 1000
+expect.set_options(timeout=PATIENCE_MS)  # every expect() in the browser tests
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -77,7 +86,25 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     """Launch the machine's chromium: Playwright cannot download a browser here."""
     if not shutil.which("chromium"):
         pytest.fail("Browser tests need Debian's chromium: run `make test`, which installs it.")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": FLAGS}
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": FLAGS,
+        "timeout": PATIENCE_MS,
+    }
+
+
+@pytest.fixture
+def new_context(new_context: CreateContextCallback) -> CreateContextCallback:
+    """pytest-playwright's `new_context` (which `context` and `page` come from), its
+    contexts' actions and waits given PATIENCE."""
+
+    def patient(**kwargs: Any) -> BrowserContext:
+        context = new_context(**kwargs)
+        context.set_default_timeout(PATIENCE_MS)
+        return context
+
+    return cast(CreateContextCallback, patient)
 
 
 @pytest.fixture(params=["sqlite"])
@@ -343,7 +370,7 @@ class Agents:
 
 @pytest.fixture
 def agents(live_server: str, world: World) -> Iterator[Agents]:
-    with httpx.Client(base_url=live_server, timeout=10) as client:
+    with httpx.Client(base_url=live_server, timeout=PATIENCE) as client:
         yield Agents(client, world)
 
 

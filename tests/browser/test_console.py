@@ -36,6 +36,7 @@ from tests.browser.conftest import (
     step_text,
 )
 from tests.conftest import PASSWORD, World
+from tests.waiting import PATIENCE
 
 pytestmark = pytest.mark.usefixtures("console_flows")
 
@@ -159,9 +160,11 @@ def test_closing_an_interaction_removes_its_tab_and_it_no_longer_counts(
     assert sorted(row["open_interactions"]) == ["New Order", "Password Reset"]
     assert closed not in agents.steps(session)
 
-    for _ in range(2):
+    # One at a time, as a person does: a second click before the first close is answered
+    # is for the same Interaction, still shown (it is already closed: the console lets it go).
+    for left in (1, 0):
         page.get_by_test_id("interaction-close").click()
-    expect(interaction_tabs(page)).to_have_count(0)
+        expect(interaction_tabs(page)).to_have_count(left)
     expect(page.get_by_test_id("interaction-panel")).to_be_hidden()
     expect(page.get_by_test_id("no-interactions")).to_be_visible()
     [row] = agents.active_sessions()  # the session itself stays open
@@ -397,12 +400,12 @@ def test_opening_a_session_without_the_pages_csrf_token_is_refused(
         assert answer.status_code == 403, answer.text
         assert answer.json()["error"]["code"] == "csrf_refused"
 
-    with httpx.Client(timeout=10) as client:  # no cookie yet
+    with httpx.Client(timeout=PATIENCE) as client:  # no cookie yet
         refused(client.post(url, json=body))
         refused(client.post(url, json=body, headers={"X-CSRF-Token": "made-up"}))
         refused(client.post(url, json={}))  # a Guest too
 
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=PATIENCE) as client:
         page = client.get(f"{live_server}{CONSOLE}")
         assert page.status_code == 200
         cookie = client.cookies.get("seatkeeper_console")

@@ -26,11 +26,15 @@ from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, interactions
 from tests.concurrency import max_concurrent, race
 from tests.conftest import new_admin
+from tests.waiting import PATIENCE
 
 CAP = 12
 TIMEOUT = timedelta(minutes=1)
 SPEED = 300.0  # clock seconds per real second: the timeout passes in 0.2 s
-SECONDS = 3.0
+# The race runs until it has done this much: calls answered, sessions opened (the pool
+# filled and emptied over and over), and sessions ended both by the sweep and by an admin.
+CALLS = 300
+SESSIONS = 3 * CAP
 
 
 class SpedUpClock:
@@ -63,6 +67,8 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
     lock = threading.Lock()
     answered: list[tuple[str, datetime]] = []  # (session id, instant a call succeeded)
     opened_interactions: list[str] = []
+    opened_sessions: list[str] = []
+    terminated: list[int] = []
     failures: list[BaseException] = []
 
     def agent(seed: int) -> None:
@@ -74,6 +80,8 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
                     session = agents.open_session(
                         db, passwords, application_key=key, credentials=None, clock=clock
                     )
+                    with lock:
+                        opened_sessions.append(str(session.session.id))
                 sid = str(session.session.id)
                 if rng.random() < 0.5:
                     expires = agents.heartbeat(db, token=session.token, session_id=sid, clock=clock)
@@ -109,7 +117,8 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
                 ).rows
                 victims = [r.session_id for r in rows if rng.random() < 0.2]
                 if victims:
-                    admin.terminate_sessions(db, boss, "race", victims, clock=clock)
+                    done = admin.terminate_sessions(db, boss, "race", victims, clock=clock)
+                    terminated.append(len(done.terminated))
                 time.sleep(0.02)
             except BaseException as exc:
                 failures.append(exc)
@@ -125,13 +134,28 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
                 failures.append(exc)
                 return
 
+    def work() -> dict[str, int]:
+        return {
+            "calls": len(answered),
+            "sessions": len(opened_sessions),
+            "swept": sum(swept),
+            "terminated": sum(terminated),
+        }
+
+    def done() -> bool:
+        """The work is done, or a racer failed (the assertions say how)."""
+        now = work()
+        enough = now["calls"] >= CALLS and now["sessions"] >= SESSIONS
+        return bool(failures) or (enough and now["swept"] > 0 and now["terminated"] > 0)
+
     swept: list[int] = []
     threads = [threading.Thread(target=agent, args=(n,)) for n in range(16)]
     threads += [threading.Thread(target=f) for f in (terminator, sweeper, sweeper, sweeper)]
-    race(threads, stop, SECONDS)
+    race(threads, stop, done=done, work=work)
 
     assert failures == []
     assert sum(swept) > 0  # the sweeps had work to do
+    assert sum(terminated) > 0  # and so did the admin
     with db.read() as conn:
         sessions = {r.id: r for r in conn.execute(select(agent_sessions))}
         open_items = conn.execute(
@@ -139,7 +163,7 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
                 interactions.c.closed_at.is_(None)
             )
         ).all()
-    assert len(answered) > 100 and len(sessions) > CAP  # the race really happened
+    assert len(answered) >= CALLS and len(sessions) >= SESSIONS  # the race really happened
     reasons = {s.end_reason for s in sessions.values()}
     assert {"timeout", "terminated"} <= reasons, reasons
     for s in sessions.values():
@@ -196,7 +220,7 @@ db, passwords, OPERATOR, "a", username="ann", password="password1",
                     )
                 )
                 beat.start()
-                beat.join(5)
+                beat.join(PATIENCE)
                 assert told, "the heartbeat did not get through while the join was under way"
             return t_join
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seatkeeper.domain.usage import (
@@ -105,7 +105,8 @@ def histories(
     return now, tz, spans, denials, created
 
 
-@settings(max_examples=300, deadline=None)
+# No time limit on an example, nor on drawing them: a busy machine only takes longer.
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
 def test_report_matches_brute_force(
     history: tuple[datetime, ZoneInfo, list[Interval], list[Denial], datetime],

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import random
+import sys
 import threading
-import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain import usage
@@ -22,6 +25,7 @@ from seatkeeper.services.settings import change_settings
 from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
 from tests.conftest import World, new_admin
+from tests.waiting import PATIENCE, wait_until
 
 
 def direct(db: Database, account: Account, now: datetime) -> usage.UsageReport:
@@ -161,6 +165,17 @@ def test_warming_keeps_the_days_of_accounts_that_have_none(
     assert history.warm(db, clock.now()) == len(accounts_now)  # behind again, after a while
 
 
+def in_function(thread: threading.Thread, function: Callable[..., object]) -> bool:
+    """Whether `thread` is running `function` now (anywhere in its stack)."""
+    code = inspect.unwrap(function).__code__
+    frame = sys._current_frames().get(thread.ident or 0)
+    while frame is not None:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def test_two_transactions_keeping_the_same_days_at_once_both_succeed(
     db: Database, clock: FrozenClock, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -170,6 +185,22 @@ def test_two_transactions_keeping_the_same_days_at_once_both_succeed(
     assert fresh
     caplog.set_level(logging.INFO, logger="seatkeeper.history")
     second: list[BaseException | None] = []
+
+    def waiting() -> bool:
+        """The second one waits for the first: on PostgreSQL for its rows (a lock of this
+        database not granted); on SQLite for the write lock, which this process's writers
+        queue for in `Database.write` (the second is in there: the first holds it)."""
+        if db.is_sqlite:
+            return in_function(racer, Database.write)
+        with db.read() as reader:
+            ungranted = reader.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)"
+                    " WHERE NOT granted AND datname = current_database()"
+                )
+            ).scalar_one()
+        return bool(ungranted)
+
     with db.write() as conn:  # the first one, still to commit when the second one starts
         stored_usage.store_usage_days(conn, account.id, account.time_zone, fresh)
 
@@ -182,8 +213,8 @@ def test_two_transactions_keeping_the_same_days_at_once_both_succeed(
 
         racer = threading.Thread(target=keep_too)
         racer.start()
-        time.sleep(0.3)  # the second waits on the first one's rows (or write lock)
-    racer.join(10)
+        wait_until(lambda: waiting() or not racer.is_alive(), "the second to wait for the first")
+    racer.join(PATIENCE)
     assert second == [None]
     # On PostgreSQL the second one did meet the first one's rows (SQLite's writers queue).
     met = "Usage days of account acme were kept by another transaction" in caplog.text
