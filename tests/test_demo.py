@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from seatkeeper.clock import FrozenClock, SystemClock
 from seatkeeper.config import Settings
-from seatkeeper.demo import simulation
+from seatkeeper.demo import simulation as simulated
 from seatkeeper.demo.account import (
     AGENT_PASSWORD,
     DEMO_LICENSES,
@@ -154,7 +154,7 @@ def test_simulated_agents_work_and_log_out(
     settings: Settings, db: Database, demo: DemoAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A slow answer on a busy machine is not an error of the server's.
-    monkeypatch.setattr(simulation, "HTTP_TIMEOUT_SECONDS", PATIENCE)
+    monkeypatch.setattr(simulated, "HTTP_TIMEOUT_SECONDS", PATIENCE)
     user = admin_user(db, demo)
     clock = SystemClock()
 
