@@ -17,7 +17,7 @@ from seatkeeper.config import Settings
 from seatkeeper.housekeeping import Task
 from seatkeeper.storage.db import Database
 from tests.conftest import START, World
-from tests.test_alerts import alert_list, guest
+from tests.web.api.test_alerts import alert_list, guest
 
 SETTINGS = ("SWEEP", "ALERT", "WARM", "WEBHOOK")
 

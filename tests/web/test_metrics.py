@@ -23,8 +23,8 @@ from seatkeeper.web.app import create_app
 from seatkeeper.web.metrics import _loopback
 from tests.conftest import PASSWORD, World, bearer
 from tests.servers import served
-from tests.test_api_agent import call, error_of, login, open_session
 from tests.waiting import PATIENCE
+from tests.web.api.test_agent import call, error_of, login, open_session
 
 Client = TestClient[Litestar]
 TOKEN = "scrape-secret"

@@ -35,8 +35,8 @@ from seatkeeper.storage.tables import (
 )
 from seatkeeper.web.deps import LOGIN_COOKIE
 from tests.conftest import World, bearer
-from tests.test_api_agent import login
-from tests.test_pages import log_in
+from tests.web.api.test_agent import login
+from tests.web.pages.test_pages import log_in
 
 Client = TestClient[Litestar]
 ADMIN, DESIGNER = "account_admin", "designer"

@@ -21,9 +21,9 @@ from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions
 from tests.conftest import PASSWORD, World
-from tests.test_account_settings_api import api, audit_rows, stored, user_id
-from tests.test_api_agent import call, error_of, login, open_session
-from tests.test_pages import log_in
+from tests.web.api.test_account_settings import api, audit_rows, stored, user_id
+from tests.web.api.test_agent import call, error_of, login, open_session
+from tests.web.pages.test_pages import log_in
 
 Client = TestClient[Litestar]
 CREATED_AT = "2026-03-10T14:00:00+01:00"  # START, in Paris

@@ -18,8 +18,8 @@ from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from tests.conftest import World, bearer
-from tests.test_api_agent import call, error_of, open_session
-from tests.test_pages import log_in
+from tests.web.api.test_agent import call, error_of, open_session
+from tests.web.pages.test_pages import log_in
 
 Client = TestClient[Litestar]
 

@@ -14,8 +14,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from tests.conftest import World, bearer
-from tests.test_api_agent import call, error_of, login
-from tests.test_pages import log_in
+from tests.web.api.test_agent import call, error_of, login
+from tests.web.pages.test_pages import log_in
 
 Client = TestClient[Litestar]
 API = "/api/v1/accounts/acme"

@@ -25,8 +25,8 @@ from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from seatkeeper.web.app import create_app
 from tests.conftest import World, bearer
-from tests.test_api_agent import call, error_of, open_session
 from tests.waiting import PATIENCE
+from tests.web.api.test_agent import call, error_of, open_session
 
 Client = TestClient[Litestar]
 HOOKS = "/api/v1/accounts/acme/webhooks"

@@ -17,7 +17,7 @@ from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
-from tests.test_api_agent import call, error_of, login, open_session
+from tests.web.api.test_agent import call, error_of, login, open_session
 
 Client = TestClient[Litestar]
 ROUTES = [

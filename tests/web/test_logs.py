@@ -9,8 +9,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from tests.conftest import PASSWORD, World, bearer
-from tests.test_api_agent import call, login, open_session
-from tests.test_pages import log_in
+from tests.web.api.test_agent import call, login, open_session
+from tests.web.pages.test_pages import log_in
 
 Client = TestClient[Litestar]
 

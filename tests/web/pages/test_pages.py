@@ -19,7 +19,7 @@ from seatkeeper.services import logins
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
-from tests.test_api_agent import error_of, login, open_session
+from tests.web.api.test_agent import error_of, login, open_session
 
 Client = TestClient[Litestar]
 PAGE = "/accounts/acme/active-agents"

@@ -27,7 +27,7 @@ from seatkeeper.storage.tables import (
     users,
 )
 from tests.conftest import PASSWORD, World, bearer
-from tests.test_api_agent import call, error_of, login, open_session
+from tests.web.api.test_agent import call, error_of, login, open_session
 
 Client = TestClient[Litestar]
 SETTING_CHANGED = "setting_changed"

@@ -17,8 +17,8 @@ from seatkeeper.services import expiry
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import audit_events
 from tests.conftest import World, bearer
-from tests.test_api_agent import call, error_of, login
-from tests.test_pages import log_in
+from tests.web.api.test_agent import call, error_of, login
+from tests.web.pages.test_pages import log_in
 
 Client = TestClient[Litestar]
 ENDED = "/api/v1/accounts/acme/ended-sessions"

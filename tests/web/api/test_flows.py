@@ -20,7 +20,7 @@ from seatkeeper.services.settings import change_settings
 from seatkeeper.storage import audit
 from seatkeeper.storage.db import Database
 from tests.conftest import World, bearer
-from tests.test_api_agent import call, error_of, login
+from tests.web.api.test_agent import call, error_of, login
 
 Client = TestClient[Litestar]
 RESET = {"name": "Password Reset", "steps": ["Verify identity", "Send link", "Confirm"]}
