@@ -20,11 +20,12 @@ from sqlalchemy.exc import OperationalError
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.config import Settings
-from seatkeeper.domain.model import Account, Role, User
+from seatkeeper.domain.model import Account, AgentSession, Role, User
 from seatkeeper.services import access, accounts
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.services.users import add_user
+from seatkeeper.storage import sessions
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import upgrade
 from seatkeeper.web.app import create_app
@@ -257,3 +258,14 @@ def new_admin(db: Database, slug: str, now: datetime) -> User:
         db, OPERATOR, account_slug=slug, username="boss", name="t", now=now
     )
     return access.authenticate_token(db, token)
+
+
+def insert_guests(db: Database, account_id: int, now: datetime, count: int) -> list[AgentSession]:
+    """`count` Guest sessions opened straight in storage at `now`, expiring a day later."""
+    with db.write() as conn:
+        return [
+            sessions.insert_session(
+                conn, account_id=account_id, user_id=None, now=now, expires_at=now + timedelta(1)
+            )
+            for _ in range(count)
+        ]

@@ -13,7 +13,7 @@ from seatkeeper.domain.model import EndReason
 from seatkeeper.storage import heartbeats, sessions
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions
-from tests.conftest import World
+from tests.conftest import World, insert_guests
 
 s = agent_sessions.c
 
@@ -22,13 +22,7 @@ def test_the_raw_path_writes_what_sqlalchemy_writes(
     db: Database, world: World, clock: FrozenClock
 ) -> None:
     now = clock.now()
-    with db.write() as conn:
-        one, two = (
-            sessions.insert_session(
-                conn, account_id=world.acme.id, user_id=None, now=now, expires_at=now + timedelta(1)
-            )
-            for _ in range(2)
-        )
+    one, two = insert_guests(db, world.acme.id, now, 2)
     # An instant with microseconds, given in another zone: both paths store it as UTC.
     later = (now + timedelta(minutes=3, microseconds=123456)).astimezone(ZoneInfo("Asia/Tokyo"))
     until = later + timedelta(minutes=30)
@@ -56,13 +50,8 @@ def test_the_raw_path_reads_what_sqlalchemy_reads(
     db: Database, world: World, clock: FrozenClock
 ) -> None:
     now = clock.now()
+    open_, ended = insert_guests(db, world.acme.id, now, 2)
     with db.write() as conn:
-        open_, ended = (
-            sessions.insert_session(
-                conn, account_id=world.acme.id, user_id=None, now=now, expires_at=now + timedelta(1)
-            )
-            for _ in range(2)
-        )
         sessions.end_session(conn, ended.id, at=now + timedelta(seconds=1), reason=EndReason.LOGOUT)
     unknown = uuid4()
     with db.read() as conn:
@@ -85,13 +74,8 @@ def test_activity_never_moves_back_and_an_ended_session_is_left_as_it_is(
     db: Database, world: World, clock: FrozenClock
 ) -> None:
     now = clock.now()
+    live, ended = insert_guests(db, world.acme.id, now, 2)
     with db.write() as conn:
-        live, ended = (
-            sessions.insert_session(
-                conn, account_id=world.acme.id, user_id=None, now=now, expires_at=now + timedelta(1)
-            )
-            for _ in range(2)
-        )
         sessions.end_session(conn, ended.id, at=now, reason=EndReason.LOGOUT)
     later, earlier = now + timedelta(minutes=5), now + timedelta(minutes=2)
     with db.write() as conn:
