@@ -19,7 +19,7 @@ from seatkeeper.web.pages.common import PAGE_EXCEPTION_HANDLERS
 from seatkeeper.web.pages.console import console
 from seatkeeper.web.pages.recently_ended import recently_ended
 from seatkeeper.web.pages.set_password import set_password, set_password_page
-from seatkeeper.web.pages.views import average
+from seatkeeper.web.presenters import average
 
 # Pages load only what seatkeeper serves, run no inline script or style, and may not
 # be framed; the browser tests fail on any report of a violation.

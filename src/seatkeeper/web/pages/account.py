@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Response, get, post
@@ -23,7 +22,7 @@ from seatkeeper.domain.errors import (
 from seatkeeper.domain.model import Role
 from seatkeeper.services import settings, users
 from seatkeeper.storage.db import Database
-from seatkeeper.web.api.people import link_url
+from seatkeeper.web import presenters as shown
 from seatkeeper.web.deps import Now, RuntimeDep, Source, login_token, require_csrf
 from seatkeeper.web.errors import AnyRequest, status_of
 from seatkeeper.web.pages.common import Visitor, required_visitor
@@ -77,11 +76,10 @@ def _settings_page(
     status: int = 200,
 ) -> Template:
     account = found.account
-    tz = ZoneInfo(account.time_zone)
     values = form or SettingsForm(
         name=account.name,
         time_zone=account.time_zone,
-        session_timeout_minutes=f"{account.session_timeout.total_seconds() / 60:g}",
+        session_timeout_minutes=f"{shown.timeout_minutes(account):g}",
         guests_allowed="on" if account.guests_allowed else "",
         licenses=str(account.licenses),
     )
@@ -93,14 +91,7 @@ def _settings_page(
         "zones": sorted(validation.zone_names()),
         "local_time": _local_time(values.time_zone.strip(), now),
         "may_change_licenses": may_license(who),
-        "history": [
-            {
-                "at": change.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                "licenses": change.licenses,
-                "by": change.actor or "when the account was created",
-            }
-            for change in found.license_history
-        ],
+        "history": [shown.license_total(c, account) for c in found.license_history],
         "nav": who.nav("settings", viewing=account),
     }
     return Template(template_name="account_settings.html", context=context, status_code=status)
@@ -195,20 +186,12 @@ def _users_page(
     status: int = 200,
 ) -> Template:
     account, rows = users.list_users(db, who.user, account_slug)
-    tz = ZoneInfo(account.time_zone)
     context = {
         "account": account,
         "users": [
             {
-                "username": u.username,
-                "role": u.role.value,
-                "role_label": u.role.label,
-                "last_login": "Never"
-                if u.last_login_at is None
-                else u.last_login_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                "disabled": u.disabled_at is not None,
+                "user": shown.person(u, account),
                 "manageable": u.role.rank <= who.user.role.rank,
-                "is_me": u.username == who.user.username and account.id == who.user.account_id,
             }
             for u in rows
         ],
@@ -283,5 +266,9 @@ def change_users(
         )
     token = handed.link_token
     return _users_page(
-        who, db, account, notice=notice, link=None if token is None else link_url(request, token)
+        who,
+        db,
+        account,
+        notice=notice,
+        link=None if token is None else shown.link_url(str(request.base_url), token),
     )

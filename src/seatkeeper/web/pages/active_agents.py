@@ -19,6 +19,7 @@ from seatkeeper.domain import validation
 from seatkeeper.domain.errors import AccountNotFound, DomainError
 from seatkeeper.domain.model import GridView, Role
 from seatkeeper.services import accounts, admin
+from seatkeeper.web import presenters as shown
 from seatkeeper.web.deps import Now, Runtime, RuntimeDep
 from seatkeeper.web.errors import AnyRequest
 from seatkeeper.web.live import Hub
@@ -40,9 +41,9 @@ def _panel(
     return {
         "account": page.grid.account,
         "usage": page.report,
-        "chart": usage_chart(page.report),
+        "chart": usage_chart(page.report, page.grid.account),
         "grid": views.grid(page.grid, view=view),
-        "alerts": views.alert_banners(page.alerts, page.grid.account),
+        "alerts": shown.alert_banners(page.alerts, page.grid.account),
     }
 
 
