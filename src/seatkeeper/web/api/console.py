@@ -8,33 +8,22 @@ the console's script reads them.
 
 from __future__ import annotations
 
-import hmac
-
 from litestar import Response, Router, post
 from litestar.params import FromPath, JSONBody
 
-from seatkeeper.domain.errors import CsrfRefused
 from seatkeeper.services import agents
 from seatkeeper.web.api.agent import OpenSessionRequest, SessionOpened, opened
-from seatkeeper.web.deps import RuntimeDep, Source
-from seatkeeper.web.errors import AnyRequest
-
-CONSOLE_COOKIE = "seatkeeper_console"  # ties the console's calls to the page seatkeeper served
+from seatkeeper.web.deps import PAGE_GUARDS, RuntimeDep, Source
 
 
 @post("/console/{account:str}/sessions", sync_to_thread=True, include_in_schema=False)
 def console_session(
-    request: AnyRequest,
     runtime: RuntimeDep,
     source: Source,
     account: FromPath[str],
     data: JSONBody[OpenSessionRequest | None] = None,
 ) -> Response[SessionOpened]:
     """Open or join a session for the console, as POST /api/v1/sessions does for a key."""
-    expected = request.cookies.get(CONSOLE_COOKIE, "")
-    sent = request.headers.get("x-csrf-token", "")
-    if not expected or not hmac.compare_digest(expected, sent):
-        raise CsrfRefused
     result = agents.open_console_session(
         runtime.db,
         runtime.passwords,
@@ -46,4 +35,7 @@ def console_session(
     return opened(result)
 
 
-console_api_router = Router(path="/", route_handlers=[console_session], include_in_schema=False)
+# Called by the console page's script, which sends the page's CSRF token (as every page does).
+console_api_router = Router(
+    path="/", route_handlers=[console_session], guards=PAGE_GUARDS, include_in_schema=False
+)

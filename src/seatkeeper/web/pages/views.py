@@ -6,16 +6,16 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from seatkeeper.domain import validation
-from seatkeeper.domain.model import Account, EndReason, GridView, Role, User
+from seatkeeper.domain.model import Account, EndReason, GridView, Role
 from seatkeeper.services import admin
 from seatkeeper.web import presenters as shown
+from seatkeeper.web.deps import Visitor
 
 
 @dataclass(frozen=True, slots=True)
 class Nav:
     username: str
     role: str
-    csrf: str
     active_agents_url: str | None  # None for roles below account admin
     recently_ended_url: str | None
     settings_url: str | None
@@ -23,14 +23,14 @@ class Nav:
     current: str = ""
 
 
-def nav(user: User, account: Account, csrf: str, current: str = "") -> Nav:
-    """The top bar for a logged-in user: the Account menu shows what their role may open."""
-    admin = user.role.at_least(Role.ACCOUNT_ADMIN)
-    base = f"/accounts/{account.slug}"
+def nav(who: Visitor, current: str = "", *, viewing: Account | None = None) -> Nav:
+    """The top bar for a logged-in visitor: the Account menu shows what their role may open,
+    for the account being viewed (a super_admin's may be another's)."""
+    admin = who.user.role.at_least(Role.ACCOUNT_ADMIN)
+    base = f"/accounts/{(viewing or who.account).slug}"
     return Nav(
-        user.username,
-        user.role.label.lower(),
-        csrf,
+        who.user.username,
+        who.user.role.label.lower(),
         f"{base}/active-agents" if admin else None,
         f"{base}/recently-ended" if admin else None,
         f"{base}/settings" if admin else None,
