@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -97,13 +98,19 @@ def login_refused(page: Page, live_server: str, username: str, password: str) ->
 # --- sending forms ------------------------------------------------------------------------
 
 
-def send(page: Page, button: Locator, path: str) -> int:
-    """Click a form's submit button; the status the server answered the POST to `path` with."""
+def send(page: Page, button: Locator, path: str, *, lands: str | None = None) -> int:
+    """Click a form's submit button; the status the server answered the POST to `path` with.
+
+    A form's answer is a 303 to the page it belongs to (`lands`, by default the address it
+    was sent to): the browser is checked to be there, with the page's answer to a GET."""
     with page.expect_response(
-        lambda r: r.request.method == "POST" and r.url.split("?")[0].endswith(path)
+        lambda r: r.request.method == "POST" and urlsplit(r.url).path == path
     ) as answer:
         button.click()
     status: int = answer.value.status
+    if status == 303:
+        landed = re.compile(rf"^https?://[^/]+{re.escape(lands or path)}(\?.*)?$")
+        expect(page).to_have_url(landed)
     page.wait_for_load_state()
     return status
 
@@ -208,12 +215,16 @@ def create_user(page: Page, username: str, role: str, password: str = "") -> int
 def change_role(page: Page, username: str, role: str) -> int:
     row = row_of(page, username)
     row.get_by_test_id("role-select").select_option(role)
-    return send(page, row.get_by_test_id("role-save"), USERS)
+    return send(page, row.get_by_test_id("role-save"), f"{USERS}/{username}/role", lands=USERS)
+
+
+ROW_ACTIONS = {"disable": "disable", "enable": "enable", "reset-password": "password"}
 
 
 def click_in_row(page: Page, username: str, testid: str) -> int:
     """Click a row's button (disable, enable, reset-password); the status of the answer."""
-    return send(page, row_of(page, username).get_by_test_id(testid), USERS)
+    button = row_of(page, username).get_by_test_id(testid)
+    return send(page, button, f"{USERS}/{username}/{ROW_ACTIONS[testid]}", lands=USERS)
 
 
 def expect_notice(page: Page, text: str) -> None:
@@ -236,11 +247,24 @@ def one_time_link(page: Page) -> str:
 
 
 def set_password_through(page: Page, link: str, password: str, confirm: str | None = None) -> int:
-    """Open the one-time link and send its form; the status of the answer."""
+    """Open the one-time link and send its form; the status of the answer (a 303 back to the
+    link's page when the password is refused)."""
     page.goto(link)
     page.get_by_test_id("set-password").fill(password)
     page.get_by_test_id("set-confirm").fill(password if confirm is None else confirm)
-    return send(page, page.get_by_test_id("set-password-submit"), link.split("/", 3)[3])
+    path = "/" + link.split("/", 3)[3]
+    lands = "/login" if password == (confirm or password) and len(password) >= 8 else path
+    return send(page, page.get_by_test_id("set-password-submit"), path, lands=lands)
+
+
+def expect_password_set(page: Page, username: str) -> None:
+    """The link set the password: the login page says so, with the account and username."""
+    expect(page.get_by_test_id("login-notice")).to_have_text(
+        "Your password is set: log in with it."
+    )
+    expect(page.get_by_test_id("login-account")).to_have_value("acme")
+    expect(page.get_by_test_id("login-username")).to_have_value(username)
+    expect(page.get_by_test_id("login-password")).to_have_value("")
 
 
 def forge_option(page: Page, select: Locator, value: str) -> None:
@@ -443,7 +467,7 @@ def test_a_super_admin_changes_the_license_total_and_the_history_gains_a_row(
         ("-1", "The license count must be between 0 and 1,000,000; got -1."),
     ):
         licenses.fill(typed)
-        assert send(page, page.get_by_test_id("settings-save"), SETTINGS) == 400
+        assert send(page, page.get_by_test_id("settings-save"), SETTINGS) == 303
         expect(page.get_by_test_id("settings-error")).to_have_text(SETTINGS_REFUSED)
         error = page.get_by_test_id("error-licenses")
         expect(error).to_have_text(message)
@@ -534,7 +558,7 @@ def test_a_bad_setting_is_refused_next_to_its_field_and_nothing_is_saved(
     good = {"name": "Acme Help Desk", "zone": "Asia/Tokyo", "timeout": "45"}
     typed = {**good, **bad}
     fill_settings(page, **typed, guests=False)
-    assert send(page, page.get_by_test_id("settings-save"), SETTINGS) == 400
+    assert send(page, page.get_by_test_id("settings-save"), SETTINGS) == 303
 
     expect(page.get_by_test_id("settings-error")).to_have_text(SETTINGS_REFUSED)
     expect(page.get_by_test_id("settings-saved")).to_have_count(0)
@@ -572,7 +596,7 @@ def test_every_bad_setting_is_told_at_once(
 ) -> None:
     sign_in(page, live_server, SETTINGS)
     fill_settings(page, name="", zone="Nowhere/Special", timeout=timeout)
-    assert send(page, page.get_by_test_id("settings-save"), SETTINGS) == 400
+    assert send(page, page.get_by_test_id("settings-save"), SETTINGS) == 303
     expect(page.get_by_test_id("settings-error")).to_have_text(SETTINGS_REFUSED)
     expect(page.get_by_test_id("error-name")).to_be_visible()
     expect(page.get_by_test_id("error-time-zone")).to_be_visible()
@@ -594,7 +618,7 @@ def test_a_refused_form_shows_the_local_time_of_the_zone_it_kept(
 ) -> None:
     sign_in(page, live_server, SETTINGS)
     fill_settings(page, zone=zone, timeout=timeout)
-    assert send(page, page.get_by_test_id("settings-save"), SETTINGS) == 400
+    assert send(page, page.get_by_test_id("settings-save"), SETTINGS) == 303
     expect(page.get_by_test_id("settings-time-zone")).to_have_value(zone)
     # "Local time there" is beside the zone the field shows: on the server's clock, or
     # on the browser's (as the page shows it while the zone is typed).
@@ -631,7 +655,7 @@ def test_an_admin_creates_a_user_with_a_password_who_then_logs_in(
 ) -> None:
     sign_in(page, live_server, USERS)
     assert options(page.get_by_test_id("new-role")) == ADMIN_ROLES
-    assert create_user(page, "erin", "designer", NEW_PASSWORD) == 200
+    assert create_user(page, "erin", "designer", NEW_PASSWORD) == 303
     expect_notice(page, "User erin was created as Designer.")
     expect(page.get_by_test_id("password-link")).to_have_count(0)
     expect(page.get_by_test_id("cell-username")).to_have_text(
@@ -679,20 +703,24 @@ def test_a_user_created_without_a_password_sets_it_through_the_one_time_link(
     login_refused(frank, live_server, "frank", NEW_PASSWORD)
 
     # In another browser, the link: a mismatch and a short password are refused ...
-    assert set_password_through(frank, link, NEW_PASSWORD, NEW_PASSWORD + "!") == 400
+    assert set_password_through(frank, link, NEW_PASSWORD, NEW_PASSWORD + "!") == 303
     expect(frank.get_by_test_id("link-username")).to_have_text("frank")
     expect(frank.get_by_test_id("set-password-error")).to_have_text(
         "The two passwords are not the same."
     )
-    expect(frank.get_by_test_id("password-set")).to_have_count(0)
-    assert set_password_through(frank, link, "short") == 400
+    expect(frank.get_by_test_id("set-password")).to_have_value("")  # passwords are not kept
+    expect(frank.get_by_test_id("login-notice")).to_have_count(0)
+    assert set_password_through(frank, link, "short") == 303
     expect(frank.get_by_test_id("set-password-error")).to_have_text(
         "A password must be 8 to 1024 characters long."
     )
-    # ... and a good one is set.
-    assert set_password_through(frank, link, NEW_PASSWORD) == 200
-    expect(frank.get_by_test_id("password-set")).to_contain_text("Your password is set.")
+    frank.reload()  # said once
     expect(frank.get_by_test_id("set-password-error")).to_have_count(0)
+    expect(frank.get_by_test_id("set-password")).to_be_visible()
+    # ... and a good one is set.
+    assert set_password_through(frank, link, NEW_PASSWORD) == 303
+    expect_password_set(frank, "frank")
+    expect(frank.get_by_test_id("login-error")).to_have_count(0)
     assert audited(db, "password_set") == [
         ("password_set", "frank", {"username": "frank", "by": "one-time link"})
     ]
@@ -719,12 +747,15 @@ def test_an_admin_changes_a_role(page: Page, live_server: str, world: World, db:
     select = row_of(page, "alice").get_by_test_id("role-select")
     assert options(select) == ADMIN_ROLES
     expect(select).to_have_value("agent")
-    assert change_role(page, "alice", "designer") == 200
+    assert change_role(page, "alice", "designer") == 303
     expect_notice(page, "alice is now Designer.")
     expect_user(page, "alice", role="Designer")
     expect(row_of(page, "alice").get_by_test_id("role-select")).to_have_value("designer")
+    page.reload()  # the notice is said once; the change stays
+    expect(page.get_by_test_id("users-notice")).to_have_count(0)
+    expect_user(page, "alice", role="Designer")
     assert role_of(db, "alice") is Role.DESIGNER
-    assert change_role(page, "alice", "account_admin") == 200
+    assert change_role(page, "alice", "account_admin") == 303
     expect_notice(page, "alice is now Account Admin.")
     expect_user(page, "alice", role="Account Admin")
     assert role_of(db, "alice") is Role.ACCOUNT_ADMIN
@@ -743,7 +774,7 @@ def test_an_admin_disables_and_enables_a_user(
 ) -> None:
     sign_in(page, live_server, USERS)
     expect(row_of(page, "bob").get_by_test_id("enable")).to_have_count(0)
-    assert click_in_row(page, "bob", "disable") == 200
+    assert click_in_row(page, "bob", "disable") == 303
     expect_notice(page, "bob was disabled.")
     expect_user(page, "bob", role="Agent", status="Disabled")
     expect(row_of(page, "bob").get_by_test_id("disable")).to_have_count(0)
@@ -753,7 +784,7 @@ def test_an_admin_disables_and_enables_a_user(
     refused = agents.try_open("bob")
     assert refused.status_code == 401, refused.text
 
-    assert click_in_row(page, "bob", "enable") == 200
+    assert click_in_row(page, "bob", "enable") == 303
     expect_notice(page, "bob was enabled.")
     expect_user(page, "bob", role="Agent")
     expect(row_of(page, "bob").get_by_test_id("disable")).to_have_text("Disable")
@@ -777,8 +808,8 @@ def test_an_admin_resets_a_password_with_a_one_time_link(
     ]
 
     dan = new_page("dan")
-    assert set_password_through(dan, link, NEW_PASSWORD) == 200
-    expect(dan.get_by_test_id("password-set")).to_be_visible()
+    assert set_password_through(dan, link, NEW_PASSWORD) == 303
+    expect_password_set(dan, "dan")
     # The old password no longer logs dan in; the new one does.
     login_refused(dan, live_server, "dan", PASSWORD)
     dan.goto(f"{live_server}/login")
@@ -814,7 +845,15 @@ def test_roles_above_the_admins_own_are_not_offered_and_such_users_show_no_forms
 
     # Forged into the page, a higher role is refused by the server all the same.
     forge_option(page, row_of(page, "alice").get_by_test_id("role-select"), "super_admin")
-    assert send(page, row_of(page, "alice").get_by_test_id("role-save"), USERS) == 403
+    assert (
+        send(
+            page,
+            row_of(page, "alice").get_by_test_id("role-save"),
+            f"{USERS}/alice/role",
+            lands=USERS,
+        )
+        == 303
+    )
     expect_refusal(
         page, "You cannot give the Super Admin role: it is above your own (Account Admin)."
     )
@@ -822,7 +861,7 @@ def test_roles_above_the_admins_own_are_not_offered_and_such_users_show_no_forms
     form = page.get_by_test_id("create-user-form")
     form.get_by_test_id("new-username").fill("mallory")
     forge_option(page, form.get_by_test_id("new-role"), "super_admin")
-    assert send(page, form.get_by_test_id("create-user"), USERS) == 403
+    assert send(page, form.get_by_test_id("create-user"), USERS) == 303
     expect_refusal(
         page, "You cannot give the Super Admin role: it is above your own (Account Admin)."
     )
@@ -845,16 +884,16 @@ def test_the_last_enabled_account_admin_can_be_neither_lowered_nor_disabled(
 ) -> None:
     root = new_page("root")  # a super_admin: someone who may disable acme's admin
     sign_in(root, live_server, USERS, "root", account="ops")
-    assert change_role(root, "admin", "designer") == 409
+    assert change_role(root, "admin", "designer") == 303
     expect_refusal(root, LAST_ADMIN)
     expect_user(root, "admin", role="Account Admin", last_login="Never")
-    assert click_in_row(root, "admin", "disable") == 409
+    assert click_in_row(root, "admin", "disable") == 303
     expect_refusal(root, LAST_ADMIN)
     expect_user(root, "admin", role="Account Admin", last_login="Never")
 
     # The admin cannot step down either.
     sign_in(page, live_server, USERS)
-    assert change_role(page, "admin", "agent") == 409
+    assert change_role(page, "admin", "agent") == 303
     expect_refusal(page, LAST_ADMIN)
     expect_user(page, "admin", role="Account Admin", last_login="2026-03-10 14:00")
     assert role_of(db, "admin") is Role.ACCOUNT_ADMIN
@@ -862,9 +901,9 @@ def test_the_last_enabled_account_admin_can_be_neither_lowered_nor_disabled(
     assert audited(db, *USER_CHANGES) == []
 
     # With a second admin, the first is no longer the last one.
-    assert change_role(page, "carol", "account_admin") == 200
+    assert change_role(page, "carol", "account_admin") == 303
     root.goto(f"{live_server}{USERS}")
-    assert change_role(root, "admin", "designer") == 200
+    assert change_role(root, "admin", "designer") == 303
     expect_notice(root, "admin is now Designer.")
     assert role_of(db, "admin") is Role.DESIGNER
 
@@ -879,7 +918,7 @@ def test_an_admin_cannot_disable_themselves(
 ) -> None:
     add_acme_user(db, passwords, clock, "ann", Role.ACCOUNT_ADMIN)  # not the last admin
     sign_in(page, live_server, USERS)
-    assert click_in_row(page, "admin", "disable") == 403
+    assert click_in_row(page, "admin", "disable") == 303
     expect_refusal(page, "You cannot disable yourself.")
     expect_user(page, "admin", role="Account Admin", last_login="2026-03-10 14:00")
     assert not is_disabled(db, "admin")
@@ -901,7 +940,7 @@ def test_disabling_an_agent_ends_their_console_session_with_the_disabled_message
     assert agents.active_ids() == {session.session_id}
 
     sign_in(page, live_server, USERS)
-    assert click_in_row(page, "alice", "disable") == 200
+    assert click_in_row(page, "alice", "disable") == 303
     expect_notice(page, "alice was disabled.")
     assert agents.active_sessions() == []  # the license is free at once
 
@@ -922,7 +961,7 @@ def test_disabling_an_agent_ends_their_console_session_with_the_disabled_message
     expect(console.get_by_test_id("console-work")).to_be_hidden()
     assert agents.active_sessions() == []
 
-    assert click_in_row(page, "alice", "enable") == 200
+    assert click_in_row(page, "alice", "enable") == 303
     console_log_in(console, "alice")
     expect(console.get_by_test_id("console-work")).to_be_visible()
     assert agents.of_console(console).session_id != session.session_id
@@ -932,11 +971,11 @@ def test_a_disabled_user_cannot_log_in_to_the_pages(
     page: Page, live_server: str, world: World, new_page: PageFactory
 ) -> None:
     sign_in(page, live_server, USERS)
-    assert click_in_row(page, "dan", "disable") == 200
+    assert click_in_row(page, "dan", "disable") == 303
     dan = new_page("dan")
     login_refused(dan, live_server, "dan", PASSWORD)
 
-    assert click_in_row(page, "dan", "enable") == 200
+    assert click_in_row(page, "dan", "enable") == 303
     dan.goto(f"{live_server}/login")
     fill_login(dan, "acme", "dan", PASSWORD)
     expect(dan.get_by_test_id("home")).to_contain_text("Hello, dan")

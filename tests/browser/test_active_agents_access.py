@@ -47,6 +47,11 @@ def test_anonymous_visitor_is_sent_to_log_in_and_back(
     expect(page.get_by_test_id("login-error")).to_have_text(
         "The account, username or password is not correct."
     )
+    address = urlsplit(page.url)
+    assert (address.path, parse_qs(address.query)) == ("/login", {"next": [wanted]})
+    expect(page.get_by_test_id("login-account")).to_have_value("acme")
+    expect(page.get_by_test_id("login-username")).to_have_value("admin")
+    expect(page.get_by_test_id("login-password")).to_have_value("")
 
     log_in(page, "admin")
     expect(page).to_have_url(f"{live_server}{wanted}")

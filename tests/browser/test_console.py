@@ -408,7 +408,7 @@ def test_opening_a_session_without_the_pages_csrf_token_is_refused(
     with httpx.Client(timeout=PATIENCE) as client:
         page = client.get(f"{live_server}{CONSOLE}")
         assert page.status_code == 200
-        cookie = client.cookies.get("seatkeeper_console")
+        cookie = client.cookies.get("seatkeeper_csrf")
         assert cookie
         match = re.search(r'data-csrf="([^"]+)"', page.text)
         assert match is not None

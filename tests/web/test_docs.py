@@ -53,3 +53,26 @@ def test_openapi_documents_the_contract(client: Client) -> None:
         "AdminToken",
         "MetricsToken",
     }
+
+
+def test_every_call_for_a_session_documents_each_way_it_can_have_ended(client: Client) -> None:
+    paths = client.get("/docs/openapi.json").json()["paths"]
+    calls = [
+        (path, method, operation)
+        for path, operations in paths.items()
+        if path.startswith("/api/v1/sessions/{session_id}")
+        for method, operation in operations.items()
+    ]
+    assert len(calls) == 6  # heartbeat, state, logout, open, step and close an Interaction
+    for path, method, operation in calls:
+        ended = operation["responses"]["410"]["description"]
+        for code in ("session_terminated", "session_expired", "user_disabled"):
+            assert code in ended, (method, path, code)
+
+
+def test_bodies_that_refuse_unknown_fields_say_so(client: Client) -> None:
+    schemas = client.get("/docs/openapi.json").json()["components"]["schemas"]
+    for strict in ("TerminateRequest", "OpenSessionRequest", "NewUser", "SettingsChange"):
+        assert schemas[strict]["additionalProperties"] is False, strict
+    for answer in ("ActiveSessions", "Usage", "SessionOpened"):
+        assert "additionalProperties" not in schemas[answer], answer

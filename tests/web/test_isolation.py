@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import Conflict
-from seatkeeper.services import access, flows, logins, webhooks
+from seatkeeper.services import access, flows, webhooks
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import (
@@ -33,7 +33,7 @@ from seatkeeper.storage.tables import (
 from seatkeeper.storage.tables import (
     webhooks as webhooks_table,
 )
-from seatkeeper.web.deps import LOGIN_COOKIE
+from seatkeeper.web.deps import CSRF_COOKIE, LOGIN_COOKIE, token_for
 from tests.conftest import World, bearer
 from tests.web.api.test_agent import login
 from tests.web.pages.test_pages import log_in
@@ -98,9 +98,13 @@ ROUTES = [
         "POST",
         "/accounts/acme/users",
         ADMIN,
-        {"action": "role", "username": "bob", "role": "designer"},
+        {"username": "newcomer", "role": "agent", "password": "a good long password"},
         page=True,
     ),
+    Route("POST", "/accounts/acme/users/{user}/role", ADMIN, {"role": "designer"}, page=True),
+    Route("POST", "/accounts/acme/users/{user}/disable", ADMIN, {}, page=True),
+    Route("POST", "/accounts/acme/users/{user}/enable", ADMIN, {}, page=True),
+    Route("POST", "/accounts/acme/users/{user}/password", ADMIN, {}, page=True),
 ]
 
 
@@ -186,8 +190,8 @@ def test_each_role_gets_what_it_may_and_nothing_else(
             path = path.rsplit("/", 1)[0] + f"/{hook.id}"
         if route.method == "POST" and route.path.endswith("/flows"):
             body = {"name": f"New for {role.replace('_', ' ')}", "steps": ["Start"]}
-        if route.method == "POST" and route.path == f"{API}/users":
-            body = {"username": f"new-{role.replace('_', '-')}", "role": "agent"}
+        if route.method == "POST" and route.path.endswith("/acme/users"):
+            body = {**body, "username": f"new-{role.replace('_', '-')}"}
         return path, body
 
     def may(role: str) -> bool:
@@ -206,14 +210,18 @@ def test_each_role_gets_what_it_may_and_nothing_else(
         before = snapshot(db)
         if route.page:
             form = None
-            if route.method == "POST":  # a form from the page, with the login's CSRF token
-                csrf = logins.csrf_token(client.cookies[LOGIN_COOKIE])
+            if route.method == "POST":  # a form from the page, with the browser's CSRF token
+                csrf = token_for(client.cookies[CSRF_COOKIE], client.cookies[LOGIN_COOKIE])
                 form = {**body, "csrf_token": csrf}
             answer = client.request(route.method, path, data=form, follow_redirects=False)
         else:
             answer = client.request(route.method, path, json=body, headers=bearer(tokens[role]))
-        if allowed:  # a saved form answers with a redirect to the page
+        if allowed:
             assert 200 <= answer.status_code < 400, (role, answer.status_code, answer.text[:300])
+            if answer.status_code == 303 and route.page:  # a form's answer: back to its page,
+                shown = client.get(answer.headers["location"])  # which says it was done
+                assert shown.status_code == 200, (role, shown.text[:300])
+                assert 'class="alert error"' not in shown.text, (role, shown.text)
             continue
         expected = 404 if role == "foreign admin" else 403
         assert answer.status_code == expected, (role, answer.status_code, answer.text[:300])

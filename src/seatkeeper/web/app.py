@@ -26,6 +26,7 @@ from seatkeeper.storage.schema import ensure_current
 from seatkeeper.web import errors, live, metrics
 from seatkeeper.web.api.admin import admin_router
 from seatkeeper.web.api.agent import agent_router
+from seatkeeper.web.api.console import console_api_router
 from seatkeeper.web.api.export import export_router
 from seatkeeper.web.api.people import people_router
 from seatkeeper.web.api.webhooks import webhooks_router
@@ -36,7 +37,6 @@ from seatkeeper.web.live import Hub
 from seatkeeper.web.metrics import RequestTimer, app_metrics, metrics_page
 from seatkeeper.web.pages import add_filters, pages_router
 from seatkeeper.web.pages.common import http_error_page
-from seatkeeper.web.pages.console import console_api_router
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"

@@ -1,30 +1,43 @@
-"""What handlers are given: the runtime, one `now` per request, and who is calling."""
+"""What handlers are given: the runtime, one `now` per request, who is calling (an API
+token's user, or the pages' visitor) and the one CSRF check of every unsafe request a
+browser makes with seatkeeper's cookies."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.datastructures import State
+from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType, ScopeType
 from litestar.handlers import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.params import FromPath
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from seatkeeper.clock import Clock
 from seatkeeper.domain.errors import CsrfRefused, InvalidInput, InvalidToken, MissingCredentials
-from seatkeeper.domain.model import User
-from seatkeeper.services import access, logins
+from seatkeeper.domain.model import Account, User
+from seatkeeper.services import access, accounts, logins
 from seatkeeper.services.heartbeats import Beat, Heartbeats
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.web.coalesce import Coalesced
 from seatkeeper.web.errors import AnyRequest
 
+Connection = ASGIConnection[Any, Any, Any, Any]
+
 LOGIN_COOKIE = "seatkeeper_login"
-CSRF_HEADER = "x-csrf-token"
+CSRF_COOKIE = "seatkeeper_csrf"  # the browser's secret, which its forms' tokens are made from
+CSRF_FIELD = "csrf_token"  # where a form carries the token
+CSRF_HEADER = "x-csrf-token"  # where a page's script carries it
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -60,9 +73,9 @@ def provide_now(runtime: RuntimeDep) -> datetime:
     return runtime.clock.now()
 
 
-def bearer_token(request: AnyRequest) -> str | None:
+def bearer_token(connection: Connection) -> str | None:
     """The bearer token of the Authorization header, if there is one."""
-    return bearer_of(request.headers.get("authorization", ""))
+    return bearer_of(connection.headers.get("authorization", ""))
 
 
 def bearer_of(authorization: str) -> str | None:
@@ -84,21 +97,14 @@ def provide_source(request: AnyRequest) -> str | None:
     return request.client.host if request.client else None
 
 
-def login_token(request: AnyRequest) -> str | None:
+def login_token(connection: Connection) -> str | None:
     """The page login's token, from its cookie."""
-    return request.cookies.get(LOGIN_COOKIE) or None
-
-
-def require_csrf(request: AnyRequest, token: str, sent: str | None) -> None:
-    """Refuse a state-changing request authorized by the login cookie without its CSRF token."""
-    if request.method in SAFE_METHODS:
-        return
-    if sent is None or not hmac.compare_digest(sent, logins.csrf_token(token)):
-        raise CsrfRefused
+    return connection.cookies.get(LOGIN_COOKIE) or None
 
 
 def provide_admin(request: AnyRequest, runtime: RuntimeDep) -> User:
-    """Who calls the admin API: an API token's user, or a page login's (with its CSRF token).
+    """Who calls the admin API: an API token's user, or a page login's (a page's script,
+    whose unsafe calls `cookie_csrf` checks).
 
     Role and account are checked per call.
     """
@@ -111,18 +117,166 @@ def provide_admin(request: AnyRequest, runtime: RuntimeDep) -> User:
     user = logins.logged_in_user(runtime.db, token, now=runtime.clock.now())
     if user is None:
         raise InvalidToken("Your login has ended: log in again.")
-    require_csrf(request, token, request.headers.get(CSRF_HEADER))
     return user
 
 
-def single_valued_query(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
+def single_valued_query(connection: Connection, _: BaseRouteHandler) -> None:
     """Refuses a query parameter given twice (`?order=asc&order=desc`): which was meant?"""
     counts = Counter(name for name, _ in connection.query_params.multi_items())
     repeated = sorted(name for name, n in counts.items() if n > 1)
     if repeated:
         raise InvalidInput(f"The query parameter {repeated[0]!r} is given more than once.")
+
+
+# --- the pages' visitor ------------------------------------------------------------------
+
+
+class LoginRequired(Exception):
+    """The visitor must log in first; they come back to `back_to` afterwards."""
+
+    def __init__(self, back_to: str) -> None:
+        super().__init__(back_to)
+        self.back_to = back_to
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """A logged-in user of the pages."""
+
+    user: User
+    account: Account  # their own
+
+
+def current_visitor(connection: Connection, runtime: Runtime, now: datetime) -> Visitor | None:
+    """The logged-in user behind the request's login cookie, if any."""
+    token = login_token(connection)
+    user = None if token is None else logins.logged_in_user(runtime.db, token, now=now)
+    return None if user is None else Visitor(user, accounts.account_of(runtime.db, user))
+
+
+def provide_visitor(request: AnyRequest, runtime: RuntimeDep, now: Now) -> Visitor:
+    """The logged-in visitor; anyone else is sent to log in, and back to this page."""
+    found = current_visitor(request, runtime, now)
+    if found is None:
+        raise LoginRequired(_page_of(request))
+    return found
+
+
+def _page_of(request: AnyRequest) -> str:
+    """Where to come back to after logging in: this page, or the page a form was sent from
+    (`/accounts/acme/users/bob/role` belongs to `/accounts/acme/users`)."""
+    path = request.url.path
+    if request.method not in SAFE_METHODS:
+        parts = path.split("/")
+        return "/".join(parts[:4]) if parts[1:2] == ["accounts"] else "/"
+    return path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def provide_maybe_visitor(request: AnyRequest, runtime: RuntimeDep, now: Now) -> Visitor | None:
+    """The logged-in visitor, or None for a page anyone may see."""
+    return current_visitor(request, runtime, now)
+
+
+def provide_managed(visitor: VisitorDep, runtime: RuntimeDep, account: FromPath[str]) -> Account:
+    """The account in the page's address, which the visitor administers: a lower role is
+    not allowed (403), another account is answered as if it did not exist (404)."""
+    return access.account_for(runtime.db, visitor.user, account)
+
+
+VisitorDep = NamedDependency[Visitor]
+MaybeVisitor = NamedDependency[Visitor | None]
+Managed = NamedDependency[Account]
+
+
+# --- CSRF -------------------------------------------------------------------------------
+#
+# One scheme for every unsafe request a browser makes with seatkeeper's cookies: the
+# pages' forms, the console's and the Active Agents page's scripts, the login form. Each
+# browser holds a secret in a cookie (HttpOnly, SameSite=Lax); every form carries, in
+# `csrf_token`, and every script sends, in X-CSRF-Token, a token made from that secret and
+# the browser's login. Another site can neither read the secret nor make the token, and a
+# token from before a login does not serve after it. Calls with a Bearer token are the
+# API's own business: a browser sends none by itself.
+
+_HANDED_OVER = "seatkeeper.csrf_secret"  # where a secret made during a request waits
+
+
+def token_for(secret: str, login: str | None) -> str:
+    """The CSRF token of a browser's secret and its login (if any)."""
+    message = b"seatkeeper-csrf:" + (login or "").encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def csrf_secret(connection: Connection) -> str | None:
+    """The browser's secret: its cookie, or the one being handed to it with this answer."""
+    made: str | None = connection.scope.get("state", {}).get(_HANDED_OVER)
+    return connection.cookies.get(CSRF_COOKIE) or made
+
+
+def csrf_token(connection: Connection) -> str:
+    """The token the page being answered puts in its forms and scripts."""
+    secret = csrf_secret(connection)
+    return "" if secret is None else token_for(secret, login_token(connection))
+
+
+async def check_csrf(connection: Connection, _: BaseRouteHandler) -> None:
+    """The guard of every page route: an unsafe request must carry the browser's token."""
+    if not isinstance(connection, Request) or connection.method in SAFE_METHODS:
+        return
+    secret = connection.cookies.get(CSRF_COOKIE)
+    sent = await _sent_token(connection)
+    expected = None if secret is None else token_for(secret, login_token(connection))
+    if expected is None or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise CsrfRefused
+
+
+async def cookie_csrf(connection: Connection, handler: BaseRouteHandler) -> None:
+    """The same check, for the admin API's calls that the login cookie authorizes (a page's
+    script); a call with a Bearer token, or with no login, is left to the API's rules."""
+    if bearer_token(connection) is None and login_token(connection) is not None:
+        await check_csrf(connection, handler)
+
+
+async def _sent_token(request: AnyRequest) -> str:
+    """The token a request carries: in its header, or in its form."""
+    header = request.headers.get(CSRF_HEADER)
+    if header is not None:
+        return header
+    if request.content_type[0] not in (
+        RequestEncodingType.URL_ENCODED,
+        RequestEncodingType.MULTI_PART,
+    ):
+        return ""
+    value = (await request.form()).get(CSRF_FIELD)
+    return value if isinstance(value, str) else ""
+
+
+class CsrfSecret(ASGIMiddleware):
+    """Hands a browser that has no CSRF secret yet its own, with the page that needs it."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if CSRF_COOKIE in ASGIConnection[Any, Any, Any, Any](scope).cookies:
+            await next_app(scope, receive, send)
+            return
+        secret = secrets.token_urlsafe(32)
+        scope.setdefault("state", {})[_HANDED_OVER] = secret
+        cookie = Cookie(
+            key=CSRF_COOKIE,
+            value=secret,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=scope.get("scheme") == "https",
+        ).to_encoded_header()
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), cookie]
+            await send(message)
+
+        await next_app(scope, receive, sending)
 
 
 DEPENDENCIES = {
@@ -132,4 +286,10 @@ DEPENDENCIES = {
     "source": Provide(provide_source, sync_to_thread=False),
 }
 ADMIN_DEPENDENCIES = {"admin_user": Provide(provide_admin, sync_to_thread=True)}
-ADMIN_GUARDS = [single_valued_query]
+ADMIN_GUARDS = [single_valued_query, cookie_csrf]
+PAGE_DEPENDENCIES = {
+    "visitor": Provide(provide_visitor, sync_to_thread=True),
+    "maybe_visitor": Provide(provide_maybe_visitor, sync_to_thread=True),
+    "managed": Provide(provide_managed, sync_to_thread=True),
+}
+PAGE_GUARDS = [check_csrf]

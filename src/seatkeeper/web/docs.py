@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar._openapi.schema_generation import SchemaCreator
-from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+import msgspec
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 from litestar.openapi.spec import Components, Schema, SecurityScheme
+from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
 import seatkeeper
@@ -81,14 +81,27 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-class StrictStructs(StructSchemaPlugin):
+class StrictStructs(OpenAPISchemaPlugin):
     """A body that refuses unknown fields says so in the document: additionalProperties
-    false (found by the API fuzzing, which sent extra fields the document allowed)."""
+    false (found by the API fuzzing, which sent extra fields the document allowed).
 
-    def to_openapi_schema(
-        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
-    ) -> Schema:
-        schema = super().to_openapi_schema(field_definition, schema_creator)
-        if field_definition.type_.__struct_config__.forbid_unknown_fields:
-            schema.additional_properties = False
+    It asks the plugin that documents every other msgspec Struct for the schema, then
+    closes it: the schema generator hands over the plugins it knows."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return field_definition.is_subclass_of(msgspec.Struct) and bool(
+            field_definition.type_.__struct_config__.forbid_unknown_fields
+        )
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        others = (plugin for plugin in schema_creator.plugins if plugin is not self)
+        struct = next(p for p in others if _supports(p, field_definition))
+        schema: Schema = struct.to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
         return schema
+
+
+def _supports(plugin: Any, field_definition: FieldDefinition) -> bool:
+    if isinstance(plugin, OpenAPISchemaPlugin):
+        return plugin.is_plugin_supported_field(field_definition)
+    return bool(plugin.is_plugin_supported_type(field_definition.annotation))

@@ -20,10 +20,11 @@ from seatkeeper.services import accounts
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions
+from seatkeeper.web.deps import CSRF_COOKIE, LOGIN_COOKIE, token_for
 from tests.conftest import PASSWORD, World
 from tests.web.api.test_account_settings import api, audit_rows, stored, user_id
 from tests.web.api.test_agent import call, error_of, login, open_session
-from tests.web.pages.test_pages import log_in
+from tests.web.pages.test_pages import WRONG, log_in, refused_login
 
 Client = TestClient[Litestar]
 CREATED_AT = "2026-03-10T14:00:00+01:00"  # START, in Paris
@@ -98,9 +99,38 @@ def link_path(url: str) -> str:
 
 
 def spend_link(client: Client, path: str, password: str, confirm: str | None = None) -> Any:
-    """Fill in the set-password page's form, as a person would."""
+    """Send the set-password page's form, as a person would (with the browser's CSRF token)."""
+    if CSRF_COOKIE not in client.cookies:
+        client.get("/login")
+    csrf = token_for(client.cookies[CSRF_COOKIE], client.cookies.get(LOGIN_COOKIE))
     form = {"password": password, "confirm": password if confirm is None else confirm}
-    return client.post(path, data=form, follow_redirects=False)
+    return client.post(path, data={**form, "csrf_token": csrf}, follow_redirects=False)
+
+
+def password_set(client: Client, answer: Any, username: str) -> bool:
+    """Whether the link set the password: on to the login page, which says so."""
+    if answer.status_code != 303:
+        return False
+    assert answer.headers["location"] == f"/login?account=acme&username={username}"
+    page = client.get(answer.headers["location"]).text
+    assert "Your password is set: log in with it." in page
+    return f'value="{username}"' in page
+
+
+def link_refused(client: Client, answer: Any, path: str) -> str:
+    """A refused password goes back to the link's page (303): what it says."""
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == path
+    page = client.get(path)
+    assert page.status_code == 200
+    found = re.search(r'data-testid="set-password-error">([^<]*)<', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def login_refused(client: Client, username: str, password: str = PASSWORD) -> bool:
+    """Whether the login form refuses these credentials as wrong."""
+    return WRONG in refused_login(client, log_in(client, username, password=password))
 
 
 def admin_of_acme(client: Client, world: World, username: str) -> None:
@@ -300,7 +330,7 @@ def test_a_user_created_without_a_password_sets_it_once_through_the_link(
     assert token.group(1) not in str(stored(db))
     assert token.group(1) not in api(client, "GET", "acme/users", world.admin_token).text
     # Until the link is used nobody can log in as erin.
-    assert log_in(client, "erin").status_code == 401
+    assert login_refused(client, "erin")
 
     clock.advance(timedelta(days=6))
     page = client.get(path)
@@ -308,7 +338,7 @@ def test_a_user_created_without_a_password_sets_it_once_through_the_link(
     assert 'name="password"' in page.text
     assert 'name="confirm"' in page.text
     assert "erin" in page.text
-    assert spend_link(client, path, NEW_PASSWORD).status_code == 200
+    assert password_set(client, spend_link(client, path, NEW_PASSWORD), "erin")
     assert log_in(client, "erin", password=NEW_PASSWORD).status_code == 303
     assert one_user(client, world, "erin")["last_login_at"] == "2026-03-16T14:00:00+01:00"
 
@@ -318,7 +348,7 @@ def test_a_user_created_without_a_password_sets_it_once_through_the_link(
     assert 'name="confirm"' not in again.text
     other = "another password altogether"
     assert spend_link(client, path, other).status_code == 404
-    assert log_in(client, "erin", password=other).status_code == 401
+    assert login_refused(client, "erin", other)
     assert log_in(client, "erin", password=NEW_PASSWORD).status_code == 303
 
     [created] = by_people(audit_rows(db, world.acme.id, "user_created"))
@@ -335,13 +365,12 @@ def test_a_link_whose_two_passwords_differ_stays_unspent(
     path = link_path(made.json()["set_password_url"])
     before = stored(db)
     refused = spend_link(client, path, NEW_PASSWORD, confirm=NEW_PASSWORD + "!")
-    assert refused.status_code == 400
-    assert "not the same" in refused.text
+    assert link_refused(client, refused, path) == "The two passwords are not the same."
     short = spend_link(client, path, "short")
-    assert short.status_code == 400
+    assert link_refused(client, short, path) == "A password must be 8 to 1024 characters long."
     assert stored(db) == before
     assert error_of(agent_open(client, world, "erin", NEW_PASSWORD)) == (401, "invalid_credentials")
-    assert spend_link(client, path, NEW_PASSWORD).status_code == 200
+    assert password_set(client, spend_link(client, path, NEW_PASSWORD), "erin")
     assert agent_open(client, world, "erin", NEW_PASSWORD).status_code == 201
 
 
@@ -363,7 +392,7 @@ def test_a_new_link_replaces_the_earlier_one(client: Client, world: World, db: D
     assert second != first
     assert client.get(first).status_code == 404
     assert spend_link(client, first, NEW_PASSWORD).status_code == 404
-    assert spend_link(client, second, NEW_PASSWORD).status_code == 200
+    assert password_set(client, spend_link(client, second, NEW_PASSWORD), "erin")
     assert agent_open(client, world, "erin", NEW_PASSWORD).status_code == 201
 
 
@@ -390,7 +419,7 @@ def test_an_admin_resets_a_password(client: Client, world: World, db: Database) 
     assert with_link.status_code == 200, with_link.text
     assert with_link.json()["user"] == user_row("dan", "designer")
     path = link_path(with_link.json()["set_password_url"])
-    assert spend_link(client, path, NEW_PASSWORD).status_code == 200
+    assert password_set(client, spend_link(client, path, NEW_PASSWORD), "dan")
     assert log_in(client, "dan", password=NEW_PASSWORD).status_code == 303
 
     rows = audit_rows(db, world.acme.id, "password_reset")
@@ -637,8 +666,8 @@ def test_a_disabled_user_cannot_log_in_to_the_pages_nor_use_their_token(
     assert api(client, "GET", "acme/users", ann_token).status_code == 200
     for username in ("dan", "ann"):
         assert change(client, world.admin_token, username, {"disabled": True}).status_code == 200
-    assert log_in(client, "dan").status_code == 401
-    assert log_in(client, "ann", password=NEW_PASSWORD).status_code == 401
+    assert login_refused(client, "dan")
+    assert login_refused(client, "ann", NEW_PASSWORD)
     assert error_of(api(client, "GET", "acme/users", ann_token)) == (401, "invalid_token")
 
     for username in ("dan", "ann"):
@@ -677,8 +706,8 @@ def test_last_login_follows_page_logins_and_agent_sessions(
         401,
         "invalid_credentials",
     )
-    assert log_in(client, "carol", password="wrong password").status_code == 401
-    assert log_in(client, "alice", password="wrong password").status_code == 401
+    assert login_refused(client, "carol", "wrong password")
+    assert login_refused(client, "alice", "wrong password")
     assert open_session(client, world.app_key).status_code == 201
 
     listed = {u["username"]: u["last_login_at"] for u in users_of(client, world)}

@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import re
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import select
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import DomainError
 from seatkeeper.services import logins
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
+from seatkeeper.storage.tables import metadata
+from seatkeeper.web.deps import CSRF_COOKIE, LOGIN_COOKIE, token_for
+from seatkeeper.web.pages import common
 from tests.conftest import PASSWORD, World, bearer
 from tests.web.api.test_agent import error_of, login, open_session
 
 Client = TestClient[Litestar]
 PAGE = "/accounts/acme/active-agents"
+WRONG = "The account, username or password is not correct."
 
 
 def form_token(page: str) -> str:
@@ -51,6 +59,27 @@ def log_in(
         },
         follow_redirects=False,
     )
+
+
+def everything(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table: what a refused request must leave as it was."""
+    with db.read() as conn:
+        return {
+            t.name: sorted(map(tuple, conn.execute(select(t))), key=repr)
+            for t in metadata.sorted_tables
+        }
+
+
+def refused_login(client: Client, answer: Any, *, back_to: str = "/login") -> str:
+    """A refused login goes back to the login form (303) and logs nobody in; the form,
+    with the refusal on it."""
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == back_to
+    assert "seatkeeper_login=" not in answer.headers.get("set-cookie", "")
+    form = client.get(back_to)
+    assert form.status_code == 200
+    assert form.text.count('data-testid="login-error"') == 1
+    return form.text
 
 
 @pytest.fixture
@@ -103,28 +132,48 @@ def test_after_login_only_local_pages_are_a_destination(
 
 
 def test_a_login_form_from_elsewhere_is_refused(client: Client, world: World) -> None:
-    forged = client.post(
-        "/login",
-        data={"account": "acme", "username": "admin", "password": PASSWORD, "csrf_token": "guess"},
-        follow_redirects=False,
-    )
-    assert forged.status_code == 403
-    assert "login form has expired, or came from another site" in forged.text
-    assert "seatkeeper_login=" not in forged.headers.get("set-cookie", "")
+    form = {"account": "acme", "username": "admin", "password": PASSWORD}
+    for token in ({}, {"csrf_token": "guess"}):  # with no CSRF secret yet, then a wrong token
+        forged = client.post("/login", data={**form, **token}, follow_redirects=False)
+        assert forged.status_code == 403
+        assert 'data-testid="error-403"' in forged.text
+        assert "This form has expired" in forged.text
+        assert "its CSRF token is missing or wrong" in forged.text
+        assert "seatkeeper_login=" not in forged.headers.get("set-cookie", "")
+        client.get("/login")  # the browser has its CSRF secret from now on
+    assert client.get(PAGE, follow_redirects=False).status_code == 303  # nobody logged in
+
+
+def test_a_refused_login_keeps_what_was_typed_but_the_password_and_says_it_once(
+    client: Client, world: World
+) -> None:
+    target = "/accounts/acme/recently-ended?reason=timeout"
+    answer = log_in(client, "admin", password="not the password", next=target)
+    form = refused_login(client, answer, back_to=f"/login?{urlencode({'next': target})}")
+    assert WRONG in form
+    assert 'value="acme"' in form and 'value="admin"' in form
+    assert "not the password" not in form
+    assert f'name="next" value="{html.escape(target)}"' in form
+    again = client.get("/login")
+    assert "login-error" not in again.text  # said once
+    assert 'value="admin"' not in again.text
+    # The right password takes the admin where they were going.
+    assert log_in(client, "admin", next=target).headers["location"] == target
 
 
 def test_wrong_passwords_are_refused_then_throttled(
     client: Client, world: World, clock: FrozenClock
 ) -> None:
     for _ in range(5):
-        wrong = log_in(client, "admin", password="not the password")
-        assert wrong.status_code == 401
-        assert "The account, username or password is not correct." in wrong.text
-    locked = log_in(client, "admin")  # even the right password waits now
-    assert locked.status_code == 429
-    assert "Too many wrong passwords for &#39;admin&#39; from this address" in locked.text
-    assert "Try again in 15 minutes." in locked.text
-    assert log_in(client, "alice").status_code == 303  # another user is not affected
+        wrong = refused_login(client, log_in(client, "admin", password="not the password"))
+        assert WRONG in wrong
+    locked = refused_login(client, log_in(client, "admin"))  # even the right password waits now
+    assert "Too many wrong passwords for &#39;admin&#39; from this address" in locked
+    assert "Try again in 15 minutes." in locked
+    assert WRONG not in locked
+    alice = log_in(client, "alice")  # another user is not affected
+    assert alice.status_code == 303 and alice.headers["location"] == "/"
+    client.cookies.clear()
     clock.advance(timedelta(minutes=15))
     assert log_in(client, "admin").status_code == 303
 
@@ -133,10 +182,14 @@ def test_unknown_accounts_are_throttled_like_real_ones(client: Client, world: Wo
     """Otherwise a 429 after five tries would tell that an account exists."""
     for account in ("acme", "no-such-account"):
         answers = [
-            log_in(client, "admin", account=account, password="wrong password").status_code
+            refused_login(
+                client, log_in(client, "admin", account=account, password="wrong password")
+            )
             for _ in range(6)
         ]
-        assert answers == [401] * 5 + [429], account
+        told = ["throttled" if "Too many wrong passwords" in a else "wrong" for a in answers]
+        assert told == ["wrong"] * 5 + ["throttled"], account
+        assert all(WRONG in a for a in answers[:5]), account
 
 
 def test_parallel_guesses_cannot_slip_past_the_limit(
@@ -166,15 +219,13 @@ def test_parallel_guesses_cannot_slip_past_the_limit(
 def test_impossible_usernames_are_wrong_credentials_not_errors(
     client: Client, world: World, username: str
 ) -> None:
-    answer = log_in(client, username)
-    assert answer.status_code == 401
-    assert "The account, username or password is not correct." in answer.text
+    assert WRONG in refused_login(client, log_in(client, username))
 
 
 def test_unknown_accounts_and_users_look_like_wrong_passwords(client: Client, world: World) -> None:
-    for answer in (log_in(client, "admin", account="nope"), log_in(client, "nobody")):
-        assert answer.status_code == 401
-        assert "The account, username or password is not correct." in answer.text
+    for account, username in (("nope", "admin"), ("acme", "nobody")):
+        answer = log_in(client, username, account=account)
+        assert WRONG in refused_login(client, answer)
 
 
 @pytest.mark.parametrize(
@@ -314,3 +365,118 @@ def test_pages_are_not_cached_nor_framed(client: Client, world: World) -> None:
     policy = page.headers["content-security-policy"]
     assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy
+
+
+# --- the visitor every page is given -------------------------------------------------------
+
+USERS = "/accounts/acme/users"
+NEEDS_LOGIN = [  # (method, address, where logging in leads back to)
+    ("GET", f"{PAGE}?sort=agent_id&order=desc", f"{PAGE}?sort=agent_id&order=desc"),
+    ("GET", f"{PAGE}/fragments?q=bob", f"{PAGE}/fragments?q=bob"),
+    ("GET", f"{PAGE}/events", f"{PAGE}/events"),
+    ("GET", "/accounts/acme/recently-ended?reason=timeout", None),
+    ("GET", "/accounts/acme/settings", None),
+    ("GET", USERS, None),
+    ("POST", "/accounts/acme/settings", "/accounts/acme/settings"),
+    ("POST", USERS, USERS),
+    ("POST", f"{USERS}/bob/role", USERS),
+    ("POST", f"{USERS}/bob/disable", USERS),
+    ("POST", f"{USERS}/bob/enable", USERS),
+    ("POST", f"{USERS}/bob/password", USERS),
+]
+
+
+def test_the_table_covers_every_page_of_an_account(app: Litestar) -> None:
+    served = {
+        (method, route.path.replace(":str", ""))
+        for route in app.routes
+        if route.path.startswith("/accounts/{account")
+        for method in getattr(route, "methods", ())
+        if method not in ("OPTIONS", "HEAD")
+    }
+    listed = {
+        (method, path.split("?")[0].replace("acme", "{account}").replace("bob", "{username}"))
+        for method, path, _ in NEEDS_LOGIN
+    }
+    assert served == listed
+
+
+@pytest.mark.parametrize(("method", "path", "back"), NEEDS_LOGIN, ids=str)
+def test_every_page_sends_a_visitor_who_is_not_logged_in_to_log_in_and_back(
+    client: Client, world: World, db: Database, method: str, path: str, back: str | None
+) -> None:
+    client.get("/login")  # the browser's CSRF secret, so that only the login is missing
+    token = token_for(client.cookies[CSRF_COOKIE], None)
+    before = everything(db)
+    data = {"csrf_token": token, "role": "designer"} if method == "POST" else None
+    answer = client.request(method, path, data=data, follow_redirects=False)
+    assert answer.status_code == 303, answer.text[:300]
+    assert answer.headers["location"] == f"/login?next={quote(back or path, safe='/')}"
+    assert everything(db) == before
+
+
+def test_page_handlers_declare_their_visitor_and_forms_the_account_they_manage(
+    app: Litestar,
+) -> None:
+    for route in app.routes:
+        if not route.path.startswith("/accounts/{account"):
+            continue
+        for handler in getattr(route, "route_handlers", ()):
+            if handler.http_methods == {"OPTIONS"}:  # Litestar's own answer to OPTIONS
+                continue
+            given = set(handler.parsed_fn_signature.parameters)
+            assert "visitor" in given, route.path
+            assert ("managed" in given) == ("POST" in handler.http_methods), route.path
+    assert not hasattr(common, "required_visitor")
+
+
+def test_the_home_page_is_for_anyone_and_knows_who_is_logged_in(
+    client: Client, world: World
+) -> None:
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    log_in(client, "dan")
+    home = client.get("/")
+    assert home.status_code == 200 and "Hello, dan" in home.text
+    client.cookies.clear()
+    log_in(client, "admin")
+    assert client.get("/", follow_redirects=False).headers["location"] == PAGE
+
+
+# --- what a form's answer carries to its page ----------------------------------------------
+
+
+def test_a_refused_form_comes_back_once_and_only_to_its_own_browser_and_page(
+    app: Litestar, client: Client, world: World
+) -> None:
+    log_in(client, "admin")
+    token = token_for(client.cookies[CSRF_COOKIE], client.cookies[LOGIN_COOKIE])
+    settings = "/accounts/acme/settings"
+    typed = {"name": "", "time_zone": "Mars/Olympus_Mons", "session_timeout_minutes": "45"}
+    answer = client.post(settings, data={**typed, "csrf_token": token}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == settings
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("seatkeeper_flash=")
+    for attribute in ("HttpOnly", f"Path={settings}", "Max-Age=60", "SameSite=lax"):
+        assert attribute in cookie, cookie
+    sealed = client.cookies["seatkeeper_flash"]
+
+    shown = client.get(settings).text
+    assert 'data-testid="settings-error"' in shown
+    assert 'data-testid="error-name"' in shown and 'data-testid="error-time-zone"' in shown
+    assert 'value="Mars/Olympus_Mons"' in shown
+    assert "seatkeeper_flash" not in client.cookies  # dropped once shown
+    assert 'data-testid="settings-error"' not in client.get(settings).text
+
+    def believed(browser: Client, value: str, path: str = settings) -> bool:
+        browser.cookies.set("seatkeeper_flash", value, domain="testserver.local", path=path)
+        page = browser.get(path).text
+        browser.cookies.delete("seatkeeper_flash")
+        return 'class="alert error"' in page
+
+    assert believed(client, sealed)  # the genuine one, while it lasts
+    forged = base64.urlsafe_b64encode(b'{"error":"Your account is closed."}').decode()
+    assert not believed(client, f"{forged}.{sealed.rsplit('.', 1)[1]}")  # another text
+    assert not believed(client, sealed, "/accounts/acme/users")  # another page
+    with TestClient(app) as other:
+        log_in(other, "admin")
+        assert not believed(other, sealed)  # another browser

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Router, delete, get, post
@@ -18,6 +17,7 @@ from seatkeeper.domain import usage as usage_domain
 from seatkeeper.domain import validation
 from seatkeeper.domain.model import GridView
 from seatkeeper.services import admin, flows
+from seatkeeper.web import presenters as shown
 from seatkeeper.web.api.schemas import FlowBody, Flows
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep, Source
 from seatkeeper.web.errors import responses
@@ -164,16 +164,9 @@ def active_sessions(
 
 
 def grid_body(result: admin.Grid, view: GridView) -> ActiveSessions:
-    tz = ZoneInfo(result.account.time_zone)
     rows = [
-        ActiveSession(
-            r.session_id,
-            r.agent_id,
-            r.started_at.astimezone(tz),
-            list(r.flows),
-            r.open_interactions,
-        )
-        for r in result.rows
+        ActiveSession(s.session_id, s.agent_id, s.started, list(s.flows), s.count)
+        for s in (shown.open_session(r, result.account) for r in result.rows)
     ]
     return ActiveSessions(
         account=result.account.slug,
@@ -208,11 +201,9 @@ def terminate(
         runtime.db, admin_user, account, data.session_ids, clock=runtime.clock, source=source
     )
     count = len(result.terminated)
-    message = f"{count} session{'' if count == 1 else 's'} terminated."
-    if result.already_ended:
-        message += f" {len(result.already_ended)} had already ended."
-    if result.not_found:
-        message += f" {len(result.not_found)} not found in this account."
+    message = shown.terminated_message(
+        count, already_ended=len(result.already_ended), not_found=len(result.not_found)
+    )
     return Terminated(count, result.terminated, result.already_ended, result.not_found, message)
 
 
@@ -242,11 +233,11 @@ def ended_sessions(
     result = admin.recently_ended(
         runtime.db, admin_user, account, reason=wanted, page=page, per_page=per_page, now=now
     )
-    tz = ZoneInfo(result.account.time_zone)
+    found = result.account
     return EndedSessions(
-        account=result.account.slug,
-        time_zone=result.account.time_zone,
-        since=(now - admin.RECENT).astimezone(tz),
+        account=found.slug,
+        time_zone=found.time_zone,
+        since=shown.local(now - admin.RECENT, found),
         reason=wanted,
         page=page,
         per_page=per_page,
@@ -254,17 +245,17 @@ def ended_sessions(
         count=result.total,
         sessions=[
             EndedSession(
-                r.session_id,
-                r.agent_id,
-                r.started_at.astimezone(tz),
-                r.ended_at.astimezone(tz),
-                round((r.ended_at - r.started_at).total_seconds()),
-                r.reason,
-                r.ended_by,
-                r.source,
-                list(r.open_at_end),
+                s.session_id,
+                s.agent_id,
+                s.started,
+                s.ended,
+                s.seconds,
+                s.reason,
+                s.ended_by,
+                s.source,
+                list(s.open_at_end),
             )
-            for r in result.rows
+            for s in (shown.ended_session(r, found) for r in result.rows)
         ],
     )
 
@@ -291,7 +282,6 @@ def capacity_alerts(
     runtime: RuntimeDep, now: Now, admin_user: ApiUser, account: FromPath[str]
 ) -> Alerts:
     found, alerts = admin.account_alerts(runtime.db, admin_user, account, now=now)
-    tz = ZoneInfo(found.time_zone)
     return Alerts(
         account=found.slug,
         time_zone=found.time_zone,
@@ -299,14 +289,14 @@ def capacity_alerts(
         alerts=[
             AlertBody(
                 a.level,
-                a.cleared_at is None,
-                a.raised_at.astimezone(tz),
+                a.active,
+                a.raised_at,
                 a.raised_in_use,
                 a.licenses,
-                a.cleared_at and a.cleared_at.astimezone(tz),
+                a.cleared_at,
                 a.cleared_in_use,
             )
-            for a in alerts
+            for a in (shown.capacity_alert(alert, found) for alert in alerts)
         ],
     )
 
@@ -316,7 +306,7 @@ def usage_body(result: admin.AccountUsage, now: datetime) -> Usage:
     return Usage(
         account=result.account.slug,
         time_zone=result.account.time_zone,
-        as_of=now.astimezone(ZoneInfo(result.account.time_zone)),
+        as_of=shown.local(now, result.account),
         current=report.current,
         total=report.total,
         daily_average=round(report.daily_average, 2),

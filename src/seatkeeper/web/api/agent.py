@@ -23,7 +23,7 @@ from seatkeeper.web.api.schemas import PRINTABLE, FlowBody, Flows, Name
 from seatkeeper.web.deps import Bearer, Runtime, RuntimeDep, Source, bearer_of
 from seatkeeper.web.errors import AnyRequest, responses
 
-ENDED = (e.SessionTerminated, e.SessionExpired, e.SessionLoggedOut)
+ENDED = (e.SessionTerminated, e.SessionExpired, e.SessionUserDisabled, e.SessionLoggedOut)
 TOKEN = (e.MissingCredentials, e.InvalidToken, e.SessionNotFound)
 SESSION_TOKEN: list[SecurityRequirement] = [{"SessionToken": []}]
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import datetime, time
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Response, Router, get
@@ -18,6 +16,7 @@ from litestar.params import FromPath, QueryParameter
 from seatkeeper.domain import errors as e
 from seatkeeper.domain import validation
 from seatkeeper.services import admin
+from seatkeeper.web import presenters as shown
 from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS, grid_body, usage_body
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep
 from seatkeeper.web.errors import responses
@@ -92,22 +91,22 @@ def usage_export(
     format: FORMAT = "csv",
 ) -> Response[bytes]:
     fmt = _format(format)
-    body = usage_body(admin.account_usage(runtime.db, admin_user, account, now=now), now)
+    found = admin.account_usage(runtime.db, admin_user, account, now=now)
+    body = usage_body(found, now)
     filename = f"{body.account}-usage-{body.as_of:%Y-%m-%d}"
     if fmt == "json":
         return _download(msgspec.json.encode(body), fmt, filename)
-    tz = ZoneInfo(body.time_zone)
     rows = (
         (
             d.date.isoformat(),
-            datetime.combine(d.date, time(), tz).isoformat(),  # the day's start, there
+            d.start.isoformat(),
             d.max_concurrent,
             d.denials,
             d.minutes_at_cap,
             d.peak_demand,
             str(d.account_existed).lower(),
         )
-        for d in body.days
+        for d in (shown.usage_day(day, found.account) for day in found.report.days)
     )
     header = (
         "date",
@@ -141,23 +140,14 @@ def grid_export(
 ) -> Response[bytes]:
     fmt = _format(format)
     view = validation.every_row(sort, order, search=q)
-    body = grid_body(
-        admin.active_sessions(runtime.db, admin_user, account, view=view, now=now), view
-    )
-    filename = (
-        f"{body.account}-active-sessions-{now.astimezone(ZoneInfo(body.time_zone)):%Y-%m-%dT%H%M}"
-    )
+    result = admin.active_sessions(runtime.db, admin_user, account, view=view, now=now)
+    body = grid_body(result, view)
+    filename = f"{body.account}-active-sessions-{shown.local(now, result.account):%Y-%m-%dT%H%M}"
     if fmt == "json":
         return _download(msgspec.json.encode(body), fmt, filename)
     rows = (
-        (
-            s.session_id,
-            s.agent_id or "",
-            s.session_start.isoformat(),
-            "; ".join(s.open_interactions),
-            s.open_interactions_count,
-        )
-        for s in body.sessions
+        (s.session_id, s.agent_id or "", s.started.isoformat(), "; ".join(s.flows), s.count)
+        for s in (shown.open_session(r, result.account) for r in result.rows)
     )
     header = (
         "session_id",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Router, get, patch, post
@@ -15,6 +14,7 @@ from seatkeeper.domain import errors as e
 from seatkeeper.domain import pool, validation
 from seatkeeper.domain.model import Account, Role, UserRow
 from seatkeeper.services import settings, users
+from seatkeeper.web import presenters as shown
 from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep, Source
 from seatkeeper.web.errors import AnyRequest, responses
@@ -124,29 +124,24 @@ class HandedUser(msgspec.Struct):
 
 def settings_body(result: settings.AccountSettings) -> SettingsBody:
     account = result.account
-    tz = ZoneInfo(account.time_zone)
     return SettingsBody(
         account=account.slug,
         name=account.name,
         time_zone=account.time_zone,
-        session_timeout_minutes=account.session_timeout.total_seconds() / 60,
+        session_timeout_minutes=shown.timeout_minutes(account),
         guests_allowed=account.guests_allowed,
         licenses=account.licenses,
         license_history=[
-            LicenseChangeBody(c.at.astimezone(tz), c.licenses, c.actor)
-            for c in result.license_history
+            LicenseChangeBody(c.at, c.licenses, c.actor)
+            for c in (shown.license_total(change, account) for change in result.license_history)
         ],
     )
 
 
 def user_body(user: UserRow, account: Account) -> UserBody:
-    tz = ZoneInfo(account.time_zone)
+    found = shown.person(user, account)
     return UserBody(
-        user.username,
-        user.role.value,
-        user.created_at.astimezone(tz),
-        None if user.last_login_at is None else user.last_login_at.astimezone(tz),
-        user.disabled_at is not None,
+        found.username, found.role.value, found.created, found.last_login, found.disabled
     )
 
 
@@ -158,14 +153,9 @@ def role_named(name: str) -> Role:
         raise e.InvalidInput(f"Unknown role {name!r}; choose one of {roles}.") from None
 
 
-def link_url(request: AnyRequest, token: str) -> str:
-    """The address of a one-time link, on this server as the caller reached it."""
-    return f"{str(request.base_url).rstrip('/')}/set-password/{token}"
-
-
 def handed_body(request: AnyRequest, handed: users.Handed) -> HandedUser:
     token = handed.link_token
-    url = None if token is None else link_url(request, token)
+    url = None if token is None else shown.link_url(str(request.base_url), token)
     return HandedUser(user_body(handed.user, handed.account), url)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Router, delete, get, post
@@ -13,6 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from seatkeeper.domain import errors as e
 from seatkeeper.services import webhooks
+from seatkeeper.web import presenters as shown
 from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep
 from seatkeeper.web.errors import responses
@@ -88,26 +88,21 @@ def add_webhook(
 )
 def list_webhooks(runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str]) -> Webhooks:
     found, states = webhooks.webhooks_of(runtime.db, admin_user, account)
-    tz = ZoneInfo(found.time_zone)
-
-    def local(at: datetime | None) -> datetime | None:
-        return None if at is None else at.astimezone(tz)
-
     return Webhooks(
         found.slug,
         [
             WebhookBody(
                 s.webhook.id,
                 s.webhook.url,
-                s.webhook.created_at.astimezone(tz),
+                shown.local(s.webhook.created_at, found),
                 [
                     DeliveryBody(
                         d.id,
                         d.event,
-                        d.created_at.astimezone(tz),
+                        shown.local(d.created_at, found),
                         d.attempts,
-                        local(d.delivered_at),
-                        local(d.next_attempt_at),
+                        shown.local_or_none(d.delivered_at, found),
+                        shown.local_or_none(d.next_attempt_at, found),
                         d.last_status,
                         d.last_error,
                     )

@@ -1,13 +1,20 @@
-"""Server-rendered pages: login, the Account menu and the Active Agents page."""
+"""Server-rendered pages: login, the Account menu and the Active Agents page.
+
+Every page route is given the visitor it declares (`visitor`, `maybe_visitor`, and for
+forms that act on an account, `managed`), has its unsafe requests checked for the
+browser's CSRF token (one guard), and hands a browser without a CSRF secret its own."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from jinja2 import pass_context
 from litestar import Router
 from litestar.datastructures import ResponseHeader
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from seatkeeper.domain import usage
-from seatkeeper.web.pages.account import change_users, save_settings, settings_page, users_page
+from seatkeeper.web.deps import PAGE_DEPENDENCIES, PAGE_GUARDS, CsrfSecret, csrf_token
 from seatkeeper.web.pages.active_agents import (
     active_agents,
     active_agents_events,
@@ -19,7 +26,16 @@ from seatkeeper.web.pages.common import PAGE_EXCEPTION_HANDLERS
 from seatkeeper.web.pages.console import console
 from seatkeeper.web.pages.recently_ended import recently_ended
 from seatkeeper.web.pages.set_password import set_password, set_password_page
-from seatkeeper.web.pages.views import average
+from seatkeeper.web.pages.settings import save_settings, settings_page
+from seatkeeper.web.pages.users import (
+    change_role,
+    create_user,
+    disable_user,
+    enable_user,
+    reset_password,
+    users_page,
+)
+from seatkeeper.web.presenters import average
 
 # Pages load only what seatkeeper serves, run no inline script or style, and may not
 # be framed; the browser tests fail on any report of a violation.
@@ -38,10 +54,16 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+@pass_context
+def _csrf_token(context: Any) -> str:
+    return csrf_token(context["request"])
+
+
 def add_filters(engine: JinjaTemplateEngine) -> None:
-    """Formats the templates use."""
+    """Formats the templates use, and `csrf_token()`, which every form and script carries."""
     engine.engine.filters["average"] = average
     engine.engine.filters["advice"] = usage.advice
+    engine.engine.globals["csrf_token"] = _csrf_token
 
 
 pages_router = Router(
@@ -59,11 +81,18 @@ pages_router = Router(
         settings_page,
         save_settings,
         users_page,
-        change_users,
+        create_user,
+        change_role,
+        disable_user,
+        enable_user,
+        reset_password,
         set_password_page,
         set_password,
         console,
     ],
+    dependencies=PAGE_DEPENDENCIES,
+    guards=PAGE_GUARDS,
+    middleware=[CsrfSecret()],
     exception_handlers=PAGE_EXCEPTION_HANDLERS,
     include_in_schema=False,
     # What a person sees after logging in must not linger in caches, nor be framed.

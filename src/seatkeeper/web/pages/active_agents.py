@@ -19,12 +19,12 @@ from seatkeeper.domain import validation
 from seatkeeper.domain.errors import AccountNotFound, DomainError
 from seatkeeper.domain.model import GridView, Role
 from seatkeeper.services import access, accounts, admin
-from seatkeeper.web.deps import Now, Runtime, RuntimeDep
+from seatkeeper.web import presenters as shown
+from seatkeeper.web.deps import Now, Runtime, RuntimeDep, Visitor, VisitorDep, current_visitor
 from seatkeeper.web.errors import AnyRequest
 from seatkeeper.web.live import Hub
 from seatkeeper.web.pages import views
 from seatkeeper.web.pages.chart import usage_chart
-from seatkeeper.web.pages.common import Visitor, required_visitor, visitor
 
 
 def _panel(
@@ -40,9 +40,9 @@ def _panel(
     return {
         "account": page.grid.account,
         "usage": page.report,
-        "chart": usage_chart(page.report),
+        "chart": usage_chart(page.report, page.grid.account),
         "grid": views.grid(page.grid, view=view),
-        "alerts": views.alert_banners(page.alerts, page.grid.account),
+        "alerts": shown.alert_banners(page.alerts, page.grid.account),
     }
 
 
@@ -52,22 +52,21 @@ def _view(sort: str | None, order: str | None, q: str | None, page: int) -> Grid
 
 @get("/accounts/{account:str}/active-agents", sync_to_thread=True, include_in_schema=False)
 def active_agents(
-    request: AnyRequest,
     runtime: RuntimeDep,
     now: Now,
+    visitor: VisitorDep,
     account: FromPath[str],
     sort: FromQuery[str | None] = None,
     order: FromQuery[str | None] = None,
     q: FromQuery[str | None] = None,
     page: FromQuery[int] = 1,
 ) -> Template:
-    who = required_visitor(request, runtime, now)
-    context = _panel(runtime, who, account, view=_view(sort, order, q, page), now=now)
-    if who.user.role is Role.SUPER_ADMIN:
+    context = _panel(runtime, visitor, account, view=_view(sort, order, q, page), now=now)
+    if visitor.user.role is Role.SUPER_ADMIN:
         context["accounts"] = accounts.all_accounts(runtime.db)
     return Template(
         template_name="active_agents.html",
-        context={**context, "nav": who.nav("active-agents", viewing=context["account"])},
+        context={**context, "nav": views.nav(visitor, "active-agents", viewing=context["account"])},
     )
 
 
@@ -77,9 +76,9 @@ def active_agents(
     include_in_schema=False,
 )
 def active_agents_fragments(
-    request: AnyRequest,
     runtime: RuntimeDep,
     now: Now,
+    visitor: VisitorDep,
     account: FromPath[str],
     sort: FromQuery[str | None] = None,
     order: FromQuery[str | None] = None,
@@ -87,8 +86,7 @@ def active_agents_fragments(
     page: FromQuery[int] = 1,
 ) -> Template:
     """The parts of the page that refresh: the usage section and the grid."""
-    who = required_visitor(request, runtime, now)
-    context = _panel(runtime, who, account, view=_view(sort, order, q, page), now=now)
+    context = _panel(runtime, visitor, account, view=_view(sort, order, q, page), now=now)
     return Template(template_name="_fragments.html", context=context)
 
 
@@ -99,18 +97,17 @@ PUSH_GAP_SECONDS = 0.5  # at most two updates a second, however busy the account
 
 @get("/accounts/{account:str}/active-agents/events", include_in_schema=False)
 async def active_agents_events(
-    request: AnyRequest, runtime: RuntimeDep, account: FromPath[str]
+    request: AnyRequest, runtime: RuntimeDep, visitor: VisitorDep, account: FromPath[str]
 ) -> ServerSentEvent:
     """A stream that says "changed" whenever the account changes, on any instance."""
-    who = await anyio.to_thread.run_sync(required_visitor, request, runtime, runtime.clock.now())
-    watched = await anyio.to_thread.run_sync(access.account_for, runtime.db, who.user, account)
+    watched = await anyio.to_thread.run_sync(access.account_for, runtime.db, visitor.user, account)
     hub: Hub = request.app.state.hub
     return ServerSentEvent(_changes(hub, watched.id, request, runtime, account))
 
 
 def _may_watch(request: AnyRequest, runtime: Runtime, account: str) -> bool:
     """Whether the viewer is still logged in, with a role that may see the account."""
-    who = visitor(request, runtime, runtime.clock.now())
+    who = current_visitor(request, runtime, runtime.clock.now())
     try:
         return who is not None and bool(access.account_for(runtime.db, who.user, account))
     except DomainError:

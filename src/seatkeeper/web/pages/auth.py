@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Response, get, post
@@ -16,18 +15,11 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from seatkeeper.domain.errors import InvalidCredentials, TooManyAttempts
 from seatkeeper.domain.model import Role
 from seatkeeper.services import logins
-from seatkeeper.web.deps import (
-    LOGIN_COOKIE,
-    Now,
-    RuntimeDep,
-    Source,
-    login_token,
-    require_csrf,
-)
+from seatkeeper.web.deps import LOGIN_COOKIE, MaybeVisitor, Now, RuntimeDep, Source, login_token
 from seatkeeper.web.errors import AnyRequest
-from seatkeeper.web.pages.common import visitor
-
-FORM_COOKIE = "seatkeeper_login_form"  # ties the login form to the browser that loaded it
+from seatkeeper.web.pages.common import page
+from seatkeeper.web.pages.flash import Flash, received, see_other
+from seatkeeper.web.pages.views import nav
 
 
 class LoginForm(msgspec.Struct):
@@ -35,11 +27,6 @@ class LoginForm(msgspec.Struct):
     username: str = ""
     password: str = ""
     next: str = ""
-    csrf_token: str = ""
-
-
-class LogoutForm(msgspec.Struct):
-    csrf_token: str = ""
 
 
 def safe_next(target: str) -> str:
@@ -54,38 +41,6 @@ def safe_next(target: str) -> str:
     return "/"
 
 
-def _is_https(request: AnyRequest) -> bool:
-    return request.url.scheme == "https"
-
-
-def _login_form(
-    request: AnyRequest, *, form: LoginForm, error: str | None = None, status: int = 200
-) -> Template:
-    csrf = secrets.token_urlsafe(32)
-    page = Template(
-        template_name="login.html",
-        context={
-            "csrf": csrf,
-            "next": safe_next(form.next),
-            "account": form.account,
-            "username": form.username,
-            "error": error,
-            "nav": None,
-        },
-        status_code=status,
-    )
-    page.set_cookie(
-        FORM_COOKIE,
-        csrf,
-        httponly=True,
-        samesite="strict",
-        secure=_is_https(request),
-        path="/login",
-        max_age=3600,
-    )
-    return page
-
-
 @get("/login", sync_to_thread=False, include_in_schema=False)
 def login_page(
     request: AnyRequest,
@@ -93,7 +48,25 @@ def login_page(
     account: FromQuery[str] = "",
     username: FromQuery[str] = "",
 ) -> Template:
-    return _login_form(request, form=LoginForm(account=account, username=username, next=next))
+    """The login form; a refused login comes back here with its reason and what was typed
+    (never the password)."""
+    flash = received(request)
+    context = {
+        "next": safe_next(next),
+        "account": flash.form.get("account", account),
+        "username": flash.form.get("username", username),
+        "error": flash.error,
+        "notice": flash.notice,
+        "nav": None,
+    }
+    return page(request, "login.html", context)
+
+
+def _refused(request: AnyRequest, form: LoginForm, reason: str) -> Redirect:
+    target = safe_next(form.next)
+    again = "/login" + (f"?{urlencode({'next': target})}" if target != "/" else "")
+    typed = {"account": form.account, "username": form.username}
+    return see_other(request, again, Flash(error=reason, form=typed))
 
 
 @post("/login", sync_to_thread=True, include_in_schema=False)
@@ -103,11 +76,7 @@ def log_in(
     now: Now,
     source: Source,
     data: URLEncodedBody[LoginForm],
-) -> Response[None] | Template:
-    expected = request.cookies.get(FORM_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected, data.csrf_token):
-        again = "This login form has expired, or came from another site. Please try again."
-        return _login_form(request, form=data, error=again, status=403)
+) -> Redirect:
     try:
         login = logins.log_in(
             runtime.db,
@@ -120,10 +89,9 @@ def log_in(
             lifetime=runtime.login_lifetime,
         )
     except InvalidCredentials:
-        error = "The account, username or password is not correct."
-        return _login_form(request, form=data, error=error, status=401)
+        return _refused(request, data, "The account, username or password is not correct.")
     except TooManyAttempts as exc:
-        return _login_form(request, form=data, error=exc.message, status=429)
+        return _refused(request, data, exc.message)
     target = safe_next(data.next)
     if target == "/" and login.user.role.at_least(Role.ACCOUNT_ADMIN):
         target = f"/accounts/{login.account.slug}/active-agents"
@@ -136,40 +104,37 @@ def log_in(
             path="/",
             httponly=True,
             samesite="lax",
-            secure=_is_https(request),
+            secure=request.url.scheme == "https",
         )
     )
-    response.delete_cookie(FORM_COOKIE, path="/login")
     return response
 
 
 @post("/logout", sync_to_thread=True, include_in_schema=False)
-def log_out(
-    request: AnyRequest, runtime: RuntimeDep, data: URLEncodedBody[LogoutForm]
-) -> Response[None]:
+def log_out(request: AnyRequest, runtime: RuntimeDep, now: Now) -> Response[None]:
     token = login_token(request)
     if token is not None:
-        require_csrf(request, token, data.csrf_token)
-        logins.log_out(runtime.db, token, now=runtime.clock.now())
+        logins.log_out(runtime.db, token, now=now)
     response = Redirect("/login", status_code=HTTP_303_SEE_OTHER)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
 
-@get("/", sync_to_thread=True, include_in_schema=False)
-def home(request: AnyRequest, runtime: RuntimeDep, now: Now) -> Response[None] | Template:
-    found = visitor(request, runtime, now)
-    if found is None:
+@get("/", sync_to_thread=False, include_in_schema=False)
+def home(maybe_visitor: MaybeVisitor) -> Response[None] | Template:
+    if maybe_visitor is None:
         return Redirect("/login", status_code=HTTP_303_SEE_OTHER)
-    if found.user.role.at_least(Role.ACCOUNT_ADMIN):
-        return Redirect(f"/accounts/{found.account.slug}/active-agents", status_code=303)
+    user = maybe_visitor.user
+    if user.role.at_least(Role.ACCOUNT_ADMIN):
+        target = f"/accounts/{maybe_visitor.account.slug}/active-agents"
+        return Redirect(target, status_code=HTTP_303_SEE_OTHER)
     return Template(
         template_name="message.html",
         context={
-            "heading": f"Hello, {found.user.username}",
+            "heading": f"Hello, {user.username}",
             "message": "You are logged in, but the pages here are for account admins. "
             "Agents work in their Agent Application.",
             "testid": "home",
-            "nav": found.nav(),
+            "nav": nav(maybe_visitor),
         },
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from seatkeeper.domain.model import Account
 from seatkeeper.domain.usage import UsageReport
+from seatkeeper.web import presenters as shown
 
 WIDTH, HEIGHT = 720.0, 240.0
 TOP, BOTTOM = 14.0, 26.0
@@ -68,7 +70,7 @@ def _scale(report: UsageReport) -> tuple[int, int]:
     return math.ceil(top / step) * step, step
 
 
-def usage_chart(report: UsageReport) -> Chart:
+def usage_chart(report: UsageReport, account: Account) -> Chart:
     """Bars for each day's peak, the license total across them, and axis marks."""
     scale, step = _scale(report)
     # Room for the scale's numbers on the left and "N licenses" on the right, however long.
@@ -82,25 +84,11 @@ def usage_chart(report: UsageReport) -> Chart:
         return bottom - plot_h * value / scale
 
     bars = []
-    for n, day in enumerate(report.days):
-        label = day.day.strftime("%a %d %b")
-        if day.account_existed:
-            denied = f", {day.denials} denied" if day.denials else ", no denials"
-            at_cap = f", {day.minutes_at_cap} min at the cap" if day.minutes_at_cap else ""
-            wanted = (
-                f", {day.peak_demand} wanted at once"
-                if day.peak_demand > day.max_concurrent
-                else ""
-            )
-            description = (
-                f"{label}: peak {day.max_concurrent} of {report.total}{denied}{at_cap}{wanted}"
-            )
-        else:
-            description = f"{label}: before the account existed"
+    for n, day in enumerate(shown.usage_day(d, account) for d in report.days):
         bars.append(
             Bar(
-                date=day.day.isoformat(),
-                label=label,
+                date=day.date.isoformat(),
+                label=day.label,
                 x=round(left + n * slot + slot * GAP / 2, 2),
                 y=round(y_of(day.max_concurrent), 2),
                 width=round(slot * (1 - GAP), 2),
@@ -108,7 +96,7 @@ def usage_chart(report: UsageReport) -> Chart:
                 peak=day.max_concurrent,
                 denials=day.denials,
                 counted=day.account_existed,
-                description=description,
+                description=day.description(report.total),
             )
         )
     ticks = tuple(Tick(v, round(y_of(v), 2)) for v in range(0, scale + 1, step))

@@ -1,9 +1,9 @@
-"""What every page needs: the logged-in user (or a trip to the login page) and errors as pages."""
+"""What every page shares: its template with the flash it shows, a trip to the login page
+for anonymous visitors, and errors as pages."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
 from litestar import Response
@@ -12,52 +12,18 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ExceptionHandlersMap
 
-from seatkeeper.domain.errors import DomainError
-from seatkeeper.domain.model import Account, User
-from seatkeeper.services import accounts, logins
-from seatkeeper.web.deps import Runtime, login_token
+from seatkeeper.domain.errors import CsrfRefused, DomainError
+from seatkeeper.web.deps import LoginRequired, Runtime, current_visitor
 from seatkeeper.web.errors import AnyRequest, log, status_of
+from seatkeeper.web.pages.flash import shown
 from seatkeeper.web.pages.views import Nav, nav
 
 
-class LoginRequired(Exception):
-    """The visitor must log in first; they come back to `back_to` afterwards."""
-
-    def __init__(self, back_to: str) -> None:
-        super().__init__(back_to)
-        self.back_to = back_to
-
-
-@dataclass(frozen=True, slots=True)
-class Visitor:
-    """A logged-in user of the pages."""
-
-    user: User
-    account: Account  # their own
-    csrf: str  # what their forms and the page's API calls must carry
-
-    def nav(self, current: str = "", *, viewing: Account | None = None) -> Nav:
-        """The top bar; its Account menu leads to the pages of the account being viewed
-        (a super_admin's may be another's)."""
-        return nav(self.user, viewing or self.account, self.csrf, current)
-
-
-def visitor(request: AnyRequest, runtime: Runtime, now: datetime) -> Visitor | None:
-    """The logged-in user behind the request's cookie, if any."""
-    token = login_token(request)
-    user = None if token is None else logins.logged_in_user(runtime.db, token, now=now)
-    if token is None or user is None:
-        return None
-    return Visitor(user, accounts.account_of(runtime.db, user), logins.csrf_token(token))
-
-
-def required_visitor(request: AnyRequest, runtime: Runtime, now: datetime) -> Visitor:
-    """The logged-in user, or a redirect to the login page and back."""
-    found = visitor(request, runtime, now)
-    if found is None:
-        query = f"?{request.url.query}" if request.url.query else ""
-        raise LoginRequired(request.url.path + query)
-    return found
+def page(
+    request: AnyRequest, template: str, context: dict[str, Any], *, status: int = 200
+) -> Template:
+    """A page; it drops the flash it was sent, if any (the flash is shown once)."""
+    return shown(request, Template(template_name=template, context=context, status_code=status))
 
 
 def message_page(
@@ -80,13 +46,15 @@ HEADINGS = {403: "Not allowed", 404: "Not found"}
 def _nav(request: AnyRequest) -> Nav | None:
     """The top bar for an error page, when the visitor is logged in."""
     runtime: Runtime = request.app.state.runtime
-    found = visitor(request, runtime, runtime.clock.now())
-    return None if found is None else found.nav()
+    found = current_visitor(request, runtime, runtime.clock.now())
+    return None if found is None else nav(found)
 
 
 def error_page(request: AnyRequest, exc: DomainError) -> Template:
     status = status_of(type(exc))
     heading = HEADINGS.get(status, "Something is wrong")
+    if isinstance(exc, CsrfRefused):
+        heading = "This form has expired"
     return message_page(status, heading, exc.message, testid=f"error-{status}", nav=_nav(request))
 
 

@@ -8,32 +8,29 @@ from litestar.response import Template
 
 from seatkeeper.domain import validation
 from seatkeeper.services import admin
-from seatkeeper.web.deps import Now, RuntimeDep
-from seatkeeper.web.errors import AnyRequest
+from seatkeeper.web.deps import Now, RuntimeDep, VisitorDep
 from seatkeeper.web.pages import views
-from seatkeeper.web.pages.common import required_visitor
 
 PER_PAGE = 50
 
 
 @get("/accounts/{account:str}/recently-ended", sync_to_thread=True, include_in_schema=False)
 def recently_ended(
-    request: AnyRequest,
     runtime: RuntimeDep,
     now: Now,
+    visitor: VisitorDep,
     account: FromPath[str],
     reason: FromQuery[str | None] = None,
     page: FromQuery[int] = 1,
 ) -> Template:
-    who = required_visitor(request, runtime, now)
     wanted = validation.end_reason(reason)
     validation.paging(page, PER_PAGE)
     result = admin.recently_ended(
-        runtime.db, who.user, account, reason=wanted, page=page, per_page=PER_PAGE, now=now
+        runtime.db, visitor.user, account, reason=wanted, page=page, per_page=PER_PAGE, now=now
     )
     context = {
         "account": result.account,
         "ended": views.ended(result, reason=wanted, page=page, per_page=PER_PAGE),
-        "nav": who.nav("recently-ended", viewing=result.account),
+        "nav": views.nav(visitor, "recently-ended", viewing=result.account),
     }
     return Template(template_name="recently_ended.html", context=context)

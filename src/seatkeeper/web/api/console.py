@@ -1,0 +1,41 @@
+"""The reference agent console's one call of its own: opening (or joining) a session.
+
+The console page opens the session through seatkeeper itself, so no application key
+reaches the browser; every later call goes to the agent API with the session's token,
+exactly as any Agent Application's would. Its refusals are JSON, like the agent API's:
+the console's script reads them.
+"""
+
+from __future__ import annotations
+
+from litestar import Response, Router, post
+from litestar.params import FromPath, JSONBody
+
+from seatkeeper.services import agents
+from seatkeeper.web.api.agent import OpenSessionRequest, SessionOpened, opened
+from seatkeeper.web.deps import PAGE_GUARDS, RuntimeDep, Source
+
+
+@post("/console/{account:str}/sessions", sync_to_thread=True, include_in_schema=False)
+def console_session(
+    runtime: RuntimeDep,
+    source: Source,
+    account: FromPath[str],
+    data: JSONBody[OpenSessionRequest | None] = None,
+) -> Response[SessionOpened]:
+    """Open or join a session for the console, as POST /api/v1/sessions does for a key."""
+    result = agents.open_console_session(
+        runtime.db,
+        runtime.passwords,
+        account_slug=account,
+        credentials=(data or OpenSessionRequest()).credentials(),
+        clock=runtime.clock,
+        source=source,
+    )
+    return opened(result)
+
+
+# Called by the console page's script, which sends the page's CSRF token (as every page does).
+console_api_router = Router(
+    path="/", route_handlers=[console_session], guards=PAGE_GUARDS, include_in_schema=False
+)

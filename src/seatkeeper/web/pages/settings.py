@@ -1,0 +1,142 @@
+"""The Account Settings page: its form answers with a 303 back to the page, saying it saved
+the settings, or what was wrong with each field (and nothing saved)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import msgspec
+from litestar import get, post
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from seatkeeper.domain import validation
+from seatkeeper.domain.errors import InvalidFields, InvalidInput
+from seatkeeper.domain.model import Account, Role
+from seatkeeper.services import settings
+from seatkeeper.web import presenters as shown
+from seatkeeper.web.deps import Managed, Now, RuntimeDep, Source, Visitor, VisitorDep
+from seatkeeper.web.errors import AnyRequest
+from seatkeeper.web.pages.common import page
+from seatkeeper.web.pages.flash import Flash, received, see_other
+from seatkeeper.web.pages.views import nav
+
+SETTINGS_PAGE = "/accounts/{account:str}/settings"
+
+
+class SettingsForm(msgspec.Struct):
+    name: str = ""
+    time_zone: str = ""
+    session_timeout_minutes: str = ""
+    guests_allowed: str = ""  # a checkbox: "on", or absent
+    licenses: str = ""  # only a super_admin's form has it
+
+
+def _path(account: Account) -> str:
+    return f"/accounts/{account.slug}/settings"
+
+
+def _as_stored(account: Account) -> SettingsForm:
+    return SettingsForm(
+        name=account.name,
+        time_zone=account.time_zone,
+        session_timeout_minutes=f"{shown.timeout_minutes(account):g}",
+        guests_allowed="on" if account.guests_allowed else "",
+        licenses=str(account.licenses),
+    )
+
+
+def _local_time(zone: str, now: datetime) -> str:
+    """The time now in the zone the form shows (a refused form keeps what was typed)."""
+    try:
+        return now.astimezone(validation.time_zone(zone)).strftime("%H:%M")
+    except InvalidInput:
+        return "unknown zone"
+
+
+@get(SETTINGS_PAGE, sync_to_thread=True, include_in_schema=False)
+def settings_page(
+    request: AnyRequest,
+    runtime: RuntimeDep,
+    now: Now,
+    visitor: VisitorDep,
+    account: FromPath[str],
+    saved: FromQuery[bool] = False,
+) -> Template:
+    found = settings.account_settings(runtime.db, visitor.user, account)
+    flash = received(request)  # a refused form: each field's problem, and what was typed
+    values = msgspec.convert(flash.form, SettingsForm) if flash.form else None
+    context = _context(visitor, found, now, form=values or _as_stored(found.account))
+    return page(
+        request, "account_settings.html", {**context, "errors": flash.errors, "saved": saved}
+    )
+
+
+def _context(
+    who: Visitor, found: settings.AccountSettings, now: datetime, *, form: SettingsForm
+) -> dict[str, object]:
+    account = found.account
+    return {
+        "account": account,
+        "form": form,
+        "zones": sorted(validation.zone_names()),
+        "local_time": _local_time(form.time_zone.strip(), now),
+        "may_change_licenses": who.user.role is Role.SUPER_ADMIN,
+        "history": [shown.license_total(c, account) for c in found.license_history],
+        "nav": nav(who, "settings", viewing=account),
+    }
+
+
+def _minutes(text: str) -> timedelta | str | None:
+    """The timeout the form gives, None if left empty, or the sentence saying what is wrong."""
+    if not text.strip():
+        return None
+    try:
+        return timedelta(minutes=float(text))
+    except (ValueError, OverflowError):
+        return "The session timeout is a number of minutes, such as 30."
+
+
+def _whole(text: str) -> int | str | None:
+    if not text.strip():
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return "The license total is a whole number, such as 25."
+
+
+@post(SETTINGS_PAGE, sync_to_thread=True, include_in_schema=False)
+def save_settings(
+    request: AnyRequest,
+    runtime: RuntimeDep,
+    now: Now,
+    source: Source,
+    visitor: VisitorDep,
+    managed: Managed,
+    data: URLEncodedBody[SettingsForm],
+) -> Redirect:
+    timeout, licenses = _minutes(data.session_timeout_minutes), _whole(data.licenses)
+    unreadable = {
+        field: problem
+        for field, problem in (("session_timeout", timeout), ("licenses", licenses))
+        if isinstance(problem, str)
+    }
+    change = settings.Change(
+        name=data.name,
+        time_zone=data.time_zone.strip(),
+        session_timeout=timeout if isinstance(timeout, timedelta) else None,
+        guests_allowed=data.guests_allowed == "on",
+        licenses=licenses
+        if isinstance(licenses, int) and visitor.user.role is Role.SUPER_ADMIN
+        else None,
+    )
+    try:
+        settings.check(change, problems=unreadable)  # every field's problem at once
+        settings.change_settings(
+            runtime.db, visitor.user, managed.slug, change, now=now, source=source
+        )
+    except InvalidFields as exc:
+        typed = msgspec.structs.asdict(data)
+        return see_other(request, _path(managed), Flash(errors=exc.fields, form=typed))
+    return see_other(request, f"{_path(managed)}?saved=true")

@@ -1,0 +1,345 @@
+"""What people read: how seatkeeper shows a time in the account's zone, an open or an
+ended session, a usage day, a user, a license change and a capacity alert.
+
+The pages, the JSON API and the downloads show these from here, the same way; nothing
+here reads a request or the database, so the command line can use it as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from seatkeeper.domain.alerts import Alert
+from seatkeeper.domain.model import (
+    GUEST,
+    Account,
+    EndedSession,
+    EndReason,
+    GridRow,
+    LicenseChange,
+    Role,
+    UserRow,
+)
+from seatkeeper.domain.usage import DayUsage
+
+SECONDS = "%Y-%m-%d %H:%M:%S"  # when a session started or ended, as the grids show it
+MINUTES = "%Y-%m-%d %H:%M"  # a login, a license change
+DAY = "%a %d %b"  # a day of the usage chart: "Wed 25 Nov"
+
+
+# --- times and small things -------------------------------------------------------------
+
+
+def zone(account: Account) -> ZoneInfo:
+    """The account's time zone: every time of the account is shown in it."""
+    return ZoneInfo(account.time_zone)
+
+
+def local(at: datetime, account: Account) -> datetime:
+    """An instant as the account's clocks read it."""
+    return at.astimezone(zone(account))
+
+
+def local_or_none(at: datetime | None, account: Account) -> datetime | None:
+    """`local`, for an instant that may not have happened (yet)."""
+    return None if at is None else local(at, account)
+
+
+def day_start(day: date, account: Account) -> datetime:
+    """Midnight of a calendar day, in the account's zone."""
+    return datetime.combine(day, time(), zone(account))
+
+
+def agent_label(agent_id: str | None) -> str:
+    """The Agent Id column: the username, or Guest for an agent who is not logged in."""
+    return GUEST if agent_id is None else agent_id
+
+
+def average(value: float) -> str:
+    """A Daily Average as shown: two decimals at most, as the API rounds it ("0.37", "15.8")."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def duration(length: timedelta) -> str:
+    """A session's length as people say it: 45 s, 12 min, 3 h 05 min, 2 d 1 h."""
+    seconds = max(0, round(length.total_seconds()))
+    minutes, hours = seconds // 60, seconds // 3600
+    if seconds < 60:
+        return f"{seconds} s"
+    if hours < 1:
+        return f"{minutes} min"
+    if hours < 24:
+        return f"{hours} h {minutes % 60:02d} min"
+    return f"{hours // 24} d {hours % 24} h"
+
+
+def timeout_minutes(account: Account) -> float:
+    """The account's session timeout, in minutes."""
+    return account.session_timeout.total_seconds() / 60
+
+
+def link_url(base_url: str, token: str) -> str:
+    """The address of a one-time link to set a password, on the server at `base_url`."""
+    return f"{base_url.rstrip('/')}/set-password/{token}"
+
+
+def terminated_message(terminated: int, *, already_ended: int, not_found: int) -> str:
+    """What a termination did, in a sentence or three."""
+    message = f"{terminated} session{'' if terminated == 1 else 's'} terminated."
+    if already_ended:
+        message += f" {already_ended} had already ended."
+    if not_found:
+        message += f" {not_found} not found in this account."
+    return message
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    """An open session: a row of the Active Agents grid."""
+
+    session_id: UUID
+    agent_id: str | None  # None for a Guest
+    started: datetime  # in the account's zone
+    flows: tuple[str, ...]  # each open Flow's name once
+    count: int  # every open Interaction
+
+    @property
+    def agent(self) -> str:
+        return agent_label(self.agent_id)
+
+    @property
+    def guest(self) -> bool:
+        return self.agent_id is None
+
+    @property
+    def started_text(self) -> str:
+        return self.started.strftime(SECONDS)
+
+    @property
+    def started_iso(self) -> str:
+        return self.started.isoformat(timespec="seconds")
+
+    @property
+    def flows_text(self) -> str:
+        return ", ".join(self.flows)
+
+
+def open_session(row: GridRow, account: Account) -> OpenSession:
+    return OpenSession(
+        row.session_id,
+        row.agent_id,
+        local(row.started_at, account),
+        row.flows,
+        row.open_interactions,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """A session that ended: a row of Recently ended."""
+
+    session_id: UUID
+    agent_id: str | None
+    started: datetime  # in the account's zone
+    ended: datetime
+    seconds: int  # how long it lasted
+    reason: EndReason
+    ended_by: str | None  # the admin who terminated it
+    source: str | None  # the address the termination came from
+    open_at_end: tuple[str, ...]
+
+    @property
+    def agent(self) -> str:
+        return agent_label(self.agent_id)
+
+    @property
+    def guest(self) -> bool:
+        return self.agent_id is None
+
+    @property
+    def started_text(self) -> str:
+        return self.started.strftime(SECONDS)
+
+    @property
+    def ended_text(self) -> str:
+        return self.ended.strftime(SECONDS)
+
+    @property
+    def ended_iso(self) -> str:
+        return self.ended.isoformat(timespec="seconds")
+
+    @property
+    def duration_text(self) -> str:
+        return duration(timedelta(seconds=self.seconds))
+
+    @property
+    def by_text(self) -> str:
+        """ "by alice from 10.0.0.7" for a termination, else ""."""
+        parts = (
+            f"by {self.ended_by}" if self.ended_by else "",
+            f"from {self.source}" if self.source else "",
+        )
+        return " ".join(part for part in parts if part)
+
+    @property
+    def open_at_end_text(self) -> str:
+        return ", ".join(self.open_at_end)
+
+
+def ended_session(row: EndedSession, account: Account) -> Ended:
+    return Ended(
+        row.session_id,
+        row.agent_id,
+        local(row.started_at, account),
+        local(row.ended_at, account),
+        round((row.ended_at - row.started_at).total_seconds()),
+        row.reason,
+        row.ended_by,
+        row.source,
+        row.open_at_end,
+    )
+
+
+# --- users and settings -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A user of the account, as the Users page and the API list them."""
+
+    username: str
+    role: Role
+    created: datetime  # in the account's zone
+    last_login: datetime | None  # the pages' login or an agent's session; None if never
+    disabled: bool
+
+    @property
+    def role_label(self) -> str:
+        return self.role.label
+
+    @property
+    def last_login_text(self) -> str:
+        return "Never" if self.last_login is None else self.last_login.strftime(MINUTES)
+
+
+def person(row: UserRow, account: Account) -> Person:
+    return Person(
+        row.username,
+        row.role,
+        local(row.created_at, account),
+        local_or_none(row.last_login_at, account),
+        row.disabled_at is not None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseTotal:
+    """A line of the license history: since when the account had how many licenses."""
+
+    at: datetime  # in the account's zone
+    licenses: int
+    actor: str | None  # None for the total the account began with
+
+    @property
+    def at_text(self) -> str:
+        return self.at.strftime(MINUTES)
+
+    @property
+    def by_text(self) -> str:
+        return self.actor or "when the account was created"
+
+
+def license_total(change: LicenseChange, account: Account) -> LicenseTotal:
+    return LicenseTotal(local(change.at, account), change.licenses, change.actor)
+
+
+# --- usage and alerts -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """A day of usage history, in the account's zone."""
+
+    date: date
+    start: datetime  # its midnight, there
+    max_concurrent: int
+    denials: int
+    account_existed: bool
+    minutes_at_cap: int
+    peak_demand: int
+
+    @property
+    def label(self) -> str:
+        return self.date.strftime(DAY)
+
+    def description(self, licenses: int) -> str:
+        """What the chart tells of the day when it is pointed at."""
+        if not self.account_existed:
+            return f"{self.label}: before the account existed"
+        denied = f", {self.denials} denied" if self.denials else ", no denials"
+        at_cap = f", {self.minutes_at_cap} min at the cap" if self.minutes_at_cap else ""
+        wanted = (
+            f", {self.peak_demand} wanted at once" if self.peak_demand > self.max_concurrent else ""
+        )
+        return f"{self.label}: peak {self.max_concurrent} of {licenses}{denied}{at_cap}{wanted}"
+
+
+def usage_day(day: DayUsage, account: Account) -> Day:
+    return Day(
+        day.day,
+        day_start(day.day, account),
+        day.max_concurrent,
+        day.denials,
+        day.account_existed,
+        day.minutes_at_cap,
+        day.peak_demand,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityAlert:
+    """A capacity alert, its times in the account's zone."""
+
+    level: int  # percent of the licenses
+    raised_at: datetime
+    raised_in_use: int
+    licenses: int  # the total when it was raised
+    cleared_at: datetime | None
+    cleared_in_use: int | None
+
+    @property
+    def active(self) -> bool:
+        return self.cleared_at is None
+
+    @property
+    def banner(self) -> str:
+        return (
+            f"Capacity alert: {self.level}% of the licenses in use since "
+            f"{self.raised_at:%H:%M %a %d %b} ({self.raised_in_use} of {self.licenses})."
+        )
+
+
+def capacity_alert(alert: Alert, account: Account) -> CapacityAlert:
+    return CapacityAlert(
+        alert.level,
+        local(alert.raised_at, account),
+        alert.raised_in_use,
+        alert.licenses,
+        local_or_none(alert.cleared_at, account),
+        alert.cleared_in_use,
+    )
+
+
+def alert_banners(alerts: Sequence[Alert], account: Account) -> list[str]:
+    """The banner for the highest active capacity alert (the others are below it); none when
+    no alert is active."""
+    if not alerts:
+        return []
+    return [capacity_alert(max(alerts, key=lambda a: a.level), account).banner]
