@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -120,12 +119,3 @@ def log_out(db: Database, token: str, *, now: datetime) -> None:
     """End a page login."""
     with db.write() as conn:
         stored_logins.end_web_login(conn, token_hash(token), now)
-
-
-def csrf_token(login_token: str) -> str:
-    """The token a page login's state-changing requests must carry.
-
-    Derived from the login's secret cookie, which other sites can neither read nor
-    set: a request that carries it comes from a page seatkeeper served.
-    """
-    return hashlib.sha256(b"seatkeeper-csrf:" + login_token.encode()).hexdigest()

@@ -28,9 +28,6 @@ class AccountSettings:
     license_history: list[LicenseChange]  # latest first
 
 
-Change = SettingsChange
-
-
 CHECKS: dict[str, Callable[[Any], Any]] = {
     "name": validation.display_name,
     "time_zone": lambda zone: validation.time_zone(zone).key,
@@ -68,7 +65,7 @@ def change_settings(
     db: Database,
     user: Actor,
     account_slug: str,
-    change: Change,
+    change: SettingsChange,
     *,
     now: datetime,
     source: str | None = None,

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from seatkeeper.domain.alerts import Alert
 from seatkeeper.domain.model import (
@@ -34,14 +33,9 @@ DAY = "%a %d %b"  # a day of the usage chart: "Wed 25 Nov"
 # --- times and small things -------------------------------------------------------------
 
 
-def zone(account: Account) -> ZoneInfo:
-    """The account's time zone: every time of the account is shown in it."""
-    return ZoneInfo(account.time_zone)
-
-
 def local(at: datetime, account: Account) -> datetime:
     """An instant as the account's clocks read it."""
-    return at.astimezone(zone(account))
+    return at.astimezone(account.zone)
 
 
 def local_or_none(at: datetime | None, account: Account) -> datetime | None:
@@ -51,7 +45,7 @@ def local_or_none(at: datetime | None, account: Account) -> datetime | None:
 
 def day_start(day: date, account: Account) -> datetime:
     """Midnight of a calendar day, in the account's zone."""
-    return datetime.combine(day, time(), zone(account))
+    return datetime.combine(day, time(), account.zone)
 
 
 def agent_label(agent_id: str | None) -> str:

@@ -23,6 +23,7 @@ from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, 
 from seatkeeper.web.errors import responses
 
 ADMIN_TOKEN: list[SecurityRequirement] = [{"AdminToken": []}]
+# How every admin call may be refused: no or a wrong token, a role too low, a foreign account.
 REFUSALS = (e.MissingCredentials, e.InvalidToken, e.NotAllowed, e.AccountNotFound)
 MAX_TERMINATE = 10_000
 
@@ -331,14 +332,11 @@ class NewFlow(FlowBody, forbid_unknown_fields=True):
     """A Flow to register."""
 
 
-FLOW_REFUSALS = (e.MissingCredentials, e.InvalidToken, e.NotAllowed, e.AccountNotFound)
-
-
 @get(
     "/flows",
     summary="The account's Flows (designers and admins)",
     security=ADMIN_TOKEN,
-    responses=responses(*FLOW_REFUSALS),
+    responses=responses(*REFUSALS),
     sync_to_thread=True,
 )
 def list_flows(runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str]) -> Flows:
@@ -349,7 +347,7 @@ def list_flows(runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str])
     "/flows",
     summary="Register a Flow and its steps (designers and admins)",
     security=ADMIN_TOKEN,
-    responses=responses(*FLOW_REFUSALS, e.Conflict),
+    responses=responses(*REFUSALS, e.Conflict),
     status_code=HTTP_201_CREATED,
     sync_to_thread=True,
 )
@@ -371,7 +369,7 @@ def add_flow(
     "/flows/{name:str}",
     summary="Remove a Flow (open Interactions keep working)",
     security=ADMIN_TOKEN,
-    responses=responses(*FLOW_REFUSALS, e.FlowNotFound),
+    responses=responses(*REFUSALS, e.FlowNotFound),
     status_code=HTTP_204_NO_CONTENT,
     sync_to_thread=True,
 )

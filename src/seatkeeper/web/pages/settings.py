@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 
 from seatkeeper.domain import validation
 from seatkeeper.domain.errors import InvalidFields, InvalidInput
-from seatkeeper.domain.model import Account, Role
+from seatkeeper.domain.model import Account, Role, SettingsChange
 from seatkeeper.services import settings
 from seatkeeper.web import presenters as shown
 from seatkeeper.web.deps import Managed, Now, RuntimeDep, Source, Visitor, VisitorDep
@@ -122,7 +122,7 @@ def save_settings(
         for field, problem in (("session_timeout", timeout), ("licenses", licenses))
         if isinstance(problem, str)
     }
-    change = settings.Change(
+    change = SettingsChange(
         name=data.name,
         time_zone=data.time_zone.strip(),
         session_timeout=timeout if isinstance(timeout, timedelta) else None,
