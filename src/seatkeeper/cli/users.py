@@ -11,6 +11,7 @@ from seatkeeper.cli.common import ROLE, Context, clock, opened, pass_context
 from seatkeeper.domain.model import Role
 from seatkeeper.services import users
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.web import presenters as shown
 
 
 @click.group("users")
@@ -60,15 +61,10 @@ def users_list(context: Context, account: str) -> None:
     """The account's users: role, last login, and whether they are disabled."""
     with opened(context) as database:
         found, rows = users.list_users(database, operator.who(), account)
-    tz = found.zone
-    for u in rows:
-        seen = (
-            "never"
-            if u.last_login_at is None
-            else f"{u.last_login_at.astimezone(tz):%Y-%m-%d %H:%M}"
-        )
-        state = "  disabled" if u.disabled_at is not None else ""
-        click.echo(f"{u.username:<24} {u.role.value:<14} last login {seen}{state}")
+    for person in (shown.person(row, found) for row in rows):
+        seen = "never" if person.last_login is None else person.last_login.strftime(shown.MINUTES)
+        state = "  disabled" if person.disabled else ""
+        click.echo(f"{person.username:<24} {person.role.value:<14} last login {seen}{state}")
 
 
 @users_group.command("set")
