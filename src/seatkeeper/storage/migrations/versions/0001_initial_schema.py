@@ -17,7 +17,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # In parts, each a few tables, in the order they depend on each other.
+    _accounts_and_users()
+    _agent_sessions()
+    _keys_and_denials()
+    _interactions_and_tokens()
 
+
+def _accounts_and_users() -> None:
     op.create_table(
         "accounts",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -52,6 +59,8 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index("ux_users_account_username", ["account_id", "username"], unique=True)
 
+
+def _agent_sessions() -> None:
     op.create_table(
         "agent_sessions",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -97,6 +106,8 @@ def upgrade() -> None:
             postgresql_where=sa.text("ended_at IS NULL AND user_id IS NOT NULL"),
         )
 
+
+def _keys_and_denials() -> None:
     op.create_table(
         "api_keys",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -129,6 +140,8 @@ def upgrade() -> None:
     with op.batch_alter_table("denials", schema=None) as batch_op:
         batch_op.create_index("ix_denials_account_at", ["account_id", "at"], unique=False)
 
+
+def _interactions_and_tokens() -> None:
     op.create_table(
         "interactions",
         sa.Column("id", sa.Uuid(), nullable=False),
