@@ -5,27 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Row,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Row, select, update
 
 from seatkeeper.domain.events import AccountChanged
-from seatkeeper.domain.model import (
-    Account,
-    LicenseChange,
-    SettingsChange,
-)
-from seatkeeper.storage.tables import (
-    accounts,
-    license_changes,
-)
+from seatkeeper.domain.model import Account, LicenseChange, SettingsChange
+from seatkeeper.storage.tables import accounts, license_changes
 from seatkeeper.storage.unit import record
 
 
 def account_of(row: Row[Any]) -> Account:
+    """An account as its row stores it."""
     return Account(
         id=row.id,
         slug=row.slug,

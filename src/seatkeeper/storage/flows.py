@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    Connection,
-    select,
-)
+from sqlalchemy import Connection, select
 
-from seatkeeper.domain.model import (
-    Flow,
-)
-from seatkeeper.storage.tables import (
-    flows,
-)
+from seatkeeper.domain.model import Flow
+from seatkeeper.storage.tables import flows
 
 
 def account_flows(conn: Connection, account_id: int) -> list[Flow]:

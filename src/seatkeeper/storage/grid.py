@@ -7,25 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import (
-    Connection,
-    func,
-    literal,
-    or_,
-    select,
-)
+from sqlalchemy import Connection, func, literal, or_, select
 
-from seatkeeper.domain.model import (
-    GUEST,
-    GridRow,
-    GridView,
-)
+from seatkeeper.domain.model import GUEST, GridRow, GridView
 from seatkeeper.storage.sessions import OPEN
-from seatkeeper.storage.tables import (
-    agent_sessions,
-    interactions,
-    users,
-)
+from seatkeeper.storage.tables import agent_sessions, interactions, users
 
 
 def active_session_rows(

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    Connection,
-    select,
-    update,
-)
+from sqlalchemy import Connection, select, update
 
-from seatkeeper.domain.model import (
-    Account,
-    KeyKind,
-    User,
-)
+from seatkeeper.domain.model import Account, KeyKind, User
 from seatkeeper.storage.accounts import account_of
-from seatkeeper.storage.tables import (
-    accounts,
-    api_keys,
-    users,
-)
+from seatkeeper.storage.tables import accounts, api_keys, users
 from seatkeeper.storage.users import user_of
 
 

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    Connection,
-    select,
-    update,
-)
+from sqlalchemy import Connection, select, update
 
-from seatkeeper.domain.model import (
-    User,
-)
-from seatkeeper.storage.tables import (
-    login_failures,
-    users,
-    web_logins,
-)
+from seatkeeper.domain.model import User
+from seatkeeper.storage.tables import login_failures, users, web_logins
 from seatkeeper.storage.users import user_of
 
 

@@ -7,15 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import (
-    Connection,
-    Row,
-    case,
-    func,
-    literal,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Row, case, func, literal, select, update
 
 from seatkeeper.domain.events import (
     InteractionClosed,
@@ -24,11 +16,7 @@ from seatkeeper.domain.events import (
     SessionEnded,
     SessionOpened,
 )
-from seatkeeper.domain.model import (
-    AgentSession,
-    EndReason,
-    Interaction,
-)
+from seatkeeper.domain.model import AgentSession, EndReason, Interaction
 from seatkeeper.storage.tables import (
     UTCDateTime,
     accounts,
@@ -41,6 +29,7 @@ from seatkeeper.storage.unit import record
 
 
 def session_of(row: Row[Any]) -> AgentSession:
+    """An agent session as its row stores it."""
     return AgentSession(
         id=row.id,
         account_id=row.account_id,
@@ -279,6 +268,7 @@ def insert_denial(conn: Connection, *, account_id: int, user_id: int | None, at:
 
 
 def interaction_of(row: Row[Any]) -> Interaction:
+    """An Interaction as its row stores it."""
     return Interaction(
         id=row.id,
         session_id=row.session_id,

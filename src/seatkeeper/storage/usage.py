@@ -5,25 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import (
-    Connection,
-    and_,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import Connection, and_, func, or_, select
 
-from seatkeeper.domain.model import (
-    Account,
-)
+from seatkeeper.domain.model import Account
 from seatkeeper.domain.usage import Denial, Interval, UsageDay
 from seatkeeper.storage.accounts import account_of
 from seatkeeper.storage.sessions import OPEN
-from seatkeeper.storage.tables import (
-    accounts,
-    agent_sessions,
-    denials,
-)
+from seatkeeper.storage.tables import accounts, agent_sessions, denials
 from seatkeeper.storage.tables import usage_days as usage_days_table
 
 

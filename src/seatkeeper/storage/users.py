@@ -5,26 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Row,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Row, func, select, update
 
-from seatkeeper.domain.model import (
-    Role,
-    User,
-    UserRow,
-)
-from seatkeeper.storage.tables import (
-    password_links,
-    users,
-)
+from seatkeeper.domain.model import Role, User, UserRow
+from seatkeeper.storage.tables import password_links, users
 
 
 def user_of(row: Row[Any]) -> User:
+    """A user as their row stores them."""
     return User(
         id=row.id,
         account_id=row.account_id,
@@ -35,6 +23,7 @@ def user_of(row: Row[Any]) -> User:
 
 
 def user_row_of(r: Row[Any]) -> UserRow:
+    """A user as the Users page lists them."""
     return UserRow(r.id, r.username, Role(r.role), r.created_at, r.last_login_at, r.disabled_at)
 
 
@@ -96,12 +85,9 @@ def user_named(conn: Connection, account_id: int, username: str) -> UserRow | No
 
 
 def user_by_id(conn: Connection, user_id: int) -> User | None:
+    """The user with this id."""
     row = conn.execute(select(users).where(users.c.id == user_id)).one_or_none()
-    return (
-        None
-        if row is None
-        else User(row.id, row.account_id, row.username, Role(row.role), row.disabled_at is not None)
-    )
+    return None if row is None else user_of(row)
 
 
 def enabled_admins(conn: Connection, account_id: int) -> int:
