@@ -199,6 +199,8 @@ Managed = NamedDependency[Account]
 # API's own business: a browser sends none by itself.
 
 _HANDED_OVER = "seatkeeper.csrf_secret"  # where a secret made during a request waits
+# A route's opt: what it does for a browser with no login needs no token (logging out).
+WITHOUT_LOGIN = "without_login"
 
 
 def token_for(secret: str, login: str | None) -> str:
@@ -219,15 +221,24 @@ def csrf_token(connection: Connection) -> str:
     return "" if secret is None else token_for(secret, login_token(connection))
 
 
-async def check_csrf(connection: Connection, _: BaseRouteHandler) -> None:
+async def check_csrf(connection: Connection, handler: BaseRouteHandler) -> None:
     """The guard of every page route: an unsafe request must carry the browser's token."""
     if not isinstance(connection, Request) or connection.method in SAFE_METHODS:
         return
     secret = connection.cookies.get(CSRF_COOKIE)
     sent = await _sent_token(connection)
     expected = None if secret is None else token_for(secret, login_token(connection))
-    if expected is None or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise CsrfRefused
+    if expected is not None and hmac.compare_digest(sent.encode(), expected.encode()):
+        return
+    if login_token(connection) is None:
+        # The browser's login is gone (it dropped an expired cookie): nothing is done, and
+        # the visitor is sent to log in, as the page itself would send them.
+        if handler.opt.get(WITHOUT_LOGIN) == "nothing to do":
+            return
+        parameters = handler.parsed_fn_signature.parameters
+        if "visitor" in parameters or "managed" in parameters:
+            raise LoginRequired(_page_of(connection))
+    raise CsrfRefused
 
 
 async def cookie_csrf(connection: Connection, handler: BaseRouteHandler) -> None:

@@ -151,10 +151,17 @@ def test_a_request_from_another_site_is_refused_and_changes_nothing(
         assert everything(db) == before, f"{case} changed something"
 
     # A browser sends no SameSite cookie with another site's form: the right token alone
-    # is refused as well.
+    # is refused as well, or (a page's form, which a logged-in visitor sends) answered as a
+    # visitor with no login is, sent to log in.
     with TestClient(app) as elsewhere:
         answer = send(elsewhere, action, path, body, token_for(secret, own_login))
-        assert 400 <= answer.status_code < 500, answer.text[:300]
+        if action.route == "/logout":  # with no login there is nothing to end
+            assert (answer.status_code, answer.headers["location"]) == (303, "/login")
+        elif action.logged_in and action.form is not None:
+            assert answer.status_code == 303, answer.text[:300]
+            assert answer.headers["location"].startswith("/login?next=/accounts/acme/")
+        else:
+            assert 400 <= answer.status_code < 500, answer.text[:300]
         assert everything(db) == before
 
     # The very same request from seatkeeper's own page is done.
@@ -201,3 +208,22 @@ def test_each_browser_gets_one_secret_in_an_httponly_cookie(client: Client, worl
     assert forms > 1 and page.text.count(f'name="csrf_token" value="{token}"') == forms
     active = client.get("/accounts/acme/active-agents")
     assert f'data-csrf="{token}"' in active.text
+
+
+@pytest.mark.parametrize("action", [a for a in ACTIONS if a.logged_in], ids=lambda a: a.path)
+def test_a_form_sent_after_the_login_is_gone_leads_to_logging_in_and_changes_nothing(
+    client: Client, world: World, db: Database, action: Action
+) -> None:
+    log_in(client, "admin")
+    page = client.get("/accounts/acme/settings")
+    assert page.status_code == 200
+    token = token_for(client.cookies[CSRF_COOKIE], client.cookies[LOGIN_COOKIE])
+    client.cookies.delete(LOGIN_COOKIE)  # the browser dropped the expired login cookie
+    before = everything(db)
+    answer = send(client, action, action.path, action.json, token)
+    assert answer.status_code == 303, answer.text[:300]
+    if action.route == "/logout":
+        assert answer.headers["location"] == "/login"
+    else:
+        assert answer.headers["location"].startswith("/login?next=/accounts/acme/")
+    assert everything(db) == before

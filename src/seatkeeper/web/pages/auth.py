@@ -15,7 +15,15 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from seatkeeper.domain.errors import InvalidCredentials, TooManyAttempts
 from seatkeeper.domain.model import Role
 from seatkeeper.services import logins
-from seatkeeper.web.deps import LOGIN_COOKIE, MaybeVisitor, Now, RuntimeDep, Source, login_token
+from seatkeeper.web.deps import (
+    LOGIN_COOKIE,
+    WITHOUT_LOGIN,
+    MaybeVisitor,
+    Now,
+    RuntimeDep,
+    Source,
+    login_token,
+)
 from seatkeeper.web.errors import AnyRequest
 from seatkeeper.web.pages.common import page
 from seatkeeper.web.pages.flash import Flash, received, see_other
@@ -110,7 +118,14 @@ def log_in(
     return response
 
 
-@post("/logout", sync_to_thread=True, include_in_schema=False)
+# Without a login there is nothing to end: no token is asked for, and the visitor goes to
+# the login page as before.
+@post(
+    "/logout",
+    sync_to_thread=True,
+    include_in_schema=False,
+    opt={WITHOUT_LOGIN: "nothing to do"},
+)
 def log_out(request: AnyRequest, runtime: RuntimeDep, now: Now) -> Response[None]:
     token = login_token(request)
     if token is not None:
