@@ -84,8 +84,13 @@ def display_name(value: str) -> str:
 
 
 def is_username(value: str) -> bool:
-    """Whether `value` has the form of a username."""
-    return 1 <= len(value) <= MAX_USERNAME and _USERNAME.fullmatch(value) is not None
+    """Whether `value` has the form of a username. "." and ".." are not: no address could
+    name them (browsers and HTTP clients drop such a path segment)."""
+    return (
+        1 <= len(value) <= MAX_USERNAME
+        and _USERNAME.fullmatch(value) is not None
+        and value not in {".", ".."}
+    )
 
 
 def username(value: str) -> str:

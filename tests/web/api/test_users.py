@@ -285,6 +285,9 @@ def test_an_admin_creates_users_with_a_password_up_to_their_own_role(
             (400, "invalid_request"),
         ),
         ({"username": "", "role": "agent", "password": NEW_PASSWORD}, (400, "invalid_request")),
+        # An address could not name them: /users/../role is /role to every client.
+        ({"username": ".", "role": "agent", "password": NEW_PASSWORD}, (400, "invalid_request")),
+        ({"username": "..", "role": "agent"}, (400, "invalid_request")),
         ({"username": "erin", "role": "owner", "password": NEW_PASSWORD}, (400, "invalid_request")),
         ({"username": "erin", "role": "agent", "password": "short"}, (400, "invalid_request")),
         ({"username": "erin", "password": NEW_PASSWORD}, (400, "invalid_request")),
