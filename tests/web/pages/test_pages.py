@@ -480,3 +480,22 @@ def test_a_refused_form_comes_back_once_and_only_to_its_own_browser_and_page(
     with TestClient(app) as other:
         log_in(other, "admin")
         assert not believed(other, sealed)  # another browser
+
+
+@pytest.mark.parametrize("size", [4_000, 60_000])
+def test_a_huge_refused_form_still_says_why_in_a_cookie_a_browser_keeps(
+    client: Client, world: World, db: Database, size: int
+) -> None:
+    log_in(client, "admin")
+    token = token_for(client.cookies[CSRF_COOKIE], client.cookies[LOGIN_COOKIE])
+    settings = "/accounts/acme/settings"
+    before = everything(db)
+    typed = {"name": "N" * size, "time_zone": "Z" * size, "session_timeout_minutes": "9" * 50}
+    answer = client.post(settings, data={**typed, "csrf_token": token}, follow_redirects=False)
+    assert answer.status_code == 303
+    cookie = answer.headers["set-cookie"]
+    assert len(cookie) < 4_000, len(cookie)  # a browser drops a cookie over 4 KB
+    shown = client.get(settings).text
+    for field in ("name", "time-zone", "timeout"):
+        assert f'data-testid="error-{field}"' in shown, field
+    assert everything(db) == before

@@ -23,6 +23,11 @@ from seatkeeper.web.errors import AnyRequest
 
 FLASH_COOKIE = "seatkeeper_flash"
 LIFETIME_SECONDS = 60
+# A browser drops a cookie over 4 KB (name and attributes included), and the page would
+# then say nothing: what was typed is cut to more than any field may hold (the rest was
+# refused anyway), and left out if the cookie would still be too long.
+MAX_TYPED = 300
+MAX_COOKIE_VALUE = 3500
 
 
 class Flash(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -45,8 +50,9 @@ def see_other(request: AnyRequest, to: str, flash: Flash | None = None) -> Redir
     if flash is None or secret is None:
         return answer
     path = urlsplit(to).path
-    payload = msgspec.json.encode(flash)
-    value = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    payload, value = _sealed(_cut(flash))
+    if len(value) > MAX_COOKIE_VALUE:
+        payload, value = _sealed(_cut(msgspec.structs.replace(flash, form={}), MAX_TYPED // 3))
     answer.set_cookie(
         FLASH_COOKIE,
         f"{value}.{_signature(secret, path, payload)}",
@@ -57,6 +63,21 @@ def see_other(request: AnyRequest, to: str, flash: Flash | None = None) -> Redir
         secure=request.url.scheme == "https",
     )
     return answer
+
+
+def _cut(flash: Flash, most: int = MAX_TYPED) -> Flash:
+    return Flash(
+        notice=flash.notice[:most],
+        error=flash.error[:most],
+        errors={field: text[:most] for field, text in flash.errors.items()},
+        form={field: text[:most] for field, text in flash.form.items()},
+    )
+
+
+def _sealed(flash: Flash) -> tuple[bytes, str]:
+    """The flash as JSON, and as the cookie carries it."""
+    payload = msgspec.json.encode(flash)
+    return payload, base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
 def received(request: AnyRequest) -> Flash:
