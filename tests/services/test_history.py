@@ -8,6 +8,7 @@ import random
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -236,3 +237,24 @@ def test_a_rebuild_tells_of_every_day_and_gives_the_same_figures(
     assert admin.account_usage(db, boss, "acme", now=clock.now()).report == direct(
         db, account, clock.now()
     )
+
+
+def test_a_rebuild_replaces_every_kept_day_wrong_ones_and_other_zones_too(
+    db: Database, passwords: Passwords, clock: FrozenClock, world: World
+) -> None:
+    agents.open_session(db, passwords, application_key=world.app_key, credentials=None, clock=clock)
+    account = accounts.get_account(db, "acme")
+    clock.advance(timedelta(days=2))
+    with db.read() as conn:
+        _, fresh = history.usage_report(conn, account, clock.now())
+    history.keep(db, account, fresh)
+    wrong = replace(fresh[0], max_concurrent=fresh[0].max_concurrent + 7)
+    with db.write() as conn:
+        stored_usage.store_usage_days(conn, account.id, account.time_zone, [wrong])
+        stored_usage.store_usage_days(conn, account.id, "Asia/Tokyo", [wrong])
+    history.rebuild(db, account, clock.now())
+    with db.read() as conn:
+        here = stored_usage.usage_days(conn, account.id, account.time_zone, fresh[0].day)
+        tokyo = stored_usage.usage_days(conn, account.id, "Asia/Tokyo", fresh[0].day)
+    assert here[fresh[0].day] == fresh[0]
+    assert tokyo == {}

@@ -142,13 +142,18 @@ def _advance(
     )
 
 
-def keep(db: Database, account: Account, days: Sequence[UsageDay]) -> None:
-    """Store computed days, so that the next requests need not compute them again."""
-    if not days:
+def keep(
+    db: Database, account: Account, days: Sequence[UsageDay], *, replace_all: bool = False
+) -> None:
+    """Store computed days, so that the next requests need not compute them again (with
+    `replace_all`, in place of every day kept before)."""
+    if not days and not replace_all:
         return
     try:
         with db.write() as conn:
-            stored_usage.store_usage_days(conn, account.id, account.time_zone, days)
+            stored_usage.store_usage_days(
+                conn, account.id, account.time_zone, days, replace_all=replace_all
+            )
     except IntegrityError:
         # Another request (or instance) kept these days at the same moment, from the same
         # rows: PostgreSQL lets both delete, then refuses the second insert.
@@ -180,7 +185,8 @@ def rebuild(
     db: Database, account: Account, now: datetime, *, on_day: Callable[[], None] | None = None
 ) -> None:
     """Compute the account's days again from the session rows, whatever was kept, and keep
-    them in place of the kept ones."""
+    them in place of every day kept before (in any time zone, and days since gone from
+    the window)."""
     with db.read() as conn:
         _, fresh = usage_report(conn, account, now, on_day=on_day, use_kept=False)
-    keep(db, account, fresh)
+    keep(db, account, fresh, replace_all=True)

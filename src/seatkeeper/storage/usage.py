@@ -114,17 +114,23 @@ def usage_days(
 
 
 def store_usage_days(
-    conn: Connection, account_id: int, time_zone: str, days: Sequence[UsageDay]
+    conn: Connection,
+    account_id: int,
+    time_zone: str,
+    days: Sequence[UsageDay],
+    *,
+    replace_all: bool = False,
 ) -> None:
-    """Replace these cached days."""
+    """Replace these cached days; with `replace_all`, every day the account had kept (in
+    any time zone) goes."""
+    u = usage_days_table.c
+    gone = usage_days_table.delete().where(u.account_id == account_id)
+    if not replace_all:
+        gone = gone.where(u.time_zone == time_zone, u.day.in_([d.day for d in days]))
+    if days or replace_all:
+        conn.execute(gone)
     if not days:
         return
-    u = usage_days_table.c
-    conn.execute(
-        usage_days_table.delete().where(
-            u.account_id == account_id, u.time_zone == time_zone, u.day.in_([d.day for d in days])
-        )
-    )
     conn.execute(
         usage_days_table.insert(),
         [
