@@ -21,7 +21,7 @@ import httpx
 
 from seatkeeper.domain.errors import InvalidInput, WebhookNotFound
 from seatkeeper.domain.model import Account, Delivery, Webhook
-from seatkeeper.services.access import Actor, authorize
+from seatkeeper.services.access import Actor, audited, authorize
 from seatkeeper.storage import webhooks as stored
 from seatkeeper.storage.db import Database
 
@@ -49,13 +49,33 @@ def backoff(attempts: int) -> timedelta:
 
 
 def add_webhook(
-    db: Database, user: Actor, account_slug: str, url: str, *, now: datetime
+    db: Database,
+    user: Actor,
+    account_slug: str,
+    url: str,
+    *,
+    now: datetime,
+    source: str | None = None,
 ) -> Webhook:
     """Register a receiver; its secret (to check signatures) is in the answer."""
     address = _receiver(url)
     with db.write() as conn:
         account = authorize(conn, user, account_slug)
-        return stored.add(conn, account.id, address, "whsec_" + secrets.token_urlsafe(32), now)
+        hook = stored.add(conn, account.id, address, "whsec_" + secrets.token_urlsafe(32), now)
+        audited(
+            conn, account.id, "webhook_added", user, at=now, source=source,
+            webhook_id=hook.id, url=_shown(address),
+        )  # fmt: skip
+        return hook
+
+
+def _shown(address: str) -> str:
+    """A receiver's address as the audit trail keeps it: no credentials, no query."""
+    parts = urlsplit(address)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    netloc += f":{parts.port}" if parts.port is not None else ""
+    return parts._replace(netloc=netloc, query="", fragment="").geturl()
 
 
 def _receiver(url: str) -> str:
@@ -87,11 +107,23 @@ def webhooks_of(db: Database, user: Actor, account_slug: str) -> tuple[Account, 
     return account, [WebhookState(h, recent[h.id]) for h in hooks]
 
 
-def remove_webhook(db: Database, user: Actor, account_slug: str, webhook_id: int) -> None:
+def remove_webhook(
+    db: Database,
+    user: Actor,
+    account_slug: str,
+    webhook_id: int,
+    *,
+    now: datetime,
+    source: str | None = None,
+) -> None:
+    """Remove a receiver, with its deliveries (those still waiting are not sent)."""
     with db.write() as conn:
         account = authorize(conn, user, account_slug)
         if not stored.remove(conn, account.id, webhook_id):
             raise WebhookNotFound
+        audited(
+            conn, account.id, "webhook_removed", user, at=now, source=source, webhook_id=webhook_id
+        )
 
 
 def post_with_httpx(url: str, body: bytes, headers: dict[str, str]) -> int:

@@ -22,6 +22,7 @@ from seatkeeper.domain.model import SettingsChange
 from seatkeeper.services import alerts, webhooks
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.settings import change_settings
+from seatkeeper.storage import audit
 from seatkeeper.storage.db import Database
 from seatkeeper.web.app import create_app
 from tests.conftest import World, bearer
@@ -194,7 +195,7 @@ def test_a_receiver_that_is_down_is_recorded_and_tried_again(
 
 
 def test_webhooks_are_for_admins_of_the_account_and_refuse_bad_addresses(
-    client: Client, world: World, receiver: Receiver
+    client: Client, world: World, receiver: Receiver, db: Database
 ) -> None:
     # "http://[" and the port out of range were found by the API fuzzing (answered 500).
     for url in ("ftp://example.com/x", "not a url", "http://", "http://[", "http://a:99999/"):
@@ -213,6 +214,25 @@ def test_webhooks_are_for_admins_of_the_account_and_refuse_bad_addresses(
     assert hooks(client, world) == []
     again = client.delete(f"{HOOKS}/{hook['id']}", headers=bearer(world.admin_token))
     assert error_of(again) == (404, "webhook_not_found")
+    # Adding and removing are audited, who and from where; no refusal is.
+    with db.read() as conn:
+        rows = audit.events(conn, world.acme.id, ["webhook_added", "webhook_removed"])
+    assert [(r["action"], r["actor"], r["source"], r["details"]) for r in reversed(rows)] == [
+        ("webhook_added", "admin", "testclient", {"webhook_id": hook["id"], "url": receiver.url}),
+        ("webhook_removed", "admin", "testclient", {"webhook_id": hook["id"]}),
+    ]
+
+
+def test_the_audit_trail_keeps_no_credentials_nor_query_of_a_webhook_address(
+    client: Client, world: World, db: Database
+) -> None:
+    url = "https://user:secret@hooks.example.com:8443/in?token=abc#x"
+    assert (
+        client.post(HOOKS, json={"url": url}, headers=bearer(world.admin_token)).status_code == 201
+    )
+    with db.read() as conn:
+        (row,) = audit.events(conn, world.acme.id, ["webhook_added"])
+    assert row["details"]["url"] == "https://hooks.example.com:8443/in"
 
 
 def test_an_id_too_large_for_the_database_is_refused_not_looked_up(

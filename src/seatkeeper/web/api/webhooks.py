@@ -14,7 +14,7 @@ from seatkeeper.domain import errors as e
 from seatkeeper.services import webhooks
 from seatkeeper.web import presenters as shown
 from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS
-from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep
+from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep, Source
 from seatkeeper.web.errors import responses
 
 
@@ -72,10 +72,11 @@ def add_webhook(
     runtime: RuntimeDep,
     now: Now,
     admin_user: ApiUser,
+    source: Source,
     account: FromPath[str],
     data: JSONBody[NewWebhook],
 ) -> WebhookCreated:
-    hook = webhooks.add_webhook(runtime.db, admin_user, account, data.url, now=now)
+    hook = webhooks.add_webhook(runtime.db, admin_user, account, data.url, now=now, source=source)
     return WebhookCreated(hook.id, hook.url, hook.secret, hook.created_at)
 
 
@@ -124,12 +125,14 @@ def list_webhooks(runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[st
 )
 def remove_webhook(
     runtime: RuntimeDep,
+    now: Now,
     admin_user: ApiUser,
+    source: Source,
     account: FromPath[str],
     # Ids are 32-bit in the database: a larger one is refused as malformed, not looked up.
     webhook_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
 ) -> None:
-    webhooks.remove_webhook(runtime.db, admin_user, account, webhook_id)
+    webhooks.remove_webhook(runtime.db, admin_user, account, webhook_id, now=now, source=source)
 
 
 webhooks_router = Router(
