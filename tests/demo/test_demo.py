@@ -28,7 +28,7 @@ from seatkeeper.domain.errors import InvalidToken
 from seatkeeper.domain.model import EndReason, GridView, User
 from seatkeeper.services import access, admin
 from seatkeeper.services.secrets import Passwords, token_hash
-from seatkeeper.storage import keys, sessions
+from seatkeeper.storage import audit, keys, sessions
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, denials, interactions
 from seatkeeper.web.app import create_app
@@ -65,6 +65,15 @@ def test_backfill_gives_30_days_of_usage_within_the_licenses(
 ) -> None:
     filled = backfill_history(db, demo.account, now=now, seed=3)
     assert filled.days == 30 and filled.sessions > 300 and filled.denials > 0
+    with db.read() as conn:
+        (written,) = audit.events(conn, demo.account.id, ["demo_history_written"])
+    assert written["actor"] == "seatkeeper demo"
+    assert written["details"] == {
+        "days": 30,
+        "sessions": filled.sessions,
+        "interactions": filled.interactions,
+        "denials": filled.denials,
+    }
 
     report = admin.account_usage(db, admin_user(db, demo), DEMO_SLUG, now=now).report
     assert report.total == DEMO_LICENSES

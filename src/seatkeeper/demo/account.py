@@ -13,7 +13,7 @@ from seatkeeper.domain import usage
 from seatkeeper.domain.errors import Conflict
 from seatkeeper.domain.model import Account, AgentSession, Interaction, Role, SettingsChange
 from seatkeeper.services import accounts, flows
-from seatkeeper.services.access import Operator
+from seatkeeper.services.access import Operator, audited
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.services.settings import change_settings
 from seatkeeper.services.users import add_user
@@ -167,6 +167,11 @@ def backfill_history(
             not_before=account.created_at,
         )
         stored = _store(conn, account, history, ids, now=now)
+        sessions, interactions, denials = stored
+        audited(
+            conn, account.id, "demo_history_written", DEMO_OPERATOR, at=now, days=len(days),
+            sessions=sessions, interactions=interactions, denials=denials,
+        )  # fmt: skip
     return Backfilled(len(days), *stored)
 
 
