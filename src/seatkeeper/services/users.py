@@ -165,6 +165,9 @@ def _set_enabled(
     if not enabled:
         if isinstance(actor, User) and actor.id == target.id:
             raise NotAllowed("You cannot disable yourself.")
+        # A session that timed out unnoticed ended then, not now (held under the account's
+        # lock, as every change to the seats held is).
+        sessions.expire_overdue_sessions(conn, now, account_id=account.id)
         session = sessions.open_session_of_user(conn, account.id, target.id)
         by = actor_id(actor)
         if session is not None:
