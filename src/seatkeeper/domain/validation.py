@@ -115,10 +115,15 @@ MAX_STEPS = 50
 _PRINTABLE = re.compile(r"(?=.*\S)[^\x00-\x1f\x7f]+")
 
 
+def is_printable(text: str) -> bool:
+    """Whether `text` is not blank and holds no control character."""
+    return _PRINTABLE.fullmatch(text) is not None
+
+
 def flow(name: str, steps: Sequence[str]) -> Flow:
     """A Flow to register: a printable name, and 1 to 50 printable step titles."""
     name = name.strip()
-    if not (len(name) <= MAX_FLOW_NAME and _PRINTABLE.fullmatch(name)):
+    if not (len(name) <= MAX_FLOW_NAME and is_printable(name)):
         raise InvalidInput(
             f"A Flow's name must be 1 to {MAX_FLOW_NAME} characters, not blank, "
             "without control characters."
@@ -127,7 +132,7 @@ def flow(name: str, steps: Sequence[str]) -> Flow:
     if not 1 <= len(titles) <= MAX_STEPS:
         raise InvalidInput(f"A Flow has 1 to {MAX_STEPS} steps; got {len(titles)}.")
     for title in titles:
-        if not (len(title) <= MAX_FLOW_NAME and _PRINTABLE.fullmatch(title)):
+        if not (len(title) <= MAX_FLOW_NAME and is_printable(title)):
             raise InvalidInput(
                 f"Every step title must be 1 to {MAX_FLOW_NAME} characters, not blank, "
                 "without control characters."
@@ -168,7 +173,7 @@ def grid_view(
         raise InvalidSort(f"Unknown order {order!r}; use asc or desc.")
     paging(page, per_page)
     search = (search or "").strip() or None
-    if search is not None and (len(search) > MAX_SEARCH or not _PRINTABLE.fullmatch(search)):
+    if search is not None and (len(search) > MAX_SEARCH or not is_printable(search)):
         raise InvalidInput(
             f"The search must be at most {MAX_SEARCH} characters, without control characters."
         )

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from seatkeeper.domain import validation
 from seatkeeper.domain.errors import InvalidInput, WebhookNotFound
 from seatkeeper.domain.model import Account, Delivery, Webhook
 from seatkeeper.services.access import Actor, audited, authorize
@@ -90,6 +91,8 @@ def _receiver(url: str) -> str:
         raise InvalidInput(
             "A webhook needs an http:// or https:// address, of 2,000 characters at most."
         )
+    if not validation.is_printable(address):
+        raise InvalidInput("A webhook address cannot hold control characters.")
     return address
 
 
