@@ -131,3 +131,20 @@ def test_a_rolled_back_write_announces_drops_and_counts_nothing(
     assert counted == []
     assert kept_days(db, world) == {date(2026, 1, 1), date(2026, 1, 2)}
     assert feed_rows(db) == before
+
+
+def test_a_counter_that_fails_after_commit_neither_undoes_nor_fails_the_write(
+    db: Database, world: World, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(_events: Sequence[Event]) -> None:
+        raise RuntimeError("the metrics are broken")
+
+    db.after_commit = broken
+    now = clock.now()
+    with db.write() as conn:
+        opened = sessions.insert_session(
+            conn, account_id=world.acme.id, user_id=None, now=now, expires_at=now + timedelta(1)
+        )
+    with db.read() as conn:
+        assert [s.id for s in sessions.open_sessions(conn, world.acme.id)] == [opened.id]
+    assert "could not be counted" in caplog.text

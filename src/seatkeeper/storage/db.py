@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -19,6 +20,7 @@ from seatkeeper.storage.usage import forget_usage
 _WRITE = "seatkeeper_write"
 _PEEK = "seatkeeper_peek"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+log = logging.getLogger("seatkeeper.db")
 
 
 class Database:
@@ -48,15 +50,15 @@ class Database:
         """
         with self._writers, self.engine.connect() as conn:
             writer = conn.execution_options(**{_WRITE: True})
+            with writer.begin():
+                done = unit.begin(writer)
+                yield writer
+                _settle(writer, done)
+        if done.events:
             try:
-                with writer.begin():
-                    done = unit.begin(writer)
-                    yield writer
-                    _settle(writer, done)
-            finally:
-                unit.end(writer)
-            if done.events:
                 self.after_commit(done.events)
+            except Exception:  # the change is made: counting it must not undo the answer
+                log.exception("What a committed transaction did could not be counted")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -43,19 +43,16 @@ class Unit:
 
 
 def begin(conn: Connection) -> Unit:
-    """Open the unit of the write transaction on `conn`."""
-    unit = conn.info[_KEY] = Unit()
+    """Open the unit of the write transaction on `conn`. It is kept in the connection's
+    own options, which go with it (not with the pooled driver connection behind it)."""
+    unit = Unit()
+    conn.execution_options(**{_KEY: unit})
     return unit
-
-
-def end(conn: Connection) -> None:
-    """The transaction is over (committed or not): its connection goes back to the pool."""
-    conn.info.pop(_KEY, None)
 
 
 def record(conn: Connection, event: Event) -> None:
     """Record on the transaction's unit what a write did."""
-    unit = conn.info.get(_KEY)
+    unit = conn.get_execution_options().get(_KEY)
     if unit is None:
         raise RuntimeError("storage writes run inside Database.write()")
     unit.events.append(event)
