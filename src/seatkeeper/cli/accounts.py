@@ -21,6 +21,7 @@ from seatkeeper.domain import alerts as alert_rules
 from seatkeeper.domain.model import SettingsChange
 from seatkeeper.services import accounts
 from seatkeeper.services.settings import change_settings
+from seatkeeper.web import presenters as shown
 
 
 @click.group("accounts")
@@ -104,7 +105,7 @@ def accounts_list(context: Context) -> None:
                 a.name,
                 f"{s.in_use} / {a.licenses}",
                 a.time_zone,
-                f"{a.session_timeout.total_seconds() / 60:g} min",
+                f"{shown.timeout_minutes(a):g} min",
                 "yes" if a.guests_allowed else "no",
             )
         )
@@ -159,7 +160,7 @@ def accounts_set(
         ).account
     click.echo(
         f"Account {account.slug!r}: {account.licenses} licenses, {account.time_zone}, "
-        f"timeout {account.session_timeout.total_seconds() / 60:g} min, "
+        f"timeout {shown.timeout_minutes(account):g} min, "
         f"guests {'allowed' if account.guests_allowed else 'not allowed'}, "
         f"agent console {'on' if account.console_enabled else 'off'}, "
         f"alerts at {', '.join(f'{level}%' for level in account.alert_levels)}."

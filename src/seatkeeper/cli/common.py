@@ -86,9 +86,9 @@ class Commands(click.Group):
 
 
 @contextmanager
-def opened(context: Context) -> Iterator[Database]:
+def opened(context: Context | Callable[[], Database]) -> Iterator[Database]:
     """The database for one command, disposed of afterwards."""
-    database = context.database()
+    database = context.database() if isinstance(context, Context) else context()
     try:
         yield database
     finally:

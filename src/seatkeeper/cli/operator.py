@@ -10,8 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -20,6 +19,7 @@ import click
 import httpx
 import msgspec
 
+from seatkeeper.cli.common import opened
 from seatkeeper.clock import SystemClock
 from seatkeeper.domain import validation
 from seatkeeper.domain.errors import InvalidInput
@@ -78,7 +78,7 @@ def sessions(source: Source, account: str, sort: str, desc: bool, search: str | 
     from seatkeeper.web.api.admin import grid_body
 
     view = validation.every_row(sort, order, search=search)
-    with _opened(source) as db:
+    with opened(source) as db:
         grid = admin.active_sessions(db, who(), account, view=view, now=SystemClock().now())
     return _plain(grid_body(grid, view))
 
@@ -87,7 +87,7 @@ def terminate(source: Source, account: str, ids: list[UUID]) -> Json:
     if isinstance(source, Remote):
         body = {"session_ids": [str(i) for i in ids]}
         return source.call("POST", f"{account}/active-sessions/terminate", json=body)
-    with _opened(source) as db:
+    with opened(source) as db:
         done = admin.terminate_sessions(
             db, who(), account, ids, clock=SystemClock(), source=socket.gethostname()
         )
@@ -105,7 +105,7 @@ def usage(source: Source, account: str) -> Json:
     from seatkeeper.web.api.admin import usage_body
 
     now = SystemClock().now()
-    with _opened(source) as db:
+    with opened(source) as db:
         return _plain(usage_body(admin.account_usage(db, who(), account, now=now), now))
 
 
@@ -116,16 +116,6 @@ def who() -> access.Operator:
     except (KeyError, OSError):  # a uid with no name, and no $USER
         user = f"uid {os.getuid()}"
     return access.Operator(f"{user}@{socket.gethostname()}"[:80] + " (operator command)")
-
-
-@contextmanager
-def _opened(open_database: Callable[[], Database]) -> Iterator[Database]:
-    """The database for one command, disposed of afterwards."""
-    db = open_database()
-    try:
-        yield db
-    finally:
-        db.dispose()
 
 
 def _plain(body: object) -> Json:

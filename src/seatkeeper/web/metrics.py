@@ -41,7 +41,7 @@ SESSIONS_OPENED = Counter(
 )
 SESSIONS_ENDED = Counter(
     "seatkeeper_sessions_ended",
-    "Agent sessions ended: logout, timeout or terminated",
+    "Agent sessions ended: logout, timeout, terminated or disabled",
     ["account_id", "reason"],
 )
 DENIALS = Counter(
