@@ -25,6 +25,7 @@ from seatkeeper.domain import validation
 from seatkeeper.domain.errors import InvalidInput
 from seatkeeper.services import access, admin
 from seatkeeper.storage.db import Database
+from seatkeeper.web import presenters as shown
 
 Json = dict[str, Any]
 BAR_WIDTH = 40
@@ -133,7 +134,7 @@ def session_table(body: Json) -> str:
     rows = [
         (
             s["session_id"],
-            s["agent_id"] or "Guest",
+            shown.agent_label(s["agent_id"]),
             s["session_start"][:19].replace("T", " "),
             str(s["open_interactions_count"]),
             ", ".join(s["open_interactions"]),
