@@ -15,64 +15,48 @@ from seatkeeper.domain.model import EndReason
 
 
 @dataclass(frozen=True, slots=True)
-class SessionOpened:
+class Event:
+    """Something a write did in an account, at the instant of its transaction."""
+
     account_id: int
     at: datetime
 
 
 @dataclass(frozen=True, slots=True)
-class SessionEnded:
-    account_id: int
-    at: datetime
+class SessionOpened(Event):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded(Event):
     reason: EndReason
 
 
 @dataclass(frozen=True, slots=True)
-class OpenDenied:
+class OpenDenied(Event):
     """An open refused because every license was in use: a denial."""
 
-    account_id: int
-    at: datetime
+
+@dataclass(frozen=True, slots=True)
+class InteractionOpened(Event):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
-class InteractionOpened:
-    account_id: int
-    at: datetime
+class InteractionClosed(Event):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
-class InteractionClosed:
-    account_id: int
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AccountChanged:
+class AccountChanged(Event):
     """Something the account's pages show changed: a setting, a user, an alert."""
 
-    account_id: int
-    at: datetime
-
 
 @dataclass(frozen=True, slots=True)
-class HistoryWritten:
-    """Sessions or refusals written in the past (the demo's history), from `since` on."""
+class HistoryWritten(Event):
+    """Sessions or denials written in the past (the demo's history), from `since` on."""
 
-    account_id: int
-    at: datetime
     since: datetime
-
-
-Event = (
-    SessionOpened
-    | SessionEnded
-    | OpenDenied
-    | InteractionOpened
-    | InteractionClosed
-    | AccountChanged
-    | HistoryWritten
-)
 
 
 def history_changed_since(event: Event) -> datetime | None:

@@ -283,11 +283,10 @@ def insert_interaction(
     conn: Connection, session: AgentSession, *, flow: str, now: datetime
 ) -> Interaction:
     """Open a Flow in a session."""
-    session_id = session.id
     record(conn, InteractionOpened(session.account_id, now))
     row = conn.execute(
         interactions.insert()
-        .values(id=uuid4(), session_id=session_id, flow=flow, opened_at=now)
+        .values(id=uuid4(), session_id=session.id, flow=flow, opened_at=now)
         .returning(*interactions.c)
     ).one()
     return interaction_of(row)

@@ -95,14 +95,12 @@ def terminated_message(terminated: int, *, already_ended: int, not_found: int) -
 
 
 @dataclass(frozen=True, slots=True)
-class OpenSession:
-    """An open session: a row of the Active Agents grid."""
+class _Session:
+    """What every row of a session shows: who, and since when."""
 
     session_id: UUID
     agent_id: str | None  # None for a Guest
     started: datetime  # in the account's zone
-    flows: tuple[str, ...]  # each open Flow's name once
-    count: int  # every open Interaction
 
     @property
     def agent(self) -> str:
@@ -115,6 +113,14 @@ class OpenSession:
     @property
     def started_text(self) -> str:
         return self.started.strftime(SECONDS)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSession(_Session):
+    """An open session: a row of the Active Agents grid."""
+
+    flows: tuple[str, ...]  # each open Flow's name once
+    count: int  # every open Interaction
 
     @property
     def started_iso(self) -> str:
@@ -136,30 +142,15 @@ def open_session(row: GridRow, account: Account) -> OpenSession:
 
 
 @dataclass(frozen=True, slots=True)
-class Ended:
+class Ended(_Session):
     """A session that ended: a row of Recently ended."""
 
-    session_id: UUID
-    agent_id: str | None
-    started: datetime  # in the account's zone
-    ended: datetime
+    ended: datetime  # in the account's zone
     seconds: int  # how long it lasted
     reason: EndReason
     ended_by: str | None  # the admin who terminated it
     source: str | None  # the address the termination came from
     open_at_end: tuple[str, ...]
-
-    @property
-    def agent(self) -> str:
-        return agent_label(self.agent_id)
-
-    @property
-    def guest(self) -> bool:
-        return self.agent_id is None
-
-    @property
-    def started_text(self) -> str:
-        return self.started.strftime(SECONDS)
 
     @property
     def ended_text(self) -> str:
