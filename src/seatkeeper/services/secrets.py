@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import CHEAPEST, RFC_9106_LOW_MEMORY
 
 from seatkeeper.domain.errors import LoginsBusy
+
+T = TypeVar("T")
+CHECKS_NICENESS = 10  # password checks yield the CPU to serving requests (Linux)
 
 APPLICATION_KEY_PREFIX = "sk_app_"
 USER_TOKEN_PREFIX = "sk_user_"  # noqa: S105 (a prefix, not a secret)
@@ -57,17 +63,30 @@ class CheckLimits:
         return cls(checks, 2 * checks if queue is None else queue)
 
 
+def _lower_priority() -> None:
+    """Make the calling thread (and the threads argon2 starts from it) nicer than the
+    server's other threads, so that a flood of logins slows serving as little as can be."""
+    # Not on Linux, or not allowed: the same priority then.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECKS_NICENESS)
+
+
 class Passwords:
     """argon2id hashing, with verification that also upgrades old parameters.
 
-    With `limits`, at most `limits.checks` hashes run at once (the others wait their
-    turn), and `admitted()` lets at most `checks + queue` logins in at a time.
+    With `limits`, hashes run in a pool of `limits.checks` threads of lower CPU priority
+    (the others wait their turn), and `admitted()` lets at most `checks + queue` logins
+    in at a time.
     """
 
     def __init__(self, *, fast: bool = False, limits: CheckLimits | None = None) -> None:
         self._hasher = PasswordHasher.from_parameters(CHEAPEST if fast else RFC_9106_LOW_MEMORY)
         self.limits = limits
-        self._running = threading.BoundedSemaphore(limits.checks) if limits else None
+        self._checks = (
+            ThreadPoolExecutor(limits.checks, "password-check", initializer=_lower_priority)
+            if limits
+            else None
+        )
         self._admitted = (
             threading.BoundedSemaphore(limits.checks + limits.queue) if limits else None
         )
@@ -89,26 +108,20 @@ class Passwords:
         finally:
             self._admitted.release()
 
-    @contextmanager
-    def _turn(self) -> Iterator[None]:
-        """One of the checks that run at once (waiting for it)."""
-        if self._running is None:
-            yield
-            return
-        with self._running:
-            yield
+    def _checked(self, work: Callable[[], T]) -> T:
+        """`work` in the pool of checks (waiting for a turn), or here without limits."""
+        return work() if self._checks is None else self._checks.submit(work).result()
 
     def hash(self, password: str) -> str:
-        with self._turn():
-            return self._hasher.hash(password)
+        return self._checked(lambda: self._hasher.hash(password))
 
     def verify(self, stored: str | None, password: str) -> bool:
         """Whether `password` matches; `stored` None spends the same time and says no."""
         try:
-            with self._turn():
-                return self._hasher.verify(stored or self._dummy, password) and stored is not None
+            matches = self._checked(lambda: self._hasher.verify(stored or self._dummy, password))
         except (VerificationError, InvalidHashError):
             return False
+        return matches and stored is not None
 
     def needs_rehash(self, stored: str) -> bool:
         return self._hasher.check_needs_rehash(stored)
