@@ -4,10 +4,14 @@ test_proxies.py)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
+from argon2.exceptions import VerifyMismatchError
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
@@ -20,6 +24,8 @@ from seatkeeper.storage.tables import login_failures
 from seatkeeper.web.app import create_app
 from seatkeeper.web.deps import LOGIN_COOKIE, Runtime
 from tests.conftest import PASSWORD, World
+from tests.servers import served
+from tests.waiting import PATIENCE, wait_until
 from tests.web.api.test_agent import error_of, open_session
 from tests.web.pages.test_pages import form_token
 
@@ -125,3 +131,42 @@ def test_the_login_form_limits_are_settings(db_url: str) -> None:
         Settings(database_url=db_url, login_checks=0)
     with pytest.raises(ValueError, match="login_queue"):
         Settings(database_url=db_url, login_queue=-1)
+
+
+class HeldHasher:
+    """An argon2 hasher whose checks wait until the test lets them go."""
+
+    def __init__(self) -> None:
+        self.checking = threading.Event()
+        self.go = threading.Event()
+
+    def verify(self, _stored: str, _password: str) -> bool:
+        self.checking.set()
+        assert self.go.wait(PATIENCE)
+        raise VerifyMismatchError
+
+    def hash(self, password: str) -> str:
+        return password
+
+    def check_needs_rehash(self, _stored: str) -> bool:
+        return False
+
+
+def test_a_password_check_never_holds_up_the_server(
+    settings: Settings, clock: FrozenClock, db: Database, world: World
+) -> None:
+    app = app_with(settings, clock, db)
+    hasher = HeldHasher()
+    app.state.runtime.passwords._hasher = hasher
+    with served(app) as url, httpx.Client(base_url=url, timeout=PATIENCE) as client:
+        form = client.get("/login").text
+        data = {"account": "acme", "username": "admin", "password": "wrong"}
+        data["csrf_token"] = form_token(form)
+        with ThreadPoolExecutor(1) as pool:
+            login = pool.submit(client.post, "/login", data=data)
+            wait_until(hasher.checking.is_set, "the password check to start")
+            # The check is running: the server answers meanwhile.
+            assert client.get("/healthz", timeout=5).status_code == 200
+            assert client.get("/login", timeout=5).status_code == 200
+            hasher.go.set()
+            assert login.result(PATIENCE).status_code == 303  # refused, back to the form
