@@ -17,7 +17,12 @@ from litestar import Litestar
 
 from tests.waiting import PATIENCE, wait_until
 
-SERVER_ENV = {"SEATKEEPER_FAST_PASSWORD_HASHING": "true", "SEATKEEPER_LOG_LEVEL": "warning"}
+SERVER_ENV = {
+    "SEATKEEPER_FAST_PASSWORD_HASHING": "true",
+    "SEATKEEPER_LOG_LEVEL": "warning",
+    # Races log dozens of agents in at once: none is to be told the server is busy.
+    "SEATKEEPER_LOGIN_QUEUE": "200",
+}
 
 
 @contextmanager
@@ -92,7 +97,7 @@ def served(app: Litestar) -> Iterator[str]:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     try:

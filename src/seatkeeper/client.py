@@ -51,7 +51,13 @@ class GuestsNotAllowed(SeatkeeperError):
 
 
 class TooManyAttempts(SeatkeeperError):
-    """Logins for this username are paused after too many wrong passwords."""
+    """Logins for this username (or from this address) are paused after too many wrong
+    passwords."""
+
+
+class LoginsBusy(SeatkeeperError):
+    """The server is checking too many logins at once: nothing was tried, try again in a
+    moment."""
 
 
 class NotFound(SeatkeeperError):
@@ -86,6 +92,7 @@ _BY_CODE: dict[str, type[SeatkeeperError]] = {
     "invalid_credentials": InvalidCredentials,
     "guests_not_allowed": GuestsNotAllowed,
     "too_many_attempts": TooManyAttempts,
+    "logins_busy": LoginsBusy,
     "license_limit_reached": LicenseLimitReached,
     "session_terminated": SessionTerminated,
     "session_expired": SessionExpired,

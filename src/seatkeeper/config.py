@@ -24,9 +24,10 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
     workers: int = Field(1, ge=1, le=64, description="Server processes.")
     forwarded_allow_ips: str = Field(
-        "127.0.0.1",
-        description="Addresses of proxies whose X-Forwarded-For/-Proto headers are trusted "
-        "(comma-separated, or *): the client's address and https come from them.",
+        "",
+        description="Addresses (or networks) of the proxies whose X-Forwarded-For/-Proto "
+        "headers are trusted (comma-separated, or *): the client's address and https come "
+        "from them. Default: none, every client is its socket's peer.",
     )
     sweep_seconds: float = Field(
         30, ge=0, description="How often each instance records timed-out sessions (0: never)."
@@ -65,6 +66,20 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     login_hours: float = Field(
         12, gt=0, le=24 * 30, description="How long a login to the pages lasts, in hours."
+    )
+    login_checks: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Password checks run at once (argon2: a core and 64 MiB each; "
+        "default: the cores the server may use).",
+    )
+    login_queue: int | None = Field(
+        None,
+        ge=0,
+        le=10_000,
+        description="Logins that may wait for a password check; beyond, a login is answered "
+        "503 at once (default: twice login_checks).",
     )
     fast_password_hashing: bool = Field(
         False,

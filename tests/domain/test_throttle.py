@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from seatkeeper.domain import throttle
-from seatkeeper.domain.errors import TooManyAttempts
+from seatkeeper.domain.errors import AddressPaused, TooManyAttempts
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
@@ -46,3 +46,26 @@ def test_failures_from_other_addresses_pause_the_username_only_in_great_numbers(
     with pytest.raises(TooManyAttempts) as refused:
         throttle.ensure_allowed([], elsewhere, username="alice", now=NOW)
     assert "'alice' lately" in refused.value.message
+
+
+def test_failures_from_one_address_pause_it_whatever_the_usernames() -> None:
+    failures = [NOW - timedelta(seconds=10 * n) for n in range(throttle.FROM_ADDRESS, 0, -1)]
+    throttle.ensure_allowed([], [], username="alice", now=NOW, from_address=failures[1:])
+    with pytest.raises(AddressPaused) as refused:
+        throttle.ensure_allowed([], [], username="alice", now=NOW, from_address=failures)
+    assert refused.value.code == "too_many_attempts"
+    assert refused.value.retry_after == throttle.WINDOW - timedelta(seconds=300)
+    assert refused.value.message == (
+        "Too many wrong passwords from this address: logins from it are paused for a "
+        "while. Try again in 10 minutes."
+    )
+
+
+def test_a_paused_username_is_named_before_a_paused_address() -> None:
+    failures = minutes_ago(*range(1, throttle.FROM_ADDRESS + 1))
+    with pytest.raises(TooManyAttempts) as refused:
+        throttle.ensure_allowed(
+            failures, failures, username="alice", now=NOW, from_address=failures
+        )
+    assert not isinstance(refused.value, AddressPaused)
+    assert "'alice' from this address" in refused.value.message

@@ -44,7 +44,7 @@ def serve(
         uvicorn.run(
             create_app(settings),
             log_level=settings.log_level,
-            forwarded_allow_ips=settings.forwarded_allow_ips,
+            proxy_headers=False,  # the app reads them, from the proxies the operator names
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
             **where,
         )
@@ -55,7 +55,7 @@ def serve(
         factory=True,
         workers=settings.workers,
         log_level=settings.log_level,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         **where,
     )

@@ -146,6 +146,7 @@ def _start_server(
             host=host,
             port=port,
             log_level="warning",
+            proxy_headers=False,  # the app reads them, from the proxies the operator names
             timeout_graceful_shutdown=2,
         )
     )

@@ -20,6 +20,7 @@ from seatkeeper.client import (
     Client,
     Interaction,
     LicenseLimitReached,
+    LoginsBusy,
     SeatkeeperError,
     Session,
     SessionEnded,
@@ -170,6 +171,9 @@ class _Agent:
             except LicenseLimitReached:
                 self.sim.count("license_refusals")
                 self._pause(5, 15)
+                continue
+            except LoginsBusy:  # the server checks other logins: try again in a moment
+                self._pause(1, 3)
                 continue
             self.sim.count("sessions")
             return session

@@ -63,6 +63,33 @@ class TooManyAttempts(DomainError):
         )
 
 
+class AddressPaused(TooManyAttempts):
+    """Too many wrong passwords from one address, whatever the usernames tried."""
+
+    def __init__(self, *, retry_after: timedelta) -> None:
+        self.retry_after = retry_after
+        minutes = max(1, math.ceil(retry_after.total_seconds() / 60))
+        DomainError.__init__(
+            self,
+            "Too many wrong passwords from this address: logins from it are paused for a "
+            f"while. Try again in {minutes} minute{'' if minutes == 1 else 's'}.",
+        )
+
+
+class LoginsBusy(DomainError):
+    """Every password check is taken and the queue is full: the login is not tried."""
+
+    code = "logins_busy"
+
+    def __init__(self, *, retry_after: timedelta) -> None:
+        self.retry_after = retry_after
+        seconds = max(1, math.ceil(retry_after.total_seconds()))
+        super().__init__(
+            "The server is checking too many logins at once. Nothing was tried: try again "
+            f"in {seconds} second{'' if seconds == 1 else 's'}."
+        )
+
+
 class CsrfRefused(DomainError):
     code = "csrf_refused"
     message = (

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
+
 from seatkeeper.domain import throttle, validation
 from seatkeeper.domain.errors import InvalidCredentials
 from seatkeeper.domain.model import Account, User
@@ -29,41 +31,56 @@ def check_password(
 ) -> tuple[Account, User]:
     """The account and the enabled user with these credentials, or a refusal.
 
-    The attempt is counted and recorded as a failure before the password is checked,
-    in one transaction under the account's lock, so that parallel guesses cannot
-    slip past the limit; a right password then removes it. An unknown account is
-    throttled, refused and timed exactly like a known one.
+    A login is tried only when a password check (or a place in their short queue) is
+    free: otherwise LoginsBusy at once, with nothing hashed nor recorded. The attempt is
+    counted and recorded as a failure before the password is checked, in one
+    transaction under the account's lock, so that parallel guesses cannot slip past the
+    limits (per username, and per address whatever the username); a right password then
+    removes it. An unknown account is throttled, refused and timed exactly like a known
+    one.
     """
     plausible = validation.is_slug(account_slug) and validation.is_username(username)
     if not plausible or len(password) > validation.MAX_PASSWORD:
         raise InvalidCredentials  # no user has such a name or password: nothing to guess
-    with db.write() as conn:
-        account = accounts.account_by_slug(conn, account_slug)
-        if account is not None:
-            accounts.lock_account(conn, account.id)
-        from_here, from_anywhere = stored_logins.recent_login_failures(
-            conn,
-            account=account_slug,
-            username=username,
-            source=source,
-            since=now - throttle.WINDOW,
-        )
-        throttle.ensure_allowed(from_here, from_anywhere, username=username, now=now)
-        attempt = stored_logins.insert_login_failure(
-            conn, account=account_slug, username=username, source=source, at=now
-        )
-        if attempt % PRUNE_EVERY == 0:
-            stored_logins.prune_login_failures(conn, before=now - throttle.WINDOW)
-        login = None if account is None else users.user_login(conn, account.id, username)
-    stored = None if login is None or login[0].disabled else login[1]
-    if not passwords.verify(stored, password):
-        raise InvalidCredentials
-    assert account is not None and login is not None and stored is not None
-    with db.write() as conn:
-        stored_logins.delete_login_failure(conn, attempt)
-        if passwords.needs_rehash(stored):
-            users.set_password_hash(conn, login[0].id, passwords.hash(password))
+    with passwords.admitted():
+        with db.write() as conn:
+            account, login, attempt = _attempt(conn, account_slug, username, source, now)
+        stored = None if login is None or login[0].disabled else login[1]
+        if not passwords.verify(stored, password):
+            raise InvalidCredentials
+        assert account is not None and login is not None and stored is not None
+        with db.write() as conn:
+            stored_logins.delete_login_failure(conn, attempt)
+            if passwords.needs_rehash(stored):
+                users.set_password_hash(conn, login[0].id, passwords.hash(password))
     return account, login[0]
+
+
+def _attempt(
+    conn: Connection, account_slug: str, username: str, source: str | None, now: datetime
+) -> tuple[Account | None, tuple[User, str] | None, int]:
+    """Refuse a throttled attempt, else record it as a failure: the account, the user and
+    their password hash (if any), and the failure's id."""
+    account = accounts.account_by_slug(conn, account_slug)
+    if account is not None:
+        accounts.lock_account(conn, account.id)
+    since = now - throttle.WINDOW
+    from_here, from_anywhere = stored_logins.recent_login_failures(
+        conn, account=account_slug, username=username, source=source, since=since
+    )
+    from_address = (
+        [] if source is None else stored_logins.recent_failures_from(conn, source, since=since)
+    )
+    throttle.ensure_allowed(
+        from_here, from_anywhere, username=username, now=now, from_address=from_address
+    )
+    attempt = stored_logins.insert_login_failure(
+        conn, account=account_slug, username=username, source=source, at=now
+    )
+    if attempt % PRUNE_EVERY == 0:
+        stored_logins.prune_login_failures(conn, before=now - throttle.WINDOW)
+    login = None if account is None else users.user_login(conn, account.id, username)
+    return account, login, attempt
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import secrets
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import CHEAPEST, RFC_9106_LOW_MEMORY
+
+from seatkeeper.domain.errors import LoginsBusy
+
+T = TypeVar("T")
+CHECKS_NICENESS = 10  # password checks yield the CPU to serving requests (Linux)
 
 APPLICATION_KEY_PREFIX = "sk_app_"
 USER_TOKEN_PREFIX = "sk_user_"  # noqa: S105 (a prefix, not a secret)
@@ -25,23 +39,89 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Passwords:
-    """argon2id hashing, with verification that also upgrades old parameters."""
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, else the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
-    def __init__(self, *, fast: bool = False) -> None:
+
+@dataclass(frozen=True, slots=True)
+class CheckLimits:
+    """How many password checks run at once (each argon2 hash takes a core and 64 MiB),
+    and how many logins may wait for one; a login beyond both is refused at once."""
+
+    checks: int
+    queue: int
+    retry_after: timedelta = timedelta(seconds=2)
+
+    @classmethod
+    def for_machine(cls, checks: int | None = None, queue: int | None = None) -> CheckLimits:
+        """`checks` defaults to the usable cores, `queue` to twice `checks`."""
+        checks = checks or usable_cores()
+        return cls(checks, 2 * checks if queue is None else queue)
+
+
+def _lower_priority() -> None:
+    """Make the calling thread (and the threads argon2 starts from it) nicer than the
+    server's other threads, so that a flood of logins slows serving as little as can be."""
+    # Not on Linux, or not allowed: the same priority then.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECKS_NICENESS)
+
+
+class Passwords:
+    """argon2id hashing, with verification that also upgrades old parameters.
+
+    With `limits`, hashes run in a pool of `limits.checks` threads of lower CPU priority
+    (the others wait their turn), and `admitted()` lets at most `checks + queue` logins
+    in at a time.
+    """
+
+    def __init__(self, *, fast: bool = False, limits: CheckLimits | None = None) -> None:
         self._hasher = PasswordHasher.from_parameters(CHEAPEST if fast else RFC_9106_LOW_MEMORY)
+        self.limits = limits
+        self._checks = (
+            ThreadPoolExecutor(limits.checks, "password-check", initializer=_lower_priority)
+            if limits
+            else None
+        )
+        self._admitted = (
+            threading.BoundedSemaphore(limits.checks + limits.queue) if limits else None
+        )
         # Verified when a username is unknown, so that both answers take as long.
         self._dummy = self._hasher.hash(secrets.token_hex(16))
 
+    @contextmanager
+    def admitted(self) -> Iterator[None]:
+        """A login's turn to be checked, or LoginsBusy at once (nothing hashed) when every
+        check is taken and the queue is full."""
+        if self._admitted is None:
+            yield
+            return
+        if not self._admitted.acquire(blocking=False):
+            assert self.limits is not None
+            raise LoginsBusy(retry_after=self.limits.retry_after)
+        try:
+            yield
+        finally:
+            self._admitted.release()
+
+    def _checked(self, work: Callable[[], T]) -> T:
+        """`work` in the pool of checks (waiting for a turn), or here without limits."""
+        return work() if self._checks is None else self._checks.submit(work).result()
+
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        return self._checked(lambda: self._hasher.hash(password))
 
     def verify(self, stored: str | None, password: str) -> bool:
         """Whether `password` matches; `stored` None spends the same time and says no."""
         try:
-            return self._hasher.verify(stored or self._dummy, password) and stored is not None
+            matches = self._checked(lambda: self._hasher.verify(stored or self._dummy, password))
         except (VerificationError, InvalidHashError):
             return False
+        return matches and stored is not None
 
     def needs_rehash(self, stored: str) -> bool:
         return self._hasher.check_needs_rehash(stored)

@@ -77,6 +77,15 @@ def prune_login_failures(conn: Connection, *, before: datetime) -> None:
     conn.execute(login_failures.delete().where(login_failures.c.at < before))
 
 
+def recent_failures_from(conn: Connection, source: str, *, since: datetime) -> list[datetime]:
+    """An address's failures since `since`, whatever the account and username, oldest first."""
+    f = login_failures.c
+    found = conn.execute(
+        select(f.at).where(f.source == source, f.at > since).order_by(f.at)
+    ).scalars()
+    return list(found)
+
+
 def recent_login_failures(
     conn: Connection, *, account: str, username: str, source: str | None, since: datetime
 ) -> tuple[list[datetime], list[datetime]]:

@@ -260,6 +260,7 @@ login_failures = Table(
     Column("at", UTCDateTime, nullable=False),
     Index("ix_login_failures_user", "account", "username", "at"),
     Index("ix_login_failures_at", "at"),
+    Index("ix_login_failures_source", "source", "at"),
 )
 
 # The Flows an account's agents work through: a name and its ordered step titles.

@@ -20,7 +20,7 @@ from seatkeeper import housekeeping
 from seatkeeper.clock import Clock, SystemClock
 from seatkeeper.config import Settings
 from seatkeeper.services.heartbeats import Heartbeats
-from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.secrets import CheckLimits, Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import ensure_current
 from seatkeeper.web import errors, live, metrics
@@ -30,6 +30,7 @@ from seatkeeper.web.api.console import console_api_router
 from seatkeeper.web.api.export import export_router
 from seatkeeper.web.api.people import people_router
 from seatkeeper.web.api.webhooks import webhooks_router
+from seatkeeper.web.clients import ForwardedFor
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
 from seatkeeper.web.docs import StrictStructs, openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS, AnyRequest
@@ -81,7 +82,10 @@ def create_app(
     runtime = Runtime(
         db=db,
         clock=clock,
-        passwords=Passwords(fast=settings.fast_password_hashing),
+        passwords=Passwords(
+            fast=settings.fast_password_hashing,
+            limits=CheckLimits.for_machine(settings.login_checks, settings.login_queue),
+        ),
         login_lifetime=timedelta(hours=settings.login_hours),
         heartbeats=Heartbeats(db, clock, batch_seconds=settings.heartbeat_batch_seconds),
     )
@@ -119,7 +123,7 @@ def create_app(
                 "metrics_token": token.get_secret_value() if token is not None else None,
             }
         ),
-        middleware=[RequestTimer],
+        middleware=[ForwardedFor(settings.forwarded_allow_ips), RequestTimer],
         lifespan=[background],
         on_shutdown=[db.dispose] if database is None else [],
         request_max_body_size=MAX_BODY,

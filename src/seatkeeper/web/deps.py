@@ -29,6 +29,7 @@ from seatkeeper.services import access, accounts, logins
 from seatkeeper.services.heartbeats import Beat, Heartbeats
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
+from seatkeeper.web.clients import client_address
 from seatkeeper.web.coalesce import Coalesced
 from seatkeeper.web.errors import AnyRequest
 
@@ -93,8 +94,9 @@ def provide_bearer(request: AnyRequest) -> str:
 
 
 def provide_source(request: AnyRequest) -> str | None:
-    """The client's address, for throttling logins."""
-    return request.client.host if request.client else None
+    """The client's address (through the proxies the operator names: `clients`), for
+    throttling logins and limits per address."""
+    return client_address(request)
 
 
 def login_token(connection: Connection) -> str | None:

@@ -38,6 +38,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.LicenseLimitReached: 409,
     e.SessionEnded: 410,
     e.TooManyAttempts: 429,
+    e.LoginsBusy: 503,
 }
 
 _HTTP_CODES = {
@@ -86,10 +87,15 @@ def error_response(
     )
 
 
+def retry_after(exc: e.TooManyAttempts | e.LoginsBusy) -> dict[str, str]:
+    """The Retry-After header of a throttled or busy login, in whole seconds."""
+    return {"Retry-After": str(math.ceil(exc.retry_after.total_seconds()))}
+
+
 def domain_error(_request: AnyRequest, exc: e.DomainError) -> Response[ErrorBody]:
     headers = None
-    if isinstance(exc, e.TooManyAttempts):
-        headers = {"Retry-After": str(math.ceil(exc.retry_after.total_seconds()))}
+    if isinstance(exc, e.TooManyAttempts | e.LoginsBusy):
+        headers = retry_after(exc)
     fields = exc.fields if isinstance(exc, e.InvalidFields) else None
     return error_response(status_of(type(exc)), exc.code, exc.message, headers, fields)
 

@@ -33,6 +33,7 @@ from seatkeeper.domain.errors import InvalidToken, MissingCredentials, NotAllowe
 from seatkeeper.domain.events import Event, OpenDenied, SessionEnded, SessionOpened
 from seatkeeper.services import accounts
 from seatkeeper.storage.db import Database
+from seatkeeper.web.clients import client_address, socket_peer
 from seatkeeper.web.deps import bearer_token
 from seatkeeper.web.errors import AnyRequest, responses
 
@@ -179,12 +180,19 @@ def metrics_page(request: AnyRequest) -> Response[bytes]:
             raise MissingCredentials
         if not hmac.compare_digest(given.encode(), token.encode()):
             raise InvalidToken
-    elif request.client is None or not _loopback(request.client.host):
+    elif not _local(request):
         raise NotAllowed(
             "Metrics are answered only on this machine unless SEATKEEPER_METRICS_TOKEN is set."
         )
     body = exposition(request.app.state.app_metrics)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _local(request: AnyRequest) -> bool:
+    """Whether the socket's peer is this machine, and no proxy forwarded the request from
+    elsewhere: a header never makes a request local (it can only make it remote)."""
+    peer = socket_peer(request)
+    return peer is not None and _loopback(peer) and client_address(request) == peer
 
 
 def _loopback(host: str) -> bool:

@@ -72,14 +72,19 @@ def everything(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 def refused_login(client: Client, answer: Any, *, back_to: str = "/login") -> str:
     """A refused login goes back to the login form (303) and logs nobody in; the form,
-    with the refusal on it."""
-    assert answer.status_code == 303, answer.text
-    assert answer.headers["location"] == back_to
+    with the refusal on it. A throttled one is the form at once (429, Retry-After)."""
     assert "seatkeeper_login=" not in answer.headers.get("set-cookie", "")
-    form = client.get(back_to)
-    assert form.status_code == 200
-    assert form.text.count('data-testid="login-error"') == 1
-    return form.text
+    if answer.status_code == 429:
+        assert int(answer.headers["retry-after"]) > 0
+        form = answer
+    else:
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"] == back_to
+        form = client.get(back_to)
+        assert form.status_code == 200
+    text: str = form.text
+    assert text.count('data-testid="login-error"') == 1
+    return text
 
 
 @pytest.fixture

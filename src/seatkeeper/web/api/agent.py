@@ -121,6 +121,7 @@ class SessionState(msgspec.Struct):
             e.GuestsNotAllowed,
             e.LicenseLimitReached,
             e.TooManyAttempts,
+            e.LoginsBusy,
         ),
     },
     status_code=HTTP_201_CREATED,

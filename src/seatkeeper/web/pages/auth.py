@@ -12,7 +12,7 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from seatkeeper.domain.errors import InvalidCredentials, TooManyAttempts
+from seatkeeper.domain.errors import InvalidCredentials, LoginsBusy, TooManyAttempts
 from seatkeeper.domain.model import Role
 from seatkeeper.services import logins
 from seatkeeper.web.deps import (
@@ -24,9 +24,9 @@ from seatkeeper.web.deps import (
     Source,
     login_token,
 )
-from seatkeeper.web.errors import AnyRequest
+from seatkeeper.web.errors import AnyRequest, retry_after, status_of
 from seatkeeper.web.pages.common import page
-from seatkeeper.web.pages.flash import Flash, received, see_other
+from seatkeeper.web.pages.flash import MAX_TYPED, Flash, received, see_other
 from seatkeeper.web.pages.views import nav
 
 
@@ -77,6 +77,23 @@ def _refused(request: AnyRequest, form: LoginForm, reason: str) -> Redirect:
     return see_other(request, again, Flash(error=reason, form=typed))
 
 
+def _paused(request: AnyRequest, form: LoginForm, exc: TooManyAttempts | LoginsBusy) -> Template:
+    """A throttled login (429) or one the server is too busy to try (503): the form again
+    at once, saying why and for how long, with Retry-After (no redirect to follow: a
+    flood gets the cheapest answer)."""
+    context = {
+        "next": safe_next(form.next),
+        "account": form.account[:MAX_TYPED],
+        "username": form.username[:MAX_TYPED],
+        "error": exc.message,
+        "notice": "",
+        "nav": None,
+    }
+    answer = page(request, "login.html", context, status=status_of(type(exc)))
+    answer.headers.update(retry_after(exc))
+    return answer
+
+
 @post("/login", sync_to_thread=True, include_in_schema=False)
 def log_in(
     request: AnyRequest,
@@ -84,7 +101,7 @@ def log_in(
     now: Now,
     source: Source,
     data: URLEncodedBody[LoginForm],
-) -> Redirect:
+) -> Redirect | Template:
     try:
         login = logins.log_in(
             runtime.db,
@@ -98,8 +115,8 @@ def log_in(
         )
     except InvalidCredentials:
         return _refused(request, data, "The account, username or password is not correct.")
-    except TooManyAttempts as exc:
-        return _refused(request, data, exc.message)
+    except (TooManyAttempts, LoginsBusy) as exc:
+        return _paused(request, data, exc)
     target = safe_next(data.next)
     if target == "/" and login.user.role.at_least(Role.ACCOUNT_ADMIN):
         target = f"/accounts/{login.account.slug}/active-agents"
