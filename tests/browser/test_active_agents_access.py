@@ -70,7 +70,7 @@ def test_agents_and_designers_are_not_allowed_and_do_not_see_the_entry(
         expect(page.get_by_test_id("home")).to_be_visible()
         expect(page.get_by_test_id("signed-in-as")).to_contain_text(username)
         entries = menu_entries(page)
-        expect(entries).to_have_text(["Nothing here for your role."])
+        expect(entries).to_have_text(["Your logins"])
         expect(page.get_by_test_id("nav-active-agents")).to_have_count(0)
 
         answer = page.goto(f"{live_server}{ACTIVE_AGENTS}")

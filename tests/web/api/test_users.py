@@ -427,8 +427,8 @@ def test_an_admin_resets_a_password(client: Client, world: World, db: Database) 
 
     rows = audit_rows(db, world.acme.id, "password_reset")
     assert [row["details"] for row in rows] == [
-        {"username": "dan", "with_link": True},
-        {"username": "alice", "with_link": False},
+        {"username": "dan", "with_link": True, "logins_ended": 0},
+        {"username": "alice", "with_link": False, "logins_ended": 0},
     ]
     assert {row["actor"] for row in rows} == {"admin"}
     assert NEW_PASSWORD not in str(rows)
@@ -655,7 +655,7 @@ def test_disabling_an_agent_ends_their_session_and_their_logins(
     rows = audit_rows(db, world.acme.id, "user_disabled", "user_enabled")
     assert [(row["action"], row["details"], row["actor"]) for row in rows] == [
         ("user_enabled", {"username": "alice"}, "admin"),
-        ("user_disabled", {"username": "alice"}, "admin"),
+        ("user_disabled", {"username": "alice", "logins_ended": 0}, "admin"),
     ]
 
 
@@ -690,7 +690,7 @@ def test_a_super_admin_disables_a_user_of_any_account(
     beat = call(client, "POST", f"{gina.json()['session_id']}/heartbeat", gina.json()["token"])
     assert error_of(beat) == (410, "user_disabled")
     [row] = audit_rows(db, world.globex.id, "user_disabled")
-    assert (row["actor"], row["details"]) == ("root", {"username": "gina"})
+    assert (row["actor"], row["details"]) == ("root", {"username": "gina", "logins_ended": 0})
     assert audit_rows(db, world.acme.id, "user_disabled") == []
 
 

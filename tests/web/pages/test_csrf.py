@@ -75,6 +75,8 @@ ACTIONS = [
     Action(
         "/console/{account}/sessions", "/console/acme/sessions", json={}, logged_in=False, done=201
     ),
+    Action("/logins/end-others", "/logins/end-others", {}),
+    Action(f"{ACCOUNT}/users/{{username}}/end-logins", "/accounts/acme/users/bob/end-logins", {}),
 ]
 # The admin API's calls a page's script makes with the login cookie take the same check.
 SCRIPT_CALLS = [
@@ -93,6 +95,13 @@ def send(client: Client, action: Action, path: str, body: Any, token: str | None
         return client.post(path, data=form, follow_redirects=False)
     headers = {} if token is None else {"X-CSRF-Token": token}
     return client.post(path, json=body, headers=headers, follow_redirects=False)
+
+
+def back_to(action: Action) -> str:
+    """Where a visitor sent to log in by this form comes back to: the form's page."""
+    if action.route.startswith("/logins"):
+        return "/login?next=/logins"
+    return "/login?next=/accounts/acme/"
 
 
 def test_the_table_covers_every_unsafe_page_route(app: Litestar) -> None:
@@ -159,7 +168,7 @@ def test_a_request_from_another_site_is_refused_and_changes_nothing(
             assert (answer.status_code, answer.headers["location"]) == (303, "/login")
         elif action.logged_in and action.form is not None:
             assert answer.status_code == 303, answer.text[:300]
-            assert answer.headers["location"].startswith("/login?next=/accounts/acme/")
+            assert answer.headers["location"].startswith(back_to(action))
         else:
             assert 400 <= answer.status_code < 500, answer.text[:300]
         assert everything(db) == before
@@ -225,5 +234,5 @@ def test_a_form_sent_after_the_login_is_gone_leads_to_logging_in_and_changes_not
     if action.route == "/logout":
         assert answer.headers["location"] == "/login"
     else:
-        assert answer.headers["location"].startswith("/login?next=/accounts/acme/")
+        assert answer.headers["location"].startswith(back_to(action))
     assert everything(db) == before
