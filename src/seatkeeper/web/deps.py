@@ -50,6 +50,7 @@ class Runtime:
     passwords: Passwords
     login_lifetime: timedelta
     heartbeats: Heartbeats
+    public_url: str | None = None  # where one-time links point; None: a path on this server
     quick_beats: Coalesced[tuple[str, str], Beat | None] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -67,9 +67,9 @@ ACTIONS = [
         {"password": NEW_PASSWORD},
     ),
     Action(
-        "/set-password/{token}",
-        "/set-password/{link}",
-        {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+        "/set-password",
+        "/set-password",
+        {"token": "{link}", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
         logged_in=False,
     ),
     Action(
@@ -89,9 +89,12 @@ SCRIPT_CALLS = [
 ]
 
 
-def send(client: Client, action: Action, path: str, body: Any, token: str | None) -> Any:
+def send(
+    client: Client, action: Action, path: str, body: Any, token: str | None, link: str = ""
+) -> Any:
     if action.form is not None:
-        form = action.form if token is None else {**action.form, "csrf_token": token}
+        form = {k: v.replace("{link}", link) for k, v in action.form.items()}
+        form = form if token is None else {**form, "csrf_token": token}
         return client.post(path, data=form, follow_redirects=False)
     headers = {} if token is None else {"X-CSRF-Token": token}
     return client.post(path, json=body, headers=headers, follow_redirects=False)
@@ -150,7 +153,7 @@ def test_a_request_from_another_site_is_refused_and_changes_nothing(
         "a token of another login": token_for(secret, other_login),
     }
     for case, token in forged.items():
-        answer = send(client, action, path, body, token)
+        answer = send(client, action, path, body, token, link)
         assert answer.status_code == 403, (case, answer.status_code, answer.text[:300])
         if action.form is not None:  # a page that says why
             assert 'data-testid="error-403"' in answer.text, case
@@ -163,7 +166,7 @@ def test_a_request_from_another_site_is_refused_and_changes_nothing(
     # is refused as well, or (a page's form, which a logged-in visitor sends) answered as a
     # visitor with no login is, sent to log in.
     with TestClient(app) as elsewhere:
-        answer = send(elsewhere, action, path, body, token_for(secret, own_login))
+        answer = send(elsewhere, action, path, body, token_for(secret, own_login), link)
         if action.route == "/logout":  # with no login there is nothing to end
             assert (answer.status_code, answer.headers["location"]) == (303, "/login")
         elif action.logged_in and action.form is not None:
@@ -174,7 +177,7 @@ def test_a_request_from_another_site_is_refused_and_changes_nothing(
         assert everything(db) == before
 
     # The very same request from seatkeeper's own page is done.
-    answer = send(client, action, path, body, token_for(secret, own_login))
+    answer = send(client, action, path, body, token_for(secret, own_login), link)
     assert answer.status_code == action.done, answer.text[:300]
     assert everything(db) != before
 

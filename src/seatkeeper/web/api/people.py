@@ -120,7 +120,8 @@ class PasswordReset(msgspec.Struct, forbid_unknown_fields=True):
 
 class HandedUser(msgspec.Struct):
     user: UserBody
-    # A one-time link that sets the password, valid 7 days: shown this once.
+    # A one-time link that sets the password, valid 7 days: shown this once. It starts
+    # with the server's SEATKEEPER_PUBLIC_URL; without one it is a path on this server.
     set_password_url: str | None
 
 
@@ -157,7 +158,8 @@ def role_named(name: str) -> Role:
 
 def handed_body(request: AnyRequest, handed: users.Handed) -> HandedUser:
     token = handed.link_token
-    url = None if token is None else shown.link_url(str(request.base_url), token)
+    public_url = request.app.state.runtime.public_url
+    url = None if token is None else shown.link_url(public_url, token)
     return HandedUser(user_body(handed.user, handed.account), url)
 
 

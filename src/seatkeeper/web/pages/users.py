@@ -99,7 +99,8 @@ def _answer(
     one-time link."""
     if handed.link_token is None:
         return see_other(request, _path(account), Flash(notice=notice))
-    link = shown.link_url(str(request.base_url), handed.link_token)
+    runtime: Runtime = request.app.state.runtime
+    link = shown.link_url(runtime.public_url, handed.link_token)
     return _page(request, who, db, account.slug, Flash(notice=notice), link)
 
 
