@@ -126,8 +126,12 @@ def test_a_link_used_on_a_real_server_leaves_its_token_in_no_log(
                 assert done.headers["location"] == "/login?account=acme&username=erin"
                 # What a token in an address would leave behind: the log does keep addresses.
                 assert http.get("/healthz?probe=in-the-address").status_code == 200
+                # A link of the old form (or one mangled): its token is redacted all the same.
+                old = "sk_pw_" + "x" * 43
+                assert http.get(f"/set-password/{old}?again={old}").status_code == 404
     logged = log.read_text()
     assert '"POST /set-password HTTP/1.1" 303' in logged, logged
     assert "/healthz?probe=in-the-address" in logged, logged
     assert token not in logged
+    assert old not in logged and "/set-password/sk_pw_[redacted]" in logged, logged
     assert token.removeprefix("sk_pw_")[:16] not in logged
