@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from seatkeeper.domain import roles
+from seatkeeper.domain import roles, validation
 from seatkeeper.domain.errors import UserNotFound
 from seatkeeper.domain.model import Account, PageLoginRow, Role, User
 from seatkeeper.services.access import Actor, audited, authorize
@@ -48,7 +48,9 @@ def end_user_logins(
     their next page or call with a login answers as for a stranger."""
     with db.write() as conn:
         account = authorize(conn, actor, account_slug)
-        target = stored_users.user_named(conn, account.id, username)
+        # A name no user can have (a NUL byte, say) is looked for nowhere.
+        plausible = validation.is_username(username)
+        target = stored_users.user_named(conn, account.id, username) if plausible else None
         if target is None:
             raise UserNotFound(f"The account has no user {username!r}.")
         rank = actor.role if isinstance(actor, User) else Role.SUPER_ADMIN
