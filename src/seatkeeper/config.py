@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///seatkeeper.db"
@@ -81,7 +82,34 @@ class Settings(BaseSettings):
         description="Logins that may wait for a password check; beyond, a login is answered "
         "503 at once (default: twice login_checks).",
     )
+    public_url: str | None = Field(
+        None,
+        description="The address people reach this server at (https://seats.example.com): "
+        "one-time links to set a password are made from it, never from a request's Host "
+        "header. Unset: links are shown as a path on this server (/set-password#...).",
+    )
     fast_password_hashing: bool = Field(
         False,
         description="Cheap argon2 parameters, for test suites only: never in production.",
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        """An http(s) address with a host and nothing after its path, without the final /."""
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.query
+            or parts.fragment
+            or not value.strip().isprintable()
+        ):
+            raise ValueError(
+                "must be the server's http(s) address, such as https://seats.example.com, "
+                "without credentials, query or fragment"
+            )
+        return value.strip().rstrip("/")

@@ -70,7 +70,7 @@ def test_agents_and_designers_are_not_allowed_and_do_not_see_the_entry(
         expect(page.get_by_test_id("home")).to_be_visible()
         expect(page.get_by_test_id("signed-in-as")).to_contain_text(username)
         entries = menu_entries(page)
-        expect(entries).to_have_text(["Nothing here for your role."])
+        expect(entries).to_have_text(["Your logins"])
         expect(page.get_by_test_id("nav-active-agents")).to_have_count(0)
 
         answer = page.goto(f"{live_server}{ACTIVE_AGENTS}")
@@ -88,7 +88,9 @@ def test_agents_and_designers_are_not_allowed_and_do_not_see_the_entry(
 
     open_active_agents(page, live_server)
     entries = menu_entries(page)
-    expect(entries).to_have_text(["Active Agents", "Recently ended", "Account Settings", "Users"])
+    expect(entries).to_have_text(
+        ["Active Agents", "Recently ended", "Account Settings", "Users", "Your logins"]
+    )
     entry = page.get_by_test_id("nav-active-agents")
     expect(entry).to_have_attribute("href", ACTIVE_AGENTS)
     expect(entry).to_have_attribute("aria-current", "page")

@@ -263,8 +263,9 @@ def test_managing_users_from_the_command_line_follows_the_pages_rules(cli_db: st
     assert run(cli_db, "accounts", "create", "acme", "--licenses", "5").exit_code == 0
     boss = run(cli_db, "users", "create", "acme", "boss", "--role", "account_admin", "--link")
     assert boss.exit_code == 0, boss.output
-    link = boss.output.split("<server>/set-password/")[1].strip()
+    link = boss.output.split("valid 7 days, shown once): /set-password#")[1].split()[0]
     assert link.startswith("sk_pw_")
+    assert "put its address before it, or set SEATKEEPER_PUBLIC_URL" in boss.output
     made = run(cli_db, "users", "create", "acme", "ann", "--password-stdin", stdin="secret ann\n")
     assert made.exit_code == 0, made.output
 
@@ -280,6 +281,21 @@ def test_managing_users_from_the_command_line_follows_the_pages_rules(cli_db: st
     assert run(cli_db, "users", "list", "acme").output.splitlines()[1].split()[1] == "account_admin"
 
     reset = run(cli_db, "users", "reset-password", "acme", "ann")
-    assert reset.exit_code == 0 and "<server>/set-password/sk_pw_" in reset.output
+    assert reset.exit_code == 0 and " /set-password#sk_pw_" in reset.output
     nobody = run(cli_db, "users", "set", "acme", "nobody", "--enable")
     assert (nobody.exit_code, nobody.output) == (1, "Error: The account has no user 'nobody'.\n")
+
+
+def test_one_time_links_start_with_the_public_url(
+    cli_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEATKEEPER_PUBLIC_URL", "https://seats.example.com/")
+    assert run(cli_db, "accounts", "create", "acme", "--licenses", "5").exit_code == 0
+    made = run(cli_db, "users", "create", "acme", "boss", "--role", "account_admin", "--link")
+    assert made.exit_code == 0, made.output
+    assert "shown once): https://seats.example.com/set-password#sk_pw_" in made.output
+    assert "SEATKEEPER_PUBLIC_URL" not in made.output
+    monkeypatch.setenv("SEATKEEPER_PUBLIC_URL", "javascript:alert(1)")
+    refused = run(cli_db, "users", "reset-password", "acme", "boss")
+    assert refused.exit_code != 0
+    assert "SEATKEEPER_PUBLIC_URL" in refused.output and "sk_pw_" not in refused.output

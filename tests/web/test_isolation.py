@@ -26,6 +26,7 @@ from seatkeeper.storage.tables import (
     license_changes,
     password_links,
     users,
+    web_logins,
 )
 from seatkeeper.storage.tables import (
     flows as flows_table,
@@ -81,6 +82,7 @@ ROUTES = [
     Route("POST", f"{API}/users", ADMIN, {"username": "newcomer", "role": "agent"}),
     Route("PATCH", f"{API}/users/{{user}}", ADMIN, {"role": "designer"}),
     Route("POST", f"{API}/users/{{user}}/password", ADMIN, {}),
+    Route("DELETE", f"{API}/users/{{user}}/logins", ADMIN),
     Route("GET", "/accounts/acme/active-agents", ADMIN, page=True),
     Route("GET", "/accounts/acme/active-agents/fragments", ADMIN, page=True),
     Route("GET", "/accounts/acme/active-agents/events", ADMIN, page=True, streams=True),
@@ -105,6 +107,7 @@ ROUTES = [
     Route("POST", "/accounts/acme/users/{user}/disable", ADMIN, {}, page=True),
     Route("POST", "/accounts/acme/users/{user}/enable", ADMIN, {}, page=True),
     Route("POST", "/accounts/acme/users/{user}/password", ADMIN, {}, page=True),
+    Route("POST", "/accounts/acme/users/{user}/end-logins", ADMIN, {}, page=True),
 ]
 
 
@@ -143,6 +146,7 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         audit_events,
         license_changes,
         password_links,
+        web_logins,
     ]
     with db.read() as conn:
         return {

@@ -38,7 +38,7 @@ def users_create(
             username=username, role=Role(role), password=password, now=clock.now(),
         )  # fmt: skip
     click.echo(f"Created {handed.user.role.value} {username!r} in account {account!r}.")
-    _print_link(handed)
+    _print_link(handed, context.settings.public_url)
 
 
 def _new_password(from_stdin: bool) -> str:
@@ -47,10 +47,15 @@ def _new_password(from_stdin: bool) -> str:
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
-def _print_link(handed: users.Handed) -> None:
-    if handed.link_token is not None:
+def _print_link(handed: users.Handed, public_url: str | None) -> None:
+    if handed.link_token is None:
+        return
+    link = shown.link_url(public_url, handed.link_token)
+    click.echo(f"One-time link (valid 7 days, shown once): {link}")
+    if public_url is None:
         click.echo(
-            f"One-time link (valid 7 days, shown once): <server>/set-password/{handed.link_token}"
+            "This is a path on the server: put its address before it, or set "
+            "SEATKEEPER_PUBLIC_URL to have whole links."
         )
 
 
@@ -104,4 +109,4 @@ def users_reset_password(
             password=password, now=clock.now(),
         )  # fmt: skip
     click.echo(f"{username!r}'s password was reset.")
-    _print_link(handed)
+    _print_link(handed, context.settings.public_url)

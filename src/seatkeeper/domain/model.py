@@ -213,3 +213,15 @@ class Delivery:
     delivered_at: datetime | None
     last_status: int | None
     last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PageLoginRow:
+    """One of a user's logins to the pages that is still on."""
+
+    id: int
+    created_at: datetime
+    source: str | None  # the client's address at login
+    user_agent: str | None  # the browser, as it named itself
+    last_seen_at: datetime | None  # to within a few minutes; None if never since login
+    current: bool  # the login this list is shown to

@@ -17,6 +17,9 @@ from seatkeeper.storage.db import Database
 
 DEFAULT_LIFETIME = timedelta(hours=12)
 PRUNE_EVERY = 100  # attempts: old failures are forgotten now and then, not on every login
+# A login's last request is written at most this often: a write per page view would cost
+# more than the list of logins is worth.
+LAST_SEEN_EVERY = timedelta(minutes=5)
 
 
 def check_password(
@@ -101,6 +104,7 @@ def log_in(
     source: str | None,
     now: datetime,
     lifetime: timedelta = DEFAULT_LIFETIME,
+    user_agent: str | None = None,
 ) -> PageLogin:
     """Log a user in to the pages."""
     account, user = check_password(
@@ -122,14 +126,24 @@ def log_in(
             now=now,
             expires_at=now + lifetime,
             source=source,
+            # Shown back to the user as text: only printable characters are kept.
+            user_agent=None if user_agent is None else "".join(filter(str.isprintable, user_agent)),
         )
     return PageLogin(user, account, token, now + lifetime)
 
 
 def logged_in_user(db: Database, token: str, *, now: datetime) -> User | None:
-    """The user of a page login, None once it is over."""
+    """The user of a page login, None once it is over; notes that the login was seen."""
+    hashed = token_hash(token)
     with db.read() as conn:
-        return stored_logins.user_by_web_login(conn, token_hash(token), now)
+        found = stored_logins.user_by_web_login(conn, hashed, now)
+    if found is None:
+        return None
+    user, seen = found
+    if seen is None or seen <= now - LAST_SEEN_EVERY:
+        with db.write() as conn:
+            stored_logins.web_login_seen(conn, hashed, now)
+    return user
 
 
 def log_out(db: Database, token: str, *, now: datetime) -> None:

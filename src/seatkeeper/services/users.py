@@ -19,6 +19,7 @@ from seatkeeper.domain.model import Account, EndReason, Role, User, UserRow
 from seatkeeper.services.access import Actor, actor_id, audited, authorize
 from seatkeeper.services.secrets import Passwords, new_token, token_hash
 from seatkeeper.storage import accounts, sessions
+from seatkeeper.storage import logins as stored_logins
 from seatkeeper.storage import users as stored_users
 from seatkeeper.storage.db import Database
 
@@ -173,8 +174,16 @@ def _set_enabled(
         if session is not None:
             sessions.end_session(conn, session.id, at=now, reason=EndReason.DISABLED, by=by)
     stored_users.set_disabled(conn, target.id, None if enabled else now)
-    action = "user_enabled" if enabled else "user_disabled"
-    audited(conn, account.id, action, actor, at=now, source=source, username=target.username)
+    name = target.username
+    if enabled:
+        audited(conn, account.id, "user_enabled", actor, at=now, source=source, username=name)
+        return
+    # Their logins to the pages end for good: enabling them again brings none back.
+    ended = stored_logins.end_web_logins_of(conn, target.id, now)
+    audited(
+        conn, account.id, "user_disabled", actor, at=now, source=source,
+        username=name, logins_ended=ended,
+    )  # fmt: skip
 
 
 def reset_password(
@@ -199,9 +208,11 @@ def reset_password(
             stored_users.set_password_hash(conn, target.id, password_hash)
         else:
             link = _new_link(conn, target.id, now)
+        # Whoever may know the old password is logged out of the pages, link or not.
+        ended = stored_logins.end_web_logins_of(conn, target.id, now)
         audited(
             conn, account.id, "password_reset", actor, at=now, source=source,
-            username=username, with_link=link is not None,
+            username=username, with_link=link is not None, logins_ended=ended,
         )  # fmt: skip
         return Handed(account, target, link)
 
@@ -228,8 +239,9 @@ def set_password_by_link(
     with db.write() as conn:
         account, user = _holder(conn, stored_users.use_password_link(conn, token_hash(token), now))
         stored_users.set_password_hash(conn, user.id, password_hash)
+        ended = stored_logins.end_web_logins_of(conn, user.id, now)
         audited(
             conn, account.id, "password_set", user, at=now,
-            username=user.username, by="one-time link",
+            username=user.username, by="one-time link", logins_ended=ended,
         )  # fmt: skip
         return account, user

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from seatkeeper.domain.model import User
+from seatkeeper.domain.model import PageLoginRow, User
 from seatkeeper.storage.tables import login_failures, users, web_logins
 from seatkeeper.storage.users import user_of
 
@@ -19,6 +19,7 @@ def insert_web_login(
     now: datetime,
     expires_at: datetime,
     source: str | None,
+    user_agent: str | None = None,
 ) -> None:
     """Record a login to the pages (the cookie's token is stored only as its hash)."""
     conn.execute(
@@ -27,15 +28,20 @@ def insert_web_login(
             token_hash=token_hash,
             created_at=now,
             expires_at=expires_at,
+            last_seen_at=now,
             source=source,
+            user_agent=None if user_agent is None else user_agent[:200],
         )
     )
 
 
-def user_by_web_login(conn: Connection, token_hash: str, now: datetime) -> User | None:
-    """The enabled user of a login that is neither over nor logged out."""
+def user_by_web_login(
+    conn: Connection, token_hash: str, now: datetime
+) -> tuple[User, datetime | None] | None:
+    """The enabled user of a login that is neither over nor logged out, and when the login
+    was last seen."""
     row = conn.execute(
-        select(users)
+        select(users, web_logins.c.last_seen_at.label("login_seen_at"))
         .join(web_logins, web_logins.c.user_id == users.c.id)
         .where(
             web_logins.c.token_hash == token_hash,
@@ -44,7 +50,45 @@ def user_by_web_login(conn: Connection, token_hash: str, now: datetime) -> User 
             users.c.disabled_at.is_(None),
         )
     ).one_or_none()
-    return None if row is None else user_of(row)
+    return None if row is None else (user_of(row), row.login_seen_at)
+
+
+def web_login_seen(conn: Connection, token_hash: str, now: datetime) -> None:
+    """Note that a login was seen now."""
+    conn.execute(
+        update(web_logins).where(web_logins.c.token_hash == token_hash).values(last_seen_at=now)
+    )
+
+
+def web_logins_of(
+    conn: Connection, user_id: int, now: datetime, *, current_hash: str | None
+) -> list[PageLoginRow]:
+    """A user's logins that are still on, the latest first."""
+    w = web_logins.c
+    rows = conn.execute(
+        select(w.id, w.token_hash, w.created_at, w.source, w.user_agent, w.last_seen_at)
+        .where(w.user_id == user_id, w.ended_at.is_(None), w.expires_at > now)
+        .order_by(w.created_at.desc(), w.id.desc())
+    ).all()
+    return [
+        PageLoginRow(
+            r.id, r.created_at, r.source, r.user_agent, r.last_seen_at, r.token_hash == current_hash
+        )
+        for r in rows
+    ]
+
+
+def end_web_logins_of(
+    conn: Connection, user_id: int, now: datetime, *, keep_hash: str | None = None
+) -> int:
+    """End a user's logins that are still on (but the one whose hash is `keep_hash`);
+    returns how many."""
+    w = web_logins.c
+    on = [w.user_id == user_id, w.ended_at.is_(None), w.expires_at > now]
+    if keep_hash is not None:
+        on.append(w.token_hash != keep_hash)
+    ended: int = conn.execute(update(web_logins).where(*on).values(ended_at=now)).rowcount
+    return ended
 
 
 def end_web_login(conn: Connection, token_hash: str, now: datetime) -> None:

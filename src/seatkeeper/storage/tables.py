@@ -245,6 +245,9 @@ web_logins = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("ended_at", UTCDateTime),  # logged out
     Column("source", String(64)),  # the client's address at login
+    Column("user_agent", String(200)),  # the browser's User-Agent at login, cut short
+    Column("last_seen_at", UTCDateTime),  # a request seen, to within LAST_SEEN_EVERY
+    Index("ix_web_logins_user", "user_id"),
 )
 
 # Login attempts that failed (or are being checked), for throttling logins: pages and

@@ -88,6 +88,7 @@ def create_app(
         ),
         login_lifetime=timedelta(hours=settings.login_hours),
         heartbeats=Heartbeats(db, clock, batch_seconds=settings.heartbeat_batch_seconds),
+        public_url=settings.public_url,
     )
     token = settings.metrics_token
     times = metrics.RequestTimes()

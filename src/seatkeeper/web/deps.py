@@ -51,6 +51,7 @@ class Runtime:
     passwords: Passwords
     login_lifetime: timedelta
     heartbeats: Heartbeats
+    public_url: str | None = None  # where one-time links point; None: a path on this server
     quick_beats: Coalesced[tuple[str, str], Beat | None] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -166,10 +167,13 @@ def provide_visitor(request: AnyRequest, runtime: RuntimeDep, now: Now) -> Visit
 
 def _page_of(request: AnyRequest) -> str:
     """Where to come back to after logging in: this page, or the page a form was sent from
-    (`/accounts/acme/users/bob/role` belongs to `/accounts/acme/users`)."""
+    (`/accounts/acme/users/bob/role` belongs to `/accounts/acme/users`, `/logins/end-others`
+    to `/logins`)."""
     path = request.url.path
     if request.method not in SAFE_METHODS:
         parts = path.split("/")
+        if parts[1:2] == ["logins"]:
+            return "/logins"
         return "/".join(parts[:4]) if parts[1:2] == ["accounts"] else "/"
     return path + (f"?{request.url.query}" if request.url.query else "")
 

@@ -76,9 +76,12 @@ def timeout_minutes(account: Account) -> float:
     return account.session_timeout.total_seconds() / 60
 
 
-def link_url(base_url: str, token: str) -> str:
-    """The address of a one-time link to set a password, on the server at `base_url`."""
-    return f"{base_url.rstrip('/')}/set-password/{token}"
+def link_url(public_url: str | None, token: str) -> str:
+    """The address of a one-time link to set a password: on the server's public address, or
+    a path on this server when none is configured (never the Host a request named). The
+    token goes in the fragment, which browsers never send: no server, proxy or access log
+    sees it."""
+    return f"{(public_url or '').rstrip('/')}/set-password#{token}"
 
 
 def terminated_message(terminated: int, *, already_ended: int, not_found: int) -> str:

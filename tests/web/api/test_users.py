@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
 import pytest
@@ -29,7 +28,9 @@ from tests.web.pages.test_pages import WRONG, log_in, refused_login
 Client = TestClient[Litestar]
 CREATED_AT = "2026-03-10T14:00:00+01:00"  # START, in Paris
 NEW_PASSWORD = "a brand new secret"
-LINK = re.compile(r"^http://testserver\.local/set-password/(sk_pw_[\w-]+)$")
+# No public address is configured in the tests: a link is a path on the server, its token
+# in the fragment.
+LINK = re.compile(r"^/set-password#(sk_pw_[\w-]+)$")
 
 
 def user_row(
@@ -92,19 +93,22 @@ def agent_open(client: Client, world: World, username: str, password: str = PASS
     return open_session(client, world.app_key, {"username": username, "password": password})
 
 
-def link_path(url: str) -> str:
-    """The path of a one-time link, as the address the answer gave."""
-    assert LINK.match(url), url
-    return urlsplit(url).path
+def link_token(url: str) -> str:
+    """The token of a one-time link, from the address the answer gave (its fragment)."""
+    found = LINK.match(url)
+    assert found, url
+    return found.group(1)
 
 
-def spend_link(client: Client, path: str, password: str, confirm: str | None = None) -> Any:
-    """Send the set-password page's form, as a person would (with the browser's CSRF token)."""
+def spend_link(client: Client, token: str, password: str, confirm: str | None = None) -> Any:
+    """Send the set-password page's form, as a person would (with the browser's CSRF token,
+    and the link's token, which the page's script puts in the form)."""
     if CSRF_COOKIE not in client.cookies:
         client.get("/login")
     csrf = token_for(client.cookies[CSRF_COOKIE], client.cookies.get(LOGIN_COOKIE))
     form = {"password": password, "confirm": password if confirm is None else confirm}
-    return client.post(path, data={**form, "csrf_token": csrf}, follow_redirects=False)
+    data = {**form, "token": token, "csrf_token": csrf}
+    return client.post("/set-password", data=data, follow_redirects=False)
 
 
 def password_set(client: Client, answer: Any, username: str) -> bool:
@@ -117,14 +121,14 @@ def password_set(client: Client, answer: Any, username: str) -> bool:
     return f'value="{username}"' in page
 
 
-def link_refused(client: Client, answer: Any, path: str) -> str:
-    """A refused password goes back to the link's page (303): what it says."""
-    assert answer.status_code == 303, answer.text
-    assert answer.headers["location"] == path
-    page = client.get(path)
-    assert page.status_code == 200
-    found = re.search(r'data-testid="set-password-error">([^<]*)<', page.text)
-    assert found, page.text
+def link_refused(answer: Any, token: str) -> str:
+    """A refused password is answered with the form again (400), which keeps the link's
+    token (in the body: in no address nor cookie): what it says."""
+    assert answer.status_code == 400, answer.text
+    assert f'name="token" value="{token}"' in answer.text
+    assert token not in answer.headers.get("location", "") + answer.headers.get("set-cookie", "")
+    found = re.search(r'data-testid="set-password-error">([^<]*)<', answer.text)
+    assert found, answer.text
     return found.group(1)
 
 
@@ -327,7 +331,7 @@ def test_a_user_created_without_a_password_sets_it_once_through_the_link(
     url = made.json()["set_password_url"]
     token = LINK.match(url or "")
     assert token, url
-    path = link_path(url)
+    path = link_token(url)
     assert made.json()["user"] == user_row("erin", "designer")
     # The link is shown once: not kept in clear, nor listed anywhere.
     assert token.group(1) not in str(stored(db))
@@ -336,21 +340,21 @@ def test_a_user_created_without_a_password_sets_it_once_through_the_link(
     assert login_refused(client, "erin")
 
     clock.advance(timedelta(days=6))
-    page = client.get(path)
+    page = client.get("/set-password")
     assert page.status_code == 200, page.text
     assert 'name="password"' in page.text
     assert 'name="confirm"' in page.text
-    assert "erin" in page.text
+    assert 'name="token" value=""' in page.text  # the script takes it from the fragment
+    assert '<script src="/static/set-password.js"' in page.text
     assert password_set(client, spend_link(client, path, NEW_PASSWORD), "erin")
     assert log_in(client, "erin", password=NEW_PASSWORD).status_code == 303
     assert one_user(client, world, "erin")["last_login_at"] == "2026-03-16T14:00:00+01:00"
 
     # Spent: the page refuses it, and so does its form.
-    again = client.get(path)
+    other = "another password altogether"
+    again = spend_link(client, path, other)
     assert again.status_code == 404
     assert 'name="confirm"' not in again.text
-    other = "another password altogether"
-    assert spend_link(client, path, other).status_code == 404
     assert login_refused(client, "erin", other)
     assert log_in(client, "erin", password=NEW_PASSWORD).status_code == 303
 
@@ -365,12 +369,13 @@ def test_a_link_whose_two_passwords_differ_stays_unspent(
     client: Client, world: World, db: Database
 ) -> None:
     made = create(client, world.admin_token, {"username": "erin", "role": "agent"})
-    path = link_path(made.json()["set_password_url"])
+    path = link_token(made.json()["set_password_url"])
     before = stored(db)
     refused = spend_link(client, path, NEW_PASSWORD, confirm=NEW_PASSWORD + "!")
-    assert link_refused(client, refused, path) == "The two passwords are not the same."
+    assert link_refused(refused, path) == "The two passwords are not the same."
+    assert 'data-testid="link-username">erin<' in refused.text
     short = spend_link(client, path, "short")
-    assert link_refused(client, short, path) == "A password must be 8 to 1024 characters long."
+    assert link_refused(short, path) == "A password must be 8 to 1024 characters long."
     assert stored(db) == before
     assert error_of(agent_open(client, world, "erin", NEW_PASSWORD)) == (401, "invalid_credentials")
     assert password_set(client, spend_link(client, path, NEW_PASSWORD), "erin")
@@ -379,21 +384,19 @@ def test_a_link_whose_two_passwords_differ_stays_unspent(
 
 def test_a_link_expires_after_seven_days(client: Client, world: World, clock: FrozenClock) -> None:
     made = create(client, world.admin_token, {"username": "erin", "role": "agent"})
-    path = link_path(made.json()["set_password_url"])
+    path = link_token(made.json()["set_password_url"])
     clock.advance(timedelta(days=7))
-    assert client.get(path).status_code == 404
     assert spend_link(client, path, NEW_PASSWORD).status_code == 404
     assert error_of(agent_open(client, world, "erin", NEW_PASSWORD)) == (401, "invalid_credentials")
 
 
 def test_a_new_link_replaces_the_earlier_one(client: Client, world: World, db: Database) -> None:
     made = create(client, world.admin_token, {"username": "erin", "role": "agent"})
-    first = link_path(made.json()["set_password_url"])
+    first = link_token(made.json()["set_password_url"])
     again = reset(client, world.admin_token, "erin", {})
     assert again.status_code == 200, again.text
-    second = link_path(again.json()["set_password_url"])
+    second = link_token(again.json()["set_password_url"])
     assert second != first
-    assert client.get(first).status_code == 404
     assert spend_link(client, first, NEW_PASSWORD).status_code == 404
     assert password_set(client, spend_link(client, second, NEW_PASSWORD), "erin")
     assert agent_open(client, world, "erin", NEW_PASSWORD).status_code == 201
@@ -401,9 +404,8 @@ def test_a_new_link_replaces_the_earlier_one(client: Client, world: World, db: D
 
 def test_a_disabled_users_link_does_not_work(client: Client, world: World) -> None:
     handed = reset(client, world.admin_token, "bob", {})
-    path = link_path(handed.json()["set_password_url"])
+    path = link_token(handed.json()["set_password_url"])
     assert change(client, world.admin_token, "bob", {"disabled": True}).status_code == 200
-    assert client.get(path).status_code == 404
     assert spend_link(client, path, NEW_PASSWORD).status_code == 404
     assert change(client, world.admin_token, "bob", {"disabled": False}).status_code == 200
     # Enabled again, bob still has his old password, not the one the link offered.
@@ -421,14 +423,14 @@ def test_an_admin_resets_a_password(client: Client, world: World, db: Database) 
     with_link = reset(client, world.admin_token, "dan", {})
     assert with_link.status_code == 200, with_link.text
     assert with_link.json()["user"] == user_row("dan", "designer")
-    path = link_path(with_link.json()["set_password_url"])
+    path = link_token(with_link.json()["set_password_url"])
     assert password_set(client, spend_link(client, path, NEW_PASSWORD), "dan")
     assert log_in(client, "dan", password=NEW_PASSWORD).status_code == 303
 
     rows = audit_rows(db, world.acme.id, "password_reset")
     assert [row["details"] for row in rows] == [
-        {"username": "dan", "with_link": True},
-        {"username": "alice", "with_link": False},
+        {"username": "dan", "with_link": True, "logins_ended": 0},
+        {"username": "alice", "with_link": False, "logins_ended": 0},
     ]
     assert {row["actor"] for row in rows} == {"admin"}
     assert NEW_PASSWORD not in str(rows)
@@ -655,7 +657,7 @@ def test_disabling_an_agent_ends_their_session_and_their_logins(
     rows = audit_rows(db, world.acme.id, "user_disabled", "user_enabled")
     assert [(row["action"], row["details"], row["actor"]) for row in rows] == [
         ("user_enabled", {"username": "alice"}, "admin"),
-        ("user_disabled", {"username": "alice"}, "admin"),
+        ("user_disabled", {"username": "alice", "logins_ended": 0}, "admin"),
     ]
 
 
@@ -690,7 +692,7 @@ def test_a_super_admin_disables_a_user_of_any_account(
     beat = call(client, "POST", f"{gina.json()['session_id']}/heartbeat", gina.json()["token"])
     assert error_of(beat) == (410, "user_disabled")
     [row] = audit_rows(db, world.globex.id, "user_disabled")
-    assert (row["actor"], row["details"]) == ("root", {"username": "gina"})
+    assert (row["actor"], row["details"]) == ("root", {"username": "gina", "logins_ended": 0})
     assert audit_rows(db, world.acme.id, "user_disabled") == []
 
 

@@ -67,14 +67,16 @@ ACTIONS = [
         {"password": NEW_PASSWORD},
     ),
     Action(
-        "/set-password/{token}",
-        "/set-password/{link}",
-        {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+        "/set-password",
+        "/set-password",
+        {"token": "{link}", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
         logged_in=False,
     ),
     Action(
         "/console/{account}/sessions", "/console/acme/sessions", json={}, logged_in=False, done=201
     ),
+    Action("/logins/end-others", "/logins/end-others", {}),
+    Action(f"{ACCOUNT}/users/{{username}}/end-logins", "/accounts/acme/users/bob/end-logins", {}),
 ]
 # The admin API's calls a page's script makes with the login cookie take the same check.
 SCRIPT_CALLS = [
@@ -87,12 +89,22 @@ SCRIPT_CALLS = [
 ]
 
 
-def send(client: Client, action: Action, path: str, body: Any, token: str | None) -> Any:
+def send(
+    client: Client, action: Action, path: str, body: Any, token: str | None, link: str = ""
+) -> Any:
     if action.form is not None:
-        form = action.form if token is None else {**action.form, "csrf_token": token}
+        form = {k: v.replace("{link}", link) for k, v in action.form.items()}
+        form = form if token is None else {**form, "csrf_token": token}
         return client.post(path, data=form, follow_redirects=False)
     headers = {} if token is None else {"X-CSRF-Token": token}
     return client.post(path, json=body, headers=headers, follow_redirects=False)
+
+
+def back_to(action: Action) -> str:
+    """Where a visitor sent to log in by this form comes back to: the form's page."""
+    if action.route.startswith("/logins"):
+        return "/login?next=/logins"
+    return "/login?next=/accounts/acme/"
 
 
 def test_the_table_covers_every_unsafe_page_route(app: Litestar) -> None:
@@ -141,7 +153,7 @@ def test_a_request_from_another_site_is_refused_and_changes_nothing(
         "a token of another login": token_for(secret, other_login),
     }
     for case, token in forged.items():
-        answer = send(client, action, path, body, token)
+        answer = send(client, action, path, body, token, link)
         assert answer.status_code == 403, (case, answer.status_code, answer.text[:300])
         if action.form is not None:  # a page that says why
             assert 'data-testid="error-403"' in answer.text, case
@@ -154,18 +166,18 @@ def test_a_request_from_another_site_is_refused_and_changes_nothing(
     # is refused as well, or (a page's form, which a logged-in visitor sends) answered as a
     # visitor with no login is, sent to log in.
     with TestClient(app) as elsewhere:
-        answer = send(elsewhere, action, path, body, token_for(secret, own_login))
+        answer = send(elsewhere, action, path, body, token_for(secret, own_login), link)
         if action.route == "/logout":  # with no login there is nothing to end
             assert (answer.status_code, answer.headers["location"]) == (303, "/login")
         elif action.logged_in and action.form is not None:
             assert answer.status_code == 303, answer.text[:300]
-            assert answer.headers["location"].startswith("/login?next=/accounts/acme/")
+            assert answer.headers["location"].startswith(back_to(action))
         else:
             assert 400 <= answer.status_code < 500, answer.text[:300]
         assert everything(db) == before
 
     # The very same request from seatkeeper's own page is done.
-    answer = send(client, action, path, body, token_for(secret, own_login))
+    answer = send(client, action, path, body, token_for(secret, own_login), link)
     assert answer.status_code == action.done, answer.text[:300]
     assert everything(db) != before
 
@@ -225,5 +237,5 @@ def test_a_form_sent_after_the_login_is_gone_leads_to_logging_in_and_changes_not
     if action.route == "/logout":
         assert answer.headers["location"] == "/login"
     else:
-        assert answer.headers["location"].startswith("/login?next=/accounts/acme/")
+        assert answer.headers["location"].startswith(back_to(action))
     assert everything(db) == before

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Router, get, patch, post
+from litestar import Router, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from seatkeeper.domain import errors as e
 from seatkeeper.domain import model, pool, validation
 from seatkeeper.domain.model import Account, Role, UserRow
-from seatkeeper.services import settings, users
+from seatkeeper.services import page_logins, settings, users
 from seatkeeper.web import presenters as shown
 from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep, Source
@@ -120,7 +120,8 @@ class PasswordReset(msgspec.Struct, forbid_unknown_fields=True):
 
 class HandedUser(msgspec.Struct):
     user: UserBody
-    # A one-time link that sets the password, valid 7 days: shown this once.
+    # A one-time link that sets the password, valid 7 days: shown this once. It starts
+    # with the server's SEATKEEPER_PUBLIC_URL; without one it is a path on this server.
     set_password_url: str | None
 
 
@@ -157,7 +158,8 @@ def role_named(name: str) -> Role:
 
 def handed_body(request: AnyRequest, handed: users.Handed) -> HandedUser:
     token = handed.link_token
-    url = None if token is None else shown.link_url(str(request.base_url), token)
+    public_url = request.app.state.runtime.public_url
+    url = None if token is None else shown.link_url(public_url, token)
     return HandedUser(user_body(handed.user, handed.account), url)
 
 
@@ -316,6 +318,35 @@ def reset_password(
     return handed_body(request, handed)
 
 
+class LoginsEnded(msgspec.Struct):
+    username: str
+    ended: int  # the user's logins to the pages that were on, and are now over
+
+
+@delete(
+    "/users/{username:str}/logins",
+    summary="End every login of a user to the pages",
+    description="Their browsers must log in again; their API tokens and agent sessions are "
+    "not touched. The same for users up to the admin's own role; audited.",
+    security=ADMIN_TOKEN,
+    responses=responses(*REFUSALS, e.UserNotFound),
+    status_code=HTTP_200_OK,
+    sync_to_thread=True,
+)
+def end_user_logins(
+    runtime: RuntimeDep,
+    now: Now,
+    admin_user: ApiUser,
+    source: Source,
+    account: FromPath[str],
+    username: FromPath[str],
+) -> LoginsEnded:
+    _, ended = page_logins.end_user_logins(
+        runtime.db, admin_user, account, username, now=now, source=source
+    )
+    return LoginsEnded(username, ended)
+
+
 people_router = Router(
     path="/api/v1/accounts/{account:str}",
     route_handlers=[
@@ -325,6 +356,7 @@ people_router = Router(
         create_user,
         change_user,
         reset_password,
+        end_user_logins,
     ],
     dependencies=ADMIN_DEPENDENCIES,
     guards=ADMIN_GUARDS,

@@ -24,6 +24,7 @@ from seatkeeper.web.pages.active_agents import (
 from seatkeeper.web.pages.auth import home, log_in, log_out, login_page
 from seatkeeper.web.pages.common import PAGE_EXCEPTION_HANDLERS
 from seatkeeper.web.pages.console import console
+from seatkeeper.web.pages.logins import end_other_logins, logins_page
 from seatkeeper.web.pages.recently_ended import recently_ended
 from seatkeeper.web.pages.set_password import set_password, set_password_page
 from seatkeeper.web.pages.settings import save_settings, settings_page
@@ -32,6 +33,7 @@ from seatkeeper.web.pages.users import (
     create_user,
     disable_user,
     enable_user,
+    end_user_logins,
     reset_password,
     users_page,
 )
@@ -86,9 +88,12 @@ pages_router = Router(
         disable_user,
         enable_user,
         reset_password,
+        end_user_logins,
         set_password_page,
         set_password,
         console,
+        logins_page,
+        end_other_logins,
     ],
     dependencies=PAGE_DEPENDENCIES,
     guards=PAGE_GUARDS,

@@ -112,6 +112,7 @@ def log_in(
             source=source,
             now=now,
             lifetime=runtime.login_lifetime,
+            user_agent=request.headers.get("user-agent"),
         )
     except InvalidCredentials:
         return _refused(request, data, "The account, username or password is not correct.")

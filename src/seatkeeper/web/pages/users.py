@@ -15,7 +15,7 @@ from litestar.response import Template
 
 from seatkeeper.domain.errors import DomainError, InvalidInput
 from seatkeeper.domain.model import Account, Role
-from seatkeeper.services import users
+from seatkeeper.services import page_logins, users
 from seatkeeper.storage.db import Database
 from seatkeeper.web import presenters as shown
 from seatkeeper.web.deps import (
@@ -99,7 +99,8 @@ def _answer(
     one-time link."""
     if handed.link_token is None:
         return see_other(request, _path(account), Flash(notice=notice))
-    link = shown.link_url(str(request.base_url), handed.link_token)
+    runtime: Runtime = request.app.state.runtime
+    link = shown.link_url(runtime.public_url, handed.link_token)
     return _page(request, who, db, account.slug, Flash(notice=notice), link)
 
 
@@ -218,3 +219,24 @@ def reset_password(
         return f"{username}'s password was reset.", handed
 
     return _act(request, runtime.db, visitor, managed, act)
+
+
+@post(USER + "/end-logins", sync_to_thread=True, include_in_schema=False)
+def end_user_logins(
+    request: AnyRequest,
+    runtime: RuntimeDep,
+    now: Now,
+    source: Source,
+    visitor: VisitorDep,
+    managed: Managed,
+    username: FromPath[str],
+) -> Response[None]:
+    """End every login of the user to the pages (the visitor's own too, if it is theirs)."""
+    try:
+        _, ended = page_logins.end_user_logins(
+            runtime.db, visitor.user, managed.slug, username, now=now, source=source
+        )
+    except DomainError as exc:
+        return see_other(request, _path(managed), Flash(error=exc.message))
+    notice = f"{ended} login{'' if ended == 1 else 's'} of {username} ended."
+    return see_other(request, _path(managed), Flash(notice=notice))

@@ -21,6 +21,7 @@ class Nav:
     settings_url: str | None
     users_url: str | None
     current: str = ""
+    logins_url: str = "/logins"  # the visitor's own logins, whatever their role
 
 
 def nav(who: Visitor, current: str = "", *, viewing: Account | None = None) -> Nav:

@@ -1,6 +1,6 @@
 """login failures by address: logins are throttled per address across usernames
 
-Revision ID: 0017
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-30 15:00:00
 """
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0017"
+revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
