@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from seatkeeper.domain.destinations import networks
 
 DEFAULT_DATABASE_URL = "sqlite:///seatkeeper.db"
 
@@ -49,6 +51,15 @@ class Settings(BaseSettings):
         description="How often each instance sends the webhook deliveries that are due "
         "(0: never), whatever the sweep.",
     )
+    webhook_allowed_networks: str = Field(
+        "",
+        description="Networks webhooks may reach although they are not public (on-premise "
+        "receivers), comma-separated in CIDR notation: 10.1.2.0/24,fd00:1::/64. Default: "
+        "none, only public internet addresses.",
+    )
+    webhook_allow_http: bool = Field(
+        False, description="Allow http:// webhook addresses (default: https:// only)."
+    )
     heartbeat_batch_seconds: float = Field(
         1.0,
         ge=0,
@@ -70,3 +81,9 @@ class Settings(BaseSettings):
         False,
         description="Cheap argon2 parameters, for test suites only: never in production.",
     )
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        networks(value)  # raises ValueError, naming the wrong one
+        return value

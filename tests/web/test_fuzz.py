@@ -114,7 +114,7 @@ def _current(db: Database, world: World, clock: FrozenClock, live: list[Live]) -
 def targets(db: Database, world: World, clock: FrozenClock) -> Targets:
     flows.add_flow(db, OPERATOR, "acme", name="Fuzzed Flow", steps=["One", "Two"], now=clock.now())
     boss = access.authenticate_token(db, world.admin_token)
-    hook = webhooks.add_webhook(db, boss, "acme", "http://127.0.0.1:9/hook", now=clock.now())
+    hook = webhooks.add_webhook(db, boss, "acme", "https://hooks.example.com/hook", now=clock.now())
     return Targets("Fuzzed Flow", hook.id)
 
 

@@ -84,6 +84,7 @@ def create_app(
         passwords=Passwords(fast=settings.fast_password_hashing),
         login_lifetime=timedelta(hours=settings.login_hours),
         heartbeats=Heartbeats(db, clock, batch_seconds=settings.heartbeat_batch_seconds),
+        webhook_sending=housekeeping.webhook_sending(settings),
     )
     token = settings.metrics_token
     times = metrics.RequestTimes()
