@@ -146,5 +146,5 @@ def test_the_settings_read_the_networks_and_refuse_a_wrong_one() -> None:
         "fd00::/8",
     ]
     assert (Settings().webhook_allowed_networks, Settings().webhook_allow_http) == ("", False)
-    with pytest.raises(ValidationError, match="'10.1.2.0/33' is not a network"):
+    with pytest.raises(ValidationError, match=r"'10\.1\.2\.0/33' is not a network"):
         Settings(webhook_allowed_networks="10.1.2.0/33")
