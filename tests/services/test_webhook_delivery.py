@@ -124,7 +124,12 @@ class Resolver:
 
 def recording(seen: list[httpx.Request], status: int = 200) -> httpx.MockTransport:
     """A transport that connects nowhere: it keeps the requests it is given."""
-    return httpx.MockTransport(lambda request: (seen.append(request), httpx.Response(status))[1])
+
+    def keep(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status)
+
+    return httpx.MockTransport(keep)
 
 
 def test_a_name_that_resolves_inside_is_refused_at_registration(
@@ -152,7 +157,8 @@ def test_a_name_is_checked_again_at_delivery_and_refused_when_it_resolves_inside
     # loopback): nothing reaches the receiver on loopback.
     inside = spot(spots)
     resolver = Resolver([PUBLIC], answers)
-    sending = webhooks.Sending(Policy(allow_http=True), resolver, recording(seen := []))
+    seen: list[httpx.Request] = []
+    sending = webhooks.Sending(Policy(allow_http=True), resolver, recording(seen))
     hook = add(db, f"http://receiver.test:{inside.port}/alerts", sending, clock)
     alert(db, world, clock)
     delivered = webhooks.deliver_due(db, clock.now(), sending)
@@ -170,7 +176,8 @@ def test_delivery_connects_to_the_address_it_checked_without_a_second_lookup(
 ) -> None:
     # The resolver answers a public address, then (to whoever asks again) loopback.
     resolver = Resolver([PUBLIC], [PUBLIC], ["127.0.0.1"])
-    sending = webhooks.Sending(resolve=resolver, transport=recording(seen := []))
+    seen: list[httpx.Request] = []
+    sending = webhooks.Sending(resolve=resolver, transport=recording(seen))
     hook = add(db, "https://hooks.example.com:8443/in?x=1", sending, clock)
     alert(db, world, clock)
     assert webhooks.deliver_due(db, clock.now(), sending) == 1
@@ -262,7 +269,8 @@ def test_the_tenant_is_told_refused_unreachable_timed_out_or_the_status_and_no_m
 def test_a_name_that_no_longer_resolves_is_unreachable(
     db: Database, world: World, clock: FrozenClock
 ) -> None:
-    sending = webhooks.Sending(resolve=Resolver([PUBLIC]), transport=recording(seen := []))
+    seen: list[httpx.Request] = []
+    sending = webhooks.Sending(resolve=Resolver([PUBLIC]), transport=recording(seen))
     hook = add(db, "https://gone.example.com/in", sending, clock)
     alert(db, world, clock)
     assert webhooks.deliver_due(db, clock.now(), sending) == 0
