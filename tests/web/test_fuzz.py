@@ -118,6 +118,20 @@ def targets(db: Database, world: World, clock: FrozenClock) -> Targets:
     return Targets("Fuzzed Flow", hook.id)
 
 
+def _keep_webhook(db: Database, clock: FrozenClock, targets: Targets) -> None:
+    """The webhook the cases name: another of acme's, or a new one, once a case removed it."""
+    _, states = webhooks.webhooks_of(db, OPERATOR, "acme")
+    ids = [state.webhook.id for state in states]
+    if targets.webhook_id not in ids:
+        targets.webhook_id = ids[0] if ids else _new_webhook(db, clock)
+
+
+def _new_webhook(db: Database, clock: FrozenClock) -> int:
+    return webhooks.add_webhook(
+        db, OPERATOR, "acme", "https://hooks.example.com/hook", now=clock.now()
+    ).id
+
+
 def _aim(case: Case[Any], live: Live, targets: Targets) -> None:
     """Point the case's path at acme and its real session, Interaction, Flow and webhook."""
     params = case.path_parameters if case.path_parameters is not None else {}
@@ -211,6 +225,7 @@ def test_every_operation(
         def call(case: Case[Any], real_ids: bool) -> None:
             session = _current(db, world, clock, live)
             if real_ids:
+                _keep_webhook(db, clock, targets)
                 _aim(case, session, targets)
             headers = {**dict(case.headers or {}), **_credentials(case, world, session)}
             response = case.call(headers=headers)
