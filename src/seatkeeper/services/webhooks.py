@@ -235,7 +235,8 @@ async def _deliver_all(
     delivered: list[bool] = []
 
     async def deliver(delivery: Delivery, hook: Webhook) -> None:
-        claimed = await anyio.to_thread.run_sync(_claim, db, delivery.id, now, now + lease())
+        until = now + timedelta(seconds=monotonic() - started) + lease()  # from its start
+        claimed = await anyio.to_thread.run_sync(_claim, db, delivery.id, now, until)
         if not claimed:
             return  # another instance has it
         status, error = await attempt(hook, delivery, now, sending)
