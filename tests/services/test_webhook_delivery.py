@@ -353,3 +353,19 @@ def test_the_next_try_is_counted_from_the_end_of_the_failed_attempt(
     assert webhooks.deliver_due(db, started, webhooks.Sending(ON_PREMISE)) == 0
     (row,) = deliveries(db, hook)
     assert row.next_attempt_at == started + timedelta(hours=1) + webhooks.FIRST_RETRY
+
+
+def test_a_resolver_that_does_not_answer_holds_no_registration(
+    db: Database, world: World, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhooks, "LOOKUP_SECONDS", 0.1)
+    answer = threading.Event()
+
+    def silent(host: str, port: int) -> list[IPAddress]:
+        answer.wait(PATIENCE)
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    try:  # accepted as a name that does not resolve yet; every delivery checks it
+        assert add(db, "https://slow.example.com/in", webhooks.Sending(resolve=silent), clock)
+    finally:
+        answer.set()

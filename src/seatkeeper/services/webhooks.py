@@ -10,6 +10,7 @@ registered and again at every attempt.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -17,6 +18,7 @@ import json
 import logging
 import secrets
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -43,6 +45,7 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_WAIT = timedelta(hours=1)
 TIMEOUT_SECONDS = 10.0  # the deadline of a whole attempt, from resolving to the status
+LOOKUP_SECONDS = 3.0  # to resolve a name when it is registered
 LEASE_MARGIN = timedelta(seconds=30)  # after the deadline, to record the attempt
 BATCH = 20
 SIGNATURE_HEADER = "X-Seatkeeper-Signature"
@@ -153,18 +156,31 @@ def checked(url: str, sending: Sending) -> Destination:
     """A webhook's address, checked when it is registered: readable, allowed, and, when
     its name resolves now, to allowed addresses only.
 
-    A name that does not resolve now is accepted: its record may not exist yet, or this
-    server's resolver may not see it yet; every delivery resolves and checks it again,
-    and a refusal is what the deliveries then show.
+    A name that does not resolve now (within LOOKUP_SECONDS) is accepted: its record may
+    not exist yet, or this server's resolver may not see it yet; every delivery resolves
+    and checks it again, and a refusal is what the deliveries then show.
     """
     destination = destinations.check_url(url, sending.policy)
     if destination.address is None:
-        try:
-            addresses = sending.resolve(destination.host, destination.port)
-        except OSError:
-            return destination
-        destinations.check_addresses(addresses, sending.policy)
+        addresses = _lookup(sending, destination.host, destination.port)
+        if addresses is not None:
+            destinations.check_addresses(addresses, sending.policy)
     return destination
+
+
+def _lookup(sending: Sending, host: str, port: int) -> list[IPAddress] | None:
+    """The name's addresses, or None when it does not resolve within LOOKUP_SECONDS (a
+    resolver that does not answer leaves its thread behind, not the request waiting)."""
+    found: list[list[IPAddress]] = []
+
+    def resolve() -> None:
+        with contextlib.suppress(OSError):
+            found.append(sending.resolve(host, port))
+
+    thread = threading.Thread(target=resolve, name="seatkeeper webhook lookup", daemon=True)
+    thread.start()
+    thread.join(LOOKUP_SECONDS)
+    return found[0] if found else None
 
 
 @dataclass(frozen=True, slots=True)
