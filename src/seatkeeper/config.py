@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from seatkeeper.domain.destinations import networks
+
 DEFAULT_DATABASE_URL = "sqlite:///seatkeeper.db"
 
 
@@ -50,6 +52,15 @@ class Settings(BaseSettings):
         ge=0,
         description="How often each instance sends the webhook deliveries that are due "
         "(0: never), whatever the sweep.",
+    )
+    webhook_allowed_networks: str = Field(
+        "",
+        description="Networks webhooks may reach although they are not public (on-premise "
+        "receivers), comma-separated in CIDR notation: 10.1.2.0/24,fd00:1::/64. Default: "
+        "none, only public internet addresses.",
+    )
+    webhook_allow_http: bool = Field(
+        False, description="Allow http:// webhook addresses (default: https:// only)."
     )
     heartbeat_batch_seconds: float = Field(
         1.0,
@@ -113,3 +124,9 @@ class Settings(BaseSettings):
                 "without credentials, query or fragment"
             )
         return value.strip().rstrip("/")
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        networks(value)  # raises ValueError, naming the wrong one
+        return value

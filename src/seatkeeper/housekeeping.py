@@ -13,11 +13,13 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import anyio
 
 from seatkeeper.clock import Clock
 from seatkeeper.config import Settings
+from seatkeeper.domain.destinations import Policy, networks
 from seatkeeper.services import alerts, expiry, history, webhooks
 from seatkeeper.storage.db import Database
 
@@ -62,11 +64,17 @@ def tasks(settings: Settings) -> list[Task]:
         Task(
             "webhooks",
             settings.webhook_seconds,
-            webhooks.deliver_due,
+            partial(webhooks.deliver_due, sending=webhook_sending(settings)),
             "Sending webhooks failed; they will be tried again",
         ),
     ]
     return [task for task in every if task.seconds > 0]
+
+
+def webhook_sending(settings: Settings) -> webhooks.Sending:
+    """Where the settings let webhooks go."""
+    allowed = networks(settings.webhook_allowed_networks)
+    return webhooks.Sending(Policy(allowed, settings.webhook_allow_http))
 
 
 def _or(seconds: float | None, default: float) -> float:

@@ -74,7 +74,8 @@ ROUTES = [
     Route("POST", f"{API}/flows", DESIGNER, {"name": "New One", "steps": ["Start"]}),
     Route("DELETE", f"{API}/flows/{{flow}}", DESIGNER),
     Route("GET", f"{API}/webhooks", ADMIN),
-    Route("POST", f"{API}/webhooks", ADMIN, {"url": "http://127.0.0.1:9/hook"}),
+    Route("POST", f"{API}/webhooks", ADMIN, {"url": "https://hooks.example.com/hook"}),
+    Route("PATCH", f"{API}/webhooks/{{hook}}", ADMIN, {"url": "https://hooks.example.com/new"}),
     Route("DELETE", f"{API}/webhooks/{{hook}}", ADMIN),
     Route("GET", f"{API}/settings", ADMIN),
     Route("PATCH", f"{API}/settings", ADMIN, {"name": "Acme Renamed", "time_zone": "Asia/Tokyo"}),
@@ -162,7 +163,7 @@ def test_each_role_gets_what_it_may_and_nothing_else(
     alice = login(client, world, "alice")
     flows.add_flow(db, OPERATOR, "acme", name="Old One", steps=["Start"], now=clock.now())
     hook = webhooks.add_webhook(
-        db, access.Operator("test"), "acme", "http://127.0.0.1:9/old", now=clock.now()
+        db, access.Operator("test"), "acme", "https://hooks.example.com/old", now=clock.now()
     )
     path = route.path.replace("{sid}", alice["session_id"])
     path = path.replace("{flow}", "Old%20One").replace("{hook}", str(hook.id))
@@ -189,7 +190,11 @@ def test_each_role_gets_what_it_may_and_nothing_else(
                 )
         if route.method == "DELETE" and "/webhooks/" in route.path:
             hook = webhooks.add_webhook(
-                db, access.Operator("test"), "acme", "http://127.0.0.1:9/old", now=clock.now()
+                db,
+                access.Operator("test"),
+                "acme",
+                "https://hooks.example.com/old",
+                now=clock.now(),
             )
             path = path.rsplit("/", 1)[0] + f"/{hook.id}"
         if route.method == "POST" and route.path.endswith("/flows"):

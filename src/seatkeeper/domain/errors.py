@@ -23,6 +23,25 @@ class InvalidInput(DomainError):
     message = "The request is not valid."
 
 
+class DestinationRefused(InvalidInput):
+    """A webhook's address that seatkeeper will not send to (not a public address ...)."""
+
+    code = "destination_refused"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"This webhook's destination is refused: {reason}.")
+
+
+class TooManyWebhooks(DomainError):
+    code = "too_many_webhooks"
+
+    def __init__(self, most: int) -> None:
+        super().__init__(
+            f"An account has {most} webhooks at most: remove one before adding another."
+        )
+
+
 class InvalidFields(InvalidInput):
     """Some fields of a form (or a JSON body) are not valid; each has its own sentence."""
 

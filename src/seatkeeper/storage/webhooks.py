@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, literal, select, update
+from sqlalchemy import Connection, delete, func, insert, literal, select, update
 
 from seatkeeper.domain.model import Delivery, Webhook
 from seatkeeper.storage.tables import webhook_deliveries, webhooks
@@ -31,6 +31,25 @@ def of_account(conn: Connection, account_id: int) -> list[Webhook]:
         select(webhooks).where(webhooks.c.account_id == account_id).order_by(webhooks.c.id)
     )
     return [Webhook(*row) for row in rows]
+
+
+def count(conn: Connection, account_id: int) -> int:
+    found: int = conn.execute(
+        select(func.count()).select_from(webhooks).where(webhooks.c.account_id == account_id)
+    ).scalar_one()
+    return found
+
+
+def change_url(conn: Connection, account_id: int, webhook_id: int, url: str) -> Webhook | None:
+    """Give the webhook another address; answers it as it was (None: no such webhook)."""
+    w = webhooks.c
+    row = conn.execute(
+        select(webhooks).where(w.account_id == account_id, w.id == webhook_id).with_for_update()
+    ).one_or_none()
+    if row is None:
+        return None
+    conn.execute(update(webhooks).where(w.id == webhook_id).values(url=url))
+    return Webhook(*row)
 
 
 def remove(conn: Connection, account_id: int, webhook_id: int) -> bool:

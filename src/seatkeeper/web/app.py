@@ -89,6 +89,7 @@ def create_app(
         login_lifetime=timedelta(hours=settings.login_hours),
         heartbeats=Heartbeats(db, clock, batch_seconds=settings.heartbeat_batch_seconds),
         public_url=settings.public_url,
+        webhook_sending=housekeeping.webhook_sending(settings),
     )
     token = settings.metrics_token
     times = metrics.RequestTimes()

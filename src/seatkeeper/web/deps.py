@@ -28,6 +28,7 @@ from seatkeeper.domain.model import Account, User
 from seatkeeper.services import access, accounts, logins
 from seatkeeper.services.heartbeats import Beat, Heartbeats
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.webhooks import PUBLIC_HTTPS, Sending
 from seatkeeper.storage.db import Database
 from seatkeeper.web.clients import client_address
 from seatkeeper.web.coalesce import Coalesced
@@ -52,6 +53,7 @@ class Runtime:
     login_lifetime: timedelta
     heartbeats: Heartbeats
     public_url: str | None = None  # where one-time links point; None: a path on this server
+    webhook_sending: Sending = PUBLIC_HTTPS  # where webhooks may go
     quick_beats: Coalesced[tuple[str, str], Beat | None] = field(init=False)
 
     def __post_init__(self) -> None:

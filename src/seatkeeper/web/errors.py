@@ -34,6 +34,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.UserNotFound: 404,
     e.PasswordLinkInvalid: 404,
     e.Conflict: 409,
+    e.TooManyWebhooks: 409,
     e.InteractionClosed: 409,
     e.LicenseLimitReached: 409,
     e.SessionEnded: 410,

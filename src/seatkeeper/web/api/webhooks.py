@@ -1,4 +1,4 @@
-"""Webhooks for capacity alerts: register, list with their deliveries, remove."""
+"""Webhooks for capacity alerts: register, list with their deliveries, change, remove."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Router, delete, get, post
+from litestar import Router, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -17,17 +17,30 @@ from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep, Source
 from seatkeeper.web.errors import responses
 
+Address = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=2000,
+        pattern=r"^\s*[hH][tT][tT][pP][sS]?://[^/?#\s]",
+        description="An https address (http where the operator allows it) with a host name "
+        "that is, or resolves to, a public internet address; no user name nor password.",
+    ),
+]
+
 
 class NewWebhook(msgspec.Struct, forbid_unknown_fields=True):
-    url: Annotated[
-        str,
-        msgspec.Meta(
-            min_length=1,
-            max_length=2000,
-            pattern=r"^\s*[hH][tT][tT][pP][sS]?://[^/?#\s]",
-            description="An http or https address with a host name.",
-        ),
-    ]
+    url: Address
+
+
+class WebhookChange(msgspec.Struct, forbid_unknown_fields=True):
+    url: Address
+
+
+class WebhookChanged(msgspec.Struct):
+    id: int
+    url: str
+    created_at: datetime
 
 
 class WebhookCreated(msgspec.Struct):
@@ -64,7 +77,7 @@ class Webhooks(msgspec.Struct):
     "/webhooks",
     summary="Send capacity alerts to this address (answers the signing secret)",
     security=ADMIN_TOKEN,
-    responses=responses(*REFUSALS, e.InvalidInput),
+    responses=responses(*REFUSALS, e.InvalidInput, e.TooManyWebhooks),
     status_code=HTTP_201_CREATED,
     sync_to_thread=True,
 )
@@ -76,8 +89,34 @@ def add_webhook(
     account: FromPath[str],
     data: JSONBody[NewWebhook],
 ) -> WebhookCreated:
-    hook = webhooks.add_webhook(runtime.db, admin_user, account, data.url, now=now, source=source)
+    hook = webhooks.add_webhook(
+        runtime.db, admin_user, account, data.url, now=now, source=source,
+        sending=runtime.webhook_sending,
+    )  # fmt: skip
     return WebhookCreated(hook.id, hook.url, hook.secret, hook.created_at)
+
+
+@patch(
+    "/webhooks/{webhook_id:int}",
+    summary="Send this webhook's alerts to another address (its secret stays)",
+    security=ADMIN_TOKEN,
+    responses=responses(*REFUSALS, e.InvalidInput, e.WebhookNotFound),
+    sync_to_thread=True,
+)
+def change_webhook(
+    runtime: RuntimeDep,
+    now: Now,
+    admin_user: ApiUser,
+    source: Source,
+    account: FromPath[str],
+    webhook_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
+    data: JSONBody[WebhookChange],
+) -> WebhookChanged:
+    hook = webhooks.change_webhook(
+        runtime.db, admin_user, account, webhook_id, data.url, now=now, source=source,
+        sending=runtime.webhook_sending,
+    )  # fmt: skip
+    return WebhookChanged(hook.id, hook.url, hook.created_at)
 
 
 @get(
@@ -137,7 +176,7 @@ def remove_webhook(
 
 webhooks_router = Router(
     path="/api/v1/accounts/{account:str}",
-    route_handlers=[add_webhook, list_webhooks, remove_webhook],
+    route_handlers=[add_webhook, list_webhooks, change_webhook, remove_webhook],
     dependencies=ADMIN_DEPENDENCIES,
     guards=ADMIN_GUARDS,
     tags=["Administration"],
