@@ -5,6 +5,7 @@ exist, and a refused request changes nothing."""
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,12 +16,14 @@ from sqlalchemy import select
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import Conflict
-from seatkeeper.services import access, flows, webhooks
+from seatkeeper.domain.model import KeyKind
+from seatkeeper.services import access, flows, keys, webhooks
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import (
     accounts,
     agent_sessions,
+    api_keys,
     audit_events,
     capacity_alerts,
     license_changes,
@@ -81,6 +84,10 @@ ROUTES = [
     Route("POST", f"{API}/users", ADMIN, {"username": "newcomer", "role": "agent"}),
     Route("PATCH", f"{API}/users/{{user}}", ADMIN, {"role": "designer"}),
     Route("POST", f"{API}/users/{{user}}/password", ADMIN, {}),
+    Route("GET", f"{API}/keys", ADMIN),
+    Route("POST", f"{API}/keys", ADMIN, {"kind": "application", "name": "New Key"}),
+    Route("POST", f"{API}/keys/{{key}}/revoke", ADMIN),
+    Route("POST", f"{API}/keys/{{key}}/rotate", ADMIN, {"grace_minutes": 5}),
     Route("GET", "/accounts/acme/active-agents", ADMIN, page=True),
     Route("GET", "/accounts/acme/active-agents/fragments", ADMIN, page=True),
     Route("GET", "/accounts/acme/active-agents/events", ADMIN, page=True, streams=True),
@@ -105,6 +112,16 @@ ROUTES = [
     Route("POST", "/accounts/acme/users/{user}/disable", ADMIN, {}, page=True),
     Route("POST", "/accounts/acme/users/{user}/enable", ADMIN, {}, page=True),
     Route("POST", "/accounts/acme/users/{user}/password", ADMIN, {}, page=True),
+    Route("GET", "/accounts/acme/keys", ADMIN, page=True),
+    Route(
+        "POST",
+        "/accounts/acme/keys",
+        ADMIN,
+        {"kind": "user", "name": "Pg", "username": "bob"},
+        page=True,
+    ),
+    Route("POST", "/accounts/acme/keys/{key}/revoke", ADMIN, {}, page=True),
+    Route("POST", "/accounts/acme/keys/{key}/rotate", ADMIN, {"grace_minutes": "5"}, page=True),
 ]
 
 
@@ -125,11 +142,20 @@ def test_the_table_covers_every_admin_route(app: Litestar) -> None:
             method,
             path.replace("{flow}", "{name}")
             .replace("{hook}", "{webhook_id}")
-            .replace("{user}", "{username}"),
+            .replace("{user}", "{username}")
+            .replace("{key}", "{key_id}"),
         )
         for method, path in listed
     }
     assert served == listed
+
+
+def _new_key(db: Database, clock: FrozenClock) -> int:
+    """An application key of acme's, for a revoke or a rotation to act on."""
+    made = keys.make_key(
+        db, OPERATOR, "acme", kind=KeyKind.APPLICATION, name="Old Key", now=clock.now()
+    )
+    return made.key.id
 
 
 def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
@@ -144,10 +170,16 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         license_changes,
         password_links,
     ]
+    # A key's "last used" is bookkeeping, written for a refused call too: the rest of it
+    # must stay as it was.
+    kept_of_keys = [c for c in api_keys.c if c.name != "last_used_at"]
     with db.read() as conn:
         return {
-            t.name: sorted(map(tuple, conn.execute(select(t))), key=repr)
-            for t in [*tables, capacity_alerts]
+            "api_keys": sorted(map(tuple, conn.execute(select(*kept_of_keys))), key=repr),
+            **{
+                t.name: sorted(map(tuple, conn.execute(select(t))), key=repr)
+                for t in [*tables, capacity_alerts]
+            },
         }
 
 
@@ -163,6 +195,8 @@ def test_each_role_gets_what_it_may_and_nothing_else(
     path = route.path.replace("{sid}", alice["session_id"])
     path = path.replace("{flow}", "Old%20One").replace("{hook}", str(hook.id))
     path = path.replace("{user}", "bob")
+    key_id = _new_key(db, clock)
+    path = path.replace("{key}", str(key_id))
     body = route.body
     if body and "session_ids" in body:
         body = {"session_ids": [alice["session_id"]]}
@@ -190,6 +224,8 @@ def test_each_role_gets_what_it_may_and_nothing_else(
             path = path.rsplit("/", 1)[0] + f"/{hook.id}"
         if route.method == "POST" and route.path.endswith("/flows"):
             body = {"name": f"New for {role.replace('_', ' ')}", "steps": ["Start"]}
+        if "{key}" in route.path:  # a key of its own to revoke or rotate
+            path = re.sub(r"/keys/\d+/", f"/keys/{_new_key(db, clock)}/", path)
         if route.method == "POST" and route.path.endswith("/acme/users"):
             body = {**body, "username": f"new-{role.replace('_', '-')}"}
         return path, body

@@ -21,6 +21,7 @@ class Nav:
     settings_url: str | None
     users_url: str | None
     current: str = ""
+    keys_url: str | None = None  # Applications and keys
 
 
 def nav(who: Visitor, current: str = "", *, viewing: Account | None = None) -> Nav:
@@ -36,6 +37,7 @@ def nav(who: Visitor, current: str = "", *, viewing: Account | None = None) -> N
         f"{base}/settings" if admin else None,
         f"{base}/users" if admin else None,
         current,
+        keys_url=f"{base}/keys" if admin else None,
     )
 
 
