@@ -166,20 +166,15 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         agent_sessions,
         flows_table,
         webhooks_table,
+        api_keys,
         audit_events,
         license_changes,
         password_links,
     ]
-    # A key's "last used" is bookkeeping, written for a refused call too: the rest of it
-    # must stay as it was.
-    kept_of_keys = [c for c in api_keys.c if c.name != "last_used_at"]
     with db.read() as conn:
         return {
-            "api_keys": sorted(map(tuple, conn.execute(select(*kept_of_keys))), key=repr),
-            **{
-                t.name: sorted(map(tuple, conn.execute(select(t))), key=repr)
-                for t in [*tables, capacity_alerts]
-            },
+            t.name: sorted(map(tuple, conn.execute(select(t))), key=repr)
+            for t in [*tables, capacity_alerts]
         }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, update
 from seatkeeper.domain.keys import LAST_USED_EVERY, ApiKey
 from seatkeeper.domain.model import Account, KeyKind, User
 from seatkeeper.storage.accounts import account_of
-from seatkeeper.storage.tables import accounts, api_keys, users
+from seatkeeper.storage.tables import accounts, api_key_uses, api_keys, users
 from seatkeeper.storage.users import user_of
 
 
@@ -49,6 +49,7 @@ def insert_api_key(
         )
         .returning(api_keys.c.id)
     ).scalar_one()
+    conn.execute(api_key_uses.insert().values(key_id=key_id))
     return key_id
 
 
@@ -66,8 +67,9 @@ def application_key_in_use(
 ) -> tuple[Account, InUse] | None:
     """The account a working application key belongs to."""
     row = conn.execute(
-        select(accounts, api_keys.c.id.label("key_id"), api_keys.c.last_used_at.label("used"))
+        select(accounts, api_keys.c.id.label("key_id"), api_key_uses.c.last_used_at.label("used"))
         .join(api_keys, api_keys.c.account_id == accounts.c.id)
+        .outerjoin(api_key_uses, api_key_uses.c.key_id == api_keys.c.id)
         .where(
             api_keys.c.key_hash == key_hash,
             api_keys.c.kind == KeyKind.APPLICATION.value,
@@ -80,8 +82,9 @@ def application_key_in_use(
 def token_in_use(conn: Connection, key_hash: str, now: datetime) -> tuple[User, InUse] | None:
     """The enabled user a working user API token acts as."""
     row = conn.execute(
-        select(users, api_keys.c.id.label("key_id"), api_keys.c.last_used_at.label("used"))
+        select(users, api_keys.c.id.label("key_id"), api_key_uses.c.last_used_at.label("used"))
         .join(api_keys, api_keys.c.user_id == users.c.id)
+        .outerjoin(api_key_uses, api_key_uses.c.key_id == api_keys.c.id)
         .where(
             api_keys.c.key_hash == key_hash,
             api_keys.c.kind == KeyKind.USER.value,
@@ -101,12 +104,12 @@ def account_by_application_key(conn: Connection, key_hash: str, now: datetime) -
 def note_use(conn: Connection, key_id: int, now: datetime) -> None:
     """Write down that the key was used at `now`, unless another call did less than a
     minute ago (then nothing is written: the condition makes concurrent callers cheap)."""
-    k = api_keys.c
+    u = api_key_uses.c
     conn.execute(
-        update(api_keys)
+        update(api_key_uses)
         .where(
-            k.id == key_id,
-            or_(k.last_used_at.is_(None), k.last_used_at <= now - LAST_USED_EVERY),
+            u.key_id == key_id,
+            or_(u.last_used_at.is_(None), u.last_used_at <= now - LAST_USED_EVERY),
         )
         .values(last_used_at=now)
     )
@@ -130,9 +133,13 @@ def _key_of(row: Row[Any]) -> ApiKey:
 def _listed() -> Any:
     k = api_keys.c
     return select(
-        k.id, k.account_id, k.kind, k.name, users.c.username, k.created_at, k.last_used_at,
-        k.expires_at, k.revoked_at, k.replaced_by,
-    ).select_from(api_keys.outerjoin(users, users.c.id == k.user_id))  # fmt: skip
+        k.id, k.account_id, k.kind, k.name, users.c.username, k.created_at,
+        api_key_uses.c.last_used_at, k.expires_at, k.revoked_at, k.replaced_by,
+    ).select_from(
+        api_keys.outerjoin(users, users.c.id == k.user_id).outerjoin(
+            api_key_uses, api_key_uses.c.key_id == k.id
+        )
+    )  # fmt: skip
 
 
 def keys_of(conn: Connection, account_id: int) -> list[ApiKey]:
