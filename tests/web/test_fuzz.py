@@ -35,8 +35,8 @@ from sqlalchemy import func, select
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.config import Settings
-from seatkeeper.domain.model import SettingsChange
-from seatkeeper.services import access, admin, agents, flows, webhooks
+from seatkeeper.domain.model import KeyKind, SettingsChange
+from seatkeeper.services import access, admin, agents, flows, keys, webhooks
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.services.settings import change_settings
@@ -69,6 +69,9 @@ class Targets:
 
     flow: str
     webhook_id: int
+    key_id: int = 0  # a key of its own to revoke
+    rotated_key_id: int = 0  # and one to rotate (a revoked key is not rotated)
+    kept_keys: frozenset[int] = frozenset()  # the keys the fuzzing works with: never its target
 
 
 @pytest.fixture
@@ -126,7 +129,12 @@ def targets(db: Database, world: World, clock: FrozenClock) -> Targets:
     flows.add_flow(db, OPERATOR, "acme", name="Fuzzed Flow", steps=["One", "Two"], now=clock.now())
     boss = access.authenticate_token(db, world.admin_token)
     hook = webhooks.add_webhook(db, boss, "acme", "https://hooks.example.com/hook", now=clock.now())
-    return Targets("Fuzzed Flow", hook.id)
+    kept = frozenset(k.id for k in keys.list_keys(db, OPERATOR, "acme").keys)
+    made = [
+        keys.make_key(db, boss, "acme", kind=KeyKind.APPLICATION, name=name, now=clock.now())
+        for name in ("Fuzzed Key", "Rotated Key")
+    ]
+    return Targets("Fuzzed Flow", hook.id, made[0].key.id, made[1].key.id, kept)
 
 
 def _keep_webhook(db: Database, clock: FrozenClock, targets: Targets) -> None:
@@ -153,8 +161,21 @@ def _aim(case: Case[Any], live: Live, targets: Targets) -> None:
         "name": targets.flow,
         "webhook_id": targets.webhook_id,
         "username": "bob",
+        "key_id": _key_target(case, targets),
     }
     params.update({name: value for name, value in real.items() if name in params})
+
+
+def _spare(case: Case[Any], targets: Targets) -> None:
+    """A made-up key id that happens to name a key the fuzzing itself uses names its own
+    target instead (revoking the application key or the admin token would stop the run)."""
+    params = case.path_parameters if case.path_parameters is not None else {}
+    if params.get("key_id") in targets.kept_keys:
+        params["key_id"] = _key_target(case, targets)
+
+
+def _key_target(case: Case[Any], targets: Targets) -> int:
+    return targets.rotated_key_id if case.path.endswith("/rotate") else targets.key_id
 
 
 def _credentials(case: Case[Any], world: World, live: Live) -> dict[str, str]:
@@ -238,6 +259,7 @@ def test_every_operation(
             if real_ids:
                 _keep_webhook(db, clock, targets)
                 _aim(case, session, targets)
+            _spare(case, targets)
             headers = {**dict(case.headers or {}), **_credentials(case, world, session)}
             response = case.call(headers=headers)
             answered.setdefault(case.operation.label, Counter())[response.status_code] += 1

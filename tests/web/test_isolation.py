@@ -5,6 +5,7 @@ exist, and a refused request changes nothing."""
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,12 +16,14 @@ from sqlalchemy import select
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import Conflict
-from seatkeeper.services import access, flows, webhooks
+from seatkeeper.domain.model import KeyKind
+from seatkeeper.services import access, flows, keys, webhooks
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import (
     accounts,
     agent_sessions,
+    api_keys,
     audit_events,
     capacity_alerts,
     license_changes,
@@ -84,6 +87,10 @@ ROUTES = [
     Route("PATCH", f"{API}/users/{{user}}", ADMIN, {"role": "designer"}),
     Route("POST", f"{API}/users/{{user}}/password", ADMIN, {}),
     Route("DELETE", f"{API}/users/{{user}}/logins", ADMIN),
+    Route("GET", f"{API}/keys", ADMIN),
+    Route("POST", f"{API}/keys", ADMIN, {"kind": "application", "name": "New Key"}),
+    Route("POST", f"{API}/keys/{{key}}/revoke", ADMIN),
+    Route("POST", f"{API}/keys/{{key}}/rotate", ADMIN, {"grace_minutes": 5}),
     Route("GET", "/accounts/acme/active-agents", ADMIN, page=True),
     Route("GET", "/accounts/acme/active-agents/fragments", ADMIN, page=True),
     Route("GET", "/accounts/acme/active-agents/events", ADMIN, page=True, streams=True),
@@ -109,6 +116,16 @@ ROUTES = [
     Route("POST", "/accounts/acme/users/{user}/enable", ADMIN, {}, page=True),
     Route("POST", "/accounts/acme/users/{user}/password", ADMIN, {}, page=True),
     Route("POST", "/accounts/acme/users/{user}/end-logins", ADMIN, {}, page=True),
+    Route("GET", "/accounts/acme/keys", ADMIN, page=True),
+    Route(
+        "POST",
+        "/accounts/acme/keys",
+        ADMIN,
+        {"kind": "user", "name": "Pg", "username": "bob"},
+        page=True,
+    ),
+    Route("POST", "/accounts/acme/keys/{key}/revoke", ADMIN, {}, page=True),
+    Route("POST", "/accounts/acme/keys/{key}/rotate", ADMIN, {"grace_minutes": "5"}, page=True),
 ]
 
 
@@ -129,11 +146,20 @@ def test_the_table_covers_every_admin_route(app: Litestar) -> None:
             method,
             path.replace("{flow}", "{name}")
             .replace("{hook}", "{webhook_id}")
-            .replace("{user}", "{username}"),
+            .replace("{user}", "{username}")
+            .replace("{key}", "{key_id}"),
         )
         for method, path in listed
     }
     assert served == listed
+
+
+def _new_key(db: Database, clock: FrozenClock) -> int:
+    """An application key of acme's, for a revoke or a rotation to act on."""
+    made = keys.make_key(
+        db, OPERATOR, "acme", kind=KeyKind.APPLICATION, name="Old Key", now=clock.now()
+    )
+    return made.key.id
 
 
 def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
@@ -144,6 +170,7 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         agent_sessions,
         flows_table,
         webhooks_table,
+        api_keys,
         audit_events,
         license_changes,
         password_links,
@@ -168,6 +195,8 @@ def test_each_role_gets_what_it_may_and_nothing_else(
     path = route.path.replace("{sid}", alice["session_id"])
     path = path.replace("{flow}", "Old%20One").replace("{hook}", str(hook.id))
     path = path.replace("{user}", "bob")
+    key_id = _new_key(db, clock)
+    path = path.replace("{key}", str(key_id))
     body = route.body
     if body and "session_ids" in body:
         body = {"session_ids": [alice["session_id"]]}
@@ -199,6 +228,8 @@ def test_each_role_gets_what_it_may_and_nothing_else(
             path = path.rsplit("/", 1)[0] + f"/{hook.id}"
         if route.method == "POST" and route.path.endswith("/flows"):
             body = {"name": f"New for {role.replace('_', ' ')}", "steps": ["Start"]}
+        if "{key}" in route.path:  # a key of its own to revoke or rotate
+            path = re.sub(r"/keys/\d+/", f"/keys/{_new_key(db, clock)}/", path)
         if route.method == "POST" and route.path.endswith("/acme/users"):
             body = {**body, "username": f"new-{role.replace('_', '-')}"}
         return path, body

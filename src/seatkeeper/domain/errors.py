@@ -162,6 +162,11 @@ class WebhookNotFound(DomainError):
     message = "No such webhook in this account."
 
 
+class KeyNotFound(DomainError):
+    code = "key_not_found"
+    message = "No such application key or user token in this account."
+
+
 class InteractionClosed(DomainError):
     code = "interaction_closed"
     message = "This interaction is already closed."

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from seatkeeper.clock import SystemClock
+from seatkeeper.domain import keys as key_rules
 from seatkeeper.domain.errors import AccountNotFound, InvalidToken, NotAllowed
 from seatkeeper.domain.model import Account, Role, User
 from seatkeeper.domain.validation import is_slug
@@ -21,13 +23,25 @@ from seatkeeper.storage import accounts, audit, keys
 from seatkeeper.storage.db import Database
 
 
-def authenticate_token(db: Database, token: str) -> User:
-    """The user an API token acts as (roles are checked per call)."""
+def authenticate_token(db: Database, token: str, *, now: datetime | None = None) -> User:
+    """The user a working API token acts as (roles are checked per call).
+
+    Every call reads the token anew (nothing is cached), so a revoked or expired token
+    is refused at once on every instance."""
+    now = SystemClock().now() if now is None else now
     with db.read() as conn:
-        user = keys.user_by_token(conn, token_hash(token))
-    if user is None:
+        found = keys.token_in_use(conn, token_hash(token), now)
+    if found is None:
         raise InvalidToken
-    return user
+    note_use(db, found[1], now)
+    return found[0]
+
+
+def note_use(db: Database, used: keys.InUse, now: datetime) -> None:
+    """Write down a key's use, at most about once a minute: most calls write nothing."""
+    if key_rules.stale(used.last_used_at, now):
+        with db.write() as conn:
+            keys.note_use(conn, used.key_id, now)
 
 
 @dataclass(frozen=True, slots=True)

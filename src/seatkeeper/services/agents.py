@@ -20,6 +20,7 @@ from uuid import UUID
 from sqlalchemy import Connection
 
 from seatkeeper.clock import Clock
+from seatkeeper.domain import keys as key_rules
 from seatkeeper.domain import pool
 from seatkeeper.domain.errors import (
     AccountNotFound,
@@ -32,6 +33,7 @@ from seatkeeper.domain.errors import (
 )
 from seatkeeper.domain.model import Account, AgentSession, EndReason, Interaction, User
 from seatkeeper.services import accounts, alerts, logins
+from seatkeeper.services.access import note_use
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
 from seatkeeper.storage import accounts as stored_accounts
 from seatkeeper.storage import keys, sessions, users
@@ -62,7 +64,7 @@ def open_session(
     return _open(
         db,
         passwords,
-        lambda conn: _account_for_key(conn, key_hash),
+        lambda conn, note: _account_for_key(conn, key_hash, clock.now(), note=note),
         credentials=credentials,
         clock=clock,
         source=source,
@@ -82,7 +84,7 @@ def open_console_session(
     return _open(
         db,
         passwords,
-        lambda conn: _console_account(conn, account_slug),
+        lambda conn, _note: _console_account(conn, account_slug),
         credentials=credentials,
         clock=clock,
         source=source,
@@ -92,7 +94,7 @@ def open_console_session(
 def _open(
     db: Database,
     passwords: Passwords,
-    find_account: Callable[[Connection], Account],
+    find_account: Callable[[Connection, bool], Account],
     *,
     credentials: tuple[str, str] | None,
     clock: Clock,
@@ -102,7 +104,7 @@ def _open(
     and must not hold the lock), throttled like every login; the account, its rules and
     the user are checked again under the lock, where the seat is claimed."""
     with db.read() as conn:
-        account = find_account(conn)
+        account = find_account(conn, False)
     user = None
     if credentials is None:
         pool.ensure_guest_allowed(account)
@@ -118,7 +120,7 @@ def _open(
         )
     token = new_token(SESSION_TOKEN_PREFIX)
     with db.write() as conn:
-        result = _claim_seat(conn, find_account(conn), user, token, clock)
+        result = _claim_seat(conn, find_account(conn, True), user, token, clock)
     if isinstance(result, int):
         raise LicenseLimitReached(result)
     return result
@@ -132,11 +134,17 @@ def _console_account(conn: Connection, account_slug: str) -> Account:
     return account
 
 
-def _account_for_key(conn: Connection, key_hash: str) -> Account:
-    account = keys.account_by_application_key(conn, key_hash)
-    if account is None:
-        raise InvalidToken("The application key is not valid, or has been revoked.")
-    return account
+def _account_for_key(
+    conn: Connection, key_hash: str, now: datetime, *, note: bool = False
+) -> Account:
+    """The account of a working application key; with `note`, inside a write, its use is
+    written down (at most about once a minute)."""
+    found = keys.application_key_in_use(conn, key_hash, now)
+    if found is None:
+        raise InvalidToken("The application key is not valid, or has been revoked or expired.")
+    if note and key_rules.stale(found[1].last_used_at, now):
+        keys.note_use(conn, found[1].key_id, now)
+    return found[0]
 
 
 def _claim_seat(
@@ -335,7 +343,12 @@ def session_details(db: Database, *, token: str, session_id: str, clock: Clock) 
     return _for_session(db, token=token, session_id=session_id, clock=clock, action=action)
 
 
-def application_account(db: Database, application_key: str) -> Account:
-    """The account an application key belongs to."""
+def application_account(db: Database, application_key: str, *, clock: Clock) -> Account:
+    """The account a working application key belongs to."""
+    now = clock.now()
     with db.read() as conn:
-        return _account_for_key(conn, token_hash(application_key))
+        found = keys.application_key_in_use(conn, token_hash(application_key), now)
+    if found is None:
+        raise InvalidToken("The application key is not valid, or has been revoked or expired.")
+    note_use(db, found[1], now)
+    return found[0]

@@ -103,7 +103,20 @@ api_keys = Table(
     Column("name", String(100), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # When it stops working: at once when revoked, later when rotated with a grace period.
     Column("revoked_at", UTCDateTime),
+    Column("expires_at", UTCDateTime),  # chosen when made; none: never
+    Column("replaced_by", ForeignKey("api_keys.id")),  # the key it was rotated to
+    Index("ix_api_keys_account", "account_id"),
+)
+
+# When each key was last used: bookkeeping kept apart from the key, written at most about
+# once a minute by the calls it authenticates (one row per key, made with it).
+api_key_uses = Table(
+    "api_key_uses",
+    metadata,
+    Column("key_id", ForeignKey("api_keys.id"), primary_key=True),
+    Column("last_used_at", UTCDateTime),
 )
 
 agent_sessions = Table(

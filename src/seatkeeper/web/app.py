@@ -28,6 +28,7 @@ from seatkeeper.web.api.admin import admin_router
 from seatkeeper.web.api.agent import agent_router
 from seatkeeper.web.api.console import console_api_router
 from seatkeeper.web.api.export import export_router
+from seatkeeper.web.api.keys import keys_router
 from seatkeeper.web.api.people import people_router
 from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.clients import ForwardedFor
@@ -100,6 +101,7 @@ def create_app(
             export_router,
             people_router,
             webhooks_router,
+            keys_router,
             pages_router,
             console_api_router,
             healthz,

@@ -115,7 +115,7 @@ def provide_admin(request: AnyRequest, runtime: RuntimeDep) -> User:
     """
     bearer = bearer_token(request)
     if bearer is not None:
-        return access.authenticate_token(runtime.db, bearer)
+        return access.authenticate_token(runtime.db, bearer, now=runtime.clock.now())
     token = login_token(request)
     if token is None:
         raise MissingCredentials

@@ -31,6 +31,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.InteractionNotFound: 404,
     e.FlowNotFound: 404,
     e.WebhookNotFound: 404,
+    e.KeyNotFound: 404,
     e.UserNotFound: 404,
     e.PasswordLinkInvalid: 404,
     e.Conflict: 409,

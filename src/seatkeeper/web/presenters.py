@@ -13,12 +13,14 @@ from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
 from seatkeeper.domain.alerts import Alert
+from seatkeeper.domain.keys import ApiKey, KeyState
 from seatkeeper.domain.model import (
     GUEST,
     Account,
     EndedSession,
     EndReason,
     GridRow,
+    KeyKind,
     LicenseChange,
     Role,
     UserRow,
@@ -331,3 +333,68 @@ def alert_banners(alerts: Sequence[Alert], account: Account) -> list[str]:
     if not alerts:
         return []
     return [capacity_alert(max(alerts, key=lambda a: a.level), account).banner]
+
+
+# --- application keys and user tokens ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyShown:
+    """A key or token as the Applications and keys page, the API and the CLI list it: never
+    its secret. Times are in the account's zone."""
+
+    id: int
+    name: str
+    kind: KeyKind
+    username: str | None  # the user a token acts as
+    created: datetime
+    last_used: datetime | None
+    expires: datetime | None
+    ends: datetime | None  # when it stopped or stops working (revoked, rotated, expired)
+    state: KeyState
+    replaced_by: int | None
+
+    @property
+    def kind_label(self) -> str:
+        return "Application key" if self.kind is KeyKind.APPLICATION else "User token"
+
+    @property
+    def created_text(self) -> str:
+        return self.created.strftime(MINUTES)
+
+    @property
+    def last_used_text(self) -> str:
+        return "Never" if self.last_used is None else self.last_used.strftime(MINUTES)
+
+    @property
+    def expires_text(self) -> str:
+        return "Never" if self.expires is None else self.expires.strftime(MINUTES)
+
+    @property
+    def state_text(self) -> str:
+        ends = "" if self.ends is None else self.ends.strftime(MINUTES)
+        return {
+            KeyState.ACTIVE: "Active",
+            KeyState.ROTATED: f"Rotated: works until {ends}",
+            KeyState.EXPIRED: f"Expired {ends}",
+            KeyState.REVOKED: f"Revoked {ends}",
+        }[self.state]
+
+    @property
+    def works(self) -> bool:
+        return self.state in (KeyState.ACTIVE, KeyState.ROTATED)
+
+
+def api_key(key: ApiKey, account: Account, now: datetime) -> KeyShown:
+    return KeyShown(
+        key.id,
+        key.name,
+        key.kind,
+        key.username,
+        local(key.created_at, account),
+        local_or_none(key.last_used_at, account),
+        local_or_none(key.expires_at, account),
+        local_or_none(key.ends_at(), account),
+        key.state(now),
+        key.replaced_by,
+    )

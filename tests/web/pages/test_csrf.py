@@ -67,6 +67,11 @@ ACTIONS = [
         {"password": NEW_PASSWORD},
     ),
     Action(
+        f"{ACCOUNT}/keys", "/accounts/acme/keys", {"kind": "application", "name": "x"}, done=200
+    ),
+    Action(f"{ACCOUNT}/keys/{{key_id:int}}/revoke", "/accounts/acme/keys/1/revoke", {}),
+    Action(f"{ACCOUNT}/keys/{{key_id:int}}/rotate", "/accounts/acme/keys/1/rotate", {}, done=200),
+    Action(
         "/set-password",
         "/set-password",
         {"token": "{link}", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
@@ -196,7 +201,7 @@ def test_every_admin_api_call_with_the_login_cookie_needs_the_token(
     log_in(client, "admin")
     before = everything(db)
     for method, route in unsafe:
-        path = route.format(account="acme", username="bob", name="Old", webhook_id=1)
+        path = route.format(account="acme", username="bob", name="Old", webhook_id=1, key_id=1)
         answer = client.request(method, path, json={})
         assert error_of(answer) == (403, "csrf_refused"), (method, path)
     assert everything(db) == before

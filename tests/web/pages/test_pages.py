@@ -389,6 +389,10 @@ NEEDS_LOGIN = [  # (method, address, where logging in leads back to)
     ("POST", f"{USERS}/bob/enable", USERS),
     ("POST", f"{USERS}/bob/password", USERS),
     ("POST", f"{USERS}/bob/end-logins", USERS),
+    ("GET", "/accounts/acme/keys", None),
+    ("POST", "/accounts/acme/keys", "/accounts/acme/keys"),
+    ("POST", "/accounts/acme/keys/1/revoke", "/accounts/acme/keys"),
+    ("POST", "/accounts/acme/keys/1/rotate", "/accounts/acme/keys"),
 ]
 
 
@@ -401,7 +405,13 @@ def test_the_table_covers_every_page_of_an_account(app: Litestar) -> None:
         if method not in ("OPTIONS", "HEAD")
     }
     listed = {
-        (method, path.split("?")[0].replace("acme", "{account}").replace("bob", "{username}"))
+        (
+            method,
+            path.split("?")[0]
+            .replace("acme", "{account}")
+            .replace("bob", "{username}")
+            .replace("/keys/1/", "/keys/{key_id:int}/"),
+        )
         for method, path, _ in NEEDS_LOGIN
     }
     assert served == listed

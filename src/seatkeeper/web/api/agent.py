@@ -308,7 +308,7 @@ def session_state(runtime: RuntimeDep, bearer: Bearer, session_id: FromPath[str]
     sync_to_thread=True,
 )
 def account_flows(runtime: RuntimeDep, bearer: Bearer) -> Flows:
-    account = agents.application_account(runtime.db, bearer)
+    account = agents.application_account(runtime.db, bearer, clock=runtime.clock)
     return Flows([FlowBody.of(f) for f in flows.flows_of(runtime.db, account)])
 
 

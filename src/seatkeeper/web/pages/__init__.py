@@ -24,6 +24,7 @@ from seatkeeper.web.pages.active_agents import (
 from seatkeeper.web.pages.auth import home, log_in, log_out, login_page
 from seatkeeper.web.pages.common import PAGE_EXCEPTION_HANDLERS
 from seatkeeper.web.pages.console import console
+from seatkeeper.web.pages.keys import keys_page, make_key, revoke_key, rotate_key
 from seatkeeper.web.pages.logins import end_other_logins, logins_page
 from seatkeeper.web.pages.recently_ended import recently_ended
 from seatkeeper.web.pages.set_password import set_password, set_password_page
@@ -89,6 +90,10 @@ pages_router = Router(
         enable_user,
         reset_password,
         end_user_logins,
+        keys_page,
+        make_key,
+        revoke_key,
+        rotate_key,
         set_password_page,
         set_password,
         console,

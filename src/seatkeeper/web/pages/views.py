@@ -22,6 +22,7 @@ class Nav:
     users_url: str | None
     current: str = ""
     logins_url: str = "/logins"  # the visitor's own logins, whatever their role
+    keys_url: str | None = None  # Applications and keys
 
 
 def nav(who: Visitor, current: str = "", *, viewing: Account | None = None) -> Nav:
@@ -37,6 +38,7 @@ def nav(who: Visitor, current: str = "", *, viewing: Account | None = None) -> N
         f"{base}/settings" if admin else None,
         f"{base}/users" if admin else None,
         current,
+        keys_url=f"{base}/keys" if admin else None,
     )
 
 
