@@ -33,6 +33,7 @@ from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
 from seatkeeper.web.docs import StrictStructs, openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS, AnyRequest
+from seatkeeper.web.headers import add_security_headers
 from seatkeeper.web.live import Hub
 from seatkeeper.web.metrics import RequestTimer, app_metrics, metrics_page
 from seatkeeper.web.pages import add_filters, pages_router
@@ -120,6 +121,7 @@ def create_app(
             }
         ),
         middleware=[RequestTimer],
+        before_send=[add_security_headers],  # every answer, errors and /docs included
         lifespan=[background],
         on_shutdown=[db.dispose] if database is None else [],
         request_max_body_size=MAX_BODY,
