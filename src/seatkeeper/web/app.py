@@ -33,6 +33,7 @@ from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
 from seatkeeper.web.docs import StrictStructs, openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS, AnyRequest
+from seatkeeper.web.guard import MAX_BODY, RequestGuard
 from seatkeeper.web.headers import add_security_headers
 from seatkeeper.web.live import Hub
 from seatkeeper.web.metrics import RequestTimer, app_metrics, metrics_page
@@ -42,7 +43,6 @@ from seatkeeper.web.pages.common import http_error_page
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
 API_PREFIXES = ("/api/", "/docs", "/static/", "/healthz", "/metrics")
-MAX_BODY = 512 * 1024  # the largest body is a terminate request of 10,000 ids (~390 KB)
 
 
 @get("/healthz", summary="Liveness check", tags=["Operations"], sync_to_thread=False)
@@ -120,7 +120,7 @@ def create_app(
                 "metrics_token": token.get_secret_value() if token is not None else None,
             }
         ),
-        middleware=[RequestTimer],
+        middleware=[RequestTimer, RequestGuard()],
         before_send=[add_security_headers],  # every answer, errors and /docs included
         lifespan=[background],
         on_shutdown=[db.dispose] if database is None else [],

@@ -36,6 +36,7 @@ from seatkeeper.web.pages.users import (
 )
 from seatkeeper.web.presenters import average
 
+
 @pass_context
 def _csrf_token(context: Any) -> str:
     return csrf_token(context["request"])
