@@ -32,11 +32,11 @@ CONTROLS = ["\x00", "\n", "\x1b", "\x85"]
 
 def _operations() -> list[tuple[str, str]]:
     """(method, path template) of every admin and agent API route."""
-    found = []
+    found: list[tuple[str, str]] = []
     for router in (admin_router, agent_router, export_router, people_router, webhooks_router):
         for route in router.routes:
             found += [
-                (m, re.sub(r":\w+}", "}", route.path))
+                (str(m), re.sub(r":\w+}", "}", route.path))
                 for m in sorted(route.methods - {"HEAD", "OPTIONS"})
             ]
     return found

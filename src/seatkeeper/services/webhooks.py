@@ -87,12 +87,14 @@ def _receiver(url: str) -> str:
         parts.port  # noqa: B018 (reading it checks it: a port out of range raises)
     except ValueError as exc:  # "http://[", "http://host:99999"
         raise InvalidInput(f"This webhook address cannot be read: {exc}.") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(address) > 2000:
-        raise InvalidInput(
-            "A webhook needs an http:// or https:// address, of 2,000 characters at most."
-        )
+    if parts.scheme not in ("http", "https"):
+        raise InvalidInput("A webhook address must start with http:// or https://.")
+    if not parts.hostname:
+        raise InvalidInput("A webhook address must name a host, as in https://example.com/hook.")
+    if len(address) > 2000:
+        raise InvalidInput("A webhook address must be at most 2,000 characters long.")
     if not validation.is_printable(address):
-        raise InvalidInput("A webhook address cannot hold control characters.")
+        raise InvalidInput("A webhook address must not contain control characters.")
     return address
 
 

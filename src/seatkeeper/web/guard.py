@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 import msgspec
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from seatkeeper.domain.errors import InvalidInput
 
@@ -112,9 +112,9 @@ class RequestGuard(ASGIMiddleware):
         await next_app(scope, _replay(messages, receive), send)
 
 
-async def _read(receive: Receive) -> tuple[list[Message], bytes]:
+async def _read(receive: Receive) -> tuple[list[ReceiveMessage], bytes]:
     """The body's messages, up to a little past the app's limit (the rest stays unread)."""
-    messages: list[Message] = []
+    messages: list[ReceiveMessage] = []
     size = 0
     chunks = []
     while size <= MAX_BODY:
@@ -130,13 +130,13 @@ async def _read(receive: Receive) -> tuple[list[Message], bytes]:
     return messages, b"".join(chunks)
 
 
-def _replay(messages: list[Message], receive: Receive) -> Receive:
+def _replay(messages: list[ReceiveMessage], receive: Receive) -> Receive:
     """A receive that gives back what was read, then reads on."""
     pending = list(messages)
 
-    async def replayed() -> Message:
+    async def replayed() -> ReceiveMessage:
         if pending:
             return pending.pop(0)
         return await receive()
 
-    return replayed  # type: ignore[return-value]
+    return replayed
