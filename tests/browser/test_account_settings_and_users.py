@@ -543,14 +543,14 @@ BAD_SETTINGS = {
         "error-name",
         "settings-name",
         "name-error",
-        "The name must be 1 to 200 characters long.",
+        "An account's name must not be blank.",
     ),
     "blank name": (
         {"name": "   "},
         "error-name",
         "settings-name",
         "name-error",
-        "The name must be 1 to 200 characters long.",
+        "An account's name must not be blank.",
     ),
 }
 
@@ -720,7 +720,7 @@ def test_a_user_created_without_a_password_sets_it_through_the_one_time_link(
     expect(frank.get_by_test_id("login-notice")).to_have_count(0)
     assert set_password_through(frank, link, "short") == 400
     expect(frank.get_by_test_id("set-password-error")).to_have_text(
-        "A password must be 8 to 1024 characters long."
+        "A password must be at least 8 characters long; this one has 5."
     )
     frank.goto("about:blank")
     frank.goto(link)  # said once

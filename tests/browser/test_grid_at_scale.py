@@ -35,6 +35,7 @@ def seed(db: Database, world: World, clock: FrozenClock) -> None:
                 {
                     "account_id": world.acme.id,
                     "username": f"agent{n:05}",
+                    "username_key": f"agent{n:05}",
                     "password_hash": "x",
                     "role": "agent",
                     "created_at": now,

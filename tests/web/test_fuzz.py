@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import hypothesis
+import msgspec
 import pytest
 import schemathesis
 from hypothesis import strategies as st
@@ -281,3 +282,91 @@ def test_every_operation(
         "GET /metrics",
         "PATCH /api/v1/accounts/{account}/settings",
     }, answered
+
+
+HOSTILE_EXAMPLES = 30  # per operation that takes a body
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def _hostile(value: Any, depth: int = 0) -> bool:
+    """Whether a decoded body holds a control character or nests deeper than 16 levels."""
+    if depth > 16:
+        return True
+    if isinstance(value, str):
+        return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)
+    if isinstance(value, dict):
+        return any(_hostile(k, depth) or _hostile(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_hostile(v, depth + 1) for v in value)
+    return False
+
+
+def test_hostile_bodies_to_every_operation(
+    app: Litestar, client: Any, world: World, clock: FrozenClock, live: list[Live], db: Database
+) -> None:
+    """Every operation that takes a body, given generated JSON (with control characters,
+    NUL included, in keys and values) and bodies nested deeper than the guard's limit:
+    never a 500, and a 400 whenever the body holds a control character or nests too deep."""
+    schema = schemathesis.openapi.from_asgi("/docs/openapi.json", app)
+    operations = [r.ok() for r in schema.get_all_operations() if not isinstance(r, Err)]
+    with_body = [op for op in operations if op.body]
+    assert len(with_body) >= 8, [op.label for op in with_body]
+    deep = st.integers(17, 3000).map(lambda n: "[" * n + "]" * n)
+    bodies = st.one_of(_JSON.map(lambda v: msgspec.json.encode(v).decode()), deep)
+    for operation in with_body:
+        _hostile_calls(operation, bodies, client, world, clock, live, db)()
+
+
+def _hostile_calls(
+    operation: Any,
+    bodies: st.SearchStrategy[str],
+    client: Any,
+    world: World,
+    clock: FrozenClock,
+    live: list[Live],
+    db: Database,
+) -> Any:
+    """The hypothesis test sending `operation` the generated bodies."""
+
+    @hypothesis.settings(
+        max_examples=HOSTILE_EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        database=None,
+    )
+    @hypothesis.given(text=bodies)
+    def call(text: str) -> None:
+        session = _current(db, world, clock, live)
+        path = operation.path
+        for name, value in {
+            "account": "acme",
+            "session_id": session.session_id,
+            "interaction_id": session.interaction_id,
+            "username": "bob",
+        }.items():
+            path = path.replace(f"{{{name}}}", value)
+        token = world.admin_token if "/accounts/" in path else world.app_key
+        if "/sessions/" in path:
+            token = session.token
+        response = client.request(
+            operation.method.upper(),
+            path,
+            content=text.encode(),
+            headers={**bearer(token), "Content-Type": "application/json"},
+        )
+        assert response.status_code < 500, f"{response.status_code}: {response.text[:300]}"
+        try:
+            hostile = _hostile(msgspec.json.decode(text))
+        except RecursionError:
+            hostile = True
+        if hostile:
+            assert response.status_code == 400, (operation.label, text[:80], response.text)
+        assert_invariants(db)
+
+    return call

@@ -10,15 +10,16 @@ from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo
 
+from seatkeeper.domain import credentials
 from seatkeeper.domain.errors import InvalidInput, InvalidSort
 from seatkeeper.domain.model import EndReason, Flow, GridView, SortColumn
 from seatkeeper.domain.pool import MAX_TIMEOUT, MIN_TIMEOUT
 
 MAX_LICENSES = 1_000_000
 MAX_NAME = 200
-MAX_USERNAME = 100
-MIN_PASSWORD = 8
-MAX_PASSWORD = 1024
+MAX_USERNAME = credentials.MAX_USERNAME
+MIN_PASSWORD = credentials.MIN_PASSWORD
+MAX_PASSWORD = credentials.MAX_PASSWORD
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _USERNAME = re.compile(r"[\w.@+-]+")
 
@@ -77,9 +78,21 @@ def session_timeout(timeout: timedelta) -> timedelta:
 
 def display_name(value: str) -> str:
     """An account's name, as people read it."""
+    return text("An account's name", value, MAX_NAME)
+
+
+def text(what: str, value: str, longest: int) -> str:
+    """`value` without surrounding blanks; refused, naming `what` and the rule it breaks,
+    when blank, longer than `longest`, or holding a control character."""
     value = value.strip()
-    if not 1 <= len(value) <= MAX_NAME:
-        raise InvalidInput(f"The name must be 1 to {MAX_NAME} characters long.")
+    if not value:
+        raise InvalidInput(f"{what} must not be blank.")
+    if len(value) > longest:
+        raise InvalidInput(
+            f"{what} must be at most {longest:,} characters long; this one has {len(value):,}."
+        )
+    if not is_printable(value):
+        raise InvalidInput(f"{what} must not contain control characters (such as NUL).")
     return value
 
 
@@ -94,20 +107,13 @@ def is_username(value: str) -> bool:
 
 
 def username(value: str) -> str:
-    """A user's login name."""
-    if not is_username(value):
-        raise InvalidInput(
-            f"{value!r} is not a valid username: use 1 to {MAX_USERNAME} letters, digits "
-            "and the characters . @ + - _ (no spaces)."
-        )
-    return value
+    """A user's login name (the rules are in `credentials`)."""
+    return credentials.username(value)
 
 
-def password(value: str) -> str:
-    """A new password."""
-    if not MIN_PASSWORD <= len(value) <= MAX_PASSWORD:
-        raise InvalidInput(f"A password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long.")
-    return value
+def password(value: str, *, not_like: Sequence[str] = ()) -> str:
+    """A new password: long enough, not a common one, not the username nor the account."""
+    return credentials.password(value, not_like=not_like)
 
 
 MAX_FLOW_NAME = 200
@@ -122,21 +128,10 @@ def is_printable(text: str) -> bool:
 
 def flow(name: str, steps: Sequence[str]) -> Flow:
     """A Flow to register: a printable name, and 1 to 50 printable step titles."""
-    name = name.strip()
-    if not (len(name) <= MAX_FLOW_NAME and is_printable(name)):
-        raise InvalidInput(
-            f"A Flow's name must be 1 to {MAX_FLOW_NAME} characters, not blank, "
-            "without control characters."
-        )
-    titles = tuple(step.strip() for step in steps)
-    if not 1 <= len(titles) <= MAX_STEPS:
-        raise InvalidInput(f"A Flow has 1 to {MAX_STEPS} steps; got {len(titles)}.")
-    for title in titles:
-        if not (len(title) <= MAX_FLOW_NAME and is_printable(title)):
-            raise InvalidInput(
-                f"Every step title must be 1 to {MAX_FLOW_NAME} characters, not blank, "
-                "without control characters."
-            )
+    name = text("A Flow's name", name, MAX_FLOW_NAME)
+    if not 1 <= len(steps) <= MAX_STEPS:
+        raise InvalidInput(f"A Flow has 1 to {MAX_STEPS} steps; got {len(steps)}.")
+    titles = tuple(text("A step's title", step, MAX_FLOW_NAME) for step in steps)
     return Flow(name, titles)
 
 
@@ -173,10 +168,8 @@ def grid_view(
         raise InvalidSort(f"Unknown order {order!r}; use asc or desc.")
     paging(page, per_page)
     search = (search or "").strip() or None
-    if search is not None and (len(search) > MAX_SEARCH or not is_printable(search)):
-        raise InvalidInput(
-            f"The search must be at most {MAX_SEARCH} characters, without control characters."
-        )
+    if search is not None:
+        search = text("The search", search, MAX_SEARCH)
     return GridView(column, order == "desc", search, page, per_page)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from seatkeeper.domain import alerts as alert_rules
 from seatkeeper.domain import pool, validation
-from seatkeeper.domain.errors import InvalidFields, InvalidInput, NotAllowed
+from seatkeeper.domain.errors import Conflict, InvalidFields, InvalidInput, NotAllowed
 from seatkeeper.domain.model import Account, LicenseChange, Role, SettingsChange, User
 from seatkeeper.services import alerts
 from seatkeeper.services.access import Actor, actor_name, audited, authorize
@@ -69,11 +69,17 @@ def change_settings(
     *,
     now: datetime,
     source: str | None = None,
+    expected: SettingsChange | None = None,
 ) -> AccountSettings:
-    """Change an account's settings. Lowering licenses below use terminates no one."""
+    """Change an account's settings. Lowering licenses below use terminates no one.
+
+    `expected`: the settings as the changer last saw them (a form, when it was opened);
+    if someone changed any of them since, nothing is saved (Conflict)."""
     values = check(change).given()
     with db.write() as conn:
         account = accounts.lock_account(conn, authorize(conn, user, account_slug).id)
+        if expected is not None:
+            _check_unchanged(account, expected)
         changed = {k: v for k, v in values.items() if getattr(account, k) != v}
         if "licenses" in changed and isinstance(user, User) and user.role is not Role.SUPER_ADMIN:
             raise NotAllowed("Only a Super Admin changes the license total.")
@@ -81,6 +87,26 @@ def change_settings(
             _apply(conn, account, SettingsChange(**changed), user=user, now=now, source=source)
         return AccountSettings(
             accounts.account_by_id(conn, account.id), accounts.license_history(conn, account.id)
+        )
+
+
+SETTING_NAMES = {
+    "name": "name",
+    "time_zone": "time zone",
+    "session_timeout": "session timeout",
+    "guests_allowed": "Guests setting",
+    "licenses": "license total",
+}
+
+
+def _check_unchanged(account: Account, expected: SettingsChange) -> None:
+    """Refuse a change made from settings that are no longer the account's."""
+    stale = [k for k, v in expected.given().items() if getattr(account, k) != v]
+    if stale:
+        names = ", ".join(SETTING_NAMES.get(k, k.replace("_", " ")) for k in stale)
+        raise Conflict(
+            f"Someone else changed this account's settings ({names}) since you opened them: "
+            "nothing was saved. Look at the current settings, then make your change again."
         )
 
 

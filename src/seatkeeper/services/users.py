@@ -64,6 +64,13 @@ def _target(conn: Connection, account: Account, username: str) -> UserRow:
     return found
 
 
+def _taken(account_slug: str, username: str) -> str:
+    return (
+        f"The account {account_slug!r} already has a user {username!r}: usernames must be "
+        "unique, whatever their case or width."
+    )
+
+
 def _new_link(conn: Connection, user_id: int, now: datetime) -> str:
     token = new_token(LINK_PREFIX)
     stored_users.insert_password_link(
@@ -87,14 +94,21 @@ def add_user(
     """Create a user with a password, or (password None) a one-time link to set one."""
     validation.username(username)
     # Until the link is used, the stored hash is of a random secret nobody knows.
-    secret = validation.password(password) if password is not None else new_token("unset_")
+    secret = (
+        validation.password(password, not_like=(username, account_slug))
+        if password is not None
+        else new_token("unset_")
+    )
     password_hash = passwords.hash(secret)
-    taken = f"The account {account_slug!r} already has a user {username!r}."
+    taken = _taken(account_slug, username)
     with unique(taken), db.write() as conn:
         account = authorize(conn, actor, account_slug)
         roles.check_may_give(_rank(actor), role)
-        if stored_users.user_login(conn, account.id, username) is not None:
-            raise Conflict(taken)
+        if password is not None:
+            validation.password(password, not_like=(account.name,))
+        found = stored_users.user_login(conn, account.id, username)
+        if found is not None:
+            raise Conflict(_taken(account_slug, found[0].username))
         user = stored_users.insert_user(
             conn,
             account_id=account.id,
@@ -198,11 +212,15 @@ def reset_password(
     source: str | None = None,
 ) -> Handed:
     """Set a new password, or (password None) hand out a one-time link to set one."""
-    password_hash = None if password is None else passwords.hash(validation.password(password))
+    if password is not None:
+        validation.password(password, not_like=(username, account_slug))
+    password_hash = None if password is None else passwords.hash(password)
     with db.write() as conn:
         account = authorize(conn, actor, account_slug)
         target = _target(conn, account, username)
         roles.check_may_manage(_rank(actor), target.role)
+        if password is not None:
+            validation.password(password, not_like=(target.username, account.name))
         link = None
         if password_hash is not None:
             stored_users.set_password_hash(conn, target.id, password_hash)
@@ -235,7 +253,9 @@ def set_password_by_link(
     db: Database, passwords: Passwords, token: str, password: str, *, now: datetime
 ) -> tuple[Account, User]:
     """Spend a one-time link: the user's password is `password` from now on."""
-    password_hash = passwords.hash(validation.password(password))
+    account, user = link_holder(db, token, now=now)
+    validation.password(password, not_like=(user.username, account.slug, account.name))
+    password_hash = passwords.hash(password)
     with db.write() as conn:
         account, user = _holder(conn, stored_users.use_password_link(conn, token_hash(token), now))
         stored_users.set_password_hash(conn, user.id, password_hash)

@@ -91,6 +91,9 @@ users = Table(
     Column("disabled_at", UTCDateTime),
     Column("last_login_at", UTCDateTime),  # the pages' login or an agent's session
     Index("ux_users_account_username", "account_id", "username", unique=True),
+    # The username as names are compared: NFKC, case folded (credentials.username_key).
+    Column("username_key", String(400), nullable=False),
+    Index("ux_users_account_username_key", "account_id", "username_key", unique=True),
 )
 
 api_keys = Table(

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
 
+from seatkeeper.domain.credentials import username_key
 from seatkeeper.domain.model import Role, User, UserRow
 from seatkeeper.storage.tables import password_links, users
 
@@ -42,6 +43,7 @@ def insert_user(
         .values(
             account_id=account_id,
             username=username,
+            username_key=username_key(username),
             password_hash=password_hash,
             role=role.value,
             created_at=created_at,
@@ -52,9 +54,12 @@ def insert_user(
 
 
 def user_login(conn: Connection, account_id: int, username: str) -> tuple[User, str] | None:
-    """A user of the account and their password hash."""
+    """A user of the account and their password hash, found by the name as compared (case
+    and width ignored)."""
     row = conn.execute(
-        select(users).where(users.c.account_id == account_id, users.c.username == username)
+        select(users).where(
+            users.c.account_id == account_id, users.c.username_key == username_key(username)
+        )
     ).one_or_none()
     return None if row is None else (user_of(row), row.password_hash)
 
@@ -78,8 +83,11 @@ def users_of(conn: Connection, account_id: int) -> list[UserRow]:
 
 
 def user_named(conn: Connection, account_id: int, username: str) -> UserRow | None:
+    """The account's user of this name (case and width ignored)."""
     row = conn.execute(
-        select(users).where(users.c.account_id == account_id, users.c.username == username)
+        select(users).where(
+            users.c.account_id == account_id, users.c.username_key == username_key(username)
+        )
     ).one_or_none()
     return None if row is None else user_row_of(row)
 

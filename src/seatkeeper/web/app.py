@@ -35,6 +35,8 @@ from seatkeeper.web.clients import ForwardedFor
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
 from seatkeeper.web.docs import StrictStructs, openapi_config
 from seatkeeper.web.errors import EXCEPTION_HANDLERS, AnyRequest
+from seatkeeper.web.guard import MAX_BODY, RequestGuard
+from seatkeeper.web.headers import add_security_headers
 from seatkeeper.web.live import Hub
 from seatkeeper.web.metrics import RequestTimer, app_metrics, metrics_page
 from seatkeeper.web.pages import add_filters, pages_router
@@ -43,7 +45,6 @@ from seatkeeper.web.pages.common import http_error_page
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
 API_PREFIXES = ("/api/", "/docs", "/static/", "/healthz", "/metrics")
-MAX_BODY = 512 * 1024  # the largest body is a terminate request of 10,000 ids (~390 KB)
 
 
 @get("/healthz", summary="Liveness check", tags=["Operations"], sync_to_thread=False)
@@ -127,7 +128,8 @@ def create_app(
                 "metrics_token": token.get_secret_value() if token is not None else None,
             }
         ),
-        middleware=[ForwardedFor(settings.forwarded_allow_ips), RequestTimer],
+        middleware=[ForwardedFor(settings.forwarded_allow_ips), RequestTimer, RequestGuard()],
+        before_send=[add_security_headers],  # every answer, errors and /docs included
         lifespan=[background],
         on_shutdown=[db.dispose] if database is None else [],
         request_max_body_size=MAX_BODY,

@@ -102,13 +102,23 @@ def domain_error(_request: AnyRequest, exc: e.DomainError) -> Response[ErrorBody
     return error_response(status_of(type(exc)), exc.code, exc.message, headers, fields)
 
 
+def _pattern_rule(message: str) -> str:
+    """The rule a value that did not match a documented pattern broke, in words. (Control
+    characters never reach here: the request guard refuses them first.)"""
+    if "(?=.*" in message:  # the printable-text pattern: something visible
+        return "must not be blank"
+    if "[hH][tT][tT][pP]" in message:
+        return "must start with http:// or https:// and a host"
+    return "does not have the documented form"
+
+
 def validation_error(_request: AnyRequest, exc: ValidationException) -> Response[ErrorBody]:
     problems = []
     fields: dict[str, str] = {}
     for item in exc.extra if isinstance(exc.extra, list) else []:
         key, message = item.get("key"), item.get("message", "")
         if "matching regex" in message:
-            message = "must not be blank nor contain control characters"
+            message = _pattern_rule(message)
         if key == "data" and message in ("'data'", "data"):
             problems.append("a JSON object body is required")
         elif key in (None, "data"):

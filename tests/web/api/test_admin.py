@@ -252,10 +252,15 @@ def test_ten_thousand_ids_are_accepted_and_one_more_refused(
     assert error_of(admin_call(client, world.admin_token, too_many)) == (400, "invalid_request")
 
 
-@pytest.mark.parametrize("account", ["acme%00", "ACME", "ac me", "-acme", "a" * 64])
+@pytest.mark.parametrize("account", ["ACME", "ac me", "-acme", "a" * 64])
 def test_malformed_account_names_are_not_found(client: Client, world: World, account: str) -> None:
     response = client.get(f"/api/v1/accounts/{account}/usage", headers=bearer(world.super_token))
     assert error_of(response) == (404, "account_not_found")
+
+
+def test_an_account_name_with_a_nul_is_refused(client: Client, world: World) -> None:
+    response = client.get("/api/v1/accounts/acme%00/usage", headers=bearer(world.super_token))
+    assert error_of(response) == (400, "invalid_request")
 
 
 def test_an_expired_session_ends_at_its_expiry_in_usage_even_unswept(

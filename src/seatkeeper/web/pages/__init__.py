@@ -10,7 +10,6 @@ from typing import Any
 
 from jinja2 import pass_context
 from litestar import Router
-from litestar.datastructures import ResponseHeader
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from seatkeeper.domain import usage
@@ -39,22 +38,6 @@ from seatkeeper.web.pages.users import (
     users_page,
 )
 from seatkeeper.web.presenters import average
-
-# Pages load only what seatkeeper serves, run no inline script or style, and may not
-# be framed; the browser tests fail on any report of a violation.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
 
 
 @pass_context
@@ -105,11 +88,4 @@ pages_router = Router(
     middleware=[CsrfSecret()],
     exception_handlers=PAGE_EXCEPTION_HANDLERS,
     include_in_schema=False,
-    # What a person sees after logging in must not linger in caches, nor be framed.
-    response_headers=[
-        ResponseHeader(name="Cache-Control", value="no-store"),
-        ResponseHeader(name="X-Frame-Options", value="DENY"),
-        ResponseHeader(name="Content-Security-Policy", value=CONTENT_SECURITY_POLICY),
-        ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ],
 )

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from seatkeeper.domain import validation
-from seatkeeper.domain.errors import InvalidFields, InvalidInput
+from seatkeeper.domain.errors import Conflict, InvalidFields, InvalidInput
 from seatkeeper.domain.model import Account, Role, SettingsChange
 from seatkeeper.services import settings
 from seatkeeper.web import presenters as shown
@@ -30,6 +30,14 @@ class SettingsForm(msgspec.Struct):
     session_timeout_minutes: str = ""
     guests_allowed: str = ""  # a checkbox: "on", or absent
     licenses: str = ""  # only a super_admin's form has it
+    # The settings as the form showed them when it was opened (JSON of the fields above):
+    # only the fields typed differently are changed, and if someone changed the account
+    # since, nothing is.
+    opened: str = ""
+
+
+FIELDS = ("name", "time_zone", "session_timeout_minutes", "guests_allowed", "licenses")
+CONFLICT_AGAIN = " The form now shows the current settings."
 
 
 def _path(account: Account) -> str:
@@ -44,6 +52,21 @@ def _as_stored(account: Account) -> SettingsForm:
         guests_allowed="on" if account.guests_allowed else "",
         licenses=str(account.licenses),
     )
+
+
+def _opened(form: SettingsForm) -> str:
+    """What the form shows, as its `opened` field keeps it."""
+    return msgspec.json.encode({f: getattr(form, f) for f in FIELDS}).decode()
+
+
+def _as_opened(text: str) -> SettingsForm | None:
+    """The settings a sent form was opened with, or None when it does not say."""
+    if not text:
+        return None
+    try:
+        return msgspec.json.decode(text, type=SettingsForm)
+    except msgspec.DecodeError:
+        return None
 
 
 def _local_time(zone: str, now: datetime) -> str:
@@ -66,9 +89,14 @@ def settings_page(
     found = settings.account_settings(runtime.db, visitor.user, account)
     flash = received(request)  # a refused form: each field's problem, and what was typed
     values = msgspec.convert(flash.form, SettingsForm) if flash.form else None
-    context = _context(visitor, found, now, form=values or _as_stored(found.account))
+    if values is None:
+        values = _as_stored(found.account)
+        values.opened = _opened(values)
+    context = _context(visitor, found, now, form=values)
     return page(
-        request, "account_settings.html", {**context, "errors": flash.errors, "saved": saved}
+        request,
+        "account_settings.html",
+        {**context, "errors": flash.errors, "saved": saved, "conflict": flash.error},
     )
 
 
@@ -116,27 +144,46 @@ def save_settings(
     managed: Managed,
     data: URLEncodedBody[SettingsForm],
 ) -> Redirect:
+    super_admin = visitor.user.role is Role.SUPER_ADMIN
+    change = _typed(data, super_admin=super_admin)
+    opened = _as_opened(data.opened)
+    expected = None if opened is None else _typed(opened, super_admin=super_admin)
+    try:
+        checked = settings.check(change, problems=_unreadable(data))  # every problem at once
+        # A form that does not say what it was opened with (sent by a program) changes
+        # every setting it gives, as the API does.
+        was = {} if expected is None else expected.given()
+        edited = {k: v for k, v in checked.given().items() if k not in was or was[k] != v}
+        if edited:
+            settings.change_settings(
+                runtime.db, visitor.user, managed.slug, SettingsChange(**edited),
+                now=now, source=source, expected=expected,
+            )  # fmt: skip
+    except InvalidFields as exc:
+        typed = msgspec.structs.asdict(data)
+        return see_other(request, _path(managed), Flash(errors=exc.fields, form=typed))
+    except Conflict as exc:  # the page shows the current settings, and why nothing was saved
+        return see_other(request, _path(managed), Flash(error=exc.message + CONFLICT_AGAIN))
+    return see_other(request, f"{_path(managed)}?saved=true")
+
+
+def _unreadable(data: SettingsForm) -> dict[str, str]:
+    """Each field that is not even a number, and why."""
     timeout, licenses = _minutes(data.session_timeout_minutes), _whole(data.licenses)
-    unreadable = {
+    return {
         field: problem
         for field, problem in (("session_timeout", timeout), ("licenses", licenses))
         if isinstance(problem, str)
     }
-    change = SettingsChange(
+
+
+def _typed(data: SettingsForm, *, super_admin: bool) -> SettingsChange:
+    """The settings a form holds (the license total only in a super_admin's)."""
+    timeout, licenses = _minutes(data.session_timeout_minutes), _whole(data.licenses)
+    return SettingsChange(
         name=data.name,
         time_zone=data.time_zone.strip(),
         session_timeout=timeout if isinstance(timeout, timedelta) else None,
         guests_allowed=data.guests_allowed == "on",
-        licenses=licenses
-        if isinstance(licenses, int) and visitor.user.role is Role.SUPER_ADMIN
-        else None,
+        licenses=licenses if isinstance(licenses, int) and super_admin else None,
     )
-    try:
-        settings.check(change, problems=unreadable)  # every field's problem at once
-        settings.change_settings(
-            runtime.db, visitor.user, managed.slug, change, now=now, source=source
-        )
-    except InvalidFields as exc:
-        typed = msgspec.structs.asdict(data)
-        return see_other(request, _path(managed), Flash(errors=exc.fields, form=typed))
-    return see_other(request, f"{_path(managed)}?saved=true")
