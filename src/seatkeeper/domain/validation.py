@@ -120,14 +120,20 @@ def is_printable(text: str) -> bool:
     return _PRINTABLE.fullmatch(text) is not None
 
 
-def flow(name: str, steps: Sequence[str]) -> Flow:
-    """A Flow to register: a printable name, and 1 to 50 printable step titles."""
+def flow_name(name: str) -> str:
+    """A Flow's name: 1 to MAX_FLOW_NAME printable characters, spaces around it dropped."""
     name = name.strip()
     if not (len(name) <= MAX_FLOW_NAME and is_printable(name)):
         raise InvalidInput(
             f"A Flow's name must be 1 to {MAX_FLOW_NAME} characters, not blank, "
             "without control characters."
         )
+    return name
+
+
+def flow(name: str, steps: Sequence[str]) -> Flow:
+    """A Flow to register: a printable name, and 1 to 50 printable step titles."""
+    name = flow_name(name)
     titles = tuple(step.strip() for step in steps)
     if not 1 <= len(titles) <= MAX_STEPS:
         raise InvalidInput(f"A Flow has 1 to {MAX_STEPS} steps; got {len(titles)}.")
