@@ -25,7 +25,7 @@ from seatkeeper.services import flows
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
-from tests.conftest import PASSWORD, World, bearer
+from tests.conftest import PASSWORD, WORLD_FLOWS, World, bearer
 from tests.servers import served
 from tests.waiting import PATIENCE, wait_until
 
@@ -92,6 +92,8 @@ def test_guest_refusal_is_typed(
 def test_flows_state_and_keep_alive(
     base_url: str, world: World, db: Database, clock: FrozenClock
 ) -> None:
+    for name in WORLD_FLOWS:  # only the Flow this test registers
+        flows.remove_flow(db, OPERATOR, "acme", name=name, now=clock.now())
     flows.add_flow(db, OPERATOR, "acme", name="New Order", steps=["Pick", "Pay"], now=clock.now())
     with Client(base_url, world.app_key, timeout=PATIENCE) as client:
         assert client.flows() == [Flow("New Order", ("Pick", "Pay"))]

@@ -65,6 +65,19 @@ def licenses(count: int) -> int:
     return count
 
 
+MAX_INTERACTIONS = 100
+
+
+def max_interactions(count: int) -> int:
+    """How many Interactions one session may have open at once."""
+    if not 1 <= count <= MAX_INTERACTIONS:
+        raise InvalidInput(
+            "The open Interactions per session must be between 1 and "
+            f"{MAX_INTERACTIONS}; got {count}."
+        )
+    return count
+
+
 def session_timeout(timeout: timedelta) -> timedelta:
     """An account's session timeout."""
     if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:

@@ -20,7 +20,7 @@ from uuid import UUID
 from sqlalchemy import Connection
 
 from seatkeeper.clock import Clock
-from seatkeeper.domain import pool
+from seatkeeper.domain import pool, work
 from seatkeeper.domain.errors import (
     AccountNotFound,
     InteractionClosed,
@@ -34,6 +34,7 @@ from seatkeeper.domain.model import Account, AgentSession, EndReason, Interactio
 from seatkeeper.services import accounts, alerts, logins
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
 from seatkeeper.storage import accounts as stored_accounts
+from seatkeeper.storage import flows as stored_flows
 from seatkeeper.storage import keys, sessions, users
 from seatkeeper.storage.db import Database
 
@@ -252,7 +253,14 @@ def open_interaction(
     """Open a Flow as a new Interaction in the session."""
 
     def action(call: _Call) -> Interaction:
-        return sessions.insert_interaction(call.conn, call.session, flow=flow, now=call.now)
+        account = stored_accounts.account_by_id(call.conn, call.session.account_id)
+        opened = work.flow_to_open(
+            flow,
+            stored_flows.account_flows(call.conn, account.id),
+            open_now=len(sessions.open_interactions(call.conn, call.session.id)),
+            limit=account.max_interactions,
+        )
+        return sessions.insert_interaction(call.conn, call.session, flow=opened.name, now=call.now)
 
     return _for_session(db, token=token, session_id=session_id, clock=clock, action=action)
 
@@ -264,6 +272,9 @@ def step_interaction(
 
     def action(call: _Call) -> Interaction:
         interaction = _open_interaction(call, interaction_id)
+        offered = stored_flows.flow_named(call.conn, call.session.account_id, interaction.flow)
+        if offered is not None:  # a Flow removed since: its open Interactions keep working
+            work.step_of(offered, step)
         sessions.set_interaction_step(call.conn, interaction.id, step)
         return Interaction(
             interaction.id,

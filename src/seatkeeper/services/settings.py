@@ -34,6 +34,7 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "session_timeout": validation.session_timeout,
     "licenses": validation.licenses,
     "alert_levels": alert_rules.check_levels,
+    "max_interactions": validation.max_interactions,
 }
 
 

@@ -30,6 +30,7 @@ class SettingsForm(msgspec.Struct):
     session_timeout_minutes: str = ""
     guests_allowed: str = ""  # a checkbox: "on", or absent
     licenses: str = ""  # only a super_admin's form has it
+    max_interactions: str = ""
 
 
 def _path(account: Account) -> str:
@@ -43,6 +44,7 @@ def _as_stored(account: Account) -> SettingsForm:
         session_timeout_minutes=f"{shown.timeout_minutes(account):g}",
         guests_allowed="on" if account.guests_allowed else "",
         licenses=str(account.licenses),
+        max_interactions=str(account.max_interactions),
     )
 
 
@@ -97,13 +99,13 @@ def _minutes(text: str) -> timedelta | str | None:
         return "The session timeout is a number of minutes, such as 30."
 
 
-def _whole(text: str) -> int | str | None:
+def _whole(text: str, what: str = "The license total", example: int = 25) -> int | str | None:
     if not text.strip():
         return None
     try:
         return int(text)
     except ValueError:
-        return "The license total is a whole number, such as 25."
+        return f"{what} is a whole number, such as {example}."
 
 
 @post(SETTINGS_PAGE, sync_to_thread=True, include_in_schema=False)
@@ -117,9 +119,14 @@ def save_settings(
     data: URLEncodedBody[SettingsForm],
 ) -> Redirect:
     timeout, licenses = _minutes(data.session_timeout_minutes), _whole(data.licenses)
+    most = _whole(data.max_interactions, "The open Interactions per session", 10)
     unreadable = {
         field: problem
-        for field, problem in (("session_timeout", timeout), ("licenses", licenses))
+        for field, problem in (
+            ("session_timeout", timeout),
+            ("licenses", licenses),
+            ("max_interactions", most),
+        )
         if isinstance(problem, str)
     }
     change = SettingsChange(
@@ -130,6 +137,7 @@ def save_settings(
         licenses=licenses
         if isinstance(licenses, int) and visitor.user.role is Role.SUPER_ADMIN
         else None,
+        max_interactions=most if isinstance(most, int) else None,
     )
     try:
         settings.check(change, problems=unreadable)  # every field's problem at once
