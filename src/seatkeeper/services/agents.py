@@ -11,6 +11,7 @@ at once than there were licenses.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from seatkeeper.domain.errors import (
 )
 from seatkeeper.domain.model import Account, AgentSession, EndReason, Interaction, User
 from seatkeeper.services import accounts, alerts, logins
+from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
 from seatkeeper.storage import accounts as stored_accounts
 from seatkeeper.storage import flows as stored_flows
@@ -39,6 +41,24 @@ from seatkeeper.storage import keys, sessions, users
 from seatkeeper.storage.db import Database
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Asking:
+    """Who asks for a session beyond their credentials: the pace their address keeps
+    (None: unlimited, for the command line and tests), and their browser (User-Agent)."""
+
+    pace: OpenPace | None = None
+    browser: str | None = None
+
+
+def requester(source: str | None, browser: str | None) -> str | None:
+    """The address and browser an open came from, hashed (a refusal keeps only this): one
+    browser refused again and again counts once in the demand (domain.usage.asker)."""
+    if source is None and browser is None:
+        return None
+    seen = f"{source or ''}\n{browser or ''}".encode()
+    return hashlib.blake2b(seen, digest_size=16, person=b"seatkeeper-ask").hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +77,7 @@ def open_session(
     credentials: tuple[str, str] | None,
     clock: Clock,
     source: str | None = None,
+    asking: Asking = Asking(),
 ) -> OpenedSession:
     """Open a session (taking a license), or join the agent's open one (taking none)."""
     key_hash = token_hash(application_key)
@@ -67,6 +88,7 @@ def open_session(
         credentials=credentials,
         clock=clock,
         source=source,
+        asking=asking,
     )
 
 
@@ -78,6 +100,7 @@ def open_console_session(
     credentials: tuple[str, str] | None,
     clock: Clock,
     source: str | None = None,
+    asking: Asking = Asking(),
 ) -> OpenedSession:
     """Open (or join) a session for seatkeeper's own agent console, which needs no key."""
     return _open(
@@ -87,6 +110,7 @@ def open_console_session(
         credentials=credentials,
         clock=clock,
         source=source,
+        asking=asking,
     )
 
 
@@ -98,12 +122,16 @@ def _open(
     credentials: tuple[str, str] | None,
     clock: Clock,
     source: str | None,
+    asking: Asking,
 ) -> OpenedSession:
     """The password is checked before the write transaction (argon2 is slow by design
     and must not hold the lock), throttled like every login; the account, its rules and
-    the user are checked again under the lock, where the seat is claimed."""
+    the user are checked again under the lock, where the seat is claimed. Opens from one
+    address beyond its pace are refused first, and cost neither a hash nor a write."""
     with db.read() as conn:
         account = find_account(conn)
+    if asking.pace is not None:
+        asking.pace.take(account, source, clock.now())
     user = None
     if credentials is None:
         pool.ensure_guest_allowed(account)
@@ -119,7 +147,9 @@ def _open(
         )
     token = new_token(SESSION_TOKEN_PREFIX)
     with db.write() as conn:
-        result = _claim_seat(conn, find_account(conn), user, token, clock)
+        result = _claim_seat(
+            conn, find_account(conn), user, token, clock, requester(source, asking.browser)
+        )
     if isinstance(result, int):
         raise LicenseLimitReached(result)
     return result
@@ -141,7 +171,12 @@ def _account_for_key(conn: Connection, key_hash: str) -> Account:
 
 
 def _claim_seat(
-    conn: Connection, found: Account, user: User | None, token: str, clock: Clock
+    conn: Connection,
+    found: Account,
+    user: User | None,
+    token: str,
+    clock: Clock,
+    asker: str | None,
 ) -> OpenedSession | int:
     """The atomic seat claim: check and insert under the account's lock.
 
@@ -172,7 +207,9 @@ def _claim_seat(
         )
         alerts.claimed(conn, account, in_use + 1, now)
     else:
-        sessions.insert_denial(conn, account_id=account.id, user_id=user_id, at=now)
+        sessions.insert_denial(
+            conn, account_id=account.id, user_id=user_id, at=now, requester=asker
+        )
         return account.licenses
     sessions.insert_session_token(
         conn, token_hash=token_hash(token), session_id=session.id, now=now

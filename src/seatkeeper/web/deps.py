@@ -27,6 +27,7 @@ from seatkeeper.domain.errors import CsrfRefused, InvalidInput, InvalidToken, Mi
 from seatkeeper.domain.model import Account, User
 from seatkeeper.services import access, accounts, logins
 from seatkeeper.services.heartbeats import Beat, Heartbeats
+from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.web.coalesce import Coalesced
@@ -51,6 +52,7 @@ class Runtime:
     login_lifetime: timedelta
     heartbeats: Heartbeats
     quick_beats: Coalesced[tuple[str, str], Beat | None] = field(init=False)
+    opens: OpenPace = field(default_factory=OpenPace)  # session opens per address
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "quick_beats", Coalesced(self.heartbeats.quick_beats))
