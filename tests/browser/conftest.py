@@ -17,6 +17,7 @@ timeouts of their own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -34,10 +35,11 @@ from playwright.sync_api import Error as PlaywrightError
 from pytest_playwright import CreateContextCallback
 
 from seatkeeper.clock import FrozenClock
+from seatkeeper.domain.errors import Conflict
 from seatkeeper.services import flows
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
-from tests.conftest import PASSWORD, World, bearer
+from tests.conftest import PASSWORD, WORLD_FLOWS, World, bearer, offer
 from tests.servers import served
 from tests.waiting import PATIENCE
 
@@ -369,7 +371,10 @@ class Agents:
 
 
 @pytest.fixture
-def agents(live_server: str, world: World) -> Iterator[Agents]:
+def agents(live_server: str, world: World, db: Database) -> Iterator[Agents]:
+    for name in ("Address Change", "Subscription Cancellation Request"):  # beside the world's
+        with contextlib.suppress(Conflict):
+            offer(db, name)
     with httpx.Client(base_url=live_server, timeout=PATIENCE) as client:
         yield Agents(client, world)
 
@@ -399,9 +404,13 @@ def open_active_agents(page: Page, live_server: str, username: str = "admin") ->
 
 @pytest.fixture
 def console_flows(db: Database, world: World, clock: FrozenClock) -> dict[str, tuple[str, ...]]:
-    """acme's Flows (FLOWS), registered before any console page loads them."""
+    """acme's Flows (FLOWS, in place of the world's), registered before any console page
+    loads them."""
+    for name in WORLD_FLOWS:
+        flows.remove_flow(db, OPERATOR, "acme", name=name, now=clock.now())
     for name, steps in FLOWS.items():
-        flows.add_flow(db, OPERATOR, "acme", name=name, steps=steps, now=clock.now())
+        with contextlib.suppress(Conflict):
+            flows.add_flow(db, OPERATOR, "acme", name=name, steps=steps, now=clock.now())
     return FLOWS
 
 
