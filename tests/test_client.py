@@ -17,6 +17,7 @@ from seatkeeper.client import (
     InvalidRequest,
     LicenseLimitReached,
     SessionTerminated,
+    TooManyOpens,
     Unauthorized,
 )
 from seatkeeper.clock import FrozenClock
@@ -121,3 +122,15 @@ def test_flows_state_and_keep_alive(
         assert keeper.wait(timeout=PATIENCE)  # it stops by itself once the session is over
         assert isinstance(keeper.ended, SessionTerminated)
         assert keeper.ended.message == "Your session was terminated by an administrator."
+
+
+def test_opens_beyond_the_addresss_pace_raise_too_many_opens(base_url: str, world: World) -> None:
+    with Client(base_url, world.app_key, timeout=PATIENCE) as client:
+        for _ in range(3):
+            client.open_session()
+        for _ in range(17):
+            with pytest.raises(LicenseLimitReached):
+                client.open_session()
+        with pytest.raises(TooManyOpens) as paced:
+            client.open_session()
+    assert (paced.value.status, paced.value.code) == (429, "too_many_opens")

@@ -54,6 +54,10 @@ class TooManyAttempts(SeatkeeperError):
     """Logins for this username are paused after too many wrong passwords."""
 
 
+class TooManyOpens(SeatkeeperError):
+    """Sessions are opened from this address faster than the account's pace: wait a little."""
+
+
 class NotFound(SeatkeeperError):
     pass
 
@@ -86,6 +90,7 @@ _BY_CODE: dict[str, type[SeatkeeperError]] = {
     "invalid_credentials": InvalidCredentials,
     "guests_not_allowed": GuestsNotAllowed,
     "too_many_attempts": TooManyAttempts,
+    "too_many_opens": TooManyOpens,
     "license_limit_reached": LicenseLimitReached,
     "session_terminated": SessionTerminated,
     "session_expired": SessionExpired,

@@ -23,6 +23,7 @@ from seatkeeper.client import (
     SeatkeeperError,
     Session,
     SessionEnded,
+    TooManyOpens,
 )
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,9 @@ class _Agent:
                 session = client.open_session(*(self.credentials or ()))
             except LicenseLimitReached:
                 self.sim.count("license_refusals")
+                self._pause(5, 15)
+                continue
+            except TooManyOpens:  # the whole crowd shares one address: it waits its turn
                 self._pause(5, 15)
                 continue
             self.sim.count("sessions")
