@@ -1,9 +1,10 @@
 """How fast one address may open sessions: a token bucket per account and address.
 
 An account's agents may all sit behind one address (a contact center's NAT), and each may
-open a second browser: so the bucket holds twice the account's licenses (at least
-`FLOOR`), and refills that many a minute. Beyond it opens are refused at once, before any
-password is checked or any seat is looked at, and nothing is recorded.
+open a second browser: so the bucket holds twice the account's licenses (at least `FLOOR`,
+which the operator may change), and refills that many a minute. Beyond it opens are
+refused at once, before any password is checked or any seat is looked at, and nothing is
+recorded.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ PERIOD = timedelta(minutes=1)
 FLOOR = 20  # opens a minute from one address, whatever the account's licenses
 
 
-def opens_allowed(licenses: int) -> int:
+def opens_allowed(licenses: int, floor: int = FLOOR) -> int:
     """Opens one address may make at once, and again every PERIOD."""
-    return max(FLOOR, 2 * licenses)
+    return max(floor, 2 * licenses)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from seatkeeper import housekeeping
 from seatkeeper.clock import Clock, SystemClock
 from seatkeeper.config import Settings
 from seatkeeper.services.heartbeats import Heartbeats
+from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import ensure_current
@@ -84,6 +85,7 @@ def create_app(
         passwords=Passwords(fast=settings.fast_password_hashing),
         login_lifetime=timedelta(hours=settings.login_hours),
         heartbeats=Heartbeats(db, clock, batch_seconds=settings.heartbeat_batch_seconds),
+        opens=OpenPace(settings.opens_per_minute),
     )
     token = settings.metrics_token
     times = metrics.RequestTimes()

@@ -16,9 +16,11 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select
 
 from seatkeeper.clock import FrozenClock
+from seatkeeper.config import Settings
 from seatkeeper.domain import pace
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import denials
+from seatkeeper.web.app import create_app
 from tests.conftest import World, bearer
 from tests.servers import served
 from tests.waiting import PATIENCE
@@ -120,3 +122,17 @@ def test_the_agent_console_is_paced_too(client: Client, world: World, db: Databa
     # The application key's opens from this address share its pace for the account.
     key_open = client.post("/api/v1/sessions", json={}, headers=bearer(world.app_key))
     assert key_open.status_code == 429
+
+
+def test_the_operator_sets_the_floor_or_turns_the_pace_off(
+    settings: Settings, db: Database, clock: FrozenClock, world: World
+) -> None:
+    # globex has 5 licenses: a floor of 12 beats twice that; 0 paces nothing.
+    for floor, paced in ((12, 30 - 12), (0, 0)):
+        configured = settings.model_copy(update={"opens_per_minute": floor})
+        with TestClient(create_app(configured, clock=clock, database=db)) as client:
+            key = bearer(world.globex_app_key)
+            codes = Counter(
+                client.post("/api/v1/sessions", json={}, headers=key).status_code for _ in range(30)
+            )
+        assert codes[429] == paced, (floor, codes)
