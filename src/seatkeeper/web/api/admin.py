@@ -368,7 +368,7 @@ def add_flow(
 
 
 @delete(
-    ["/flows", "/flows/{name:path}"],
+    "/flows/{name:path}",
     summary="Remove a Flow (open Interactions keep working)",
     description="The Flow's name is the rest of the path, percent-encoded as a URL path "
     "encodes it: a name with a slash is sent as `a/b` or `a%2Fb` alike.",
@@ -384,7 +384,22 @@ def remove_flow(
     admin_user: ApiUser,
     source: Source,
     account: FromPath[str],
+    name: FromPath[str] = "",  # documented as a plain string; read from the raw path
 ) -> None:
+    name = flow_name_of(request)
+    flows.remove_flow(runtime.db, admin_user, account, name=name, now=now, source=source)
+
+
+@delete("/flows", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, include_in_schema=False)
+def remove_flow_named_by_slashes(
+    request: AnyRequest,
+    runtime: RuntimeDep,
+    now: Now,
+    admin_user: ApiUser,
+    source: Source,
+    account: FromPath[str],
+) -> None:
+    """DELETE .../flows/%2F: a name of slashes only, which servers merge into the bare path."""
     name = flow_name_of(request)
     flows.remove_flow(runtime.db, admin_user, account, name=name, now=now, source=source)
 
@@ -419,6 +434,7 @@ admin_router = Router(
         list_flows,
         add_flow,
         remove_flow,
+        remove_flow_named_by_slashes,
     ],
     dependencies=ADMIN_DEPENDENCIES,
     guards=ADMIN_GUARDS,
