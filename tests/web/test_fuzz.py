@@ -34,9 +34,11 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import func, select
 
 from seatkeeper.clock import FrozenClock
+from seatkeeper.domain.model import SettingsChange
 from seatkeeper.services import access, admin, agents, flows, webhooks
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import accounts, agent_sessions, interactions
 from tests.conftest import World, bearer
@@ -106,6 +108,8 @@ def _current(db: Database, world: World, clock: FrozenClock, live: list[Live]) -
         ).scalars()
         ids = list(open_ids)
     admin.terminate_sessions(db, boss, "acme", ids, clock=clock)
+    # A fuzzed settings change may have turned Guests off: the live session is a Guest's.
+    change_settings(db, OPERATOR, "acme", SettingsChange(guests_allowed=True), now=clock.now())
     live[0] = _open(db, world, clock)
     return live[0]
 
