@@ -20,6 +20,7 @@ SERVER_ENV = {
     "SEATKEEPER_FAST_PASSWORD_HASHING": "true",
     "SEATKEEPER_LOG_LEVEL": "warning",
     "SEATKEEPER_SWEEP_SECONDS": "0",
+    "SEATKEEPER_OPENS_PER_MINUTE": "0",  # one address opens every session: no pace
     "SEATKEEPER_WEBHOOK_SECONDS": "0",  # no periodic task, as when bench/RESULTS.md was measured
 }
 

@@ -23,6 +23,7 @@ from seatkeeper.config import Settings
 from seatkeeper.domain.model import Account, AgentSession, Role, User
 from seatkeeper.services import access, accounts
 from seatkeeper.services.access import OPERATOR
+from seatkeeper.services.flows import add_flow
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.services.users import add_user
 from seatkeeper.storage import sessions
@@ -152,6 +153,22 @@ def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
         yield test_client
 
 
+# The Flows acme and globex offer, with steps: an Interaction names one of them.
+WORLD_FLOWS = {
+    "Billing Dispute": ("Verify", "Review charges", "Next"),
+    "New Order": ("Verify", "Pick", "Pay", "Next"),
+    "Password Reset": ("Verify", "Verify identity", "Send link", "Send reset link", "Next"),
+    "Refund": ("Verify", "Refund"),
+    "X": ("X", "Next"),
+}
+
+
+def offer(db: Database, *names: str, slug: str = "acme") -> None:
+    """Have the account offer Flows of these names (steps "Verify" and "Next")."""
+    for name in names:
+        add_flow(db, OPERATOR, slug, name=name, steps=["Verify", "Next"], now=datetime.now(UTC))
+
+
 @dataclass
 class World:
     """Two accounts with their people and keys, as most tests need them."""
@@ -215,6 +232,10 @@ def world(db: Database, passwords: Passwords, clock: FrozenClock) -> World:
             role=role,
             now=now,
         )
+
+    for slug in ("acme", "globex"):  # the Flows the tests' agents work in
+        for name, steps in WORLD_FLOWS.items():
+            add_flow(db, OPERATOR, slug, name=name, steps=steps, now=now)
 
     def token(slug: str, username: str) -> str:
         return accounts.create_user_token(

@@ -17,6 +17,7 @@ from seatkeeper.client import (
     InvalidRequest,
     LicenseLimitReached,
     SessionTerminated,
+    TooManyOpens,
     Unauthorized,
 )
 from seatkeeper.clock import FrozenClock
@@ -25,7 +26,7 @@ from seatkeeper.services import flows
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
-from tests.conftest import PASSWORD, World, bearer
+from tests.conftest import PASSWORD, WORLD_FLOWS, World, bearer
 from tests.servers import served
 from tests.waiting import PATIENCE, wait_until
 
@@ -92,6 +93,8 @@ def test_guest_refusal_is_typed(
 def test_flows_state_and_keep_alive(
     base_url: str, world: World, db: Database, clock: FrozenClock
 ) -> None:
+    for name in WORLD_FLOWS:  # only the Flow this test registers
+        flows.remove_flow(db, OPERATOR, "acme", name=name, now=clock.now())
     flows.add_flow(db, OPERATOR, "acme", name="New Order", steps=["Pick", "Pay"], now=clock.now())
     with Client(base_url, world.app_key, timeout=PATIENCE) as client:
         assert client.flows() == [Flow("New Order", ("Pick", "Pay"))]
@@ -119,3 +122,15 @@ def test_flows_state_and_keep_alive(
         assert keeper.wait(timeout=PATIENCE)  # it stops by itself once the session is over
         assert isinstance(keeper.ended, SessionTerminated)
         assert keeper.ended.message == "Your session was terminated by an administrator."
+
+
+def test_opens_beyond_the_addresss_pace_raise_too_many_opens(base_url: str, world: World) -> None:
+    with Client(base_url, world.app_key, timeout=PATIENCE) as client:
+        for _ in range(3):
+            client.open_session()
+        for _ in range(17):
+            with pytest.raises(LicenseLimitReached):
+                client.open_session()
+        with pytest.raises(TooManyOpens) as paced:
+            client.open_session()
+    assert (paced.value.status, paced.value.code) == (429, "too_many_opens")

@@ -60,6 +60,10 @@ class LoginsBusy(SeatkeeperError):
     moment."""
 
 
+class TooManyOpens(SeatkeeperError):
+    """Sessions are opened from this address faster than the account's pace: wait a little."""
+
+
 class NotFound(SeatkeeperError):
     pass
 
@@ -93,6 +97,7 @@ _BY_CODE: dict[str, type[SeatkeeperError]] = {
     "guests_not_allowed": GuestsNotAllowed,
     "too_many_attempts": TooManyAttempts,
     "logins_busy": LoginsBusy,
+    "too_many_opens": TooManyOpens,
     "license_limit_reached": LicenseLimitReached,
     "session_terminated": SessionTerminated,
     "session_expired": SessionExpired,

@@ -103,6 +103,13 @@ class Settings(BaseSettings):
         False,
         description="Cheap argon2 parameters, for test suites only: never in production.",
     )
+    opens_per_minute: int = Field(
+        20,
+        ge=0,
+        le=100_000,
+        description="Session opens one client address may make a minute for one account, at "
+        "least (twice the account's licenses if that is more); 0 turns the pace off.",
+    )
 
     @field_validator("public_url")
     @classmethod

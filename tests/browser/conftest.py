@@ -17,6 +17,7 @@ timeouts of their own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -34,10 +35,11 @@ from playwright.sync_api import Error as PlaywrightError
 from pytest_playwright import CreateContextCallback
 
 from seatkeeper.clock import FrozenClock
+from seatkeeper.domain.errors import Conflict
 from seatkeeper.services import flows
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
-from tests.conftest import PASSWORD, World, bearer
+from tests.conftest import PASSWORD, WORLD_FLOWS, World, bearer, offer
 from tests.servers import served
 from tests.waiting import PATIENCE
 
@@ -279,9 +281,10 @@ class Agents:
     """Agent Applications (the application key) and an admin script (an API token),
     talking to the live server over HTTP."""
 
-    def __init__(self, client: httpx.Client, world: World) -> None:
+    def __init__(self, client: httpx.Client, world: World, db: Database) -> None:
         self.client = client
         self.world = world
+        self.db = db
 
     def try_open(self, username: str | None = None) -> httpx.Response:
         body = {} if username is None else {"username": username, "password": PASSWORD}
@@ -309,7 +312,11 @@ class Agents:
         )
 
     def interaction(self, session: Opened, flow: str) -> str:
+        """Open `flow` (registered first, as a Designer would, if acme does not offer it)."""
         response = self._call("POST", session, "/interactions", {"flow": flow})
+        if response.status_code == 400 and response.json()["error"]["code"] == "unknown_flow":
+            offer(self.db, flow)
+            response = self._call("POST", session, "/interactions", {"flow": flow})
         assert response.status_code == 201, response.text
         interaction_id: str = response.json()["interaction_id"]
         return interaction_id
@@ -369,9 +376,9 @@ class Agents:
 
 
 @pytest.fixture
-def agents(live_server: str, world: World) -> Iterator[Agents]:
+def agents(live_server: str, world: World, db: Database) -> Iterator[Agents]:
     with httpx.Client(base_url=live_server, timeout=PATIENCE) as client:
-        yield Agents(client, world)
+        yield Agents(client, world, db)
 
 
 # --- the pages --------------------------------------------------------------------------
@@ -399,9 +406,13 @@ def open_active_agents(page: Page, live_server: str, username: str = "admin") ->
 
 @pytest.fixture
 def console_flows(db: Database, world: World, clock: FrozenClock) -> dict[str, tuple[str, ...]]:
-    """acme's Flows (FLOWS), registered before any console page loads them."""
+    """acme's Flows (FLOWS, in place of the world's), registered before any console page
+    loads them."""
+    for name in WORLD_FLOWS:
+        flows.remove_flow(db, OPERATOR, "acme", name=name, now=clock.now())
     for name, steps in FLOWS.items():
-        flows.add_flow(db, OPERATOR, "acme", name=name, steps=steps, now=clock.now())
+        with contextlib.suppress(Conflict):
+            flows.add_flow(db, OPERATOR, "acme", name=name, steps=steps, now=clock.now())
     return FLOWS
 
 

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from seatkeeper.clock import FrozenClock
-from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
+from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded, TooManyInteractions
 from seatkeeper.domain.model import GridView, Role
-from seatkeeper.services import accounts, admin, agents, expiry
+from seatkeeper.services import accounts, admin, agents, expiry, flows
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.services.users import add_user
@@ -59,6 +59,7 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
         now=clock.now() - timedelta(days=1),
     )
     boss = new_admin(db, "race", clock.now())
+    flows.add_flow(db, OPERATOR, "race", name="Flow", steps=["Step"], now=clock.now())
     key = accounts.create_application_key(
         db, OPERATOR, account_slug="race", name="k", now=clock.now()
     )
@@ -97,6 +98,8 @@ def test_calls_sweeps_and_terminations_never_corrupt_a_session(db: Database) -> 
                 # Idle now and then past the timeout, so the sweep has work.
                 time.sleep(rng.choice([0.0, 0.01, 0.05, 0.4]))
             except SessionEnded:
+                session = None
+            except TooManyInteractions:  # refused, nothing recorded: a new session, then
                 session = None
             except LicenseLimitReached:
                 # Back off as a real client does. Claimers retrying every few

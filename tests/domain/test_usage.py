@@ -14,6 +14,7 @@ from seatkeeper.domain.usage import (
     Denial,
     Interval,
     advice,
+    asker,
     day_start,
     report_from_intervals,
     window_days,
@@ -241,3 +242,39 @@ def test_the_advice_says_how_many_licenses_would_have_refused_no_one() -> None:
     assert advice(raised).endswith(
         "3 licenses would have avoided every refusal (the account has 4 now)."
     )
+
+
+def test_a_guest_browser_refused_again_and_again_counts_once_in_the_demand() -> None:
+    today = date(2026, 3, 10)
+    now, created = at(today, 18), at(today - timedelta(days=60), 9)
+    spans = [Interval(at(today, 9), None) for _ in range(5)]  # every license in use
+    one = asker(None, "a1b2", 1)
+    flood = [(at(today, 9, 30) + n * timedelta(seconds=1), one) for n in range(300)]
+    report = report_from_intervals(
+        spans, flood, now=now, tz=PARIS, licenses=5, account_created_at=created
+    )
+    assert report.licenses_needed == 6  # not 305
+    assert report.days[-1].denials == 300  # every refusal is still counted as one
+    other = [
+        (at(today, 9, 31), asker(None, "c3d4", 301)),
+        (at(today, 9, 32), asker(7, "a1b2", 302)),
+    ]
+    report = report_from_intervals(
+        spans, flood + other, now=now, tz=PARIS, licenses=5, account_created_at=created
+    )
+    assert report.licenses_needed == 8  # another browser, and an agent, each once more
+    # Past the demand window the same browser asking counts anew, but not twice at once.
+    later = [(at(today, 11), one), (at(today, 11, 1), one)]
+    assert (
+        report_from_intervals(
+            spans, later, now=now, tz=PARIS, licenses=5, account_created_at=created
+        ).licenses_needed
+        == 6
+    )
+
+
+def test_who_asked_is_an_agent_a_browser_or_each_refusal_on_its_own() -> None:
+    assert asker(7, "a1b2", 1) == asker(7, None, 2) == "user 7"  # wherever they asked from
+    assert asker(None, "a1b2", 1) == asker(None, "a1b2", 2) != asker(None, "c3d4", 3)
+    assert asker(None, None, 1) != asker(None, None, 2)  # nothing tells them apart
+    assert asker(None, "1", 5) != asker(5, None, 1) != asker(None, None, 1)

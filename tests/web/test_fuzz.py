@@ -254,13 +254,26 @@ def test_every_operation(
             suppress_health_check=list(hypothesis.HealthCheck),
             database=None,
         )
-        @hypothesis.given(case=cases, real_ids=st.sampled_from([True, True, True, False]))
-        def call(case: Case[Any], real_ids: bool) -> None:
+        @hypothesis.given(
+            case=cases,
+            real_ids=st.sampled_from([True, True, True, False]),
+            real_step=st.booleans(),
+        )
+        def call(case: Case[Any], real_ids: bool, real_step: bool) -> None:
             session = _current(db, world, clock, live)
             if real_ids:
                 _keep_webhook(db, clock, targets)
                 _aim(case, session, targets)
             _spare(case, targets)
+            if real_ids and real_step and isinstance(case.body, dict):
+                # A Flow the account offers, and a step of the live Interaction's Flow.
+                case.body.update(
+                    {
+                        k: v
+                        for k, v in (("flow", targets.flow), ("step", "Verify"))
+                        if k in case.body
+                    }
+                )
             headers = {**dict(case.headers or {}), **_credentials(case, world, session)}
             response = case.call(headers=headers)
             answered.setdefault(case.operation.label, Counter())[response.status_code] += 1

@@ -18,6 +18,7 @@ from seatkeeper.cli.common import (
     pass_context,
 )
 from seatkeeper.domain import alerts as alert_rules
+from seatkeeper.domain import validation
 from seatkeeper.domain.model import SettingsChange
 from seatkeeper.services import accounts
 from seatkeeper.services.settings import change_settings
@@ -127,6 +128,11 @@ def accounts_list(context: Context) -> None:
     metavar="PERCENTS",
     help="Capacity alert levels, percentages of the licenses: 90,100 (the default).",
 )
+@click.option(
+    "--max-interactions",
+    type=click.IntRange(1, validation.MAX_INTERACTIONS),
+    help="Interactions one session may have open at once (10 by default).",
+)
 @pass_context
 def accounts_set(
     context: Context,
@@ -138,6 +144,7 @@ def accounts_set(
     guests: bool | None,
     console: bool | None,
     alert_levels: str | None,
+    max_interactions: int | None,
 ) -> None:
     """Change an account's settings. Lowering licenses below use ends no session."""
     with opened(context) as database:
@@ -155,6 +162,7 @@ def accounts_set(
                 alert_levels=None
                 if alert_levels is None
                 else alert_rules.parse_levels(alert_levels),
+                max_interactions=max_interactions,
             ),
             now=clock.now(),
         ).account
@@ -163,5 +171,6 @@ def accounts_set(
         f"timeout {shown.timeout_minutes(account):g} min, "
         f"guests {'allowed' if account.guests_allowed else 'not allowed'}, "
         f"agent console {'on' if account.console_enabled else 'off'}, "
-        f"alerts at {', '.join(f'{level}%' for level in account.alert_levels)}."
+        f"alerts at {', '.join(f'{level}%' for level in account.alert_levels)}, "
+        f"at most {account.max_interactions} Interactions open per session."
     )

@@ -24,8 +24,8 @@ from seatkeeper.client import (
     SeatkeeperError,
     Session,
     SessionEnded,
+    TooManyOpens,
 )
-from seatkeeper.demo.history import FLOWS
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,8 @@ class Simulation:
     def start(self) -> None:
         """Read the account's Flows, then start every agent's thread."""
         with Client(self.base_url, self.application_key, timeout=HTTP_TIMEOUT_SECONDS) as client:
-            offered = {flow.name: flow.steps for flow in client.flows()}
-        self.flows = offered or dict(FLOWS)  # an account without Flows: made-up ones
+            # Interactions name the account's Flows: without any, agents only keep sessions.
+            self.flows = {flow.name: flow.steps for flow in client.flows()}
         for n, agent in enumerate(self._agents):
             thread = threading.Thread(target=agent.run, name=f"sim-{n}-{agent.label}", daemon=True)
             self._threads.append(thread)
@@ -175,6 +175,9 @@ class _Agent:
             except LoginsBusy:  # the server checks other logins: try again in a moment
                 self._pause(1, 3)
                 continue
+            except TooManyOpens:  # the whole crowd shares one address: it waits its turn
+                self._pause(5, 15)
+                continue
             self.sim.count("sessions")
             return session
         return None
@@ -182,6 +185,8 @@ class _Agent:
     def _work(self, session: Session) -> bool:
         """Open one to three Flows, step through each and close it. False when stopping."""
         names = sorted(self.sim.flows)
+        if not names:
+            return self._pause(1, 3)
         flows = [self.rng.choice(names) for _ in range(self.rng.choice((1, 1, 2, 2, 3)))]
         if len(flows) > 1 and self.rng.random() < 0.25:
             flows[1] = flows[0]  # the same Flow open twice, in two tabs

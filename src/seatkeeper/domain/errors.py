@@ -209,3 +209,36 @@ class SessionLoggedOut(SessionEnded):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class UnknownFlow(InvalidInput):
+    code = "unknown_flow"
+
+
+class UnknownStep(InvalidInput):
+    code = "unknown_step"
+
+
+class TooManyInteractions(Conflict):
+    code = "too_many_interactions"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"This session already has {limit} Interactions open, the most the account allows "
+            "at once: close one before opening another."
+        )
+
+
+class TooManyOpens(TooManyAttempts):
+    """Session opens from one address come faster than the account's licenses explain."""
+
+    code = "too_many_opens"
+
+    def __init__(self, *, retry_after: timedelta) -> None:
+        self.retry_after = retry_after
+        seconds = max(1, math.ceil(retry_after.total_seconds()))
+        DomainError.__init__(
+            self,
+            "Too many sessions were opened from this address just now: try again in "
+            f"{seconds} second{'' if seconds == 1 else 's'}.",
+        )

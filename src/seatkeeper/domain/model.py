@@ -66,6 +66,7 @@ class Account:
     created_at: datetime
     console_enabled: bool = False  # seatkeeper's own agent console may open sessions
     alert_levels: tuple[int, ...] = (90, 100)  # capacity alerts, percent of the licenses
+    max_interactions: int = 10  # Interactions one session may have open at once
 
     @property
     def zone(self) -> ZoneInfo:
@@ -84,6 +85,7 @@ class SettingsChange:
     licenses: int | None = None  # a super_admin's (or an operator's) to change
     console_enabled: bool | None = None
     alert_levels: tuple[int, ...] | None = None  # percentages of the licenses
+    max_interactions: int | None = None  # open at once in one session
 
     def given(self) -> dict[str, Any]:
         """The settings this change sets, by name."""

@@ -30,7 +30,19 @@ class DayUsage:
     peak_demand: int = 0  # the most licenses wanted at once, refused opens counted
 
 
-Denial = tuple[datetime, str]  # when an open was refused, and who asked (see `tally`)
+Denial = tuple[datetime, str]  # when an open was refused, and who asked (see `asker`)
+
+
+def asker(user_id: int | None, requester: str | None, denial_id: int) -> str:
+    """Who asked, in a refused open, as the demand counts people (see `tally`): an agent
+    by their user, wherever they asked from; a Guest by the address and browser they
+    asked from (`requester`, hashed), so that one browser asking again and again counts
+    once; a Guest refusal that knows neither, on its own."""
+    if user_id is not None:
+        return f"user {user_id}"
+    if requester is not None:
+        return f"browser {requester}"
+    return f"guest {denial_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +226,9 @@ def tally(
     `denials` are the refused opens in [start.at, until), and `recent` those in the
     `DEMAND_WINDOW` before `start.at`. Time at the cap runs while the count is at least
     `licenses`, up to `until` (or `now`, if sooner). The demand at a refused open is
-    the sessions open then plus everyone refused in the window before it (each agent
-    once; each Guest refusal on its own, nothing tells two Guest browsers apart); the
-    day's demand is the most of these, and never less than its peak.
+    the sessions open then plus everyone refused in the window before it (each `asker`
+    once: an agent, or a Guest's address and browser); the day's demand is the most of
+    these, and never less than its peak.
     """
     stop = until if now is None else min(until, now)
     count, peak, at_cap, demand = start.count, start.peak, start.at_cap, start.demand

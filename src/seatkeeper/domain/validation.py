@@ -66,6 +66,19 @@ def licenses(count: int) -> int:
     return count
 
 
+MAX_INTERACTIONS = 100
+
+
+def max_interactions(count: int) -> int:
+    """How many Interactions one session may have open at once."""
+    if not 1 <= count <= MAX_INTERACTIONS:
+        raise InvalidInput(
+            "The open Interactions per session must be between 1 and "
+            f"{MAX_INTERACTIONS}; got {count}."
+        )
+    return count
+
+
 def session_timeout(timeout: timedelta) -> timedelta:
     """An account's session timeout."""
     if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
@@ -126,9 +139,14 @@ def is_printable(text: str) -> bool:
     return _PRINTABLE.fullmatch(text) is not None
 
 
+def flow_name(name: str) -> str:
+    """A Flow's name: 1 to MAX_FLOW_NAME printable characters, blanks around it dropped."""
+    return text("A Flow's name", name, MAX_FLOW_NAME)
+
+
 def flow(name: str, steps: Sequence[str]) -> Flow:
     """A Flow to register: a printable name, and 1 to 50 printable step titles."""
-    name = text("A Flow's name", name, MAX_FLOW_NAME)
+    name = flow_name(name)
     if not 1 <= len(steps) <= MAX_STEPS:
         raise InvalidInput(f"A Flow has 1 to {MAX_STEPS} steps; got {len(steps)}.")
     titles = tuple(text("A step's title", step, MAX_FLOW_NAME) for step in steps)

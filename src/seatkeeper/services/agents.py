@@ -11,6 +11,7 @@ at once than there were licenses.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from sqlalchemy import Connection
 
 from seatkeeper.clock import Clock
 from seatkeeper.domain import keys as key_rules
-from seatkeeper.domain import pool
+from seatkeeper.domain import pool, work
 from seatkeeper.domain.errors import (
     AccountNotFound,
     InteractionClosed,
@@ -34,12 +35,32 @@ from seatkeeper.domain.errors import (
 from seatkeeper.domain.model import Account, AgentSession, EndReason, Interaction, User
 from seatkeeper.services import accounts, alerts, logins
 from seatkeeper.services.access import note_use
+from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
 from seatkeeper.storage import accounts as stored_accounts
+from seatkeeper.storage import flows as stored_flows
 from seatkeeper.storage import keys, sessions, users
 from seatkeeper.storage.db import Database
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Asking:
+    """Who asks for a session beyond their credentials: the pace their address keeps
+    (None: unlimited, for the command line and tests), and their browser (User-Agent)."""
+
+    pace: OpenPace | None = None
+    browser: str | None = None
+
+
+def requester(source: str | None, browser: str | None) -> str | None:
+    """The address and browser an open came from, hashed (a refusal keeps only this): one
+    browser refused again and again counts once in the demand (domain.usage.asker)."""
+    if source is None and browser is None:
+        return None
+    seen = f"{source or ''}\n{browser or ''}".encode()
+    return hashlib.blake2b(seen, digest_size=16, person=b"seatkeeper-ask").hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +79,7 @@ def open_session(
     credentials: tuple[str, str] | None,
     clock: Clock,
     source: str | None = None,
+    asking: Asking = Asking(),
 ) -> OpenedSession:
     """Open a session (taking a license), or join the agent's open one (taking none)."""
     key_hash = token_hash(application_key)
@@ -68,6 +90,7 @@ def open_session(
         credentials=credentials,
         clock=clock,
         source=source,
+        asking=asking,
     )
 
 
@@ -79,6 +102,7 @@ def open_console_session(
     credentials: tuple[str, str] | None,
     clock: Clock,
     source: str | None = None,
+    asking: Asking = Asking(),
 ) -> OpenedSession:
     """Open (or join) a session for seatkeeper's own agent console, which needs no key."""
     return _open(
@@ -88,6 +112,7 @@ def open_console_session(
         credentials=credentials,
         clock=clock,
         source=source,
+        asking=asking,
     )
 
 
@@ -99,12 +124,16 @@ def _open(
     credentials: tuple[str, str] | None,
     clock: Clock,
     source: str | None,
+    asking: Asking,
 ) -> OpenedSession:
     """The password is checked before the write transaction (argon2 is slow by design
     and must not hold the lock), throttled like every login; the account, its rules and
-    the user are checked again under the lock, where the seat is claimed."""
+    the user are checked again under the lock, where the seat is claimed. Opens from one
+    address beyond its pace are refused first, and cost neither a hash nor a write."""
     with db.read() as conn:
         account = find_account(conn, False)
+    if asking.pace is not None:
+        asking.pace.take(account, source, clock.now())
     user = None
     if credentials is None:
         pool.ensure_guest_allowed(account)
@@ -120,7 +149,9 @@ def _open(
         )
     token = new_token(SESSION_TOKEN_PREFIX)
     with db.write() as conn:
-        result = _claim_seat(conn, find_account(conn, True), user, token, clock)
+        result = _claim_seat(
+            conn, find_account(conn, True), user, token, clock, requester(source, asking.browser)
+        )
     if isinstance(result, int):
         raise LicenseLimitReached(result)
     return result
@@ -148,7 +179,12 @@ def _account_for_key(
 
 
 def _claim_seat(
-    conn: Connection, found: Account, user: User | None, token: str, clock: Clock
+    conn: Connection,
+    found: Account,
+    user: User | None,
+    token: str,
+    clock: Clock,
+    asker: str | None,
 ) -> OpenedSession | int:
     """The atomic seat claim: check and insert under the account's lock.
 
@@ -179,7 +215,9 @@ def _claim_seat(
         )
         alerts.claimed(conn, account, in_use + 1, now)
     else:
-        sessions.insert_denial(conn, account_id=account.id, user_id=user_id, at=now)
+        sessions.insert_denial(
+            conn, account_id=account.id, user_id=user_id, at=now, requester=asker
+        )
         return account.licenses
     sessions.insert_session_token(
         conn, token_hash=token_hash(token), session_id=session.id, now=now
@@ -260,7 +298,14 @@ def open_interaction(
     """Open a Flow as a new Interaction in the session."""
 
     def action(call: _Call) -> Interaction:
-        return sessions.insert_interaction(call.conn, call.session, flow=flow, now=call.now)
+        account = stored_accounts.account_by_id(call.conn, call.session.account_id)
+        opened = work.flow_to_open(
+            flow,
+            stored_flows.account_flows(call.conn, account.id),
+            open_now=len(sessions.open_interactions(call.conn, call.session.id)),
+            limit=account.max_interactions,
+        )
+        return sessions.insert_interaction(call.conn, call.session, flow=opened.name, now=call.now)
 
     return _for_session(db, token=token, session_id=session_id, clock=clock, action=action)
 
@@ -272,6 +317,9 @@ def step_interaction(
 
     def action(call: _Call) -> Interaction:
         interaction = _open_interaction(call, interaction_id)
+        offered = stored_flows.flow_named(call.conn, call.session.account_id, interaction.flow)
+        if offered is not None:  # a Flow removed since: its open Interactions keep working
+            work.step_of(offered, step)
         sessions.set_interaction_step(call.conn, interaction.id, step)
         return Interaction(
             interaction.id,

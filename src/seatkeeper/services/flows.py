@@ -78,6 +78,7 @@ def remove_flow(
     """Remove a Flow. Interactions already open keep working under its name."""
     with db.write() as conn:
         account = _account(conn, actor, account_slug)
+        name = validation.flow_name(name)
         if not stored_flows.delete_flow(conn, account.id, name):
             raise FlowNotFound(f"The account has no Flow named {name!r}.")
         audited(conn, account.id, "flow_removed", actor, at=now, source=source, name=name)

@@ -34,6 +34,7 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "session_timeout": validation.session_timeout,
     "licenses": validation.licenses,
     "alert_levels": alert_rules.check_levels,
+    "max_interactions": validation.max_interactions,
 }
 
 
@@ -96,6 +97,7 @@ SETTING_NAMES = {
     "session_timeout": "session timeout",
     "guests_allowed": "Guests setting",
     "licenses": "license total",
+    "max_interactions": "open Interactions per session",
 }
 
 

@@ -26,6 +26,7 @@ def account_of(row: Row[Any]) -> Account:
         created_at=row.created_at,
         console_enabled=row.console_enabled,
         alert_levels=tuple(int(level) for level in row.alert_levels.split(",") if level),
+        max_interactions=row.max_interactions,
     )
 
 

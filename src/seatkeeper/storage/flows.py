@@ -34,3 +34,13 @@ def delete_flow(conn: Connection, account_id: int, name: str) -> bool:
         flows.delete().where(flows.c.account_id == account_id, flows.c.name == name)
     ).rowcount
     return bool(deleted)
+
+
+def flow_named(conn: Connection, account_id: int, name: str) -> Flow | None:
+    """The account's Flow of this name, if it has one."""
+    row = conn.execute(
+        select(flows.c.name, flows.c.steps).where(
+            flows.c.account_id == account_id, flows.c.name == name
+        )
+    ).one_or_none()
+    return None if row is None else Flow(row.name, tuple(row.steps))

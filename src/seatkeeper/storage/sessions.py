@@ -261,9 +261,18 @@ def sessions_by_id(
     return {row.id: session_of(row) for row in conn.execute(query)}
 
 
-def insert_denial(conn: Connection, *, account_id: int, user_id: int | None, at: datetime) -> None:
-    """Record a refused open."""
-    conn.execute(denials.insert().values(account_id=account_id, user_id=user_id, at=at))
+def insert_denial(
+    conn: Connection,
+    *,
+    account_id: int,
+    user_id: int | None,
+    at: datetime,
+    requester: str | None = None,
+) -> None:
+    """Record a refused open (`requester`: the hash of the address and browser that asked)."""
+    conn.execute(
+        denials.insert().values(account_id=account_id, user_id=user_id, at=at, requester=requester)
+    )
     record(conn, OpenDenied(account_id, at))
 
 

@@ -77,6 +77,8 @@ accounts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("licenses >= 0", name="licenses_not_negative"),
     CheckConstraint("session_timeout_seconds > 0", name="timeout_positive"),
+    # How many Interactions one session may have open at once (checked by the service).
+    Column("max_interactions", Integer, nullable=False, server_default="10"),
 )
 
 users = Table(
@@ -184,6 +186,8 @@ denials = Table(
     Column("user_id", ForeignKey("users.id")),  # NULL for a Guest
     Column("at", UTCDateTime, nullable=False),
     Index("ix_denials_account_at", "account_id", "at"),
+    # A hash of the address and browser that asked (never stored as such); NULL if unknown.
+    Column("requester", String(32)),
 )
 
 # What admins did, for "who ended my session?". Written once and never changed or

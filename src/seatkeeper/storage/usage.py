@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, and_, func, or_, select
 
 from seatkeeper.domain.model import Account
-from seatkeeper.domain.usage import Denial, Interval, UsageDay
+from seatkeeper.domain.usage import Denial, Interval, UsageDay, asker
 from seatkeeper.storage.accounts import account_of
 from seatkeeper.storage.sessions import OPEN
 from seatkeeper.storage.tables import accounts, agent_sessions, denials
@@ -179,10 +179,11 @@ def forget_usage(conn: Connection, account_id: int, *, since: datetime | None = 
 def denials_in(
     conn: Connection, account_id: int, *, since: datetime, until: datetime
 ) -> list[Denial]:
-    """Refused opens in [since, until): when, and who asked ("user N", or "guest N" for
-    each Guest's denial on its own)."""
+    """Refused opens in [since, until): when, and who asked (domain.usage.asker)."""
     d = denials.c
     rows = conn.execute(
-        select(d.at, d.user_id, d.id).where(d.account_id == account_id, d.at >= since, d.at < until)
+        select(d.at, d.user_id, d.requester, d.id).where(
+            d.account_id == account_id, d.at >= since, d.at < until
+        )
     )
-    return [(r.at, f"user {r.user_id}" if r.user_id is not None else f"guest {r.id}") for r in rows]
+    return [(r.at, asker(r.user_id, r.requester, r.id)) for r in rows]

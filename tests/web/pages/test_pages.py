@@ -25,7 +25,7 @@ from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import metadata
 from seatkeeper.web.deps import CSRF_COOKIE, LOGIN_COOKIE, token_for
 from seatkeeper.web.pages import common
-from tests.conftest import PASSWORD, World, bearer
+from tests.conftest import PASSWORD, World, bearer, offer
 from tests.web.api.test_agent import error_of, login, open_session
 
 Client = TestClient[Litestar]
@@ -346,9 +346,10 @@ def test_agent_logins_are_throttled_too(client: Client, world: World, clock: Fro
     assert login(client, world, "bob")["agent_id"] == "bob"
 
 
-def test_names_from_agents_are_shown_as_text(client: Client, world: World) -> None:
+def test_names_from_agents_are_shown_as_text(client: Client, world: World, db: Database) -> None:
     alice = login(client, world, "alice")
     hostile = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+    offer(db, hostile)
     opened = client.post(
         f"/api/v1/sessions/{alice['session_id']}/interactions",
         json={"flow": hostile},

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated
+from urllib.parse import unquote_to_bytes
 from uuid import UUID
 
 import msgspec
@@ -20,7 +22,7 @@ from seatkeeper.services import admin, flows
 from seatkeeper.web import presenters as shown
 from seatkeeper.web.api.schemas import FlowBody, Flows
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep, Source
-from seatkeeper.web.errors import responses
+from seatkeeper.web.errors import AnyRequest, responses
 
 ADMIN_TOKEN: list[SecurityRequirement] = [{"AdminToken": []}]
 # How every admin call may be refused: no or a wrong token, a role too low, a foreign account.
@@ -366,22 +368,59 @@ def add_flow(
 
 
 @delete(
-    "/flows/{name:str}",
+    "/flows/{name:path}",
     summary="Remove a Flow (open Interactions keep working)",
+    description="The Flow's name is the rest of the path, percent-encoded as a URL path "
+    "encodes it: a name with a slash is sent as `a/b` or `a%2Fb` alike.",
     security=ADMIN_TOKEN,
-    responses=responses(*REFUSALS, e.FlowNotFound),
+    responses=responses(*REFUSALS, e.InvalidInput, e.FlowNotFound),
     status_code=HTTP_204_NO_CONTENT,
     sync_to_thread=True,
 )
 def remove_flow(
+    request: AnyRequest,
     runtime: RuntimeDep,
     now: Now,
     admin_user: ApiUser,
     source: Source,
     account: FromPath[str],
-    name: FromPath[str],
+    name: FromPath[str] = "",  # documented as a plain string; read from the raw path
 ) -> None:
+    name = flow_name_of(request)
     flows.remove_flow(runtime.db, admin_user, account, name=name, now=now, source=source)
+
+
+@delete("/flows", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, include_in_schema=False)
+def remove_flow_named_by_slashes(
+    request: AnyRequest,
+    runtime: RuntimeDep,
+    now: Now,
+    admin_user: ApiUser,
+    source: Source,
+    account: FromPath[str],
+) -> None:
+    """DELETE .../flows/%2F: a name of slashes only, which servers merge into the bare path."""
+    name = flow_name_of(request)
+    flows.remove_flow(runtime.db, admin_user, account, name=name, now=now, source=source)
+
+
+_FLOW_PATH = re.compile(rb"/api/v1/accounts/[^/]*/flows(?:/(.*))?$")
+
+
+def flow_name_of(request: AnyRequest) -> str:
+    """The Flow's name: the rest of the path as the client sent it, decoded once.
+
+    The router's own path parameter cannot carry it: servers hand the application a
+    path already decoded (so `a%2Fb` arrives as `a/b`) and may merge repeated slashes;
+    the raw path keeps what the client meant.
+    """
+    raw = request.scope.get("raw_path") or request.scope["path"].encode()
+    found = _FLOW_PATH.search(raw.split(b"?", 1)[0])
+    tail = found.group(1) if found and found.group(1) is not None else b""
+    try:
+        return unquote_to_bytes(tail).decode()
+    except UnicodeDecodeError:
+        raise e.InvalidInput("A Flow's name in the path must be UTF-8, percent-encoded.") from None
 
 
 admin_router = Router(
@@ -395,6 +434,7 @@ admin_router = Router(
         list_flows,
         add_flow,
         remove_flow,
+        remove_flow_named_by_slashes,
     ],
     dependencies=ADMIN_DEPENDENCIES,
     guards=ADMIN_GUARDS,

@@ -122,12 +122,14 @@ class SessionState(msgspec.Struct):
             e.LicenseLimitReached,
             e.TooManyAttempts,
             e.LoginsBusy,
+            e.TooManyOpens,
         ),
     },
     status_code=HTTP_201_CREATED,
     sync_to_thread=True,
 )
 def open_session(
+    request: AnyRequest,
     runtime: RuntimeDep,
     bearer: Bearer,
     source: Source,
@@ -140,8 +142,14 @@ def open_session(
         credentials=(data or OpenSessionRequest()).credentials(),
         clock=runtime.clock,
         source=source,
+        asking=asking(request, runtime),
     )
     return opened(result)
+
+
+def asking(request: AnyRequest, runtime: Runtime) -> agents.Asking:
+    """The pace of the caller's address, and their browser (hashed if a refusal keeps it)."""
+    return agents.Asking(runtime.opens, request.headers.get("user-agent"))
 
 
 @post(
@@ -201,7 +209,7 @@ class _JsonAnswer:
     "/sessions/{session_id:str}/interactions",
     summary="Open a Flow as an Interaction",
     security=SESSION_TOKEN,
-    responses=responses(*TOKEN, *ENDED),
+    responses=responses(*TOKEN, e.UnknownFlow, e.TooManyInteractions, *ENDED),
     status_code=HTTP_201_CREATED,
     sync_to_thread=True,
 )
@@ -221,7 +229,7 @@ def open_interaction(
     "/sessions/{session_id:str}/interactions/{interaction_id:str}/steps",
     summary="Navigate within an Interaction",
     security=SESSION_TOKEN,
-    responses=responses(*TOKEN, e.InteractionNotFound, e.InteractionClosed, *ENDED),
+    responses=responses(*TOKEN, e.UnknownStep, e.InteractionNotFound, e.InteractionClosed, *ENDED),
     status_code=HTTP_200_OK,
     sync_to_thread=True,
 )

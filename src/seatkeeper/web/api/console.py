@@ -12,12 +12,14 @@ from litestar import Response, Router, post
 from litestar.params import FromPath, JSONBody
 
 from seatkeeper.services import agents
-from seatkeeper.web.api.agent import OpenSessionRequest, SessionOpened, opened
+from seatkeeper.web.api.agent import OpenSessionRequest, SessionOpened, asking, opened
 from seatkeeper.web.deps import PAGE_GUARDS, RuntimeDep, Source
+from seatkeeper.web.errors import AnyRequest
 
 
 @post("/console/{account:str}/sessions", sync_to_thread=True, include_in_schema=False)
 def console_session(
+    request: AnyRequest,
     runtime: RuntimeDep,
     source: Source,
     account: FromPath[str],
@@ -31,6 +33,7 @@ def console_session(
         credentials=(data or OpenSessionRequest()).credentials(),
         clock=runtime.clock,
         source=source,
+        asking=asking(request, runtime),
     )
     return opened(result)
 

@@ -72,6 +72,7 @@ class SettingsBody(msgspec.Struct):
     guests_allowed: bool
     licenses: int  # a super_admin's to change
     license_history: list[LicenseChangeBody]  # latest first
+    max_interactions: int  # Interactions one session may have open at once
 
 
 class SettingsChange(msgspec.Struct, forbid_unknown_fields=True):
@@ -85,6 +86,9 @@ class SettingsChange(msgspec.Struct, forbid_unknown_fields=True):
     session_timeout_minutes: Minutes | None = None
     guests_allowed: bool | None = None
     licenses: Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 0})] | None = None
+    max_interactions: (
+        Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 1, "maximum": 100})] | None
+    ) = None
 
 
 class UserBody(msgspec.Struct):
@@ -138,6 +142,7 @@ def settings_body(result: settings.AccountSettings) -> SettingsBody:
             LicenseChangeBody(c.at, c.licenses, c.actor)
             for c in (shown.license_total(change, account) for change in result.license_history)
         ],
+        max_interactions=account.max_interactions,
     )
 
 
@@ -176,7 +181,8 @@ def get_settings(runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str
 
 @patch(
     "/settings",
-    summary="Change the account's name, time zone, session timeout, Guests or licenses",
+    summary="Change the account's name, time zone, session timeout, Guests, licenses or "
+    "open Interactions per session",
     description="Only a super_admin changes `licenses`. Every change is in the audit trail. "
     "A refusal names each field that is wrong and changes nothing.",
     security=ADMIN_TOKEN,
@@ -201,6 +207,7 @@ def change_settings(
         session_timeout=None if minutes is None else timedelta(minutes=max(-1, min(minutes, 1e6))),
         guests_allowed=data.guests_allowed,
         licenses=data.licenses,
+        max_interactions=data.max_interactions,
     )
     try:
         result = settings.change_settings(

@@ -30,13 +30,21 @@ class SettingsForm(msgspec.Struct):
     session_timeout_minutes: str = ""
     guests_allowed: str = ""  # a checkbox: "on", or absent
     licenses: str = ""  # only a super_admin's form has it
+    max_interactions: str = ""
     # The settings as the form showed them when it was opened (JSON of the fields above):
     # only the fields typed differently are changed, and if someone changed the account
     # since, nothing is.
     opened: str = ""
 
 
-FIELDS = ("name", "time_zone", "session_timeout_minutes", "guests_allowed", "licenses")
+FIELDS = (
+    "name",
+    "time_zone",
+    "session_timeout_minutes",
+    "guests_allowed",
+    "licenses",
+    "max_interactions",
+)
 CONFLICT_AGAIN = " The form now shows the current settings."
 
 
@@ -51,6 +59,7 @@ def _as_stored(account: Account) -> SettingsForm:
         session_timeout_minutes=f"{shown.timeout_minutes(account):g}",
         guests_allowed="on" if account.guests_allowed else "",
         licenses=str(account.licenses),
+        max_interactions=str(account.max_interactions),
     )
 
 
@@ -125,13 +134,13 @@ def _minutes(text: str) -> timedelta | str | None:
         return "The session timeout is a number of minutes, such as 30."
 
 
-def _whole(text: str) -> int | str | None:
+def _whole(text: str, what: str = "The license total", example: int = 25) -> int | str | None:
     if not text.strip():
         return None
     try:
         return int(text)
     except ValueError:
-        return "The license total is a whole number, such as 25."
+        return f"{what} is a whole number, such as {example}."
 
 
 @post(SETTINGS_PAGE, sync_to_thread=True, include_in_schema=False)
@@ -170,9 +179,14 @@ def save_settings(
 def _unreadable(data: SettingsForm) -> dict[str, str]:
     """Each field that is not even a number, and why."""
     timeout, licenses = _minutes(data.session_timeout_minutes), _whole(data.licenses)
+    most = _whole(data.max_interactions, "The open Interactions per session", 10)
     return {
         field: problem
-        for field, problem in (("session_timeout", timeout), ("licenses", licenses))
+        for field, problem in (
+            ("session_timeout", timeout),
+            ("licenses", licenses),
+            ("max_interactions", most),
+        )
         if isinstance(problem, str)
     }
 
@@ -180,10 +194,12 @@ def _unreadable(data: SettingsForm) -> dict[str, str]:
 def _typed(data: SettingsForm, *, super_admin: bool) -> SettingsChange:
     """The settings a form holds (the license total only in a super_admin's)."""
     timeout, licenses = _minutes(data.session_timeout_minutes), _whole(data.licenses)
+    most = _whole(data.max_interactions, "The open Interactions per session", 10)
     return SettingsChange(
         name=data.name,
         time_zone=data.time_zone.strip(),
         session_timeout=timeout if isinstance(timeout, timedelta) else None,
         guests_allowed=data.guests_allowed == "on",
         licenses=licenses if isinstance(licenses, int) and super_admin else None,
+        max_interactions=most if isinstance(most, int) else None,
     )
