@@ -3,12 +3,9 @@ text from the server's network) become the plain sentence the tenant may read.""
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import text
 
-from seatkeeper.storage.db import Database
-from seatkeeper.storage.schema import alembic_config
-from seatkeeper.storage.tables import metadata
+from tests.storage.upgrading import OLD_ACCOUNT, at_revision, upgraded
 
 KEPT = [
     "ConnectError: [Errno 111] Connection refused",
@@ -19,23 +16,9 @@ KEPT = [
 
 
 def test_kept_errors_lose_what_they_said_of_the_inside(db_url: str) -> None:
-    db = Database(db_url)
+    db = at_revision(db_url, "0013")
     with db.write() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(text(f"DROP TABLE {table.name}"))
-    db.dispose()
-    config = alembic_config(db_url)
-    command.upgrade(config, "0011")
-    db = Database(db_url)
-    with db.write() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO accounts (id, slug, name, licenses, time_zone,"
-                " session_timeout_seconds, guests_allowed, created_at)"
-                " VALUES (1, 'old', 'Old', 3, 'UTC', 1800, true, '2026-01-01 00:00:00')"
-            )
-        )
+        conn.execute(text(OLD_ACCOUNT))
         conn.execute(
             text(
                 "INSERT INTO webhooks (id, account_id, url, secret, created_at)"
@@ -52,8 +35,7 @@ def test_kept_errors_lose_what_they_said_of_the_inside(db_url: str) -> None:
                 {"id": n, "error": error},
             )
     db.dispose()
-    command.upgrade(config, "head")
-    db = Database(db_url)
+    db = upgraded(db_url)
     with db.read() as conn:
         found = conn.execute(text("SELECT last_error FROM webhook_deliveries ORDER BY id"))
         assert list(found.scalars()) == [

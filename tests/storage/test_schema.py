@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from seatkeeper.storage.db import Database
-from seatkeeper.storage.schema import alembic_config, current_revision, head_revision
+from seatkeeper.storage.schema import current_revision, head_revision
 from seatkeeper.storage.tables import metadata
+from tests.storage.upgrading import OLD_ACCOUNT, at_revision, upgraded
 
 
 def test_migrations_match_the_tables(db: Database) -> None:
@@ -21,23 +21,9 @@ def test_migrations_match_the_tables(db: Database) -> None:
 
 def test_a_database_in_use_upgrades_from_the_first_revision(db_url: str) -> None:
     """Every migration runs on a database that holds data, as real upgrades do."""
-    db = Database(db_url)
+    db = at_revision(db_url, "0001")
     with db.write() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(text(f"DROP TABLE {table.name}"))
-    db.dispose()
-    config = alembic_config(db_url)
-    command.upgrade(config, "0001")
-    db = Database(db_url)
-    with db.write() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO accounts (id, slug, name, licenses, time_zone,"
-                " session_timeout_seconds, guests_allowed, created_at)"
-                " VALUES (1, 'old', 'Old', 3, 'UTC', 1800, true, '2026-01-01 00:00:00')"
-            )
-        )
+        conn.execute(text(OLD_ACCOUNT))
         conn.execute(
             text(
                 "INSERT INTO users (id, account_id, username, password_hash, role, created_at)"
@@ -45,8 +31,7 @@ def test_a_database_in_use_upgrades_from_the_first_revision(db_url: str) -> None
             )
         )
     db.dispose()
-    command.upgrade(config, "head")
-    db = Database(db_url)
+    db = upgraded(db_url)
     with db.read() as conn:
         assert conn.execute(text("SELECT slug, console_enabled FROM accounts")).one() == (
             "old",

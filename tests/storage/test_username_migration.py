@@ -3,24 +3,13 @@ whose names are one once case and width are ignored (the oldest keeps its name).
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import text
 
-from seatkeeper.storage.db import Database
-from seatkeeper.storage.schema import alembic_config
-from seatkeeper.storage.tables import metadata
+from tests.storage.upgrading import at_revision, upgraded
 
 
 def test_colliding_usernames_are_renamed_and_the_rest_kept(db_url: str) -> None:
-    db = Database(db_url)
-    with db.write() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(text(f"DROP TABLE {table.name}"))
-    db.dispose()
-    config = alembic_config(db_url)
-    command.upgrade(config, "0011")
-    db = Database(db_url)
+    db = at_revision(db_url, "0015")
     with db.write() as conn:
         for account_id, slug in ((1, "one"), (2, "two")):
             conn.execute(
@@ -47,8 +36,7 @@ def test_colliding_usernames_are_renamed_and_the_rest_kept(db_url: str) -> None:
                 {"id": user_id, "account": account_id, "name": name},
             )
     db.dispose()
-    command.upgrade(config, "0016")
-    db = Database(db_url)
+    db = upgraded(db_url, "0016")
     with db.read() as conn:
         rows = conn.execute(text("SELECT id, username, username_key FROM users ORDER BY id")).all()
     db.dispose()
