@@ -89,7 +89,14 @@ def test_agents_and_designers_are_not_allowed_and_do_not_see_the_entry(
     open_active_agents(page, live_server)
     entries = menu_entries(page)
     expect(entries).to_have_text(
-        ["Active Agents", "Recently ended", "Account Settings", "Users", "Your logins"]
+        [
+            "Active Agents",
+            "Recently ended",
+            "Account Settings",
+            "Users",
+            "Applications and keys",
+            "Your logins",
+        ]
     )
     entry = page.get_by_test_id("nav-active-agents")
     expect(entry).to_have_attribute("href", ACTIVE_AGENTS)

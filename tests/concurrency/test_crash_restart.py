@@ -39,7 +39,7 @@ from sqlalchemy import Row, func, select, text, update
 
 from seatkeeper.domain import pool
 from seatkeeper.domain.model import Role
-from seatkeeper.services import accounts, heartbeats
+from seatkeeper.services import accounts, flows, heartbeats
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.services.users import add_user
@@ -57,6 +57,7 @@ TIMEOUTS = {BRIEF: timedelta(seconds=2), STEADY: pool.DEFAULT_TIMEOUT}
 USERNAMES = ("ann", "ben", "cat", "dov")  # in each account, each used by two agents at once
 GUESTS = 3  # agents per account that stay Guests: they doze (brief) or idle (steady)
 PASSWORD = "crash-password"
+STEPS = tuple(f"Step {n}" for n in range(1, 51))  # the one Flow's steps, as many as a Flow has
 # The load runs until the agents have done this much before the kill: calls answered, and
 # both pools full (a refusal in each). And for at least LOAD_SECONDS, so that brief
 # sessions time out while the server runs and heartbeats are old enough to be durable.
@@ -247,7 +248,7 @@ class Agent:
 
     def step(self, http: httpx.Client, sid: UUID, token: str, iid: UUID) -> None:
         self.steps += 1
-        name = f"{self.name}-step-{self.steps}"
+        name = STEPS[self.steps % len(STEPS)]  # each step a different one from the last
         self.ledger.interactions[iid].sent_step = name
         sent = _now()
         path = f"{_at(sid)}/interactions/{iid}/steps"
@@ -478,6 +479,7 @@ def _create_accounts(db: Database) -> tuple[dict[str, str], str]:
         keys[slug] = accounts.create_application_key(
             db, OPERATOR, account_slug=slug, name="k", now=now
         )
+        flows.add_flow(db, OPERATOR, slug, name="Refund", steps=list(STEPS), now=now)
     # The validated minimum timeout is a minute, and waiting one out would make this test
     # last minutes. The server reads the timeout from this column on every call, so a
     # shorter one set here is honoured exactly as a longer one would be.

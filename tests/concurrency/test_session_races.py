@@ -194,11 +194,11 @@ def test_a_join_never_moves_a_sessions_activity_back(db: Database) -> None:
     passwords = Passwords(fast=True)
     accounts.create_account(db, OPERATOR, slug="a", name="A", licenses=5, time_zone="UTC", now=t0)
     add_user(
-db, passwords, OPERATOR, "a", username="ann", password="password1",
+db, passwords, OPERATOR, "a", username="ann", password="ann-joins-twice",
         role=Role.AGENT, now=t0,
     )  # fmt: skip
     key = accounts.create_application_key(db, OPERATOR, account_slug="a", name="k", now=t0)
-    ann = ("ann", "password1")
+    ann = ("ann", "ann-joins-twice")
     first = agents.open_session(
         db, passwords, application_key=key, credentials=ann, clock=FrozenClock(t0)
     )

@@ -362,6 +362,8 @@ def _hostile_calls(
             "session_id": session.session_id,
             "interaction_id": session.interaction_id,
             "username": "bob",
+            "webhook_id": "1",  # a route is found (a hostile body is refused before the id
+            "key_id": "1",  # is looked up)
         }.items():
             path = path.replace(f"{{{name}}}", value)
         token = world.admin_token if "/accounts/" in path else world.app_key

@@ -19,6 +19,7 @@ from seatkeeper.storage.tables import audit_events, flows, users, webhooks
 from seatkeeper.web.api.admin import admin_router
 from seatkeeper.web.api.agent import agent_router
 from seatkeeper.web.api.export import export_router
+from seatkeeper.web.api.keys import keys_router
 from seatkeeper.web.api.people import people_router
 from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.guard import MAX_DEPTH
@@ -33,7 +34,15 @@ CONTROLS = ["\x00", "\n", "\x85"]  # C0 (NUL, a line break) and C1
 def _operations() -> list[tuple[str, str]]:
     """(method, path template) of every admin and agent API route."""
     found: list[tuple[str, str]] = []
-    for router in (admin_router, agent_router, export_router, people_router, webhooks_router):
+    routers = (
+        admin_router,
+        agent_router,
+        export_router,
+        people_router,
+        webhooks_router,
+        keys_router,
+    )
+    for router in routers:
         for route in router.routes:
             found += [
                 (str(m), re.sub(r":\w+}", "}", route.path))
@@ -56,7 +65,11 @@ BODIES = {
     "/users": {"username": "eve{c}", "password": "a good long pass{c}", "role": "agent"},
     "/users/{username}": {"role": "designer{c}"},
     "/password": {"password": "a good long pass{c}"},
-    "/webhooks": {"url": "http://127.0.0.1:9/{c}hook"},
+    "/webhooks": {"url": "https://hooks.example.com/{c}hook"},
+    "/webhooks/{webhook_id}": {"url": "https://hooks.example.com/{c}hook"},
+    "/keys": {"kind": "application", "name": "Key{c}"},
+    "/rotate": {"grace_minutes": 5, "expires_at{c}": None},
+    "/revoke": {},
 }
 
 
@@ -67,6 +80,7 @@ def _fill(path: str, live: dict[str, Any]) -> str:
         "interaction_id": live["interaction_id"],
         "name": "Password Reset",
         "webhook_id": "1",
+        "key_id": "1",
         "username": "bob",
     }
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
@@ -151,14 +165,14 @@ def test_a_control_character_in_a_body_is_refused(
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [(m, p) for m, p in OPERATIONS if re.search(r"{(?!webhook_id)", p)]
+    ("method", "path"), [(m, p) for m, p in OPERATIONS if re.search(r"{(?!webhook_id|key_id)", p)]
 )
 def test_a_nul_in_a_path_parameter_is_refused(
     client: Client, world: World, db: Database, live: dict[str, Any], method: str, path: str
 ) -> None:
     before = _changes(db)
     # (an integer parameter with a NUL is no address at all: 404)
-    for name in set(re.findall(r"{(\w+)}", path)) - {"webhook_id"}:
+    for name in set(re.findall(r"{(\w+)}", path)) - {"webhook_id", "key_id"}:
         address = _fill(path.replace(f"{{{name}}}", f"x%00{{{name}}}"), live)
         body = b"{}" if method in ("POST", "PATCH") else None
         headers = {**_credentials(address, world, live), "Content-Type": "application/json"}

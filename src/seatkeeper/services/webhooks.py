@@ -10,6 +10,7 @@ registered and again at every attempt.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -20,6 +21,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -241,7 +243,14 @@ def deliver_due(db: Database, now: datetime, sending: Sending = PUBLIC_HTTPS) ->
         due = stored.due(conn, now, BATCH)
     if not due:
         return 0
-    return anyio.run(_deliver_all, db, now, due, sending)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: a housekeeping thread, with no loop of its own
+        return anyio.run(_deliver_all, db, now, due, sending)
+    # Called from a thread whose event loop runs (a test's browser driver, say): the
+    # deliveries get a loop of their own in a thread of their own.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(anyio.run, _deliver_all, db, now, due, sending).result()
 
 
 async def _deliver_all(

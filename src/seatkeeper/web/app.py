@@ -82,19 +82,7 @@ def create_app(
     ensure_current(db.engine)
     db.after_commit = metrics.count  # this instance counts what its writes did
     clock = clock or SystemClock()
-    runtime = Runtime(
-        db=db,
-        clock=clock,
-        passwords=Passwords(
-            fast=settings.fast_password_hashing,
-            limits=CheckLimits.for_machine(settings.login_checks, settings.login_queue),
-        ),
-        login_lifetime=timedelta(hours=settings.login_hours),
-        heartbeats=Heartbeats(db, clock, batch_seconds=settings.heartbeat_batch_seconds),
-        public_url=settings.public_url,
-        webhook_sending=housekeeping.webhook_sending(settings),
-        opens=OpenPace(settings.opens_per_minute),
-    )
+    runtime = _runtime(settings, db, clock)
     token = settings.metrics_token
     times = metrics.RequestTimes()
     return Litestar(
@@ -135,6 +123,23 @@ def create_app(
         lifespan=[background],
         on_shutdown=[db.dispose] if database is None else [],
         request_max_body_size=MAX_BODY,
+    )
+
+
+def _runtime(settings: Settings, db: Database, clock: Clock) -> Runtime:
+    """What every request works with, as the settings make it."""
+    return Runtime(
+        db=db,
+        clock=clock,
+        passwords=Passwords(
+            fast=settings.fast_password_hashing,
+            limits=CheckLimits.for_machine(settings.login_checks, settings.login_queue),
+        ),
+        login_lifetime=timedelta(hours=settings.login_hours),
+        heartbeats=Heartbeats(db, clock, batch_seconds=settings.heartbeat_batch_seconds),
+        public_url=settings.public_url,
+        webhook_sending=housekeeping.webhook_sending(settings),
+        opens=OpenPace(settings.opens_per_minute),
     )
 
 
