@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         None,
         ge=1,
         le=256,
-        description="Password checks run at once (argon2: a core and 64 MiB each; "
+        description="Password checks run at once (argon2: a core and 19 MiB each; "
         "default: the cores the server may use).",
     )
     login_queue: int | None = Field(

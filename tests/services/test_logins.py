@@ -4,15 +4,17 @@ password checks."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from argon2 import PasswordHasher, extract_parameters
+from argon2.profiles import RFC_9106_LOW_MEMORY
+from sqlalchemy import func, select, update
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain import throttle
 from seatkeeper.domain.errors import DomainError, LoginsBusy
 from seatkeeper.services import logins
-from seatkeeper.services.secrets import CheckLimits, Passwords
+from seatkeeper.services.secrets import PRODUCTION, CheckLimits, Passwords
 from seatkeeper.storage.db import Database
-from seatkeeper.storage.tables import login_failures
+from seatkeeper.storage.tables import login_failures, users
 from tests.conftest import PASSWORD, World
 
 STRANGER = "203.0.113.7"
@@ -123,3 +125,22 @@ def test_the_checks_default_to_the_machine() -> None:
     limits = CheckLimits.for_machine()
     assert limits.checks >= 1 and limits.queue == 2 * limits.checks
     assert CheckLimits.for_machine(3, 0) == CheckLimits(3, 0)
+
+
+def test_a_hash_made_with_older_parameters_is_made_again_with_owasps_at_login(
+    db: Database, world: World, clock: FrozenClock
+) -> None:
+    """A password hashed with argon2-cffi's default profile (64 MiB, 4 lanes), as earlier
+    versions did, still logs in, and is then kept with the production parameters."""
+    old = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY).hash(PASSWORD)
+    with db.write() as conn:
+        conn.execute(update(users).where(users.c.username == "alice").values(password_hash=old))
+    production = Passwords()
+    assert (
+        attempt(db, production, clock, username="alice", source=STRANGER, password=PASSWORD) == "in"
+    )
+    with db.read() as conn:
+        kept = conn.execute(select(users.c.password_hash).where(users.c.username == "alice"))
+        now_kept = kept.scalar_one()
+    assert extract_parameters(now_kept) == PRODUCTION != extract_parameters(old)
+    assert (PRODUCTION.memory_cost, PRODUCTION.time_cost, PRODUCTION.parallelism) == (19456, 2, 1)

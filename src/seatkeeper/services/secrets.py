@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
-from argon2.profiles import CHEAPEST, RFC_9106_LOW_MEMORY
+from argon2.profiles import CHEAPEST
 
 from seatkeeper.domain.errors import LoginsBusy
 
@@ -49,7 +49,7 @@ def usable_cores() -> int:
 
 @dataclass(frozen=True, slots=True)
 class CheckLimits:
-    """How many password checks run at once (each argon2 hash takes a core and 64 MiB),
+    """How many password checks run at once (each argon2 hash takes a core and 19 MiB),
     and how many logins may wait for one; a login beyond both is refused at once."""
 
     checks: int
@@ -71,6 +71,22 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECKS_NICENESS)
 
 
+# OWASP's password storage recommendation for argon2id: 19 MiB, 2 passes, 1 lane. One lane
+# keeps a check on one core, so that the pool of checks (one per core) bounds the CPU, and
+# 19 MiB a check keeps a flood of logins from growing the server (argon2-cffi's default,
+# RFC 9106's low-memory profile, takes 64 MiB and four threads). Hashes made with other
+# parameters are made again with these at the user's next login.
+PRODUCTION = Parameters(
+    type=Type.ID,
+    version=19,
+    salt_len=16,
+    hash_len=32,
+    time_cost=2,
+    memory_cost=19 * 1024,  # KiB
+    parallelism=1,
+)
+
+
 class Passwords:
     """argon2id hashing, with verification that also upgrades old parameters.
 
@@ -80,7 +96,7 @@ class Passwords:
     """
 
     def __init__(self, *, fast: bool = False, limits: CheckLimits | None = None) -> None:
-        self._hasher = PasswordHasher.from_parameters(CHEAPEST if fast else RFC_9106_LOW_MEMORY)
+        self._hasher = PasswordHasher.from_parameters(CHEAPEST if fast else PRODUCTION)
         self.limits = limits
         self._checks = (
             ThreadPoolExecutor(limits.checks, "password-check", initializer=_lower_priority)
