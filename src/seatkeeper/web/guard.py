@@ -8,7 +8,6 @@ each route answers it its own way (a page for people, JSON for programs)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,17 +16,11 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from seatkeeper.domain.errors import InvalidInput
+from seatkeeper.domain.validation import has_control
 
 MAX_DEPTH = 16  # seatkeeper's own bodies are 3 levels deep at most
 MAX_BODY = 512 * 1024  # the largest body is a terminate request of 10,000 ids (~390 KB)
-# C0 controls, DEL and C1 controls: Unicode's "Cc" category.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CHECKED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def has_control(text: str) -> bool:
-    """Whether `text` holds a control character."""
-    return _CONTROL.search(text) is not None
 
 
 def check_path_and_query(scope: Scope) -> None:

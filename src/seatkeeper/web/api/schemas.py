@@ -9,7 +9,7 @@ import msgspec
 from seatkeeper.domain.model import Flow
 
 # Printable text: not blank, no control characters (PostgreSQL refuses NUL in text).
-PRINTABLE = r"^(?=.*\S)[^\x00-\x1f\x7f]*$"
+PRINTABLE = r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f]*$"  # validation.is_printable
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=PRINTABLE)]
 
 
