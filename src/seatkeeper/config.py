@@ -62,6 +62,22 @@ class Settings(BaseSettings):
     webhook_allow_http: bool = Field(
         False, description="Allow http:// webhook addresses (default: https:// only)."
     )
+    sso_allowed_networks: str = Field(
+        "",
+        description="Networks an account's OpenID Provider may be reached at although they "
+        "are not public (an on-premise Keycloak), comma-separated in CIDR notation. Default: "
+        "none, only public internet addresses.",
+    )
+    sso_allow_http: bool = Field(
+        False, description="Allow http:// OpenID Provider addresses (default: https:// only)."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="A long random secret that encrypts what seatkeeper must keep readable "
+        "(OpenID Providers' client secrets); every instance needs the same one. Unset: they "
+        "are kept as given, and never shown.",
+    )
     heartbeat_batch_seconds: float = Field(
         1.0,
         ge=0,
@@ -132,7 +148,7 @@ class Settings(BaseSettings):
             )
         return value.strip().rstrip("/")
 
-    @field_validator("webhook_allowed_networks")
+    @field_validator("webhook_allowed_networks", "sso_allowed_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
         networks(value)  # raises ValueError, naming the wrong one

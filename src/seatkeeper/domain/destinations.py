@@ -56,29 +56,29 @@ class Destination:
     address: IPAddress | None  # when the host is an address, in whatever spelling
 
 
-def check_url(url: str, policy: Policy) -> Destination:
+def check_url(url: str, policy: Policy, *, what: str = "webhook") -> Destination:
     """Read and check a webhook's address, without resolving names (see `check_addresses`).
 
     Raises InvalidInput when it cannot be read, DestinationRefused when it may not be used.
     """
     address = url.strip()
     if not is_printable(address):
-        raise InvalidInput("A webhook address cannot hold control characters.")
+        raise InvalidInput(f"A {what} address cannot hold control characters.")
     if len(address) > LONGEST_URL:
-        raise InvalidInput(f"A webhook address has {LONGEST_URL:,} characters at most.")
+        raise InvalidInput(f"A {what} address has {LONGEST_URL:,} characters at most.")
     try:
         parts = urlsplit(address)
         port = parts.port
     except ValueError as exc:  # "http://[", "http://host:99999"
-        raise InvalidInput(f"This webhook address cannot be read: {exc}.") from None
+        raise InvalidInput(f"This {what} address cannot be read: {exc}.") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("A webhook needs an https:// address with a host name.")
+        raise InvalidInput(f"A {what} needs an https:// address with a host name.")
     if scheme == "http" and not policy.allow_http:
         raise DestinationRefused("only https:// addresses are allowed on this server")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise DestinationRefused("an address cannot carry a user name or password")
-    host = _host(parts)
+    host = _host(parts, what)
     literal = address_of(host)
     if literal is not None:
         check_addresses([literal], policy)
@@ -97,15 +97,15 @@ def check_url(url: str, policy: Policy) -> Destination:
     )
 
 
-def _host(parts: SplitResult) -> str:
+def _host(parts: SplitResult, what: str) -> str:
     host = (parts.hostname or "").rstrip(".")
     if not host.isascii():  # full-width digits spell 127.0.0.1 once encoded
         try:
             host = host.encode("idna").decode("ascii").lower()
         except UnicodeError:
-            raise InvalidInput("This webhook address's host name cannot be read.") from None
+            raise InvalidInput(f"This {what} address's host name cannot be read.") from None
     if not host or "%" in host or "\\" in host:  # no IPv6 zone, nothing a parser may split
-        raise InvalidInput("This webhook address's host name cannot be read.")
+        raise InvalidInput(f"This {what} address's host name cannot be read.")
     return host
 
 

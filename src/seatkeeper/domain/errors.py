@@ -242,3 +242,30 @@ class TooManyOpens(TooManyAttempts):
             "Too many sessions were opened from this address just now: try again in "
             f"{seconds} second{'' if seconds == 1 else 's'}.",
         )
+
+
+class SignInRefused(DomainError):
+    """An ID token, a sign-in or a logout token that seatkeeper does not accept."""
+
+    code = "invalid_id_token"
+    message = "The sign-in was refused."
+
+
+class ProviderUnavailable(DomainError):
+    """The account's provider could not be reached, or answered something unusable."""
+
+    code = "identity_provider_unavailable"
+
+
+class NoProvider(DomainError):
+    code = "single_sign_on_not_configured"
+    message = "This account has no single sign-on provider."
+
+
+class PasswordsOff(DomainError):
+    code = "passwords_off"
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(
+            f"This account logs in through {provider} only: use Log in with {provider}."
+        )

@@ -20,6 +20,7 @@ def insert_web_login(
     expires_at: datetime,
     source: str | None,
     user_agent: str | None = None,
+    sso_session: str | None = None,
 ) -> None:
     """Record a login to the pages (the cookie's token is stored only as its hash)."""
     conn.execute(
@@ -31,6 +32,7 @@ def insert_web_login(
             last_seen_at=now,
             source=source,
             user_agent=None if user_agent is None else user_agent[:200],
+            sso_session=None if sso_session is None else sso_session[:255],
         )
     )
 

@@ -96,6 +96,10 @@ users = Table(
     # The username as names are compared: NFKC, case folded (credentials.username_key).
     Column("username_key", String(400), nullable=False),
     Index("ux_users_account_username_key", "account_id", "username_key", unique=True),
+    # Who the account's OpenID Provider says the user is (its `sub`), from their last
+    # sign-in there: a logout from the provider names them by it.
+    Column("sso_subject", String(255)),
+    Index("ix_users_account_sso_subject", "account_id", "sso_subject"),
 )
 
 api_keys = Table(
@@ -268,6 +272,7 @@ web_logins = Table(
     Column("user_agent", String(200)),  # the browser's User-Agent at login, cut short
     Column("last_seen_at", UTCDateTime),  # a request seen, to within LAST_SEEN_EVERY
     Index("ix_web_logins_user", "user_id"),
+    Column("sso_session", String(255)),  # the provider's session (`sid`) it came from
 )
 
 # Login attempts that failed (or are being checked), for throttling logins: pages and
@@ -350,4 +355,49 @@ password_links = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
     Index("ix_password_links_user", "user_id"),
+)
+
+# An account's OpenID Provider. The client secret is kept encrypted when the server has a
+# secret key (services.sso), and is never shown again.
+sso_providers = Table(
+    "sso_providers",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("issuer", String(500), nullable=False),
+    Column("client_id", String(500), nullable=False),
+    Column("client_secret", Text, nullable=False),
+    Column("display_name", String(100), nullable=False),
+    Column("username_claim", String(500), nullable=False),
+    Column("roles_claim", String(500)),
+    Column("role_map", JSON, nullable=False),  # claim value -> role
+    Column("default_role", String(20), nullable=False),
+    Column("passwords_allowed", Boolean, nullable=False),
+    Column("audiences", JSON, nullable=False),  # more client ids for agent sessions
+    Column("scopes", String(500), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Sign-ins sent to a provider and not back yet: the state's hash, and the nonce and PKCE
+# verifier the answer is checked with. Each is used once, and is good for a few minutes.
+sso_requests = Table(
+    "sso_requests",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("nonce", String(100), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("purpose", String(10), nullable=False),  # "page" or "console"
+    Column("next", String(2000), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_sso_requests_expires_at", "expires_at"),
+)
+
+# Back-channel logout tokens already acted on (their `jti`), until they expire: a replayed
+# one changes nothing.
+sso_logouts = Table(
+    "sso_logouts",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("jti", String(200), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False),
 )

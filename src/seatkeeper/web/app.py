@@ -22,6 +22,7 @@ from seatkeeper.config import Settings
 from seatkeeper.services.heartbeats import Heartbeats
 from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import CheckLimits, Passwords
+from seatkeeper.services.sso import single_sign_on
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import ensure_current
 from seatkeeper.web import errors, live, metrics
@@ -128,6 +129,7 @@ def create_app(
 
 def _runtime(settings: Settings, db: Database, clock: Clock) -> Runtime:
     """What every request works with, as the settings make it."""
+    key = settings.secret_key
     return Runtime(
         db=db,
         clock=clock,
@@ -140,6 +142,11 @@ def _runtime(settings: Settings, db: Database, clock: Clock) -> Runtime:
         public_url=settings.public_url,
         webhook_sending=housekeeping.webhook_sending(settings),
         opens=OpenPace(settings.opens_per_minute),
+        sso=single_sign_on(
+            allowed_networks=settings.sso_allowed_networks,
+            allow_http=settings.sso_allow_http,
+            secret_key=None if key is None else key.get_secret_value(),
+        ),
     )
 
 

@@ -29,6 +29,7 @@ from seatkeeper.services import access, accounts, logins
 from seatkeeper.services.heartbeats import Beat, Heartbeats
 from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.sso import SingleSignOn, single_sign_on
 from seatkeeper.services.webhooks import PUBLIC_HTTPS, Sending
 from seatkeeper.storage.db import Database
 from seatkeeper.web.clients import client_address
@@ -57,6 +58,7 @@ class Runtime:
     webhook_sending: Sending = PUBLIC_HTTPS  # where webhooks may go
     quick_beats: Coalesced[tuple[str, str], Beat | None] = field(init=False)
     opens: OpenPace = field(default_factory=OpenPace)  # session opens per address
+    sso: SingleSignOn = field(default_factory=single_sign_on)  # accounts' OpenID Providers
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "quick_beats", Coalesced(self.heartbeats.quick_beats))

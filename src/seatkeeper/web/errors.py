@@ -41,6 +41,10 @@ STATUS: dict[type[e.DomainError], int] = {
     e.SessionEnded: 410,
     e.TooManyAttempts: 429,
     e.LoginsBusy: 503,
+    e.SignInRefused: 401,
+    e.PasswordsOff: 403,
+    e.NoProvider: 404,
+    e.ProviderUnavailable: 502,
 }
 
 _HTTP_CODES = {
