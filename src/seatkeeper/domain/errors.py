@@ -266,6 +266,4 @@ class PasswordsOff(DomainError):
     code = "passwords_off"
 
     def __init__(self, provider: str) -> None:
-        super().__init__(
-            f"This account logs in through {provider} only: use Log in with {provider}."
-        )
+        super().__init__(f"This account logs in through {provider} only: Log in with {provider}.")

@@ -71,6 +71,11 @@ class OpenedSession:
     joined: bool  # True when the agent already had this session open
 
 
+# Who the agent is, proven another way than a password (an ID token from the account's
+# provider, a sign-in the console finished there): the user, for the account found.
+Identify = Callable[[Account], User]
+
+
 def open_session(
     db: Database,
     passwords: Passwords,
@@ -80,6 +85,7 @@ def open_session(
     clock: Clock,
     source: str | None = None,
     asking: Asking = Asking(),
+    identify: Identify | None = None,
 ) -> OpenedSession:
     """Open a session (taking a license), or join the agent's open one (taking none)."""
     key_hash = token_hash(application_key)
@@ -91,6 +97,7 @@ def open_session(
         clock=clock,
         source=source,
         asking=asking,
+        identify=identify,
     )
 
 
@@ -103,6 +110,7 @@ def open_console_session(
     clock: Clock,
     source: str | None = None,
     asking: Asking = Asking(),
+    identify: Identify | None = None,
 ) -> OpenedSession:
     """Open (or join) a session for seatkeeper's own agent console, which needs no key."""
     return _open(
@@ -113,6 +121,7 @@ def open_console_session(
         clock=clock,
         source=source,
         asking=asking,
+        identify=identify,
     )
 
 
@@ -125,6 +134,7 @@ def _open(
     clock: Clock,
     source: str | None,
     asking: Asking,
+    identify: Identify | None = None,
 ) -> OpenedSession:
     """The password is checked before the write transaction (argon2 is slow by design
     and must not hold the lock), throttled like every login; the account, its rules and
@@ -135,7 +145,9 @@ def _open(
     if asking.pace is not None:
         asking.pace.take(account, source, clock.now())
     user = None
-    if credentials is None:
+    if identify is not None:
+        user = identify(account)
+    elif credentials is None:
         pool.ensure_guest_allowed(account)
     else:
         _, user = logins.check_password(

@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from seatkeeper.domain import throttle, validation
-from seatkeeper.domain.errors import InvalidCredentials
-from seatkeeper.domain.model import Account, User
+from seatkeeper.domain.errors import InvalidCredentials, PasswordsOff
+from seatkeeper.domain.model import Account, Role, User
 from seatkeeper.services.secrets import LOGIN_TOKEN_PREFIX, Passwords, new_token, token_hash
 from seatkeeper.storage import accounts, users
 from seatkeeper.storage import logins as stored_logins
+from seatkeeper.storage import sso as stored_sso
 from seatkeeper.storage.db import Database
 
 DEFAULT_LIFETIME = timedelta(hours=12)
@@ -56,6 +57,13 @@ def check_password(
             stored_logins.delete_login_failure(conn, attempt)
             if passwords.needs_rehash(stored):
                 users.set_password_hash(conn, login[0].id, passwords.hash(password))
+            provider = stored_sso.provider_of(conn, account.id)
+    # Told only to whom knows the password. A super_admin, who operates the installation,
+    # is never locked out by an account's choice (and never signs in through it).
+    off = provider is not None and not provider.settings.passwords_allowed
+    if off and login[0].role is not Role.SUPER_ADMIN:
+        assert provider is not None
+        raise PasswordsOff(provider.settings.display_name)
     return account, login[0]
 
 
@@ -116,6 +124,24 @@ def log_in(
         source=source,
         now=now,
     )
+    return start_page_login(
+        db, account, user, now=now, lifetime=lifetime, source=source, user_agent=user_agent
+    )
+
+
+def start_page_login(
+    db: Database,
+    account: Account,
+    user: User,
+    *,
+    now: datetime,
+    lifetime: timedelta = DEFAULT_LIFETIME,
+    source: str | None = None,
+    user_agent: str | None = None,
+    sso_session: str | None = None,
+) -> PageLogin:
+    """A new login to the pages for a user whose identity was proven (a password, or
+    their provider's sign-in from the session `sso_session`)."""
     token = new_token(LOGIN_TOKEN_PREFIX)
     with db.write() as conn:
         users.record_login(conn, user.id, now)
@@ -128,6 +154,7 @@ def log_in(
             source=source,
             # Shown back to the user as text: only printable characters are kept.
             user_agent=None if user_agent is None else "".join(filter(str.isprintable, user_agent)),
+            sso_session=sso_session,
         )
     return PageLogin(user, account, token, now + lifetime)
 

@@ -100,6 +100,7 @@ class Providers:
         self._lock = threading.Lock()
         self._endpoints: dict[str, tuple[float, Endpoints]] = {}
         self._keys: dict[str, tuple[float, KeySet]] = {}
+        self._unknown: dict[str, float] = {}  # when an unknown key id last fetched the keys
 
     def _client(self) -> httpx.Client:
         return httpx.Client(
@@ -164,15 +165,18 @@ class Providers:
         return found
 
     def _key_set(self, issuer: str, kid: str | None) -> KeySet:
-        """The provider's signing keys; fetched again when `kid` is not among them (once a
-        second at most, so that made-up key ids cannot flood the provider)."""
+        """The provider's signing keys; fetched again at once when `kid` is not among them
+        (a rotation), but not more than once a second for unknown ids, so that made-up
+        ones cannot flood the provider."""
+        now = time.monotonic()
         with self._lock:
             kept = self._keys.get(issuer)
-        if kept is not None:
-            age = time.monotonic() - kept[0]
-            known = kid is None or any(k.kid == kid for k in kept[1].keys)
-            if age < KEYS_SECONDS and (known or age < KEYS_AT_MOST_EVERY):
-                return kept[1]
+            if kept is not None and now - kept[0] < KEYS_SECONDS:
+                if kid is None or any(k.kid == kid for k in kept[1].keys):
+                    return kept[1]
+                if now - self._unknown.get(issuer, -KEYS_AT_MOST_EVERY) < KEYS_AT_MOST_EVERY:
+                    return kept[1]
+                self._unknown[issuer] = now
         document = self._get_json(self.endpoints(issuer).jwks, "signing keys")
         try:
             keys = KeySet.import_key_set(document)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -205,8 +205,10 @@ def begin_sign_in(
     next_path: str,
     redirect_uri: str,
     now: datetime,
+    bind: Callable[[str], str] = lambda state: state,
 ) -> str:
-    """Start a sign-in at the account's provider: the address to send the browser to."""
+    """Start a sign-in at the account's provider: the address to send the browser to.
+    `bind` ties the state to the browser: only `bind(state)` finishes the sign-in."""
     with db.read() as conn:
         found = _provider_for(conn, account)
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -217,7 +219,7 @@ def begin_sign_in(
     with db.write() as conn:
         stored.insert_request(
             conn,
-            token_hash(state),
+            token_hash(bind(state)),
             SignInRequest(account.id, nonce, verifier, purpose, next_path),
             now=now,
             expires_at=now + timedelta(minutes=SIGN_IN_MINUTES),
@@ -234,6 +236,7 @@ class SignedIn:
     purpose: str
     next_path: str
     provider_session: str | None  # the `sid` claim
+    id_token: str  # for the console, which opens its session with it
 
 
 def finish_sign_in(
@@ -247,8 +250,8 @@ def finish_sign_in(
     now: datetime,
     source: str | None = None,
 ) -> SignedIn:
-    """Finish a sign-in the provider sent back: the state must be one this server sent for
-    this account and not used yet (it is used up now, whatever follows); the code is
+    """Finish a sign-in the provider sent back: the (bound) state must be one this server
+    sent for this account and not used yet (it is used up now, whatever follows); the code is
     exchanged for an ID token, whose signature, issuer, audience, times and nonce are
     checked; then the user is found or made, with the role the claims give."""
     with db.write() as conn:
@@ -275,9 +278,8 @@ def finish_sign_in(
     with db.write() as conn:
         user = signed_in_user(conn, account, found.settings, claims, now=now, source=source)
     sid = claims.get("sid")
-    return SignedIn(
-        account, user, request.purpose, request.next, sid if isinstance(sid, str) else None
-    )
+    session = sid if isinstance(sid, str) else None
+    return SignedIn(account, user, request.purpose, request.next, session, id_token)
 
 
 def user_for_id_token(

@@ -43,6 +43,7 @@ from seatkeeper.web.live import Hub
 from seatkeeper.web.metrics import RequestTimer, app_metrics, metrics_page
 from seatkeeper.web.pages import add_filters, pages_router
 from seatkeeper.web.pages.common import http_error_page
+from seatkeeper.web.pages.sso import provider_router
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -96,6 +97,7 @@ def create_app(
             keys_router,
             pages_router,
             console_api_router,
+            provider_router,
             healthz,
             metrics_page,
             create_static_files_router(

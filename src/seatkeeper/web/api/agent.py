@@ -18,7 +18,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from seatkeeper.domain import errors as e
 from seatkeeper.domain.errors import InvalidInput
-from seatkeeper.services import agents, flows
+from seatkeeper.services import agents, flows, sso
 from seatkeeper.web.api.schemas import PRINTABLE, FlowBody, Flows, Name
 from seatkeeper.web.deps import Bearer, Runtime, RuntimeDep, Source, bearer_of
 from seatkeeper.web.errors import AnyRequest, responses
@@ -29,7 +29,8 @@ SESSION_TOKEN: list[SecurityRequirement] = [{"SessionToken": []}]
 
 
 class OpenSessionRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """Credentials to open (or join) an agent's session; neither for a Guest session."""
+    """Credentials to open (or join) an agent's session: a username and password, or an ID
+    token from the account's single sign-on provider; none for a Guest session."""
 
     username: (
         Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=PRINTABLE)] | None
@@ -38,8 +39,24 @@ class OpenSessionRequest(msgspec.Struct, forbid_unknown_fields=True):
         Annotated[str, msgspec.Meta(min_length=1, max_length=1024, pattern=r"^[^\x00]*$")] | None
     ) = None
 
+    id_token: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                min_length=1,
+                max_length=16_384,
+                pattern=r"^[A-Za-z0-9_.=-]*$",
+                description="An ID token the account's OpenID Provider issued to the Agent "
+                "Application (or to a client id the account accepts) when the agent signed in",
+            ),
+        ]
+        | None
+    ) = None
+
     def credentials(self) -> tuple[str, str] | None:
-        """(username, password), or None for a Guest."""
+        """(username, password), or None for a Guest or an ID token."""
+        if self.id_token is not None and self.username is not None:
+            raise InvalidInput("Give a username and password, or an ID token, not both.")
         if (self.username is None) != (self.password is None):
             raise InvalidInput(
                 "Give both username and password to log in, or neither for a Guest session."
@@ -118,11 +135,15 @@ class SessionState(msgspec.Struct):
             e.MissingCredentials,
             e.InvalidToken,
             e.InvalidCredentials,
+            e.SignInRefused,
             e.GuestsNotAllowed,
+            e.PasswordsOff,
             e.LicenseLimitReached,
             e.TooManyAttempts,
             e.LoginsBusy,
             e.TooManyOpens,
+            e.NoProvider,
+            e.ProviderUnavailable,
         ),
     },
     status_code=HTTP_201_CREATED,
@@ -135,14 +156,16 @@ def open_session(
     source: Source,
     data: JSONBody[OpenSessionRequest | None] = None,
 ) -> Response[SessionOpened]:
+    body = data or OpenSessionRequest()
     result = agents.open_session(
         runtime.db,
         runtime.passwords,
         application_key=bearer,
-        credentials=(data or OpenSessionRequest()).credentials(),
+        credentials=body.credentials(),
         clock=runtime.clock,
         source=source,
         asking=asking(request, runtime),
+        identify=by_id_token(runtime, body.id_token),
     )
     return opened(result)
 
@@ -150,6 +173,15 @@ def open_session(
 def asking(request: AnyRequest, runtime: Runtime) -> agents.Asking:
     """The pace of the caller's address, and their browser (hashed if a refusal keeps it)."""
     return agents.Asking(runtime.opens, request.headers.get("user-agent"))
+
+
+def by_id_token(runtime: Runtime, id_token: str | None) -> agents.Identify | None:
+    """The agent an ID token names, once the account is known (None: no token given)."""
+    if id_token is None:
+        return None
+    return lambda account: sso.user_for_id_token(
+        runtime.db, runtime.sso, account, id_token, now=runtime.clock.now()
+    )
 
 
 @post(

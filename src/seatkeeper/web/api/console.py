@@ -12,7 +12,13 @@ from litestar import Response, Router, post
 from litestar.params import FromPath, JSONBody
 
 from seatkeeper.services import agents
-from seatkeeper.web.api.agent import OpenSessionRequest, SessionOpened, asking, opened
+from seatkeeper.web.api.agent import (
+    OpenSessionRequest,
+    SessionOpened,
+    asking,
+    by_id_token,
+    opened,
+)
 from seatkeeper.web.deps import PAGE_GUARDS, RuntimeDep, Source
 from seatkeeper.web.errors import AnyRequest
 
@@ -26,14 +32,16 @@ def console_session(
     data: JSONBody[OpenSessionRequest | None] = None,
 ) -> Response[SessionOpened]:
     """Open or join a session for the console, as POST /api/v1/sessions does for a key."""
+    body = data or OpenSessionRequest()
     result = agents.open_console_session(
         runtime.db,
         runtime.passwords,
         account_slug=account,
-        credentials=(data or OpenSessionRequest()).credentials(),
+        credentials=body.credentials(),
         clock=runtime.clock,
         source=source,
         asking=asking(request, runtime),
+        identify=by_id_token(runtime, body.id_token),
     )
     return opened(result)
 

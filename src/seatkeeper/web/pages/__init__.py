@@ -28,6 +28,7 @@ from seatkeeper.web.pages.logins import end_other_logins, logins_page
 from seatkeeper.web.pages.recently_ended import recently_ended
 from seatkeeper.web.pages.set_password import set_password, set_password_page
 from seatkeeper.web.pages.settings import save_settings, settings_page
+from seatkeeper.web.pages.sso import callback, start, start_any
 from seatkeeper.web.pages.users import (
     change_role,
     create_user,
@@ -82,6 +83,9 @@ pages_router = Router(
         console,
         logins_page,
         end_other_logins,
+        start_any,
+        start,
+        callback,
     ],
     dependencies=PAGE_DEPENDENCIES,
     guards=PAGE_GUARDS,

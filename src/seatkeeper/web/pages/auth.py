@@ -12,14 +12,23 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from seatkeeper.domain.errors import InvalidCredentials, LoginsBusy, TooManyAttempts
+from seatkeeper.domain import validation
+from seatkeeper.domain.errors import (
+    AccountNotFound,
+    InvalidCredentials,
+    LoginsBusy,
+    PasswordsOff,
+    TooManyAttempts,
+)
 from seatkeeper.domain.model import Role
-from seatkeeper.services import logins
+from seatkeeper.domain.sso import ProviderSettings
+from seatkeeper.services import accounts, logins, sso
 from seatkeeper.web.deps import (
     LOGIN_COOKIE,
     WITHOUT_LOGIN,
     MaybeVisitor,
     Now,
+    Runtime,
     RuntimeDep,
     Source,
     login_token,
@@ -28,6 +37,8 @@ from seatkeeper.web.errors import AnyRequest, retry_after, status_of
 from seatkeeper.web.pages.common import page
 from seatkeeper.web.pages.flash import MAX_TYPED, Flash, received, see_other
 from seatkeeper.web.pages.views import nav
+
+REFUSED_LOGIN = "The account, username or password is not correct."
 
 
 class LoginForm(msgspec.Struct):
@@ -49,9 +60,20 @@ def safe_next(target: str) -> str:
     return "/"
 
 
-@get("/login", sync_to_thread=False, include_in_schema=False)
+def _provider(runtime: Runtime, account: str) -> ProviderSettings | None:
+    """The single sign-on of the account named, if it has one (the login page offers it)."""
+    if not validation.is_slug(account):
+        return None
+    try:
+        return sso.provider_of_account(runtime.db, accounts.get_account(runtime.db, account))
+    except AccountNotFound:
+        return None
+
+
+@get("/login", sync_to_thread=True, include_in_schema=False)
 def login_page(
     request: AnyRequest,
+    runtime: RuntimeDep,
     next: FromQuery[str] = "/",
     account: FromQuery[str] = "",
     username: FromQuery[str] = "",
@@ -59,9 +81,11 @@ def login_page(
     """The login form; a refused login comes back here with its reason and what was typed
     (never the password)."""
     flash = received(request)
+    account = flash.form.get("account", account)
     context = {
         "next": safe_next(next),
-        "account": flash.form.get("account", account),
+        "account": account,
+        "provider": _provider(runtime, account),
         "username": flash.form.get("username", username),
         "error": flash.error,
         "notice": flash.notice,
@@ -84,6 +108,7 @@ def _paused(request: AnyRequest, form: LoginForm, exc: TooManyAttempts | LoginsB
     context = {
         "next": safe_next(form.next),
         "account": form.account[:MAX_TYPED],
+        "provider": None,
         "username": form.username[:MAX_TYPED],
         "error": exc.message,
         "notice": "",
@@ -115,7 +140,9 @@ def log_in(
             user_agent=request.headers.get("user-agent"),
         )
     except InvalidCredentials:
-        return _refused(request, data, "The account, username or password is not correct.")
+        return _refused(request, data, REFUSED_LOGIN)
+    except PasswordsOff as exc:
+        return _refused(request, data, exc.message)
     except (TooManyAttempts, LoginsBusy) as exc:
         return _paused(request, data, exc)
     target = safe_next(data.next)

@@ -316,7 +316,14 @@
 
   renderFlows();
   var stored = localStorage.getItem(storageKey);
-  if (stored) {
+  // Back from the account's single sign-on: the ID token rides in the fragment (never sent
+  // to a server); it leaves the address bar at once and opens the session.
+  var signedIn = new URLSearchParams(location.hash.slice(1)).get("id_token");
+  if (signedIn) {
+    history.replaceState(null, "", location.pathname);
+    show("start");
+    openSession({ id_token: signedIn });
+  } else if (stored) {
     session = JSON.parse(stored);
     resume();
   } else {
