@@ -10,7 +10,7 @@ demo: $(VENV)/.runtime
 	$(BIN)/seatkeeper demo
 
 ## Install everything the tests need, then run lint, types, the layers and the whole suite.
-test: $(VENV)/.test
+test: $(VENV)/.test tests/oidc/node_modules/.installed
 	scripts/ensure-chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -33,6 +33,16 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.runtime
+
+# The real OpenID Provider the single sign-on tests run (test-only JavaScript, from the
+# committed lock file; never served to users). Without npm those tests skip, saying why.
+tests/oidc/node_modules/.installed: tests/oidc/package-lock.json
+	@if command -v npm >/dev/null; then \
+		echo "Installing the test OpenID Provider (npm ci --prefix tests/oidc) ..."; \
+		npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "Node.js/npm not found: the single sign-on tests against a real provider will be skipped"; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

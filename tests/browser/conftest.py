@@ -124,14 +124,21 @@ def live_server(app: Litestar) -> Iterator[str]:
         yield url
 
 
-def guard_outside(target: Page | BrowserContext, live_server: str) -> list[str]:
-    """Abort every request of `target` to anything but the server under test; the list
-    of what was tried fills as they happen."""
-    ours = urlsplit(live_server).netloc
+@pytest.fixture
+def trusted_servers(live_server: str) -> tuple[str, ...]:
+    """The servers pages may reach: the one under test (and, for single sign-on, the
+    account's OpenID Provider)."""
+    return (live_server,)
+
+
+def guard_outside(target: Page | BrowserContext, servers: tuple[str, ...]) -> list[str]:
+    """Abort every request of `target` to anything but `servers`; the list of what was
+    tried fills as they happen."""
+    ours = {urlsplit(server).netloc for server in servers}
     tried: list[str] = []
 
     def guard(route: Route) -> None:
-        if urlsplit(route.request.url).netloc == ours:
+        if urlsplit(route.request.url).netloc in ours:
             route.continue_()
         else:
             tried.append(route.request.url)
@@ -142,9 +149,9 @@ def guard_outside(target: Page | BrowserContext, live_server: str) -> list[str]:
 
 
 @pytest.fixture
-def outside_requests(page: Page, live_server: str) -> list[str]:
+def outside_requests(page: Page, trusted_servers: tuple[str, ...]) -> list[str]:
     """Requests the page tried to make anywhere but the server under test (all aborted)."""
-    return guard_outside(page, live_server)
+    return guard_outside(page, trusted_servers)
 
 
 def _screenshot_stem(request: pytest.FixtureRequest) -> str:
@@ -220,7 +227,9 @@ class _Watched:
 
 @pytest.fixture
 def new_page(
-    request: pytest.FixtureRequest, new_context: CreateContextCallback, live_server: str
+    request: pytest.FixtureRequest,
+    new_context: CreateContextCallback,
+    trusted_servers: tuple[str, ...],
 ) -> Iterator[Callable[[str], Page]]:
     """`new_page(name)`: a page in a browser of its own (a fresh context: its own cookies
     and localStorage), checked as `page_checks` checks the default page. At the end
@@ -232,7 +241,7 @@ def new_page(
         if any(w.name == name for w in watched):
             raise ValueError(f"a page named {name!r} is open already: names make screenshots")
         context = new_context()
-        outside = guard_outside(context, live_server)
+        outside = guard_outside(context, trusted_servers)
         page = context.new_page()
         entry = _Watched(name, page, outside)
         _watch(page, entry.errors)
