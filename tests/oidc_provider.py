@@ -99,7 +99,7 @@ class Provider:
                 answer = http.post(urljoin(url, form.action or ""), data=fields)
             location = answer.headers.get("location")
             assert answer.is_redirect and location, answer.text[:500]
-            url = urljoin(url, location)
+            url = urljoin(url, str(location))
             if not url.startswith(self.issuer):
                 return url
         raise AssertionError("the provider kept redirecting")
