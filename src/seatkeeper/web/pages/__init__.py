@@ -28,6 +28,7 @@ from seatkeeper.web.pages.logins import end_other_logins, logins_page
 from seatkeeper.web.pages.recently_ended import recently_ended
 from seatkeeper.web.pages.set_password import set_password, set_password_page
 from seatkeeper.web.pages.settings import save_settings, settings_page
+from seatkeeper.web.pages.sso_settings import remove_sso, save_sso
 from seatkeeper.web.pages.users import (
     change_role,
     create_user,
@@ -66,6 +67,8 @@ pages_router = Router(
         recently_ended,
         settings_page,
         save_settings,
+        save_sso,
+        remove_sso,
         users_page,
         create_user,
         change_role,
