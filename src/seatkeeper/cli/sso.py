@@ -99,7 +99,7 @@ def _secret(from_stdin: bool, *, needed: bool) -> str | None:
     """The client secret: read from stdin, or asked for (hidden) at a terminal when the
     provider is new; never an argument, which would land in the shell's history."""
     if from_stdin:
-        secret = click.get_text_stream("stdin").read().rstrip("\r\n")
+        secret = sys.stdin.read().rstrip("\r\n")
         if not secret:
             raise click.UsageError("--client-secret-stdin read nothing from stdin.")
         return secret
