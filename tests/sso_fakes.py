@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+from datetime import datetime
 from typing import Any
 
 import httpx
 from litestar import Litestar
 
+from seatkeeper.domain import sso as rules
 from seatkeeper.domain.destinations import Policy
+from seatkeeper.services import sso
+from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.providers import Providers
 from seatkeeper.services.sso import Sealer, SingleSignOn
+from seatkeeper.storage.db import Database
 
 ISSUER = "https://idp.example.com"
 PUBLIC_ADDRESS = ipaddress.ip_address("93.184.216.34")
@@ -76,3 +81,13 @@ def provider_body(**changes: Any) -> dict[str, Any]:
         "client_secret": CLIENT_SECRET,
     }
     return {**body, **changes}
+
+
+def keep_provider(db: Database, fake: FakeProvider, *, now: datetime, slug: str = "acme") -> None:
+    """The account's provider (provider_body's), set unless it has one."""
+    if sso.provider(db, OPERATOR, slug) is not None:
+        return
+    body = provider_body()
+    secret = body.pop("client_secret")
+    settings = rules.provider_settings(**body)
+    sso.set_provider(db, fake.sso, OPERATOR, slug, settings, client_secret=secret, now=now)

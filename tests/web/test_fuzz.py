@@ -44,6 +44,7 @@ from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import accounts, agent_sessions, interactions
 from tests.conftest import World, bearer
+from tests.sso_fakes import ISSUER, FakeProvider, keep_provider, use
 
 EXAMPLES = 100  # per operation, valid and invalid
 CHECKS = [
@@ -79,6 +80,26 @@ class Targets:
 def settings(settings: Settings) -> Settings:
     # Webhook addresses over http too: more of the generated ones are accepted.
     return settings.model_copy(update={"webhook_allow_http": True})
+
+
+@pytest.fixture
+def fake() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def app(app: Litestar, fake: FakeProvider) -> Litestar:
+    """Single sign-on's provider is the fake one: nothing leaves the machine."""
+    use(app, fake)
+    return app
+
+
+def _aim_issuer(case: Case[Any]) -> None:
+    """A provider's issuer that answers (the fake one), in place of any made-up address."""
+    body = case.body
+    if case.path.endswith("/sso") and isinstance(body, dict):
+        if isinstance(body.get("issuer"), str) and body["issuer"]:
+            body["issuer"] = ISSUER
 
 
 @pytest.fixture
@@ -231,6 +252,7 @@ def test_every_operation(
     clock: FrozenClock,
     live: list[Live],
     targets: Targets,
+    fake: FakeProvider,
 ) -> None:
     schema = schemathesis.openapi.from_asgi("/docs/openapi.json", app)
     operations = []
@@ -263,7 +285,9 @@ def test_every_operation(
             session = _current(db, world, clock, live)
             if real_ids:
                 _keep_webhook(db, clock, targets)
+                keep_provider(db, fake, now=clock.now())
                 _aim(case, session, targets)
+                _aim_issuer(case)
             _spare(case, targets)
             if real_ids and real_step and isinstance(case.body, dict):
                 # A Flow the account offers, and a step of the live Interaction's Flow.
