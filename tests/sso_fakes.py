@@ -26,7 +26,7 @@ from seatkeeper.storage.db import Database
 ISSUER = "https://idp.example.com"
 PUBLIC_ADDRESS = ipaddress.ip_address("93.184.216.34")
 SECRET_KEY = "a secret key of the tests"
-CLIENT_SECRET = "s3cr3t-Of-The-Client-9f8e7d"  # noqa: S105
+CLIENT_SECRET = "s3cr3t-Of-The-Client-9f8e7d"
 
 
 def discovery(issuer: str = ISSUER) -> dict[str, Any]:

@@ -97,9 +97,11 @@ def app(app: Litestar, fake: FakeProvider) -> Litestar:
 def _aim_issuer(case: Case[Any]) -> None:
     """A provider's issuer that answers (the fake one), in place of any made-up address."""
     body = case.body
-    if case.path.endswith("/sso") and isinstance(body, dict):
-        if isinstance(body.get("issuer"), str) and body["issuer"]:
-            body["issuer"] = ISSUER
+    if not (case.path.endswith("/sso") and isinstance(body, dict)):
+        return
+    issuer = body.get("issuer")
+    if isinstance(issuer, str) and issuer:
+        body["issuer"] = ISSUER
 
 
 @pytest.fixture

@@ -183,7 +183,16 @@ def sso_set(
     context: Context,
     account: str,
     client_secret_stdin: bool,
-    **given: Any,
+    issuer: str | None,
+    client_id: str | None,
+    display_name: str | None,
+    username_claim: str | None,
+    roles_claim: str | None,
+    role_map: dict[str, str] | None,
+    default_role: str | None,
+    passwords_allowed: bool | None,
+    audiences: tuple[str, ...],
+    scopes: str | None,
 ) -> None:
     """Set up the account's provider, or change the options given (the others stay).
 
@@ -191,7 +200,12 @@ def sso_set(
     `seatkeeper sso set ACCOUNT --passwords` lets the account's users log in with their
     passwords again, should the provider fail them.
     """
-    given["audiences"] = given["audiences"] or None
+    given = {
+        "issuer": issuer, "client_id": client_id, "display_name": display_name,
+        "username_claim": username_claim, "roles_claim": roles_claim, "role_map": role_map,
+        "default_role": default_role, "passwords_allowed": passwords_allowed,
+        "audiences": audiences or None, "scopes": scopes,
+    }  # fmt: skip
     who = operator.who()
     with opened(context) as database:
         kept = sso.provider(database, who, account)

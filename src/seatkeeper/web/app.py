@@ -19,10 +19,10 @@ from litestar.template import TemplateConfig
 from seatkeeper import housekeeping
 from seatkeeper.clock import Clock, SystemClock
 from seatkeeper.config import Settings
+from seatkeeper.services import sso
 from seatkeeper.services.heartbeats import Heartbeats
 from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import CheckLimits, Passwords
-from seatkeeper.services import sso
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import ensure_current
 from seatkeeper.web import errors, live, metrics

@@ -90,9 +90,7 @@ def test_set_show_change_and_remove(client: Client, world: World, db: Database) 
     assert "single_sign_on_set" in actions and "single_sign_on_removed" in actions
 
 
-def test_the_secret_is_sealed_and_never_shown(
-    client: Client, world: World, db: Database
-) -> None:
+def test_the_secret_is_sealed_and_never_shown(client: Client, world: World, db: Database) -> None:
     answers = [put(client, world.admin_token, provider_body())]
     answers.append(client.get(SSO, headers=bearer(world.admin_token)))
     answers.append(client.get("/docs/openapi.json"))

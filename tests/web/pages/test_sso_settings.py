@@ -97,7 +97,9 @@ def test_the_form_sets_changes_and_removes_the_provider(
     assert after["passwords_allowed"] is False
 
     removed = send(client, {}, f"{FORM}/remove")
-    assert "Single sign-on removed" in removed.text and 'data-testid="sso-not-set-up"' in removed.text
+    assert (
+        "Single sign-on removed" in removed.text and 'data-testid="sso-not-set-up"' in removed.text
+    )
     assert stored(db) == []
     with db.read() as conn:
         assert CLIENT_SECRET not in repr(conn.execute(select(audit_events)).all())
