@@ -94,14 +94,20 @@ def app(app: Litestar, fake: FakeProvider) -> Litestar:
     return app
 
 
-def _aim_issuer(case: Case[Any]) -> None:
-    """A provider's issuer that answers (the fake one), in place of any made-up address."""
+def _aim_provider(case: Case[Any], *, plainly: bool) -> None:
+    """A provider's issuer that answers (the fake one), in place of any made-up address;
+    `plainly`, a valid case's text is made plain too, so that some settings are saved."""
     body = case.body
     if not (case.path.endswith("/sso") and isinstance(body, dict)):
         return
     issuer = body.get("issuer")
     if isinstance(issuer, str) and issuer:
         body["issuer"] = ISSUER
+    valid = case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE
+    if plainly and valid:
+        body.update(client_id="seatkeeper-acme", display_name="Acme SSO", role_map={})
+        body.update(username_claim="preferred_username", scopes="openid", audiences=[])
+        body.pop("client_secret", None)
 
 
 @pytest.fixture
@@ -289,7 +295,7 @@ def test_every_operation(
                 _keep_webhook(db, clock, targets)
                 keep_provider(db, fake, now=clock.now())
                 _aim(case, session, targets)
-                _aim_issuer(case)
+                _aim_provider(case, plainly=real_step)
             _spare(case, targets)
             if real_ids and real_step and isinstance(case.body, dict):
                 # A Flow the account offers, and a step of the live Interaction's Flow.
