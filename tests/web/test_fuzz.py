@@ -44,6 +44,7 @@ from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import accounts, agent_sessions, interactions
 from tests.conftest import World, bearer
+from tests.sso_fakes import ISSUER, FakeProvider, keep_provider, use
 
 EXAMPLES = 100  # per operation, valid and invalid
 CHECKS = [
@@ -79,6 +80,34 @@ class Targets:
 def settings(settings: Settings) -> Settings:
     # Webhook addresses over http too: more of the generated ones are accepted.
     return settings.model_copy(update={"webhook_allow_http": True})
+
+
+@pytest.fixture
+def fake() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def app(app: Litestar, fake: FakeProvider) -> Litestar:
+    """Single sign-on's provider is the fake one: nothing leaves the machine."""
+    use(app, fake)
+    return app
+
+
+def _aim_provider(case: Case[Any], *, plainly: bool) -> None:
+    """A provider's issuer that answers (the fake one), in place of any made-up address;
+    `plainly`, a valid case's text is made plain too, so that some settings are saved."""
+    body = case.body
+    if not (case.path.endswith("/sso") and isinstance(body, dict)):
+        return
+    issuer = body.get("issuer")
+    if isinstance(issuer, str) and issuer:
+        body["issuer"] = ISSUER
+    valid = case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE
+    if plainly and valid:
+        body.update(client_id="seatkeeper-acme", display_name="Acme SSO", role_map={})
+        body.update(username_claim="preferred_username", scopes="openid", audiences=[])
+        body.pop("client_secret", None)
 
 
 @pytest.fixture
@@ -231,6 +260,7 @@ def test_every_operation(
     clock: FrozenClock,
     live: list[Live],
     targets: Targets,
+    fake: FakeProvider,
 ) -> None:
     schema = schemathesis.openapi.from_asgi("/docs/openapi.json", app)
     operations = []
@@ -263,7 +293,9 @@ def test_every_operation(
             session = _current(db, world, clock, live)
             if real_ids:
                 _keep_webhook(db, clock, targets)
+                keep_provider(db, fake, now=clock.now())
                 _aim(case, session, targets)
+                _aim_provider(case, plainly=real_step)
             _spare(case, targets)
             if real_ids and real_step and isinstance(case.body, dict):
                 # A Flow the account offers, and a step of the live Interaction's Flow.

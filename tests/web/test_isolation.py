@@ -28,6 +28,7 @@ from seatkeeper.storage.tables import (
     capacity_alerts,
     license_changes,
     password_links,
+    sso_providers,
     users,
     web_logins,
 )
@@ -39,6 +40,7 @@ from seatkeeper.storage.tables import (
 )
 from seatkeeper.web.deps import CSRF_COOKIE, LOGIN_COOKIE, token_for
 from tests.conftest import World, bearer
+from tests.sso_fakes import FakeProvider, keep_provider, provider_body, use
 from tests.web.api.test_agent import login
 from tests.web.pages.test_pages import log_in
 
@@ -92,6 +94,9 @@ ROUTES = [
     Route("POST", f"{API}/keys", ADMIN, {"kind": "application", "name": "New Key"}),
     Route("POST", f"{API}/keys/{{key}}/revoke", ADMIN),
     Route("POST", f"{API}/keys/{{key}}/rotate", ADMIN, {"grace_minutes": 5}),
+    Route("GET", f"{API}/sso", ADMIN),
+    Route("PUT", f"{API}/sso", ADMIN, provider_body(display_name="Acme SSO")),
+    Route("DELETE", f"{API}/sso", ADMIN),
     Route("GET", "/accounts/acme/active-agents", ADMIN, page=True),
     Route("GET", "/accounts/acme/active-agents/fragments", ADMIN, page=True),
     Route("GET", "/accounts/acme/active-agents/events", ADMIN, page=True, streams=True),
@@ -125,6 +130,21 @@ ROUTES = [
         {"kind": "user", "name": "Pg", "username": "bob"},
         page=True,
     ),
+    Route(
+        "POST",
+        "/accounts/acme/settings/sso",
+        ADMIN,
+        {
+            "issuer": "https://idp.example.com",
+            "client_id": "seatkeeper-acme",
+            "display_name": "Acme SSO",
+            "username_claim": "preferred_username",
+            "default_role": "agent",
+            "passwords_allowed": "on",
+        },
+        page=True,
+    ),
+    Route("POST", "/accounts/acme/settings/sso/remove", ADMIN, {}, page=True),
     Route("POST", "/accounts/acme/keys/{key}/revoke", ADMIN, {}, page=True),
     Route("POST", "/accounts/acme/keys/{key}/rotate", ADMIN, {"grace_minutes": "5"}, page=True),
 ]
@@ -156,6 +176,18 @@ def test_the_table_covers_every_admin_route(app: Litestar) -> None:
     assert served == listed
 
 
+@pytest.fixture
+def fake() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def app(app: Litestar, fake: FakeProvider) -> Litestar:
+    """Single sign-on's provider is the fake one: nothing leaves the machine."""
+    use(app, fake)
+    return app
+
+
 def _new_key(db: Database, clock: FrozenClock) -> int:
     """An application key of acme's, for a revoke or a rotation to act on."""
     made = keys.make_key(
@@ -177,6 +209,7 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         license_changes,
         password_links,
         web_logins,
+        sso_providers,
     ]
     with db.read() as conn:
         return {
@@ -190,9 +223,15 @@ OLD_FLOWS = ("Old/One", "/")  # Flows to remove: names with a slash
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
 def test_each_role_gets_what_it_may_and_nothing_else(
-    client: Client, world: World, db: Database, clock: FrozenClock, route: Route
+    client: Client,
+    world: World,
+    db: Database,
+    clock: FrozenClock,
+    fake: FakeProvider,
+    route: Route,
 ) -> None:
     alice = login(client, world, "alice")
+    keep_provider(db, fake, now=clock.now())
     for name in OLD_FLOWS:
         flows.add_flow(db, OPERATOR, "acme", name=name, steps=["Start"], now=clock.now())
     hook = webhooks.add_webhook(
@@ -237,6 +276,8 @@ def test_each_role_gets_what_it_may_and_nothing_else(
             body = {"name": f"New for {role.replace('_', ' ')}", "steps": ["Start"]}
         if "{key}" in route.path:  # a key of its own to revoke or rotate
             path = re.sub(r"/keys/\d+/", f"/keys/{_new_key(db, clock)}/", path)
+        if route.path.endswith(("/sso", "/sso/remove")):  # one to remove, again
+            keep_provider(db, fake, now=clock.now())
         if route.method == "POST" and route.path.endswith("/acme/users"):
             body = {**body, "username": f"new-{role.replace('_', '-')}"}
         return path, body

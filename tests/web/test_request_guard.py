@@ -21,6 +21,7 @@ from seatkeeper.web.api.agent import agent_router
 from seatkeeper.web.api.export import export_router
 from seatkeeper.web.api.keys import keys_router
 from seatkeeper.web.api.people import people_router
+from seatkeeper.web.api.sso import sso_router
 from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.guard import MAX_DEPTH
 from tests.conftest import PASSWORD, World, bearer
@@ -41,6 +42,7 @@ def _operations() -> list[tuple[str, str]]:
         people_router,
         webhooks_router,
         keys_router,
+        sso_router,
     )
     for router in routers:
         for route in router.routes:
@@ -52,7 +54,7 @@ def _operations() -> list[tuple[str, str]]:
 
 
 OPERATIONS = _operations()
-WITH_BODY = [(m, p) for m, p in OPERATIONS if m in ("POST", "PATCH")]
+WITH_BODY = [(m, p) for m, p in OPERATIONS if m in ("POST", "PATCH", "PUT")]
 # A realistic body for each route that takes one, with the control character in its text.
 BODIES = {
     "/sessions": {"username": "alice{c}", "password": PASSWORD},
@@ -70,6 +72,7 @@ BODIES = {
     "/keys": {"kind": "application", "name": "Key{c}"},
     "/rotate": {"grace_minutes": 5, "expires_at{c}": None},
     "/revoke": {},
+    "/sso": {"issuer": "https://idp.example.com", "client_id": "x", "display_name": "Okta{c}"},
 }
 
 

@@ -1,10 +1,10 @@
-"""The seatkeeper command: serve, demo, db, accounts, users, tokens."""
+"""The seatkeeper command: serve, demo, db, accounts, users, tokens, sso."""
 
 from __future__ import annotations
 
 import click
 
-from seatkeeper.cli import accounts, demo, flows, history, serve, sessions, tokens, users
+from seatkeeper.cli import accounts, demo, flows, history, serve, sessions, sso, tokens, users
 from seatkeeper.cli.common import Commands, Context
 
 
@@ -31,6 +31,7 @@ for command in (
     users.users_group,
     flows.flows_group,
     tokens.tokens_group,
+    sso.sso_group,
     history.history_group,
     sessions.sessions_group,
     sessions.usage_command,

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Connection
@@ -41,6 +41,9 @@ from seatkeeper.storage import sso as stored
 from seatkeeper.storage import users as stored_users
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.sso import SignInRequest, StoredProvider
+
+if TYPE_CHECKING:
+    from seatkeeper.config import Settings
 
 SIGN_IN_MINUTES = 10  # to come back from the provider
 LOGOUT_MEMORY = timedelta(days=1)  # how long a logout token's jti is remembered at least
@@ -104,6 +107,16 @@ def single_sign_on(
     return SingleSignOn(Providers(policy, resolve_with_system), Sealer(secret_key))
 
 
+def from_settings(settings: Settings) -> SingleSignOn:
+    """`single_sign_on` as the server's settings ask for it (the web and the CLI share it)."""
+    key = settings.secret_key
+    return single_sign_on(
+        allowed_networks=settings.sso_allowed_networks,
+        allow_http=settings.sso_allow_http,
+        secret_key=None if key is None else key.get_secret_value(),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderView:
     """An account's provider as admins see it: never its client secret."""
@@ -142,8 +155,10 @@ def set_provider(
     source: str | None = None,
 ) -> ProviderView:
     """Set (or change) the account's provider; a new one needs its client secret, a change
-    keeps the stored one unless another is given. The discovery document is read first, so
-    that a wrong issuer is told now rather than at the first sign-in."""
+    keeps the stored one unless another is given. The discovery document of a new issuer is
+    read first, so that a wrong one is told now rather than at the first sign-in; a change
+    that keeps the issuer does not reach the provider, so that passwords can be turned back
+    on while it is down."""
     if client_secret is not None and not (
         0 < len(client_secret) <= 1000 and client_secret.isprintable()
     ):
@@ -151,8 +166,10 @@ def set_provider(
             {"client_secret": "The client secret has 1 to 1,000 characters, none of them control."}
         )
     with db.read() as conn:
-        authorize(conn, actor, account_slug)  # before reaching out on anyone's behalf
-    sso.providers.endpoints(settings.issuer, fresh=True)
+        account = authorize(conn, actor, account_slug)  # before reaching out for anyone
+        kept = stored.provider_of(conn, account.id)
+    if kept is None or kept.settings.issuer != settings.issuer:
+        sso.providers.endpoints(settings.issuer, fresh=True)
     with db.write() as conn:
         account = authorize(conn, actor, account_slug)
         before = stored.provider_of(conn, account.id)

@@ -19,10 +19,10 @@ from litestar.template import TemplateConfig
 from seatkeeper import housekeeping
 from seatkeeper.clock import Clock, SystemClock
 from seatkeeper.config import Settings
+from seatkeeper.services import sso
 from seatkeeper.services.heartbeats import Heartbeats
 from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import CheckLimits, Passwords
-from seatkeeper.services.sso import single_sign_on
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import ensure_current
 from seatkeeper.web import errors, live, metrics
@@ -32,6 +32,7 @@ from seatkeeper.web.api.console import console_api_router
 from seatkeeper.web.api.export import export_router
 from seatkeeper.web.api.keys import keys_router
 from seatkeeper.web.api.people import people_router
+from seatkeeper.web.api.sso import sso_router
 from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.clients import ForwardedFor
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
@@ -95,6 +96,7 @@ def create_app(
             people_router,
             webhooks_router,
             keys_router,
+            sso_router,
             pages_router,
             console_api_router,
             provider_router,
@@ -131,7 +133,6 @@ def create_app(
 
 def _runtime(settings: Settings, db: Database, clock: Clock) -> Runtime:
     """What every request works with, as the settings make it."""
-    key = settings.secret_key
     return Runtime(
         db=db,
         clock=clock,
@@ -144,11 +145,7 @@ def _runtime(settings: Settings, db: Database, clock: Clock) -> Runtime:
         public_url=settings.public_url,
         webhook_sending=housekeeping.webhook_sending(settings),
         opens=OpenPace(settings.opens_per_minute),
-        sso=single_sign_on(
-            allowed_networks=settings.sso_allowed_networks,
-            allow_http=settings.sso_allow_http,
-            secret_key=None if key is None else key.get_secret_value(),
-        ),
+        sso=sso.from_settings(settings),
     )
 
 

@@ -70,10 +70,17 @@ def _walk(value: Any, depth: int) -> None:
             _walk(item, depth + 1)
 
 
+# A form's text areas, whose lines are read one by one (each line then checked as any text
+# is): line breaks are how they are typed, and no other control character is let through.
+LINES_FIELDS = frozenset({"role_rules", "audiences"})
+
+
 def check_form(body: bytes) -> None:
-    """Refuse a form field (name or value) that holds a control character."""
+    """Refuse a form field (name or value) that holds a control character (a text area's
+    line breaks aside)."""
     for name, value in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
-        if has_control(name) or has_control(value):
+        text = value.replace("\r\n", "\n").replace("\n", "") if name in LINES_FIELDS else value
+        if has_control(name) or has_control(text):
             raise InvalidInput(
                 f"The field {name[:40]!r} must not contain control characters (such as NUL)."
             )

@@ -78,6 +78,13 @@ def timeout_minutes(account: Account) -> float:
     return account.session_timeout.total_seconds() / 60
 
 
+def sso_addresses(base: str, account: Account) -> tuple[str, str]:
+    """The two addresses an admin registers at the account's provider: where it sends the
+    browser back (redirect URI), and where it posts back-channel logouts."""
+    root = f"{base.rstrip('/')}/sso/{account.slug}"
+    return f"{root}/callback", f"{root}/back-channel-logout"
+
+
 def link_url(public_url: str | None, token: str) -> str:
     """The address of a one-time link to set a password: on the server's public address, or
     a path on this server when none is configured (never the Host a request named). The

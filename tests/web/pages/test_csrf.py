@@ -19,6 +19,7 @@ from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.web.deps import CSRF_COOKIE, LOGIN_COOKIE, SAFE_METHODS, token_for
 from tests.conftest import PASSWORD, World
+from tests.sso_fakes import CLIENT_SECRET, FakeProvider, keep_provider, use
 from tests.web.api.test_agent import error_of, login
 from tests.web.pages.test_pages import everything, log_in
 
@@ -69,6 +70,17 @@ ACTIONS = [
     Action(
         f"{ACCOUNT}/keys", "/accounts/acme/keys", {"kind": "application", "name": "x"}, done=200
     ),
+    Action(
+        f"{ACCOUNT}/settings/sso",
+        "/accounts/acme/settings/sso",
+        {
+            "issuer": "https://idp.example.com",
+            "client_id": "x",
+            "display_name": "Acme SSO",
+            "client_secret": CLIENT_SECRET,
+        },
+    ),
+    Action(f"{ACCOUNT}/settings/sso/remove", "/accounts/acme/settings/sso/remove", {}),
     Action(f"{ACCOUNT}/keys/{{key_id:int}}/revoke", "/accounts/acme/keys/1/revoke", {}),
     Action(f"{ACCOUNT}/keys/{{key_id:int}}/rotate", "/accounts/acme/keys/1/rotate", {}, done=200),
     Action(
@@ -92,6 +104,18 @@ SCRIPT_CALLS = [
         done=200,
     ),
 ]
+
+
+@pytest.fixture
+def fake() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def app(app: Litestar, fake: FakeProvider) -> Litestar:
+    """Single sign-on's provider is the fake one: nothing leaves the machine."""
+    use(app, fake)
+    return app
 
 
 def send(
@@ -136,8 +160,11 @@ def test_a_request_from_another_site_is_refused_and_changes_nothing(
     passwords: Passwords,
     clock: FrozenClock,
     action: Action,
+    fake: FakeProvider,
 ) -> None:
     operator = access.Operator("test")
+    if "/sso" in action.path:  # a provider to change or remove
+        keep_provider(db, fake, now=clock.now())
     users.change_user(db, operator, "acme", "carol", enabled=False, now=clock.now())
     link = users.add_user(
         db, passwords, operator, "acme", username="frank", role=Role.AGENT, password=None,

@@ -29,6 +29,7 @@ from seatkeeper.web.pages.recently_ended import recently_ended
 from seatkeeper.web.pages.set_password import set_password, set_password_page
 from seatkeeper.web.pages.settings import save_settings, settings_page
 from seatkeeper.web.pages.sso import callback, start, start_any
+from seatkeeper.web.pages.sso_settings import remove_sso, save_sso
 from seatkeeper.web.pages.users import (
     change_role,
     create_user,
@@ -67,6 +68,8 @@ pages_router = Router(
         recently_ended,
         settings_page,
         save_settings,
+        save_sso,
+        remove_sso,
         users_page,
         create_user,
         change_role,

@@ -17,6 +17,7 @@ from seatkeeper.services import settings
 from seatkeeper.web import presenters as shown
 from seatkeeper.web.deps import Managed, Now, RuntimeDep, Source, Visitor, VisitorDep
 from seatkeeper.web.errors import AnyRequest
+from seatkeeper.web.pages import sso_settings
 from seatkeeper.web.pages.common import page
 from seatkeeper.web.pages.flash import Flash, received, see_other
 from seatkeeper.web.pages.views import nav
@@ -97,6 +98,9 @@ def settings_page(
 ) -> Template:
     found = settings.account_settings(runtime.db, visitor.user, account)
     flash = received(request)  # a refused form: each field's problem, and what was typed
+    single_sign_on = sso_settings.section(request, runtime, visitor, found.account, flash)
+    if single_sign_on["sso_errors"] or flash.notice:  # the single sign-on form's flash
+        flash = Flash()
     values = msgspec.convert(flash.form, SettingsForm) if flash.form else None
     if values is None:
         values = _as_stored(found.account)
@@ -105,7 +109,13 @@ def settings_page(
     return page(
         request,
         "account_settings.html",
-        {**context, "errors": flash.errors, "saved": saved, "conflict": flash.error},
+        {
+            **context,
+            **single_sign_on,
+            "errors": flash.errors,
+            "saved": saved,
+            "conflict": flash.error,
+        },
     )
 
 
