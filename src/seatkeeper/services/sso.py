@@ -309,8 +309,23 @@ def user_for_id_token(
     claims = sso.providers.verify(
         found.settings, id_token, audiences=found.settings.accepted_audiences, now=now
     )
+    with db.read() as conn:  # most opens: a known user, nothing to change, no write
+        known = _unchanged(conn, account, found.settings, claims)
+    if known is not None:
+        return known
     with db.write() as conn:
         return signed_in_user(conn, account, found.settings, claims, now=now)
+
+
+def _unchanged(
+    conn: Connection, account: Account, settings: ProviderSettings, claims: Mapping[str, Any]
+) -> User | None:
+    """The user the claims name, if signing them in changes nothing about them."""
+    found = stored_users.user_login(conn, account.id, username_of(settings, claims))
+    if found is None or found[0].disabled or found[0].role is not role_of(settings, claims):
+        return None
+    subject = stored.subject_of(conn, found[0].id)
+    return found[0] if subject == str(claims["sub"]) else None
 
 
 def signed_in_user(

@@ -130,6 +130,11 @@ def take_request(conn: Connection, state_hash: str, now: datetime) -> SignInRequ
     return SignInRequest(row.account_id, row.nonce, row.code_verifier, row.purpose, row.next)
 
 
+def subject_of(conn: Connection, user_id: int) -> str | None:
+    subject: str | None = conn.scalar(select(users.c.sso_subject).where(users.c.id == user_id))
+    return subject
+
+
 def set_subject(conn: Connection, user_id: int, subject: str) -> None:
     conn.execute(update(users).where(users.c.id == user_id).values(sso_subject=subject))
 
