@@ -165,9 +165,22 @@ class Client:
         _raise_for(response)
         return [Flow(f["name"], tuple(f["steps"])) for f in response.json()["flows"]]
 
-    def open_session(self, username: str | None = None, password: str | None = None) -> Session:
-        """Open a session (a Guest one without credentials), or join the agent's open one."""
-        body = {} if username is None else {"username": username, "password": password}
+    def open_session(
+        self,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        id_token: str | None = None,
+    ) -> Session:
+        """Open a session (a Guest one without credentials), or join the agent's open one;
+        `id_token`: the agent signed in at the account's single sign-on provider."""
+        body: dict[str, str | None] = (
+            {"id_token": id_token}
+            if id_token is not None
+            else {}
+            if username is None
+            else {"username": username, "password": password}
+        )
         response = self.http.post(
             "/api/v1/sessions",
             json=body,

@@ -13,6 +13,7 @@ import pytest
 from litestar import Litestar
 from playwright.sync_api import Page, expect
 
+from seatkeeper.client import Client as SeatkeeperClient
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.destinations import Policy, networks
 from seatkeeper.domain.sso import provider_settings
@@ -131,10 +132,7 @@ def test_an_agent_application_opens_a_session_with_the_providers_id_token(
 ) -> None:
     with httpx.Client(timeout=PATIENCE) as browser:
         token = oidc_provider.id_token_for(client_at_provider, "agent-7", http=browser)
-    opened = httpx.post(
-        f"{live_server}/api/v1/sessions",
-        json={"id_token": token},
-        headers={"Authorization": f"Bearer {world.app_key}"},
-    )
-    assert opened.status_code == 201, opened.text
-    assert opened.json()["agent_id"] == "agent-7"
+    with SeatkeeperClient(live_server, world.app_key, timeout=PATIENCE) as client:
+        session = client.open_session(id_token=token)
+        assert (session.agent_id, session.joined) == ("agent-7", False)
+        assert client.open_session(id_token=token).session_id == session.session_id
