@@ -403,6 +403,8 @@ NEEDS_LOGIN = [  # (method, address, where logging in leads back to)
     ("GET", "/accounts/acme/settings", None),
     ("GET", USERS, None),
     ("POST", "/accounts/acme/settings", "/accounts/acme/settings"),
+    ("POST", "/accounts/acme/settings/sso", "/accounts/acme/settings"),
+    ("POST", "/accounts/acme/settings/sso/remove", "/accounts/acme/settings"),
     ("POST", USERS, USERS),
     ("POST", f"{USERS}/bob/role", USERS),
     ("POST", f"{USERS}/bob/disable", USERS),
