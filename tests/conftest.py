@@ -30,6 +30,7 @@ from seatkeeper.storage import sessions
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import upgrade
 from seatkeeper.web.app import create_app
+from tests.sso_fakes import SECRET_KEY, FakeProvider, use
 
 START = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)  # a Tuesday, 14:00 in Paris
 PASSWORD = "correct horse battery"
@@ -143,8 +144,18 @@ def passwords() -> Passwords:
 
 
 @pytest.fixture
-def app(settings: Settings, clock: FrozenClock, db: Database) -> Litestar:
-    return create_app(settings, clock=clock, database=db)
+def fake(clock: FrozenClock) -> FakeProvider:
+    """The OpenID Provider the tests' app reaches for single sign-on: in this process, so
+    nothing leaves the machine (it publishes a discovery document and keys, nothing more,
+    until a test gives an account a provider)."""
+    return FakeProvider(clock, secret_key=SECRET_KEY)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FrozenClock, db: Database, fake: FakeProvider) -> Litestar:
+    made = create_app(settings, clock=clock, database=db)
+    use(made, fake)
+    return made
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ from seatkeeper.services.settings import change_settings
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import accounts, agent_sessions, interactions
 from tests.conftest import World, bearer
-from tests.sso_fakes import ISSUER, FakeProvider, keep_provider, use
+from tests.sso_fakes import ISSUER, FakeProvider, keep_provider
 
 EXAMPLES = 100  # per operation, valid and invalid
 CHECKS = [
@@ -80,18 +80,6 @@ class Targets:
 def settings(settings: Settings) -> Settings:
     # Webhook addresses over http too: more of the generated ones are accepted.
     return settings.model_copy(update={"webhook_allow_http": True})
-
-
-@pytest.fixture
-def fake() -> FakeProvider:
-    return FakeProvider()
-
-
-@pytest.fixture
-def app(app: Litestar, fake: FakeProvider) -> Litestar:
-    """Single sign-on's provider is the fake one: nothing leaves the machine."""
-    use(app, fake)
-    return app
 
 
 def _aim_provider(case: Case[Any], *, plainly: bool) -> None:

@@ -40,7 +40,7 @@ from seatkeeper.storage.tables import (
 )
 from seatkeeper.web.deps import CSRF_COOKIE, LOGIN_COOKIE, token_for
 from tests.conftest import World, bearer
-from tests.sso_fakes import FakeProvider, keep_provider, provider_body, use
+from tests.sso_fakes import FakeProvider, keep_provider, provider_body
 from tests.web.api.test_agent import login
 from tests.web.pages.test_pages import log_in
 
@@ -174,18 +174,6 @@ def test_the_table_covers_every_admin_route(app: Litestar) -> None:
         for method, path in listed
     }
     assert served == listed
-
-
-@pytest.fixture
-def fake() -> FakeProvider:
-    return FakeProvider()
-
-
-@pytest.fixture
-def app(app: Litestar, fake: FakeProvider) -> Litestar:
-    """Single sign-on's provider is the fake one: nothing leaves the machine."""
-    use(app, fake)
-    return app
 
 
 def _new_key(db: Database, clock: FrozenClock) -> int:

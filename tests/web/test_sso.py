@@ -10,6 +10,7 @@ import hmac
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -25,15 +26,23 @@ from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, audit_events, web_logins
 from seatkeeper.storage.tables import users as users_table
 from tests.conftest import PASSWORD, World, bearer
-from tests.fake_provider import CLIENT_ID, FakeProvider, configure, connect, new_key
+from tests.sso_fakes import CLIENT_ID, FakeProvider, keep_provider, new_key
 
 Client = TestClient[Litestar]
 
 
+# acme's provider in these tests: groups mapped to roles, and a desktop application's
+# client id accepted beside seatkeeper's.
+ACME_ID: dict[str, Any] = {
+    "display_name": "Acme ID",
+    "role_map": {"seat-admins": "account_admin", "seat-designers": "designer"},
+    "audiences": ["acme-desktop"],
+}
+
+
 @pytest.fixture
-def provider(app: Litestar, db: Database, world: World, clock: FrozenClock) -> FakeProvider:
-    fake = FakeProvider(clock)
-    configure(db, connect(app, fake), fake, now=clock.now(), audiences=["acme-desktop"])
+def provider(fake: FakeProvider, db: Database, world: World, clock: FrozenClock) -> FakeProvider:
+    keep_provider(db, fake, now=clock.now(), **ACME_ID)
     return fake
 
 
@@ -330,7 +339,8 @@ def test_a_token_from_another_accounts_provider_is_refused(
     app: Litestar, client: Client, provider: FakeProvider, world: World, db: Database,
     clock: FrozenClock,
 ) -> None:  # fmt: skip
-    globex = FakeProvider(clock, issuer="https://idp.example.com")  # same address, its own keys
+    globex = FakeProvider(clock, issuer="https://idp.example.com")  # same address, its own key
+    globex.keys = [new_key("key-1")]  # and the same key id
     before = counts(db)
     status, body = open_with(client, world, globex.id_token("alan"))
     assert status == 401
@@ -348,23 +358,22 @@ def test_a_new_signing_key_is_fetched_when_its_id_appears(
     client: Client, provider: FakeProvider, world: World
 ) -> None:
     assert open_with(client, world, provider.id_token("alan"))[0] == 201
-    fetched = provider.requests.count("/jwks")
+    fetched = provider.paths().count("/jwks")
     provider.rotate("key-2")
     status, body = open_with(client, world, provider.id_token("bob"))
     assert (status, body["agent_id"]) == (201, "bob")
-    assert provider.requests.count("/jwks") == fetched + 1
+    assert provider.paths().count("/jwks") == fetched + 1
     open_with(client, world, provider.id_token("carol"))
-    assert provider.requests.count("/jwks") == fetched + 1  # known now: not fetched again
+    assert provider.paths().count("/jwks") == fetched + 1  # known now: not fetched again
 
 
 # --- Passwords off ------------------------------------------------------------------------
 
 
 def test_with_passwords_off_only_single_sign_on_logs_in(
-    app: Litestar, client: Client, world: World, db: Database, clock: FrozenClock
+    client: Client, world: World, db: Database, clock: FrozenClock, fake: FakeProvider
 ) -> None:
-    fake = FakeProvider(clock)
-    configure(db, connect(app, fake), fake, now=clock.now(), passwords_allowed=False)
+    keep_provider(db, fake, now=clock.now(), passwords_allowed=False, **ACME_ID)
     page = client.get("/login?account=acme")
     assert "Log in with Acme ID" in page.text and 'data-testid="login-password"' not in page.text
     refused = client.post(

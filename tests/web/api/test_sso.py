@@ -12,28 +12,13 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from seatkeeper.clock import FrozenClock
-from seatkeeper.config import Settings
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import audit_events, sso_providers
-from seatkeeper.web.app import create_app
 from tests.conftest import World, bearer
-from tests.sso_fakes import CLIENT_SECRET, ISSUER, SECRET_KEY, FakeProvider, provider_body, use
+from tests.sso_fakes import CLIENT_SECRET, ISSUER, FakeProvider, provider_body, use
 
 Client = TestClient[Litestar]
 SSO = "/api/v1/accounts/acme/sso"
-
-
-@pytest.fixture
-def fake() -> FakeProvider:
-    return FakeProvider(secret_key=SECRET_KEY)
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock, db: Database, fake: FakeProvider) -> Litestar:
-    made = create_app(settings, clock=clock, database=db)
-    use(made, fake)
-    return made
 
 
 def stored(db: Database) -> list[dict[str, Any]]:

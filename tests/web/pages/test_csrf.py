@@ -19,7 +19,7 @@ from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.web.deps import CSRF_COOKIE, LOGIN_COOKIE, SAFE_METHODS, token_for
 from tests.conftest import PASSWORD, World
-from tests.sso_fakes import CLIENT_SECRET, FakeProvider, keep_provider, use
+from tests.sso_fakes import CLIENT_SECRET, FakeProvider, keep_provider
 from tests.web.api.test_agent import error_of, login
 from tests.web.pages.test_pages import everything, log_in
 
@@ -104,18 +104,6 @@ SCRIPT_CALLS = [
         done=200,
     ),
 ]
-
-
-@pytest.fixture
-def fake() -> FakeProvider:
-    return FakeProvider()
-
-
-@pytest.fixture
-def app(app: Litestar, fake: FakeProvider) -> Litestar:
-    """Single sign-on's provider is the fake one: nothing leaves the machine."""
-    use(app, fake)
-    return app
 
 
 def send(

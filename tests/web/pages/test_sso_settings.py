@@ -12,30 +12,15 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from seatkeeper.clock import FrozenClock
-from seatkeeper.config import Settings
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import audit_events, sso_providers
-from seatkeeper.web.app import create_app
 from tests.conftest import World
-from tests.sso_fakes import CLIENT_SECRET, ISSUER, SECRET_KEY, FakeProvider, use
+from tests.sso_fakes import CLIENT_SECRET, ISSUER
 from tests.web.pages.test_pages import form_token, log_in
 
 Client = TestClient[Litestar]
 SETTINGS = "/accounts/acme/settings"
 FORM = f"{SETTINGS}/sso"
-
-
-@pytest.fixture
-def fake() -> FakeProvider:
-    return FakeProvider(secret_key=SECRET_KEY)
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock, db: Database, fake: FakeProvider) -> Litestar:
-    made = create_app(settings, clock=clock, database=db)
-    use(made, fake)
-    return made
 
 
 def stored(db: Database) -> list[dict[str, Any]]:
