@@ -64,6 +64,12 @@ class Runtime:
         object.__setattr__(self, "quick_beats", Coalesced(self.heartbeats.quick_beats))
 
 
+def base_url(connection: Connection) -> str:
+    """Where this server is reached: its public URL, else the address the request came to."""
+    public: str | None = connection.app.state.runtime.public_url
+    return (public or str(connection.base_url)).rstrip("/")
+
+
 RuntimeDep = NamedDependency[Runtime]
 Now = NamedDependency[datetime]
 Bearer = NamedDependency[str]

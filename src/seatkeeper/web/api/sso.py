@@ -16,7 +16,15 @@ from seatkeeper.domain.model import Role
 from seatkeeper.services import sso
 from seatkeeper.web import presenters as shown
 from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS
-from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep, Source
+from seatkeeper.web.deps import (
+    ADMIN_DEPENDENCIES,
+    ADMIN_GUARDS,
+    ApiUser,
+    Now,
+    RuntimeDep,
+    Source,
+    base_url,
+)
 from seatkeeper.web.errors import AnyRequest, responses
 
 GIVEN_ROLES = [r.value for r in Role if rules.HIGHEST_ROLE.at_least(r)]
@@ -90,12 +98,6 @@ class ProviderChange(msgspec.Struct, forbid_unknown_fields=True):
     audiences: Audiences = msgspec.field(default_factory=list)
     scopes: Text = rules.DEFAULT_SCOPES
     client_secret: ClientSecret | None = None
-
-
-def base_url(request: AnyRequest) -> str:
-    """Where this server is reached: its public URL, else the address the request came to."""
-    public: str | None = request.app.state.runtime.public_url
-    return (public or str(request.base_url)).rstrip("/")
 
 
 def provider_body(view: sso.ProviderView, base: str) -> ProviderBody:

@@ -145,7 +145,15 @@ def log_in(
         return _refused(request, data, exc.message)
     except (TooManyAttempts, LoginsBusy) as exc:
         return _paused(request, data, exc)
-    target = safe_next(data.next)
+    return logged_in(request, runtime, login, data.next)
+
+
+def logged_in(
+    request: AnyRequest, runtime: Runtime, login: logins.PageLogin, next: str
+) -> Redirect:
+    """The browser holds the login's cookie from now on, and goes where it was going (an
+    admin who was going nowhere in particular: to Active Agents)."""
+    target = safe_next(next)
     if target == "/" and login.user.role.at_least(Role.ACCOUNT_ADMIN):
         target = f"/accounts/{login.account.slug}/active-agents"
     response = Redirect(target, status_code=HTTP_303_SEE_OTHER)

@@ -8,13 +8,11 @@ carried to another browser is refused, so nobody can sign someone else in as the
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import msgspec
 from litestar import Response, Router, get, post
-from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
@@ -27,29 +25,20 @@ from seatkeeper.domain.errors import (
     ProviderUnavailable,
     SignInRefused,
 )
-from seatkeeper.domain.model import Account, Role
+from seatkeeper.domain.model import Account
 from seatkeeper.services import accounts, logins, sso
 from seatkeeper.services.secrets import token_hash
-from seatkeeper.web.deps import LOGIN_COOKIE, Now, RuntimeDep, Source, csrf_secret
+from seatkeeper.web import presenters as shown
+from seatkeeper.web.deps import Now, RuntimeDep, Source, base_url, csrf_secret
 from seatkeeper.web.errors import AnyRequest, error_response
-from seatkeeper.web.pages.auth import REFUSED_LOGIN, safe_next
+from seatkeeper.web.pages.auth import REFUSED_LOGIN, logged_in, safe_next
 from seatkeeper.web.pages.flash import Flash, see_other
 
 LONGEST_PARAMETER = 4096
 
 
-def _base(request: AnyRequest, runtime: RuntimeDep) -> str:
-    return runtime.public_url or str(request.base_url).rstrip("/")
-
-
-def redirect_uri(base: str, account: str) -> str:
-    """Where the provider sends the browser back (to register at the provider)."""
-    return f"{base}/sso/{quote(account, safe='')}/callback"
-
-
-def back_channel_uri(base: str, account: str) -> str:
-    """Where the provider posts its logout tokens (to register at the provider)."""
-    return f"{base}/sso/{quote(account, safe='')}/back-channel-logout"
+def _redirect_uri(request: AnyRequest, account: Account) -> str:
+    return shown.sso_addresses(base_url(request), account)[0]
 
 
 def _bound(state: str, request: AnyRequest) -> str:
@@ -100,7 +89,7 @@ def start(
             found,
             purpose=purpose,
             next_path=safe_next(next),
-            redirect_uri=redirect_uri(_base(request, runtime), found.slug),
+            redirect_uri=_redirect_uri(request, found),
             now=now,
             bind=lambda state: _bound(state, request),
         )
@@ -135,7 +124,7 @@ def callback(
             found,
             state=_bound(returned, request),
             code=code,
-            redirect_uri=redirect_uri(_base(request, runtime), found.slug),
+            redirect_uri=_redirect_uri(request, found),
             now=now,
             source=source,
         )
@@ -158,22 +147,7 @@ def callback(
         user_agent=request.headers.get("user-agent"),
         sso_session=signed.provider_session,
     )
-    target = signed.next_path
-    if target == "/" and login.user.role.at_least(Role.ACCOUNT_ADMIN):
-        target = f"/accounts/{found.slug}/active-agents"
-    answer = Redirect(target, status_code=HTTP_303_SEE_OTHER)
-    answer.set_cookie(
-        Cookie(
-            key=LOGIN_COOKIE,
-            value=login.token,
-            max_age=int(runtime.login_lifetime / timedelta(seconds=1)),
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
-        )
-    )
-    return answer
+    return logged_in(request, runtime, login, signed.next_path)
 
 
 class LogoutRequest(msgspec.Struct):

@@ -14,7 +14,16 @@ from seatkeeper.domain.errors import InvalidFields, NoProvider, ProviderUnavaila
 from seatkeeper.domain.model import Account, Role
 from seatkeeper.services import sso
 from seatkeeper.web import presenters as shown
-from seatkeeper.web.deps import Managed, Now, Runtime, RuntimeDep, Source, Visitor, VisitorDep
+from seatkeeper.web.deps import (
+    Managed,
+    Now,
+    Runtime,
+    RuntimeDep,
+    Source,
+    Visitor,
+    VisitorDep,
+    base_url,
+)
 from seatkeeper.web.errors import AnyRequest
 from seatkeeper.web.pages.flash import Flash, see_other
 
@@ -67,7 +76,7 @@ def section(
     view = sso.provider(runtime.db, who.user, account.slug)
     mine = flash.form.get("form") == MARK
     form = msgspec.convert(flash.form, SsoForm) if mine else _as_stored(view)
-    redirect, logout = shown.sso_addresses(runtime.public_url or str(request.base_url), account)
+    redirect, logout = shown.sso_addresses(base_url(request), account)
     return {
         "sso": view,
         "sso_form": form,
