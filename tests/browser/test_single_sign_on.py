@@ -19,8 +19,8 @@ from seatkeeper.domain.destinations import Policy, networks
 from seatkeeper.domain.sso import provider_settings
 from seatkeeper.services import sso
 from seatkeeper.services.access import OPERATOR
+from seatkeeper.services.outbound import resolve_with_system
 from seatkeeper.services.providers import Providers
-from seatkeeper.services.webhooks import resolve_with_system
 from seatkeeper.storage.db import Database
 from tests.browser.conftest import ACTIVE_AGENTS, CONSOLE, Agents
 from tests.conftest import World

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,10 +26,10 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
-from seatkeeper.domain import destinations
-from seatkeeper.domain.destinations import IPAddress, Policy
+from seatkeeper.domain.destinations import Policy
 from seatkeeper.domain.errors import InvalidInput, ProviderUnavailable, SignInRefused
 from seatkeeper.domain.sso import ProviderSettings
+from seatkeeper.services.outbound import CheckedTransport, Resolve
 
 TIMEOUT_SECONDS = 5.0
 METADATA_SECONDS = 3600.0  # a discovery document is read again after an hour
@@ -42,37 +42,6 @@ SIGNATURES = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 BACK_CHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
-
-Resolve = Callable[[str, int], list[IPAddress]]
-
-
-class CheckedTransport(httpx.BaseTransport):
-    """Sends a request only to an address the policy allows: the host is resolved, every
-    address it has is checked, and the connection goes to the checked address (naming
-    the host in the Host header and in TLS), so a second lookup cannot lead elsewhere."""
-
-    def __init__(self, policy: Policy, resolve: Resolve, inner: httpx.BaseTransport) -> None:
-        self.policy = policy
-        self.resolve = resolve
-        self.inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        target = destinations.check_url(str(request.url), self.policy, what="provider")
-        addresses = (
-            [target.address]
-            if target.address is not None
-            else self.resolve(target.host, target.port)
-        )
-        destinations.check_addresses(addresses, self.policy)
-        address = addresses[0]
-        connect = f"[{address}]" if address.version == 6 else str(address)
-        request.url = request.url.copy_with(host=connect.strip("[]"))
-        if target.address is None:
-            request.extensions = {**request.extensions, "sni_hostname": target.host}
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +65,8 @@ class Providers:
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._transport = CheckedTransport(policy, resolve, transport or httpx.HTTPTransport())
+        inner = transport or httpx.HTTPTransport()
+        self._transport = CheckedTransport(policy, resolve, inner, what="provider")
         self._lock = threading.Lock()
         self._endpoints: dict[str, tuple[float, Endpoints]] = {}
         self._keys: dict[str, tuple[float, KeySet]] = {}

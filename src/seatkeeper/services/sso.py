@@ -31,9 +31,9 @@ from seatkeeper.domain.errors import (
 from seatkeeper.domain.model import Account, EndReason, Role, User
 from seatkeeper.domain.sso import ProviderSettings, role_of, username_of
 from seatkeeper.services.access import Actor, Operator, audited, authorize
+from seatkeeper.services.outbound import resolve_with_system
 from seatkeeper.services.providers import Providers
 from seatkeeper.services.secrets import token_hash
-from seatkeeper.services.webhooks import resolve_with_system
 from seatkeeper.storage import accounts as stored_accounts
 from seatkeeper.storage import logins as stored_logins
 from seatkeeper.storage import sessions

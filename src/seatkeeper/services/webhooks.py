@@ -14,13 +14,10 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -35,7 +32,9 @@ from seatkeeper.domain import destinations
 from seatkeeper.domain.destinations import Destination, IPAddress, Policy
 from seatkeeper.domain.errors import InvalidInput, TooManyWebhooks, WebhookNotFound
 from seatkeeper.domain.model import Account, Delivery, Webhook
+from seatkeeper.services import outbound
 from seatkeeper.services.access import Actor, audited, authorize
+from seatkeeper.services.outbound import Resolve, resolve_with_system
 from seatkeeper.storage import webhooks as stored
 from seatkeeper.storage.accounts import lock_account
 from seatkeeper.storage.db import Database
@@ -51,17 +50,6 @@ LOOKUP_SECONDS = 3.0  # to resolve a name when it is registered
 LEASE_MARGIN = timedelta(seconds=30)  # after the deadline, to record the attempt
 BATCH = 20
 SIGNATURE_HEADER = "X-Seatkeeper-Signature"
-
-Resolve = Callable[[str, int], list[IPAddress]]  # host, port -> its addresses (or OSError)
-
-
-def resolve_with_system(host: str, port: int) -> list[IPAddress]:
-    """Every address the system's resolver gives the name (raises OSError if none)."""
-    try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except UnicodeError as exc:  # a label too long to encode: no such name
-        raise OSError(f"cannot resolve {host!r}") from exc
-    return [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in found]
 
 
 class Sending:
@@ -335,18 +323,8 @@ async def attempt(
 
 async def _reach(url: str, sending: Sending) -> tuple[Destination, IPAddress]:
     """The destination, checked again, and the one checked address to connect to."""
-    destination = destinations.check_url(url, sending.policy)
-    if destination.address is not None:
-        addresses = [destination.address]
-    else:
-        addresses = await anyio.to_thread.run_sync(
-            sending.resolve, destination.host, destination.port, abandon_on_cancel=True
-        )
-    destinations.check_addresses(addresses, sending.policy)
-    address = addresses[0]
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return destination, address
+    check = partial(outbound.reach, url, sending.policy, sending.resolve)
+    return await anyio.to_thread.run_sync(check, abandon_on_cancel=True)
 
 
 async def _post(
