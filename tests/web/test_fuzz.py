@@ -95,6 +95,7 @@ def _aim_provider(case: Case[Any], *, plainly: bool) -> None:
     if plainly and valid:
         body.update(client_id="seatkeeper-acme", display_name="Acme SSO", role_map={})
         body.update(username_claim="preferred_username", scopes="openid", audiences=[])
+        body.update(roles_claim=None, default_role="agent", passwords_allowed=True)
         body.pop("client_secret", None)
 
 
