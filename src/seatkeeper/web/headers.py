@@ -36,9 +36,10 @@ _ENCODED = [(name.lower().encode(), value.encode()) for name, value in SECURITY_
 _CACHEABLE = "/static/"
 
 
-def add_security_headers(message: Message, scope: Scope) -> None:
+async def add_security_headers(message: Message, scope: Scope) -> None:
     """Give an answer that is starting every security header it does not set itself (a
-    route may set its own: a stricter referrer policy, say)."""
+    route may set its own: a stricter referrer policy, say). Async, though it awaits
+    nothing: Litestar runs a plain function hook in a worker thread, twice an answer."""
     if message["type"] != "http.response.start":
         return
     headers = list(message.get("headers") or [])
