@@ -1,12 +1,9 @@
 """Agent-side use cases: open or join a session, keep it alive, work in Interactions, log out.
 
 Each use case writes in one transaction. Refusals that must be recorded (a denial,
-a timeout noticed on the way) are committed before the error is raised.
-
-Use cases that change how many licenses are held (opening, logging out) read the
-time only once they hold the account's lock, so that the recorded history orders
-claims and releases exactly as the lock did: it never shows more sessions open
-at once than there were licenses.
+a timeout noticed on the way) are committed before the error is raised. Opening and
+logging out change how many licenses are held: they are decided under the account's
+lock by services.seats, one at a time here, or many together (the web API's).
 """
 
 from __future__ import annotations
@@ -21,22 +18,20 @@ from uuid import UUID
 from sqlalchemy import Connection
 
 from seatkeeper.clock import Clock
-from seatkeeper.domain import keys as key_rules
 from seatkeeper.domain import pool, work
 from seatkeeper.domain.errors import (
     AccountNotFound,
     InteractionClosed,
     InteractionNotFound,
-    InvalidCredentials,
     InvalidToken,
     LicenseLimitReached,
     SessionNotFound,
 )
-from seatkeeper.domain.model import Account, AgentSession, EndReason, Interaction, User
-from seatkeeper.services import accounts, alerts, logins
+from seatkeeper.domain.model import Account, AgentSession, Interaction, User
+from seatkeeper.services import accounts, logins, seats
 from seatkeeper.services.access import note_use
 from seatkeeper.services.pace import OpenPace
-from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, Passwords, new_token, token_hash
+from seatkeeper.services.secrets import Passwords, token_hash
 from seatkeeper.storage import accounts as stored_accounts
 from seatkeeper.storage import flows as stored_flows
 from seatkeeper.storage import keys, sessions, users
@@ -63,13 +58,7 @@ def requester(source: str | None, browser: str | None) -> str | None:
     return hashlib.blake2b(seen, digest_size=16, person=b"seatkeeper-ask").hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class OpenedSession:
-    session: AgentSession
-    token: str
-    agent_id: str | None  # the username, None for a Guest
-    joined: bool  # True when the agent already had this session open
-
+OpenedSession = seats.Opened
 
 # Who the agent is, proven another way than a password (an ID token from the account's
 # provider, a sign-in the console finished there): the user, for the account found.
@@ -88,17 +77,18 @@ def open_session(
     identify: Identify | None = None,
 ) -> OpenedSession:
     """Open a session (taking a license), or join the agent's open one (taking none)."""
-    key_hash = token_hash(application_key)
-    return _open(
+    door = Door(key_hash=token_hash(application_key))
+    claim = seat_claim(
         db,
         passwords,
-        lambda conn, note: _account_for_key(conn, key_hash, clock.now(), note=note),
-        credentials=credentials,
+        door,
+        credentials,
         clock=clock,
         source=source,
         asking=asking,
         identify=identify,
     )
+    return settled(seats.decide(db, clock, [claim])[0])
 
 
 def open_console_session(
@@ -113,43 +103,64 @@ def open_console_session(
     identify: Identify | None = None,
 ) -> OpenedSession:
     """Open (or join) a session for seatkeeper's own agent console, which needs no key."""
-    return _open(
+    claim = seat_claim(
         db,
         passwords,
-        lambda conn, _note: _console_account(conn, account_slug),
-        credentials=credentials,
+        Door(console=account_slug),
+        credentials,
         clock=clock,
         source=source,
         asking=asking,
         identify=identify,
     )
+    return settled(seats.decide(db, clock, [claim])[0])
 
 
-def _open(
+@dataclass(frozen=True, slots=True)
+class Door:
+    """How an open reaches its account: an application key's hash, or the account's
+    console (its slug)."""
+
+    key_hash: str | None = None
+    console: str | None = None
+
+
+def seat_claim(
     db: Database,
     passwords: Passwords,
-    find_account: Callable[[Connection, bool], Account],
-    *,
+    door: Door,
     credentials: tuple[str, str] | None,
+    *,
     clock: Clock,
     source: str | None,
     asking: Asking,
     identify: Identify | None = None,
-) -> OpenedSession:
-    """The password is checked before the write transaction (argon2 is slow by design
-    and must not hold the lock), throttled like every login; the account, its rules and
-    the user are checked again under the lock, where the seat is claimed. Opens from one
-    address beyond its pace are refused first, and cost neither a hash nor a write."""
+) -> seats.Claim:
+    """What an open asks for, with who the agent is proven: a Guest's claim is made at
+    once (its account is found, and its pace kept, when claims are decided); an agent's
+    password or ID token is checked first, which blocks (argon2 is slow by design and
+    must not hold the lock), throttled like every login. Opens from one address beyond
+    its pace are refused before that, and cost neither a hash nor a write."""
+    claim = seats.Claim(
+        key_hash=door.key_hash,
+        console=door.console,
+        asker=requester(source, asking.browser),
+        pace=asking.pace,
+        source=source,
+    )
+    if credentials is None and identify is None:
+        return claim
     with db.read() as conn:
-        account = find_account(conn, False)
+        if door.key_hash is not None:
+            account = _account_for_key(conn, door.key_hash, clock.now())
+        else:
+            account = _console_account(conn, door.console or "")
     if asking.pace is not None:
         asking.pace.take(account, source, clock.now())
-    user = None
     if identify is not None:
         user = identify(account)
-    elif credentials is None:
-        pool.ensure_guest_allowed(account)
     else:
+        assert credentials is not None
         _, user = logins.check_password(
             db,
             passwords,
@@ -159,14 +170,17 @@ def _open(
             source=source,
             now=clock.now(),
         )
-    token = new_token(SESSION_TOKEN_PREFIX)
-    with db.write() as conn:
-        result = _claim_seat(
-            conn, find_account(conn, True), user, token, clock, requester(source, asking.browser)
-        )
-    if isinstance(result, int):
-        raise LicenseLimitReached(result)
-    return result
+    return replace(claim, user=user, pace=None)
+
+
+def settled(answer: seats.Answer | Exception) -> OpenedSession:
+    """The session a claim opened or joined; or its refusal, raised."""
+    if isinstance(answer, Exception):
+        raise answer
+    if isinstance(answer, seats.Refused):
+        raise LicenseLimitReached(answer.licenses)
+    assert answer is not None
+    return answer
 
 
 def _console_account(conn: Connection, account_slug: str) -> Account:
@@ -177,66 +191,12 @@ def _console_account(conn: Connection, account_slug: str) -> Account:
     return account
 
 
-def _account_for_key(
-    conn: Connection, key_hash: str, now: datetime, *, note: bool = False
-) -> Account:
-    """The account of a working application key; with `note`, inside a write, its use is
-    written down (at most about once a minute)."""
+def _account_for_key(conn: Connection, key_hash: str, now: datetime) -> Account:
+    """The account of a working application key."""
     found = keys.application_key_in_use(conn, key_hash, now)
     if found is None:
-        raise InvalidToken("The application key is not valid, or has been revoked or expired.")
-    if note and key_rules.stale(found[1].last_used_at, now):
-        keys.note_use(conn, found[1].key_id, now)
+        raise InvalidToken(seats.BAD_KEY)
     return found[0]
-
-
-def _claim_seat(
-    conn: Connection,
-    found: Account,
-    user: User | None,
-    token: str,
-    clock: Clock,
-    asker: str | None,
-) -> OpenedSession | int:
-    """The atomic seat claim: check and insert under the account's lock.
-
-    Returns the opened (or joined) session, or the license total when the pool is
-    full (the denial is recorded in this transaction).
-    """
-    account = stored_accounts.lock_account(conn, found.id)
-    if user is None:
-        pool.ensure_guest_allowed(account)
-    else:
-        current = users.user_login(conn, account.id, user.username)
-        if current is None or current[0].disabled:
-            raise InvalidCredentials
-    now = clock.now()
-    sessions.expire_overdue_sessions(conn, now, account_id=account.id)
-    expires_at = pool.expiry(now, account.session_timeout)
-    user_id = None if user is None else user.id
-    session = None if user_id is None else sessions.open_session_of_user(conn, account.id, user_id)
-    joined = session is not None
-    if session is not None:
-        sessions.touch_session(conn, session.id, now=now, expires_at=expires_at)
-        session = replace(session, last_activity_at=now, expires_at=expires_at)
-    elif pool.has_free_seat(
-        in_use := sessions.count_open_sessions(conn, account.id, now), account.licenses
-    ):
-        session = sessions.insert_session(
-            conn, account_id=account.id, user_id=user_id, now=now, expires_at=expires_at
-        )
-        alerts.claimed(conn, account, in_use + 1, now)
-    else:
-        sessions.insert_denial(
-            conn, account_id=account.id, user_id=user_id, at=now, requester=asker
-        )
-        return account.licenses
-    sessions.insert_session_token(
-        conn, token_hash=token_hash(token), session_id=session.id, now=now
-    )
-    if user_id is not None:  # a session opened or joined: a login (a refusal is not)
-        users.record_login(conn, user_id, now)
-    return OpenedSession(session, token, None if user is None else user.username, joined)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +216,6 @@ def _for_session(
     session_id: str,
     clock: Clock,
     action: Callable[[_Call], T],
-    releases_seat: bool = False,
 ) -> T:
     """Run `action` on the token's session if it is still open; every call is activity.
 
@@ -264,9 +223,6 @@ def _for_session(
     is recorded as ended at its expiry before the refusal.
     """
     with db.write() as conn:
-        if releases_seat:
-            # The account's lock first, as for every change to the seats held.
-            stored_accounts.lock_account(conn, _authorized(conn, token, session_id)[0].account_id)
         session, timeout = _authorized(conn, token, session_id, lock=True)
         now = clock.now()
         ended = pool.end_of(session, now)
@@ -373,13 +329,9 @@ def _open_interaction(call: _Call, interaction_id: str) -> Interaction:
 
 def logout(db: Database, *, token: str, session_id: str, clock: Clock) -> None:
     """End the session for every browser that joined it; its license is free at once."""
-
-    def action(call: _Call) -> None:
-        sessions.end_session(call.conn, call.session.id, at=call.now, reason=EndReason.LOGOUT)
-
-    _for_session(
-        db, token=token, session_id=session_id, clock=clock, action=action, releases_seat=True
-    )
+    answer = seats.decide(db, clock, [seats.Release(token, session_id)])[0]
+    if isinstance(answer, Exception):
+        raise answer
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -91,33 +92,73 @@ def open_session_of_user(conn: Connection, account_id: int, user_id: int) -> Age
     return None if row is None else session_of(row)
 
 
+def open_sessions_of_users(
+    conn: Connection, account_id: int, user_ids: Iterable[int]
+) -> dict[int, AgentSession]:
+    """The agents' unended sessions, by user id (they may have expired unswept)."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(agent_sessions).where(
+            agent_sessions.c.account_id == account_id, agent_sessions.c.user_id.in_(wanted), OPEN
+        )
+    )
+    return {row.user_id: session_of(row) for row in rows}
+
+
 def insert_session(
     conn: Connection, *, account_id: int, user_id: int | None, now: datetime, expires_at: datetime
 ) -> AgentSession:
     """Record a new open session."""
-    row = conn.execute(
-        agent_sessions.insert()
-        .values(
-            id=uuid4(),
-            account_id=account_id,
-            user_id=user_id,
-            started_at=now,
-            last_activity_at=now,
-            expires_at=expires_at,
-        )
-        .returning(*agent_sessions.c)
-    ).one()
-    record(conn, SessionOpened(account_id, now))
-    return session_of(row)
+    session = AgentSession(uuid4(), account_id, user_id, now, now, expires_at, None, None)
+    insert_sessions(conn, [session])
+    return session
 
 
-def insert_session_token(
-    conn: Connection, *, token_hash: str, session_id: UUID, now: datetime
-) -> None:
-    """Store the hash of a token that opens this session."""
+def insert_sessions(conn: Connection, opened: Sequence[AgentSession]) -> None:
+    """Record new open sessions, in one statement."""
+    if not opened:
+        return
     conn.execute(
-        session_tokens.insert().values(token_hash=token_hash, session_id=session_id, created_at=now)
+        agent_sessions.insert(),
+        [
+            {
+                "id": s.id,
+                "account_id": s.account_id,
+                "user_id": s.user_id,
+                "started_at": s.started_at,
+                "last_activity_at": s.last_activity_at,
+                "expires_at": s.expires_at,
+            }
+            for s in opened
+        ],
     )
+    for s in opened:
+        record(conn, SessionOpened(s.account_id, s.started_at))
+
+
+def insert_session_tokens(
+    conn: Connection, tokens: Sequence[tuple[str, UUID]], *, now: datetime
+) -> None:
+    """Store the hashes of tokens, each opening its session: (token hash, session id)."""
+    if tokens:
+        conn.execute(
+            session_tokens.insert(),
+            [{"token_hash": h, "session_id": sid, "created_at": now} for h, sid in tokens],
+        )
+
+
+def sessions_by_tokens(conn: Connection, token_hashes: Sequence[str]) -> dict[str, AgentSession]:
+    """The sessions these tokens open, by token hash (unknown tokens are left out)."""
+    if not token_hashes:
+        return {}
+    rows = conn.execute(
+        select(agent_sessions, session_tokens.c.token_hash)
+        .join(session_tokens, session_tokens.c.session_id == agent_sessions.c.id)
+        .where(session_tokens.c.token_hash.in_(set(token_hashes)))
+    )
+    return {row.token_hash: session_of(row) for row in rows}
 
 
 def session_by_token(
@@ -172,28 +213,45 @@ def end_session(
     reason: EndReason,
     by: int | None = None,
 ) -> bool:
-    """End a session unless it already ended, closing its interactions. True if it was open.
+    """End a session unless it already ended, closing its interactions. True if it was open."""
+    return bool(end_sessions(conn, [session_id], at=at, reason=reason, by=by))
+
+
+def end_sessions(
+    conn: Connection,
+    session_ids: Sequence[UUID],
+    *,
+    at: datetime,
+    reason: EndReason,
+    by: int | None = None,
+) -> int:
+    """End the sessions among these that are open, closing their interactions; returns
+    how many ended. Give the ids in order: rows are locked in id order.
 
     A session never ends before it started: an instance whose clock is a little behind
     the one that opened it ends it at its start instead.
     """
+    if not session_ids:
+        return 0
     s = agent_sessions.c
     when = literal(at, UTCDateTime)
     ended = conn.execute(
         update(agent_sessions)
-        .where(s.id == session_id, OPEN)
+        .where(s.id.in_(session_ids), OPEN)
         .values(
             ended_at=case((s.started_at > when, s.started_at), else_=when),
             end_reason=reason.value,
             ended_by=by,
         )
-        .returning(s.account_id, s.ended_at)
-    ).one_or_none()
-    if ended is None:
-        return False
-    _close_interactions(conn, session_id, ended.ended_at)
-    record(conn, SessionEnded(ended.account_id, at, reason))
-    return True
+        .returning(s.id, s.account_id, s.ended_at)
+    ).all()
+    by_end: dict[datetime, list[UUID]] = defaultdict(list)  # one instant, nearly always
+    for row in ended:
+        by_end[row.ended_at].append(row.id)
+        record(conn, SessionEnded(row.account_id, at, reason))
+    for ended_at, ids in by_end.items():
+        _close_interactions(conn, ids, ended_at)
+    return len(ended)
 
 
 def expire_session(conn: Connection, session_id: UUID, now: datetime) -> bool:
@@ -210,15 +268,15 @@ def expire_session(conn: Connection, session_id: UUID, now: datetime) -> bool:
     ).one_or_none()
     if ended is None:
         return False
-    _close_interactions(conn, session_id, ended.ended_at)
+    _close_interactions(conn, [session_id], ended.ended_at)
     record(conn, SessionEnded(ended.account_id, now, EndReason.TIMEOUT))
     return True
 
 
-def _close_interactions(conn: Connection, session_id: UUID, at: datetime) -> None:
+def _close_interactions(conn: Connection, session_ids: Sequence[UUID], at: datetime) -> None:
     conn.execute(
         update(interactions)
-        .where(interactions.c.session_id == session_id, interactions.c.closed_at.is_(None))
+        .where(interactions.c.session_id.in_(session_ids), interactions.c.closed_at.is_(None))
         .values(closed_at=at)
     )
 
@@ -261,19 +319,21 @@ def sessions_by_id(
     return {row.id: session_of(row) for row in conn.execute(query)}
 
 
-def insert_denial(
+def insert_denials(
     conn: Connection,
-    *,
     account_id: int,
-    user_id: int | None,
+    refused: Sequence[tuple[int | None, str | None]],
     at: datetime,
-    requester: str | None = None,
 ) -> None:
-    """Record a refused open (`requester`: the hash of the address and browser that asked)."""
+    """Record refused opens, each (user id, requester), in one statement."""
+    if not refused:
+        return
     conn.execute(
-        denials.insert().values(account_id=account_id, user_id=user_id, at=at, requester=requester)
+        denials.insert(),
+        [{"account_id": account_id, "user_id": u, "at": at, "requester": r} for u, r in refused],
     )
-    record(conn, OpenDenied(account_id, at))
+    for _ in refused:
+        record(conn, OpenDenied(account_id, at))
 
 
 def interaction_of(row: Row[Any]) -> Interaction:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -98,6 +99,17 @@ def user_by_id(conn: Connection, user_id: int) -> User | None:
     return None if row is None else user_of(row)
 
 
+def users_by_id(conn: Connection, account_id: int, user_ids: Iterable[int]) -> dict[int, User]:
+    """The account's users among these ids, by id."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(users).where(users.c.account_id == account_id, users.c.id.in_(wanted))
+    )
+    return {row.id: user_of(row) for row in rows}
+
+
 def enabled_admins(conn: Connection, account_id: int) -> int:
     """How many enabled account_admins the account has."""
     return conn.execute(
@@ -121,7 +133,13 @@ def set_disabled(conn: Connection, user_id: int, at: datetime | None) -> None:
 
 
 def record_login(conn: Connection, user_id: int, at: datetime) -> None:
-    conn.execute(update(users).where(users.c.id == user_id).values(last_login_at=at))
+    record_logins(conn, [user_id], at)
+
+
+def record_logins(conn: Connection, user_ids: Sequence[int], at: datetime) -> None:
+    """Record that these users logged in at `at` (in one statement)."""
+    if user_ids:
+        conn.execute(update(users).where(users.c.id.in_(user_ids)).values(last_login_at=at))
 
 
 def insert_password_link(

@@ -10,6 +10,7 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from litestar import Request
@@ -25,7 +26,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from seatkeeper.clock import Clock
 from seatkeeper.domain.errors import CsrfRefused, InvalidInput, InvalidToken, MissingCredentials
 from seatkeeper.domain.model import Account, User
-from seatkeeper.services import access, accounts, logins
+from seatkeeper.services import access, accounts, logins, seats
 from seatkeeper.services.heartbeats import Beat, Heartbeats
 from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import Passwords
@@ -57,11 +58,14 @@ class Runtime:
     public_url: str | None = None  # where one-time links point; None: a path on this server
     webhook_sending: Sending = PUBLIC_HTTPS  # where webhooks may go
     quick_beats: Coalesced[tuple[str, str], Beat | None] = field(init=False)
+    # Opens and logouts arriving together, decided together (services.seats).
+    seats: Coalesced[seats.Request, seats.Answer] = field(init=False)
     opens: OpenPace = field(default_factory=OpenPace)  # session opens per address
     sso: SingleSignOn = field(default_factory=single_sign_on)  # accounts' OpenID Providers
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "quick_beats", Coalesced(self.heartbeats.quick_beats))
+        object.__setattr__(self, "seats", Coalesced(partial(seats.decide, self.db, self.clock)))
 
 
 def base_url(connection: Connection) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 from uuid import UUID
 
@@ -18,9 +19,11 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from seatkeeper.domain import errors as e
 from seatkeeper.domain.errors import InvalidInput
-from seatkeeper.services import agents, flows, sso
+from seatkeeper.services import agents, flows, seats, sso
+from seatkeeper.services.secrets import token_hash
 from seatkeeper.web.api.schemas import PRINTABLE, FlowBody, Flows, Name
-from seatkeeper.web.deps import Bearer, Runtime, RuntimeDep, Source, bearer_of
+from seatkeeper.web.clients import client_address
+from seatkeeper.web.deps import Bearer, Runtime, RuntimeDep, bearer_of
 from seatkeeper.web.errors import AnyRequest, responses
 
 ENDED = (e.SessionTerminated, e.SessionExpired, e.SessionUserDisabled, e.SessionLoggedOut)
@@ -147,27 +150,45 @@ class SessionState(msgspec.Struct):
         ),
     },
     status_code=HTTP_201_CREATED,
-    sync_to_thread=True,
 )
-def open_session(
-    request: AnyRequest,
-    runtime: RuntimeDep,
-    bearer: Bearer,
-    source: Source,
-    data: JSONBody[OpenSessionRequest | None] = None,
+async def open_session(
+    request: AnyRequest, data: JSONBody[OpenSessionRequest | None] = None
 ) -> Response[SessionOpened]:
+    # A shift start sends thousands at once: like the heartbeat, this call takes what it
+    # needs from the request itself (resolving several dependencies costs a task group).
+    runtime: Runtime = request.app.state.runtime
+    door = agents.Door(key_hash=token_hash(_bearer(request.scope["headers"])))
     body = data or OpenSessionRequest()
-    result = agents.open_session(
+    return opened(await seat(request, runtime, door, body, client_address(request)))
+
+
+async def seat(
+    request: AnyRequest,
+    runtime: Runtime,
+    door: agents.Door,
+    body: OpenSessionRequest,
+    source: str | None,
+) -> agents.OpenedSession:
+    """The session an open asks for. An agent's password or ID token is checked in a
+    worker thread (it blocks); the claim is then decided with the opens and logouts
+    arriving meanwhile, in one transaction (services.seats)."""
+    credentials = body.credentials()
+    identify = by_id_token(runtime, body.id_token)
+    claim = partial(
+        agents.seat_claim,
         runtime.db,
         runtime.passwords,
-        application_key=bearer,
-        credentials=body.credentials(),
+        door,
+        credentials,
         clock=runtime.clock,
         source=source,
         asking=asking(request, runtime),
-        identify=by_id_token(runtime, body.id_token),
+        identify=identify,
     )
-    return opened(result)
+    guest = credentials is None and identify is None
+    return agents.settled(
+        await runtime.seats(claim() if guest else await anyio.to_thread.run_sync(claim))
+    )
 
 
 def asking(request: AnyRequest, runtime: Runtime) -> agents.Asking:
@@ -312,10 +333,10 @@ def close_interaction(
     security=SESSION_TOKEN,
     responses=responses(*TOKEN, *ENDED),
     status_code=HTTP_204_NO_CONTENT,
-    sync_to_thread=True,
 )
-def logout(runtime: RuntimeDep, bearer: Bearer, session_id: FromPath[str]) -> None:
-    agents.logout(runtime.db, token=bearer, session_id=session_id, clock=runtime.clock)
+async def logout(request: AnyRequest, session_id: FromPath[str]) -> None:
+    runtime: Runtime = request.app.state.runtime  # no dependencies, as for an open
+    await runtime.seats(seats.Release(_bearer(request.scope["headers"]), session_id))
 
 
 @get(

@@ -15,16 +15,15 @@ from seatkeeper.services import agents
 from seatkeeper.web.api.agent import (
     OpenSessionRequest,
     SessionOpened,
-    asking,
-    by_id_token,
     opened,
+    seat,
 )
 from seatkeeper.web.deps import PAGE_GUARDS, RuntimeDep, Source
 from seatkeeper.web.errors import AnyRequest
 
 
-@post("/console/{account:str}/sessions", sync_to_thread=True, include_in_schema=False)
-def console_session(
+@post("/console/{account:str}/sessions", include_in_schema=False)
+async def console_session(
     request: AnyRequest,
     runtime: RuntimeDep,
     source: Source,
@@ -32,18 +31,8 @@ def console_session(
     data: JSONBody[OpenSessionRequest | None] = None,
 ) -> Response[SessionOpened]:
     """Open or join a session for the console, as POST /api/v1/sessions does for a key."""
-    body = data or OpenSessionRequest()
-    result = agents.open_console_session(
-        runtime.db,
-        runtime.passwords,
-        account_slug=account,
-        credentials=body.credentials(),
-        clock=runtime.clock,
-        source=source,
-        asking=asking(request, runtime),
-        identify=by_id_token(runtime, body.id_token),
-    )
-    return opened(result)
+    door = agents.Door(console=account)
+    return opened(await seat(request, runtime, door, data or OpenSessionRequest(), source))
 
 
 # Called by the console page's script, which sends the page's CSRF token (as every page does).

@@ -1,0 +1,285 @@
+"""Seats claimed and given back together: the opens and logouts waiting in this process,
+decided in one transaction.
+
+At a shift start hundreds of agents ask for a seat in the same second. Every claim must
+be decided under its account's lock, and a transaction for each claim holds that lock
+across several round trips and a commit: the claims queue behind one another's commits.
+Decided together, they share them: the accounts are locked in id order, overdue
+sessions ended, the seats counted once, and then each account's requests are decided
+in the order they arrived against that count, and written with a few statements for
+all of them. The cap holds as it always did: every decision is made under the lock,
+against what the database holds, in the transaction that writes it; other processes
+and instances meet the same lock.
+
+A request's own refusal (a revoked key, a disabled agent, a session that had ended) is
+its answer alone; the others are decided as if it had not come.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy import Connection
+
+from seatkeeper.clock import Clock
+from seatkeeper.domain import keys as key_rules
+from seatkeeper.domain import pool
+from seatkeeper.domain.errors import (
+    AccountNotFound,
+    DomainError,
+    InvalidCredentials,
+    InvalidToken,
+    SessionNotFound,
+)
+from seatkeeper.domain.model import Account, AgentSession, EndReason, User
+from seatkeeper.services import accounts, alerts
+from seatkeeper.services.pace import OpenPace
+from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, new_token, token_hash
+from seatkeeper.storage import accounts as stored_accounts
+from seatkeeper.storage import keys, sessions, users
+from seatkeeper.storage.db import Database
+
+BAD_KEY = "The application key is not valid, or has been revoked or expired."
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An agent (a user, or a Guest) asking for a seat through an application key or
+    through the account's console: exactly one of `key_hash` and `console` is given."""
+
+    key_hash: str | None = None
+    console: str | None = None  # the account's slug
+    user: User | None = None  # None: a Guest
+    asker: str | None = None  # the hashed address and browser a refusal keeps
+    pace: OpenPace | None = None  # paced here; None: paced before (or never)
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A logout: the session's token, and the session id the address named."""
+
+    token: str
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    session: AgentSession
+    token: str
+    agent_id: str | None  # the username, None for a Guest
+    joined: bool  # True when the agent already had this session open
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The pool was full: the denial is recorded."""
+
+    licenses: int
+
+
+Request = Claim | Release
+Answer = Opened | Refused | None  # None: a session given back
+_Item = tuple[int, Request, AgentSession | None]  # its place, and a release's session
+
+
+def decide(db: Database, clock: Clock, requests: Sequence[Request]) -> list[Answer | Exception]:
+    """Decide every request in one write transaction; each gets its answer or its refusal."""
+    answers: list[Answer | Exception] = [None] * len(requests)
+    with db.write() as conn:
+        by_account = _accounts_of(conn, requests, clock.now(), answers)
+        for account_id in sorted(by_account):  # the one order accounts are locked in
+            _Turn(conn, account_id, clock.now()).decide(by_account[account_id], answers)
+    return answers
+
+
+def _accounts_of(
+    conn: Connection, requests: Sequence[Request], now: datetime, answers: list[Answer | Exception]
+) -> dict[int, list[_Item]]:
+    """Each request's account, found in the transaction before any lock is taken; a
+    request whose key, console or session token is unknown is answered here."""
+    doors: dict[tuple[str | None, str | None], int | DomainError] = {}
+    released = sessions.sessions_by_tokens(
+        conn, [token_hash(r.token) for r in requests if isinstance(r, Release)]
+    )
+    by_account: dict[int, list[_Item]] = defaultdict(list)
+    for i, request in enumerate(requests):
+        found = None
+        if isinstance(request, Release):
+            found = released.get(token_hash(request.token))
+            place = _released_account(request, found)
+        else:
+            door = (request.key_hash, request.console)
+            if door not in doors:
+                doors[door] = _door_account(conn, door, now)
+            place = doors[door]
+        if isinstance(place, DomainError):
+            answers[i] = place
+        else:
+            by_account[place].append((i, request, found))
+    return by_account
+
+
+def _released_account(release: Release, session: AgentSession | None) -> int | DomainError:
+    if session is None:
+        return InvalidToken()
+    if session.id != _uuid(release.session_id):
+        return SessionNotFound()
+    return session.account_id
+
+
+def _door_account(
+    conn: Connection, door: tuple[str | None, str | None], now: datetime
+) -> int | DomainError:
+    """The account an application key or a console's slug opens (a key's use noted)."""
+    key_hash, console = door
+    if key_hash is None:
+        try:
+            return accounts.account_named(conn, console or "").id
+        except AccountNotFound as exc:
+            return exc
+    found = keys.application_key_in_use(conn, key_hash, now)
+    if found is None:
+        return InvalidToken(BAD_KEY)
+    if key_rules.stale(found[1].last_used_at, now):
+        keys.note_use(conn, found[1].key_id, now)
+    return found[0].id
+
+
+def _uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Turn:
+    """One account's requests, decided under its lock in the order they arrived."""
+
+    conn: Connection
+    account_id: int
+    now: datetime
+    in_use: int = 0
+    peak: int = 0
+    held: dict[int, AgentSession] = field(default_factory=dict)  # an agent's open session
+    ended: set[UUID] = field(default_factory=set)
+    opened: list[AgentSession] = field(default_factory=list)
+    joined: list[UUID] = field(default_factory=list)
+    tokens: list[tuple[str, UUID]] = field(default_factory=list)
+    refused: list[Claim] = field(default_factory=list)
+    logins: set[int] = field(default_factory=set)
+
+    def decide(self, items: list[_Item], answers: list[Answer | Exception]) -> None:
+        conn, account_id = self.conn, self.account_id
+        account = stored_accounts.lock_account(conn, account_id)
+        sessions.expire_overdue_sessions(conn, self.now, account_id=account_id)
+        self.in_use = self.peak = sessions.count_open_sessions(conn, account_id, self.now)
+        agents = {r.user.id for _, r, _ in items if isinstance(r, Claim) and r.user is not None}
+        current = users.users_by_id(conn, account_id, agents)
+        self.held = sessions.open_sessions_of_users(conn, account_id, agents)
+        releasing = {found.id: found for _, _, found in items if found is not None}
+        if conn.dialect.name != "sqlite":
+            # Read again, and locked, now that the account is: a session that ended since
+            # its token was read is not counted twice. (On SQLite nothing was written in
+            # between: the transaction has held the database's write lock all along.)
+            releasing = sessions.sessions_by_id(conn, account_id, releasing, lock=True)
+        for i, request, found in items:
+            try:
+                if isinstance(request, Release):
+                    assert found is not None
+                    self._release(releasing[found.id])
+                else:
+                    answers[i] = self._claim(account, request, current)
+            except DomainError as exc:
+                answers[i] = exc
+        self._write(account)
+
+    def _release(self, session: AgentSession) -> None:
+        """Give the seat back, or refuse as any call for an ended session is refused."""
+        if session.id in self.ended:
+            raise pool.ended_error(EndReason.LOGOUT)
+        ended = pool.end_of(session, self.now)  # overdue ones were just ended as timed out
+        if ended is not None:
+            raise pool.ended_error(ended[1])
+        self.ended.add(session.id)
+        self.in_use -= 1
+        if session.user_id is not None:
+            self.held.pop(session.user_id, None)
+
+    def _claim(self, account: Account, claim: Claim, current: dict[int, User]) -> Answer:
+        if claim.console is not None and not account.console_enabled:
+            raise AccountNotFound
+        if claim.pace is not None:
+            claim.pace.take(account, claim.source, self.now)
+        user = claim.user
+        if user is None:
+            pool.ensure_guest_allowed(account)
+        elif (found := current.get(user.id)) is None or found.disabled:
+            raise InvalidCredentials
+        held = None if user is None else self.held.get(user.id)
+        if held is not None:
+            session = self._join(account, held)
+        elif pool.has_free_seat(self.in_use, account.licenses):
+            session = self._new_session(account, user)
+        else:
+            self.refused.append(claim)
+            return Refused(account.licenses)
+        token = new_token(SESSION_TOKEN_PREFIX)  # made here: a refusal needs none
+        self.tokens.append((token_hash(token), session.id))
+        if user is not None:  # a session opened or joined: a login (a refusal is not)
+            self.logins.add(user.id)
+        username = None if user is None else user.username
+        return Opened(session, token, username, joined=held is not None)
+
+    def _join(self, account: Account, session: AgentSession) -> AgentSession:
+        """Another browser of the agent joins their open session: its activity is now."""
+        if session.last_activity_at >= self.now:  # joined already in this turn
+            return session
+        self.joined.append(session.id)
+        joined = replace(
+            session,
+            last_activity_at=self.now,
+            expires_at=pool.expiry(self.now, account.session_timeout),
+        )
+        assert joined.user_id is not None
+        self.held[joined.user_id] = joined
+        return joined
+
+    def _new_session(self, account: Account, user: User | None) -> AgentSession:
+        session = AgentSession(
+            id=uuid4(),
+            account_id=account.id,
+            user_id=None if user is None else user.id,
+            started_at=self.now,
+            last_activity_at=self.now,
+            expires_at=pool.expiry(self.now, account.session_timeout),
+            ended_at=None,
+            end_reason=None,
+        )
+        self.opened.append(session)
+        self.in_use += 1
+        self.peak = max(self.peak, self.in_use)
+        if user is not None:
+            self.held[user.id] = session
+        return session
+
+    def _write(self, account: Account) -> None:
+        """Everything decided, in a few statements for all of it."""
+        conn, now = self.conn, self.now
+        sessions.end_sessions(conn, sorted(self.ended), at=now, reason=EndReason.LOGOUT)
+        sessions.insert_sessions(conn, self.opened)
+        expires_at = pool.expiry(now, account.session_timeout)
+        for session_id in self.joined:
+            sessions.touch_session(conn, session_id, now=now, expires_at=expires_at)
+        sessions.insert_session_tokens(conn, self.tokens, now=now)
+        sessions.insert_denials(
+            conn, account.id, [(c.user.id if c.user else None, c.asker) for c in self.refused], now
+        )
+        users.record_logins(conn, sorted(self.logins), now)
+        if self.opened:
+            alerts.claimed(conn, account, self.peak, now)
