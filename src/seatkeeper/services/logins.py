@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,18 +47,23 @@ def check_password(
     plausible = validation.is_slug(account_slug) and validation.is_username(username)
     if not plausible or len(password) > validation.MAX_PASSWORD:
         raise InvalidCredentials  # no user has such a name or password: nothing to guess
-    with passwords.admitted():
+    with ExitStack() as turn:
         with db.write() as conn:
             account, login, attempt = _attempt(conn, account_slug, username, source, now)
+            # The turn is taken in the transaction that records the attempt: a login
+            # refused as busy rolls it back and leaves nothing recorded, and a turn is held
+            # for the hash alone, never while waiting for the database.
+            turn.enter_context(passwords.admitted())
         stored = None if login is None or login[0].disabled else login[1]
         if not passwords.verify(stored, password):
             raise InvalidCredentials
         assert account is not None and login is not None and stored is not None
-        with db.write() as conn:
-            stored_logins.delete_login_failure(conn, attempt)
-            if passwords.needs_rehash(stored):
-                users.set_password_hash(conn, login[0].id, passwords.hash(password))
-            provider = stored_sso.provider_of(conn, account.id)
+        rehashed = passwords.hash(password) if passwords.needs_rehash(stored) else None
+    with db.write() as conn:
+        stored_logins.delete_login_failure(conn, attempt)
+        if rehashed is not None:
+            users.set_password_hash(conn, login[0].id, rehashed)
+        provider = stored_sso.provider_of(conn, account.id)
     # Told only to whom knows the password. A super_admin, who operates the installation,
     # is never locked out by an account's choice (and never signs in through it).
     off = provider is not None and not provider.settings.passwords_allowed
