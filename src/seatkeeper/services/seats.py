@@ -93,7 +93,7 @@ def decide(db: Database, clock: Clock, requests: Sequence[Request]) -> list[Answ
     with db.write() as conn:
         by_account = _accounts_of(conn, requests, clock.now(), answers)
         for account_id in sorted(by_account):  # the one order accounts are locked in
-            _Turn(conn, account_id, clock.now()).decide(by_account[account_id], answers)
+            _Turn(conn, account_id, clock).decide(by_account[account_id], answers)
     return answers
 
 
@@ -163,7 +163,8 @@ class _Turn:
 
     conn: Connection
     account_id: int
-    now: datetime
+    clock: Clock
+    now: datetime = field(init=False)
     in_use: int = 0
     peak: int = 0
     held: dict[int, AgentSession] = field(default_factory=dict)  # an agent's open session
@@ -177,6 +178,9 @@ class _Turn:
     def decide(self, items: list[_Item], answers: list[Answer | Exception]) -> None:
         conn, account_id = self.conn, self.account_id
         account = stored_accounts.lock_account(conn, account_id)
+        # The time is read once the lock is held, so that the history orders claims and
+        # releases as the lock did: it never shows more sessions open than licenses.
+        self.now = self.clock.now()
         sessions.expire_overdue_sessions(conn, self.now, account_id=account_id)
         self.in_use = self.peak = sessions.count_open_sessions(conn, account_id, self.now)
         agents = {r.user.id for _, r, _ in items if isinstance(r, Claim) and r.user is not None}
