@@ -158,7 +158,9 @@ def method(sizes: Sizes) -> list[str]:
         f"Sizes: {sizes.sessions:,} open sessions for the agent API; grid "
         f"{sizes.grid_sessions:,} sessions and {sizes.grid_interactions:,} Interactions; usage "
         f"{sizes.days} days x {sizes.usage_per_day:,} a day on one account and "
-        f"{sizes.small_accounts} accounts x {sizes.small_per_day:,} a day.",
+        f"{sizes.small_accounts} accounts x {sizes.small_per_day:,} a day; the storm "
+        f"{sizes.storm_agents:,} agents on as many licenses, then {sizes.storm_refused:,} more "
+        "(its argon2id columns with the server's real password hashing).",
     ]
 
 
