@@ -38,7 +38,7 @@ class Sizes:
 
 FULL = Sizes(2_000, 10, 2, 5, 10_000, 30_000, 100, 100_000, 50, 2_000)
 QUICK = Sizes(
-    200, 2, 1, 1, 1_000, 3_000, 10, 1_000, 50, 20, storm_agents=64, storm_refused=16,
+    200, 2, 1, 1, 1_000, 3_000, 10, 1_000, 50, 20, storm_agents=32, storm_refused=8,
     password_checks=5,
 )  # fmt: skip
 
