@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from bench import agent_api, claims, flood, grid, memory, sso, usage, wrk
+from bench import agent_api, claims, flood, grid, memory, sso, storm, usage, wrk
 from bench.backends import Backend, postgres_backend, sqlite_backend
 from bench.common import FULL, QUICK, Context, Sizes
 from bench.report import PARTIAL, RESULTS, Report, load_average, machine
@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[Context], None]] = {
     usage.NAME: usage.run,
     flood.NAME: flood.run,
     sso.NAME: sso.run,
+    storm.NAME: storm.run,
 }
 NAMES = [*BENCHMARKS, memory.NAME]
 
@@ -157,7 +158,9 @@ def method(sizes: Sizes) -> list[str]:
         f"Sizes: {sizes.sessions:,} open sessions for the agent API; grid "
         f"{sizes.grid_sessions:,} sessions and {sizes.grid_interactions:,} Interactions; usage "
         f"{sizes.days} days x {sizes.usage_per_day:,} a day on one account and "
-        f"{sizes.small_accounts} accounts x {sizes.small_per_day:,} a day.",
+        f"{sizes.small_accounts} accounts x {sizes.small_per_day:,} a day; the storm "
+        f"{sizes.storm_agents:,} agents on as many licenses, then {sizes.storm_refused:,} more "
+        "(its argon2id columns with the server's real password hashing).",
     ]
 
 

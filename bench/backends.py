@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ class Backend:
     version: str
     workdir: Path
     server_url: str | None = None  # PostgreSQL: the maintenance database we connect to
+    database: str = BENCH_DATABASE  # PostgreSQL: the one we drop and make for each benchmark
 
     @property
     def label(self) -> str:
@@ -35,15 +37,15 @@ class Backend:
             for stale in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
                 stale.unlink(missing_ok=True)
             return f"sqlite:///{path}"
-        self._admin(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        self._admin(f"CREATE DATABASE {BENCH_DATABASE}")
-        url = make_url(self.server_url).set(database=BENCH_DATABASE)
+        self._admin(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+        self._admin(f"CREATE DATABASE {self.database}")
+        url = make_url(self.server_url).set(database=self.database)
         return url.render_as_string(hide_password=False)
 
     def clean_up(self) -> None:
         """Drop what `fresh()` made on the server (files go with the work folder)."""
         if self.server_url is not None:
-            self._admin(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+            self._admin(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
 
     def _admin(self, statement: str) -> None:
         assert self.server_url is not None
@@ -76,4 +78,9 @@ def postgres_backend(workdir: Path) -> Backend | str:
     except Exception as exc:  # any failure to connect means: not available
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         return f"PostgreSQL at {make_url(url).render_as_string()} did not answer: {reason}"
-    return Backend("postgresql", version.split(maxsplit=1)[0], workdir, server_url=url)
+    database = os.environ.get("SEATKEEPER_BENCH_DATABASE", BENCH_DATABASE)
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):
+        return f"SEATKEEPER_BENCH_DATABASE must be a plain lower-case name, not {database!r}"
+    return Backend(
+        "postgresql", version.split(maxsplit=1)[0], workdir, server_url=url, database=database
+    )

@@ -31,10 +31,16 @@ class Sizes:
     small_accounts: int
     small_per_day: int
     days: int = 30
+    storm_agents: int = 2_000  # the shift-start storm: agents seated on as many licenses
+    storm_refused: int = 500  # then as many more, every one refused
+    password_checks: int = 30  # argon2 checks timed one after another
 
 
 FULL = Sizes(2_000, 10, 2, 5, 10_000, 30_000, 100, 100_000, 50, 2_000)
-QUICK = Sizes(200, 2, 1, 1, 1_000, 3_000, 10, 1_000, 50, 20)
+QUICK = Sizes(
+    200, 2, 1, 1, 1_000, 3_000, 10, 1_000, 50, 20, storm_agents=32, storm_refused=8,
+    password_checks=5,
+)  # fmt: skip
 
 THROUGHPUT_COLUMNS = (
     "figure",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, create_engine, event, select
 
 from bench.server import seatkeeper
+from seatkeeper.domain.credentials import username_key
 from seatkeeper.domain.model import Role
 from seatkeeper.services import accounts, flows
 from seatkeeper.services.access import OPERATOR
@@ -316,3 +317,29 @@ def _ended_sessions(
                 "end_reason": end_reason,
                 "ended_by": ended_by,
             }
+
+
+def named_agents(url: str, account: Account, usernames: Sequence[str], password_hash: str) -> int:
+    """Agents with these usernames in `account`, all with one password hash: made with the
+    parameters the server checks with, so that no login makes it again (a rehash would
+    double the cost of a check), and made once, not once per agent."""
+    now = datetime.now(UTC)
+    engine = _engine(url)
+    try:
+        return _insert(
+            engine,
+            users,
+            (
+                {
+                    "account_id": account.id,
+                    "username": name,
+                    "username_key": username_key(name),
+                    "password_hash": password_hash,
+                    "role": Role.AGENT.value,
+                    "created_at": now,
+                }
+                for name in usernames
+            ),
+        )
+    finally:
+        engine.dispose()
