@@ -67,7 +67,7 @@ CHEAP = Mode("cheap", fast=True)
 CHEAP_QUEUED = Mode(f"cheap q{CONNECTIONS}", fast=True, env=QUEUE)
 REAL = Mode("argon2id", fast=False)
 QUEUED = Mode(f"argon2id q{CONNECTIONS}", fast=False, env=QUEUE)
-MODES = (CHEAP, CHEAP_QUEUED, REAL, QUEUED)
+MODES = (CHEAP, REAL)
 
 
 @dataclass(frozen=True)

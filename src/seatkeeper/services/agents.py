@@ -77,11 +77,10 @@ def open_session(
     identify: Identify | None = None,
 ) -> OpenedSession:
     """Open a session (taking a license), or join the agent's open one (taking none)."""
-    door = Door(key_hash=token_hash(application_key))
     claim = seat_claim(
         db,
         passwords,
-        door,
+        seats.Claim(key_hash=token_hash(application_key)),
         credentials,
         clock=clock,
         source=source,
@@ -106,7 +105,7 @@ def open_console_session(
     claim = seat_claim(
         db,
         passwords,
-        Door(console=account_slug),
+        seats.Claim(console=account_slug),
         credentials,
         clock=clock,
         source=source,
@@ -116,19 +115,10 @@ def open_console_session(
     return settled(seats.decide(db, clock, [claim])[0])
 
 
-@dataclass(frozen=True, slots=True)
-class Door:
-    """How an open reaches its account: an application key's hash, or the account's
-    console (its slug)."""
-
-    key_hash: str | None = None
-    console: str | None = None
-
-
 def seat_claim(
     db: Database,
     passwords: Passwords,
-    door: Door,
+    door: seats.Claim,
     credentials: tuple[str, str] | None,
     *,
     clock: Clock,
@@ -136,18 +126,13 @@ def seat_claim(
     asking: Asking,
     identify: Identify | None = None,
 ) -> seats.Claim:
-    """What an open asks for, with who the agent is proven: a Guest's claim is made at
-    once (its account is found, and its pace kept, when claims are decided); an agent's
-    password or ID token is checked first, which blocks (argon2 is slow by design and
-    must not hold the lock), throttled like every login. Opens from one address beyond
-    its pace are refused before that, and cost neither a hash nor a write."""
-    claim = seats.Claim(
-        key_hash=door.key_hash,
-        console=door.console,
-        asker=requester(source, asking.browser),
-        pace=asking.pace,
-        source=source,
-    )
+    """What an open through `door` (a claim naming only its key or console) asks for,
+    with who the agent is proven. A Guest's claim is made at once: its account is found,
+    and its pace kept, when claims are decided. An agent's password or ID token is checked
+    first, which blocks (argon2 is slow by design and must not hold the lock), throttled
+    like every login; opens from one address beyond its pace are refused before that,
+    and cost neither a hash nor a write."""
+    claim = replace(door, asker=requester(source, asking.browser), pace=asking.pace, source=source)
     if credentials is None and identify is None:
         return claim
     with db.read() as conn:

@@ -157,7 +157,7 @@ async def open_session(
     # A shift start sends thousands at once: like the heartbeat, this call takes what it
     # needs from the request itself (resolving several dependencies costs a task group).
     runtime: Runtime = request.app.state.runtime
-    door = agents.Door(key_hash=token_hash(_bearer(request.scope["headers"])))
+    door = seats.Claim(key_hash=token_hash(_bearer(request.scope["headers"])))
     body = data or OpenSessionRequest()
     return opened(await seat(request, runtime, door, body, client_address(request)))
 
@@ -165,7 +165,7 @@ async def open_session(
 async def seat(
     request: AnyRequest,
     runtime: Runtime,
-    door: agents.Door,
+    door: seats.Claim,
     body: OpenSessionRequest,
     source: str | None,
 ) -> agents.OpenedSession:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from litestar import Response, Router, post
 from litestar.params import FromPath, JSONBody
 
-from seatkeeper.services import agents
+from seatkeeper.services import seats
 from seatkeeper.web.api.agent import (
     OpenSessionRequest,
     SessionOpened,
@@ -31,7 +31,7 @@ async def console_session(
     data: JSONBody[OpenSessionRequest | None] = None,
 ) -> Response[SessionOpened]:
     """Open or join a session for the console, as POST /api/v1/sessions does for a key."""
-    door = agents.Door(console=account)
+    door = seats.Claim(console=account)
     return opened(await seat(request, runtime, door, data or OpenSessionRequest(), source))
 
 
