@@ -59,14 +59,8 @@ class Mode:
     env: dict[str, str] = field(default_factory=dict)
 
 
-# Every connection's login may wait for its check instead of being told to come back:
-# what the default bound on waiting logins costs a storm, and (with cheap hashing) the
-# seat claim alone, nobody sent away.
-QUEUE = {"SEATKEEPER_LOGIN_QUEUE": str(CONNECTIONS)}
 CHEAP = Mode("cheap", fast=True)
-CHEAP_QUEUED = Mode(f"cheap q{CONNECTIONS}", fast=True, env=QUEUE)
 REAL = Mode("argon2id", fast=False)
-QUEUED = Mode(f"argon2id q{CONNECTIONS}", fast=False, env=QUEUE)
 MODES = (CHEAP, REAL)
 
 
@@ -341,13 +335,11 @@ def _storm_notes(table: Table) -> None:
         f"{CHEAP.label}: argon2's cheapest parameters, as every other benchmark runs. "
         f"{REAL.label}: the server's own parameters (SEATKEEPER_FAST_PASSWORD_HASHING=false), "
         "users' hashes made with them, so every named agent's open (the refused ones' too) "
-        f"checks a password, as at a real shift start. q{CONNECTIONS}: the same with "
-        f"SEATKEEPER_LOGIN_QUEUE={CONNECTIONS}, so that every connection's login may wait for "
-        f"its check; {CHEAP_QUEUED.label} times the seat claim alone, nobody sent away"
+        "checks a password, as at a real shift start; both with the default login queue"
     )
     table.note(
         "told to retry: the server runs as many password checks at once as it has cores "
-        "(one here: it is pinned to one) and by default lets twice as many wait; a login "
+        "(one here: it is pinned to one) and by default lets eight times as many wait; a login "
         "beyond is answered 503 logins_busy with Retry-After at once, nothing hashed. The "
         "client waits that long and tries again, as an Agent Application should; an open's "
         "latency is its final answer's request, an agent's wait runs from its first try to "
@@ -417,7 +409,7 @@ def _cost_table(ctx: Context, times: list[float], runs: dict[str, Storm]) -> Non
         "checks per core / Keycloak's logins per vCPU",
         f"{per_core / KEYCLOAK_LOGINS_PER_VCPU:.2f}x",
     )
-    for mode in (m for m in (REAL, QUEUED) if m.label in runs):
+    for mode in (m for m in (REAL,) if m.label in runs):
         table.add(
             f"named agents seated per second in the storm, {mode.label} (1 core)",
             fmt(named / runs[mode.label].seated.seconds, 1),

@@ -107,7 +107,7 @@ class Settings(BaseSettings):
         ge=0,
         le=10_000,
         description="Logins that may wait for a password check; beyond, a login is answered "
-        "503 at once (default: twice login_checks).",
+        "503 at once (default: eight times login_checks).",
     )
     public_url: str | None = Field(
         None,

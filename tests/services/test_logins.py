@@ -12,7 +12,7 @@ from seatkeeper.clock import FrozenClock
 from seatkeeper.domain import throttle
 from seatkeeper.domain.errors import DomainError, LoginsBusy
 from seatkeeper.services import logins
-from seatkeeper.services.secrets import PRODUCTION, CheckLimits, Passwords
+from seatkeeper.services.secrets import PRODUCTION, QUEUE_PER_CHECK, CheckLimits, Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import login_failures, users
 from tests.conftest import PASSWORD, World
@@ -123,7 +123,7 @@ def test_a_refused_login_gives_its_turn_back(
 
 def test_the_checks_default_to_the_machine() -> None:
     limits = CheckLimits.for_machine()
-    assert limits.checks >= 1 and limits.queue == 2 * limits.checks
+    assert limits.checks >= 1 and limits.queue == QUEUE_PER_CHECK * limits.checks
     assert CheckLimits.for_machine(3, 0) == CheckLimits(3, 0)
 
 
