@@ -181,8 +181,10 @@ class _Turn:
         # The time is read once the lock is held, so that the history orders claims and
         # releases as the lock did: it never shows more sessions open than licenses.
         self.now = self.clock.now()
-        sessions.expire_overdue_sessions(conn, self.now, account_id=account_id)
-        self.in_use = self.peak = sessions.count_open_sessions(conn, account_id, self.now)
+        self.in_use, overdue = sessions.seat_use(conn, account_id, self.now)
+        self.peak = self.in_use
+        if overdue:
+            sessions.expire_overdue_sessions(conn, self.now, account_id=account_id)
         agents = {r.user.id for _, r, _ in items if isinstance(r, Claim) and r.user is not None}
         current = users.users_by_id(conn, account_id, agents)
         self.held = sessions.open_sessions_of_users(conn, account_id, agents)

@@ -55,6 +55,19 @@ def count_open_sessions(conn: Connection, account_id: int, now: datetime) -> int
     ).scalar_one()
 
 
+def seat_use(conn: Connection, account_id: int, now: datetime) -> tuple[int, int]:
+    """The account's unended sessions holding a license at `now`, and those past their
+    expiry that nobody has ended yet, in one read."""
+    s = agent_sessions.c
+    live = s.expires_at > now
+    row = conn.execute(
+        select(func.count().filter(live), func.count().filter(~live)).where(
+            s.account_id == account_id, OPEN
+        )
+    ).one()
+    return row[0], row[1]
+
+
 def license_use(conn: Connection, now: datetime) -> list[tuple[int, str, int, int]]:
     """Every account's (id, slug, licenses in use at `now`, licenses owned)."""
     s = agent_sessions.c
