@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, create_engine, event, select
 
 from bench.server import seatkeeper
+from seatkeeper.domain.credentials import username_key
 from seatkeeper.domain.model import Role
 from seatkeeper.services import accounts, flows
 from seatkeeper.services.access import OPERATOR
@@ -186,6 +187,7 @@ def open_grid(
                 {
                     "account_id": account.id,
                     "username": name,
+                    "username_key": username_key(name),
                     "password_hash": password_hash,
                     "role": Role.AGENT.value,
                     "created_at": now - timedelta(days=60),
