@@ -3,7 +3,7 @@ count of open Interactions, kept by the database, and the searches and capped co
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -26,7 +26,7 @@ def kept(db: Database, session_id: UUID) -> tuple[str, int]:
     return row.agent_key, row.open_interactions
 
 
-def open_one(db: Database, world: World, now: object, username: str | None) -> AgentSession:
+def open_one(db: Database, world: World, now: datetime, username: str | None) -> AgentSession:
     with db.write() as conn:
         user_id = None
         if username is not None:
@@ -37,8 +37,8 @@ def open_one(db: Database, world: World, now: object, username: str | None) -> A
             conn,
             account_id=world.acme.id,
             user_id=user_id,
-            now=now,  # type: ignore[arg-type]
-            expires_at=now + timedelta(minutes=30),  # type: ignore[operator]
+            now=now,
+            expires_at=now + timedelta(minutes=30),
         )
 
 
@@ -190,7 +190,7 @@ def test_every_sort_reverses_whole(
     """Descending is the ascending order read backwards, ties included (one index serves
     both)."""
     for sort in ("agent_id", "session_start", "open_interactions_count"):
-        up = rows(db, world, clock, GridView(sort=sort))[0]  # type: ignore[arg-type]
-        down = rows(db, world, clock, GridView(sort=sort, descending=True))[0]  # type: ignore[arg-type]
+        up = rows(db, world, clock, GridView(sort=sort))[0]
+        down = rows(db, world, clock, GridView(sort=sort, descending=True))[0]
         assert down == up[::-1]
     assert rows(db, world, clock, GridView(sort="open_interactions_count"))[0][-1] == ("alice", 2)
