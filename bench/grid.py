@@ -52,6 +52,7 @@ def _at_size(
     account = seed.provision(url, "grid", licenses=sessions + 100)
     began = time.perf_counter()
     seed.open_grid(url, account, sessions=sessions, open_interactions=interactions)
+    seed.analyze(url)
     seeded = time.perf_counter() - began
     with ctx.server(url, name) as server:
         table = ctx.table(
@@ -102,7 +103,9 @@ def _api_variants(ctx: Context) -> list[dict[str, str | int]]:
 def _notes(table: Table, slug: str, sessions: int, seeded: float, *, compared: bool) -> None:
     table.note(
         f"seeded in {seeded:.1f} s by Core inserts: {sessions:,} sessions (70% named "
-        "agents agent-NNNNN, 30% Guests) and their Interactions over 8 Flows, expiring in a year"
+        "agents agent-NNNNN, 30% Guests) and their Interactions over 8 Flows, expiring in a "
+        "year; then ANALYZE, the statistics a database in use has (PostgreSQL's autovacuum, "
+        "SQLite's PRAGMA optimize): without them SQLite plans some grid queries badly"
     )
     table.note(
         f"api: GET /api/v1/accounts/{slug}/active-sessions with an admin API token; "

@@ -260,6 +260,16 @@ def open_grid(
         engine.dispose()
 
 
+def analyze(url: str) -> None:
+    """The planner's statistics, as a database in use has them, for what was just loaded."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
+
+
 @dataclass(frozen=True)
 class Seeded:
     rows: int
