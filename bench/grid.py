@@ -57,7 +57,7 @@ def _at_size(
     with ctx.server(url, name) as server:
         table = ctx.table(
             f"{TITLE}: {sessions:,} open sessions, {interactions:,} open Interactions",
-            LATENCY_COLUMNS if smaller is None else (*LATENCY_COLUMNS, "vs 10x fewer"),
+            LATENCY_COLUMNS if smaller is None else (*LATENCY_COLUMNS, "vs 1/10"),
             first_width=64,
         )
         base = latency(ctx, server, ["/healthz"], {})
@@ -123,7 +123,7 @@ def _notes(table: Table, slug: str, sessions: int, seeded: float, *, compared: b
     )
     if compared:
         table.note(
-            "vs 10x fewer: this p95 / the same request's p95 on the grid ten times smaller, "
+            "vs 1/10: this p95 / the same request's p95 on the grid ten times smaller, "
             f"measured first in this run (target <= {RATIO_LIMIT}x: the cost grows with the "
             "page, not with the sessions open)"
         )
