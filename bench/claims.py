@@ -136,11 +136,11 @@ def _race(
         "  refusals (409 license_limit_reached)", fmt(race.count(409) / s, 0), fmt(race.count(409))
     )
     table.add("  logouts (204)", fmt(race.count(204) / s, 0), fmt(race.count(204)))
-    history = _history(url, account.id)
-    peak, over = _peak(history.intervals, cap)
-    table.add("  sessions recorded in the database", "", fmt(len(history.intervals)))
-    table.add("  denials recorded in the database", "", fmt(history.denials))
-    table.add(f"  most sessions open at once (cap {cap})", "", fmt(peak))
+    recorded = history(url, account.id)
+    most, over = peak(recorded.intervals, cap)
+    table.add("  sessions recorded in the database", "", fmt(len(recorded.intervals)))
+    table.add("  denials recorded in the database", "", fmt(recorded.denials))
+    table.add(f"  most sessions open at once (cap {cap})", "", fmt(most))
     table.add("  over-allocations", "", fmt(over))
     label, figure = ctx.backend.label, f"{clients} clients"
     floor, share = TARGETS[ctx.backend.name]
@@ -223,12 +223,13 @@ _LIMIT_SQL = (
 
 
 @dataclass(frozen=True)
-class _History:
+class History:
     intervals: list[tuple[datetime, datetime | None]]
     denials: int
 
 
-def _history(url: str, account_id: int) -> _History:
+def history(url: str, account_id: int) -> History:
+    """The account's sessions as (started, ended), and its denials, as recorded."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -241,10 +242,10 @@ def _history(url: str, account_id: int) -> _History:
             ).scalar_one()
     finally:
         engine.dispose()
-    return _History([(r.started_at, r.ended_at) for r in rows], int(refused))
+    return History([(r.started_at, r.ended_at) for r in rows], int(refused))
 
 
-def _peak(intervals: Iterable[tuple[datetime, datetime | None]], cap: int) -> tuple[int, int]:
+def peak(intervals: Iterable[tuple[datetime, datetime | None]], cap: int) -> tuple[int, int]:
     """The most sessions open at once, and how many starts took the count above the cap.
 
     Ends sort before starts at the same instant: a license freed and claimed at once
@@ -253,9 +254,9 @@ def _peak(intervals: Iterable[tuple[datetime, datetime | None]], cap: int) -> tu
     events = sorted(
         [(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals if end]
     )
-    peak = current = over = 0
+    most = current = over = 0
     for _, delta in events:
         current += delta
-        peak = max(peak, current)
+        most = max(most, current)
         over += delta > 0 and current > cap
-    return peak, over
+    return most, over

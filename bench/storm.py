@@ -18,23 +18,20 @@ import os
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, func, select
 
-from bench import seed
+from bench import claims, seed
 from bench.common import Context
 from bench.http1 import Connection
 from bench.report import Table, Target, fmt
 from bench.server import Memory, serve
 from bench.wrk import CLIENT_CORE
 from seatkeeper.services.secrets import PRODUCTION, Passwords
-from seatkeeper.storage.tables import agent_sessions, denials
 
 NAME = "storm"
 TITLE = "8. The shift-start storm"
@@ -194,9 +191,10 @@ def storm(ctx: Context, mode: Mode) -> Storm:
             refused = asyncio.run(_wave(server.url, key, agents[count:]))
         server.check_alive()
         memory = ctx.remember(f"{NAME} ({mode.label}): at the end (VmHWM: its peak)", server)
-    intervals, denied = _history(url, account.id)
-    peak, over = _peak(intervals, count)
-    return Storm(seated, refused, healthz, busy, len(intervals), denied, peak, over, memory)
+    history = claims.history(url, account.id)
+    peak, over = claims.peak(history.intervals, count)
+    denied = history.denials
+    return Storm(seated, refused, healthz, busy, len(history.intervals), denied, peak, over, memory)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -204,40 +202,6 @@ def cpu_seconds(pid: int) -> float:
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat.rsplit(")", 1)[1].split()  # after the command's name, which may hold spaces
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _history(url: str, account_id: int) -> tuple[list[tuple[datetime, datetime | None]], int]:
-    """The account's sessions as (started, ended) and its denials, as recorded."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            s = agent_sessions.c
-            rows = conn.execute(
-                select(s.started_at, s.ended_at).where(s.account_id == account_id)
-            ).all()
-            refused = conn.execute(
-                select(func.count()).select_from(denials).where(denials.c.account_id == account_id)
-            ).scalar_one()
-    finally:
-        engine.dispose()
-    return [(r.started_at, r.ended_at) for r in rows], int(refused)
-
-
-def _peak(intervals: Iterable[tuple[datetime, datetime | None]], cap: int) -> tuple[int, int]:
-    """The most sessions open at once, and how many starts took the count above `cap`.
-
-    As bench/claims.py counts them (which has its cap fixed at 5): ends sort before
-    starts at the same instant, and a session still open counts until the end.
-    """
-    events = sorted(
-        [(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals if end]
-    )
-    peak = current = over = 0
-    for _, delta in events:
-        current += delta
-        peak = max(peak, current)
-        over += delta > 0 and current > cap
-    return peak, over
 
 
 def percentile(values: Sequence[float], p: int) -> float | None:

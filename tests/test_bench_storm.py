@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from bench.claims import peak
 from bench.http1 import Connection
-from bench.storm import _peak, line_up, percentile
+from bench.storm import line_up, percentile
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
@@ -31,8 +32,8 @@ def test_the_line_is_seven_named_to_three_guests_interleaved() -> None:
 
 def test_over_allocations_are_starts_above_the_cap() -> None:
     held = [(at(0), None), (at(1), at(5)), (at(5), None)]  # an end before a start at once
-    assert _peak(held, 2) == (2, 0)
-    assert _peak([*held, (at(2), at(3))], 2) == (3, 1)
+    assert peak(held, 2) == (2, 0)
+    assert peak([*held, (at(2), at(3))], 2) == (3, 1)
 
 
 def test_percentiles_are_nearest_rank_in_ms() -> None:
