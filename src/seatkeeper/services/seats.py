@@ -178,8 +178,16 @@ class _Turn:
     def decide(self, items: list[_Item], answers: list[Answer | Exception]) -> None:
         conn, account_id = self.conn, self.account_id
         account = stored_accounts.lock_account(conn, account_id)
-        # The time is read once the lock is held, so that the history orders claims and
-        # releases as the lock did: it never shows more sessions open than licenses.
+        releasing = {found.id: found for _, _, found in items if found is not None}
+        if conn.dialect.name != "sqlite":
+            # Read again, and locked, now that the account is: a session that ended since
+            # its token was read is not counted twice, and no call for it runs meanwhile.
+            # (On SQLite nothing was written in between: the transaction has held the
+            # database's write lock all along.)
+            releasing = sessions.sessions_by_id(conn, account_id, releasing, lock=True)
+        # The time is read once the locks are held, so that the history orders claims,
+        # logouts and calls as the locks did: it never shows more sessions open than
+        # licenses, nor a call after its session's end.
         self.now = self.clock.now()
         self.in_use, overdue = sessions.seat_use(conn, account_id, self.now)
         self.peak = self.in_use
@@ -188,12 +196,6 @@ class _Turn:
         agents = {r.user.id for _, r, _ in items if isinstance(r, Claim) and r.user is not None}
         current = users.users_by_id(conn, account_id, agents)
         self.held = sessions.open_sessions_of_users(conn, account_id, agents)
-        releasing = {found.id: found for _, _, found in items if found is not None}
-        if conn.dialect.name != "sqlite":
-            # Read again, and locked, now that the account is: a session that ended since
-            # its token was read is not counted twice. (On SQLite nothing was written in
-            # between: the transaction has held the database's write lock all along.)
-            releasing = sessions.sessions_by_id(conn, account_id, releasing, lock=True)
         for i, request, found in items:
             try:
                 if isinstance(request, Release):
