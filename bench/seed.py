@@ -187,6 +187,7 @@ def open_grid(
                 {
                     "account_id": account.id,
                     "username": name,
+                    "username_key": username_key(name),
                     "password_hash": password_hash,
                     "role": Role.AGENT.value,
                     "created_at": now - timedelta(days=60),
