@@ -180,21 +180,7 @@ def open_grid(
             ).scalar_one()
         named = int(sessions * named_share)
         usernames = [f"agent-{n:05d}" for n in range(1, named + 1)]
-        _insert(
-            engine,
-            users,
-            (
-                {
-                    "account_id": account.id,
-                    "username": name,
-                    "username_key": username_key(name),
-                    "password_hash": password_hash,
-                    "role": Role.AGENT.value,
-                    "created_at": now - timedelta(days=60),
-                }
-                for name in usernames
-            ),
-        )
+        _insert(engine, users, _agents(account, usernames, password_hash, now - timedelta(60)))
         with engine.connect() as conn:
             user_ids = list(
                 conn.execute(
@@ -327,20 +313,21 @@ def named_agents(url: str, account: Account, usernames: Sequence[str], password_
     now = datetime.now(UTC)
     engine = _engine(url)
     try:
-        return _insert(
-            engine,
-            users,
-            (
-                {
-                    "account_id": account.id,
-                    "username": name,
-                    "username_key": username_key(name),
-                    "password_hash": password_hash,
-                    "role": Role.AGENT.value,
-                    "created_at": now,
-                }
-                for name in usernames
-            ),
-        )
+        return _insert(engine, users, _agents(account, usernames, password_hash, now))
     finally:
         engine.dispose()
+
+
+def _agents(
+    account: Account, usernames: Sequence[str], password_hash: str, created_at: datetime
+) -> Iterator[dict[str, Any]]:
+    """The users table's rows of agents of `account`, all with one password hash."""
+    for name in usernames:
+        yield {
+            "account_id": account.id,
+            "username": name,
+            "username_key": username_key(name),
+            "password_hash": password_hash,
+            "role": Role.AGENT.value,
+            "created_at": created_at,
+        }

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Table, select
 
 from seatkeeper.domain.events import HistoryWritten
 from seatkeeper.domain.model import AgentSession, EndReason, Interaction
+from seatkeeper.storage.sessions import session_row
 from seatkeeper.storage.tables import agent_sessions, denials, interactions, users
 from seatkeeper.storage.unit import record
 
@@ -42,17 +43,7 @@ def insert_sessions(
         since = min(s.started_at for s in sessions if s.account_id == account_id)
         record(conn, HistoryWritten(account_id, now, since))
     rows = [
-        {
-            "id": s.id,
-            "account_id": s.account_id,
-            "user_id": s.user_id,
-            "started_at": s.started_at,
-            "last_activity_at": s.last_activity_at,
-            "expires_at": s.expires_at,
-            "ended_at": s.ended_at,
-            "end_reason": None if s.end_reason is None else s.end_reason.value,
-            "ended_by": ended_by if s.end_reason is EndReason.TERMINATED else None,
-        }
+        session_row(s, ended_by=ended_by if s.end_reason is EndReason.TERMINATED else None)
         for s in sessions
     ]
     return _insert(conn, agent_sessions, rows)

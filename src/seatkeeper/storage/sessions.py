@@ -43,6 +43,21 @@ def session_of(row: Row[Any]) -> AgentSession:
     )
 
 
+def session_row(s: AgentSession, *, ended_by: int | None = None) -> dict[str, Any]:
+    """The row that stores a session (`ended_by`: who terminated it, if anyone)."""
+    return {
+        "id": s.id,
+        "account_id": s.account_id,
+        "user_id": s.user_id,
+        "started_at": s.started_at,
+        "last_activity_at": s.last_activity_at,
+        "expires_at": s.expires_at,
+        "ended_at": s.ended_at,
+        "end_reason": None if s.end_reason is None else s.end_reason.value,
+        "ended_by": ended_by,
+    }
+
+
 OPEN = agent_sessions.c.ended_at.is_(None)
 
 
@@ -133,20 +148,7 @@ def insert_sessions(conn: Connection, opened: Sequence[AgentSession]) -> None:
     """Record new open sessions, in one statement."""
     if not opened:
         return
-    conn.execute(
-        agent_sessions.insert(),
-        [
-            {
-                "id": s.id,
-                "account_id": s.account_id,
-                "user_id": s.user_id,
-                "started_at": s.started_at,
-                "last_activity_at": s.last_activity_at,
-                "expires_at": s.expires_at,
-            }
-            for s in opened
-        ],
-    )
+    conn.execute(agent_sessions.insert(), [session_row(s) for s in opened])
     for s in opened:
         record(conn, SessionOpened(s.account_id, s.started_at))
 
