@@ -87,7 +87,7 @@ def test_four_server_processes_never_open_more_sessions_than_licenses(
                 r = http.post(
                     f"{base}/api/v1/sessions", json=body, headers={"Authorization": f"Bearer {key}"}
                 )
-                if r.status_code in (409, 503):
+                if r.status_code >= 400:  # counted with its code: an unexpected one says which
                     code = r.json()["error"]["code"]
                     with lock:
                         outcomes[f"{r.status_code} {code}"] += 1

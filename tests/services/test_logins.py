@@ -3,6 +3,9 @@ password checks."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from argon2 import PasswordHasher, extract_parameters
 from argon2.profiles import RFC_9106_LOW_MEMORY
@@ -13,9 +16,11 @@ from seatkeeper.domain import throttle
 from seatkeeper.domain.errors import DomainError, LoginsBusy
 from seatkeeper.services import logins
 from seatkeeper.services.secrets import PRODUCTION, QUEUE_PER_CHECK, CheckLimits, Passwords
+from seatkeeper.storage import logins as stored_logins
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import login_failures, users
 from tests.conftest import PASSWORD, World
+from tests.waiting import PATIENCE
 
 STRANGER = "203.0.113.7"
 
@@ -46,6 +51,10 @@ def attempt(
     return "in"
 
 
+def right_login(db: Database, passwords: Passwords, clock: FrozenClock) -> str:
+    return attempt(db, passwords, clock, username="alice", source=STRANGER, password=PASSWORD)
+
+
 def failures(db: Database) -> int:
     with db.read() as conn:
         return int(conn.execute(select(func.count()).select_from(login_failures)).scalar_one())
@@ -71,6 +80,59 @@ def test_a_flood_of_usernames_from_one_address_pauses_it_and_no_other(
     assert (
         attempt(db, passwords, clock, username="admin", password=PASSWORD, source=STRANGER) == "in"
     )
+
+
+def test_right_logins_checked_in_parallel_never_pause_a_username(
+    db: Database,
+    passwords: Passwords,
+    world: World,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Attempts count as failures while being checked, so that parallel guesses cannot slip
+    past the limit; right ones in parallel (one agent's browsers, a shift start behind one
+    address) make the next wait a moment, never pause it."""
+    limit = throttle.FROM_ONE_ADDRESS
+    checking, release = threading.Semaphore(0), threading.Event()
+    verify = passwords.verify
+
+    def slow(stored: str | None, password: str) -> bool:
+        checking.release()
+        release.wait(PATIENCE)
+        return verify(stored, password)
+
+    monkeypatch.setattr(passwords, "verify", slow)
+    with ThreadPoolExecutor(limit) as pool:
+        running = [pool.submit(right_login, db, passwords, clock) for _ in range(limit)]
+        assert all(checking.acquire(timeout=PATIENCE) for _ in running)
+        assert failures(db) == limit  # each counted until it turns out right
+        assert right_login(db, passwords, clock) == "logins_busy"  # waits, untried
+        release.set()
+        assert [done.result() for done in running] == ["in"] * limit
+    assert failures(db) == 0
+    assert right_login(db, passwords, clock) == "in"
+    # Wrong passwords settle as failures at once, and pause the username as before.
+    monkeypatch.setattr(passwords, "verify", verify)
+    for _ in range(limit):
+        assert attempt(db, passwords, clock, username="alice", source=STRANGER) == (
+            "invalid_credentials"
+        )
+    assert right_login(db, passwords, clock) == "too_many_attempts"
+
+
+def test_an_attempt_cut_short_counts_as_a_failure_once_its_check_is_overdue(
+    db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    """A server stopped while checking passwords leaves attempts being checked: a minute
+    on, they are failures, and pause the username like any."""
+    with db.write() as conn:
+        for _ in range(throttle.FROM_ONE_ADDRESS):
+            stored_logins.insert_login_failure(
+                conn, account="acme", username="alice", source=STRANGER, at=clock.now()
+            )
+    assert right_login(db, passwords, clock) == "logins_busy"
+    clock.advance(throttle.CHECKING)
+    assert right_login(db, passwords, clock) == "too_many_attempts"
 
 
 def test_beyond_the_checks_and_their_queue_a_login_is_refused_at_once_unhashed(

@@ -99,14 +99,25 @@ class LoginsBusy(DomainError):
     """Every password check is taken and the queue is full: the login is not tried."""
 
     code = "logins_busy"
+    why = "The server is checking too many logins at once."
 
     def __init__(self, *, retry_after: timedelta) -> None:
         self.retry_after = retry_after
         seconds = max(1, math.ceil(retry_after.total_seconds()))
         super().__init__(
-            "The server is checking too many logins at once. Nothing was tried: try again "
-            f"in {seconds} second{'' if seconds == 1 else 's'}."
+            f"{self.why} Nothing was tried: try again in {seconds} "
+            f"second{'' if seconds == 1 else 's'}."
         )
+
+
+class LoginsChecking(LoginsBusy):
+    """Other logins for this username (or from this address) are being checked, and would
+    pause it if their passwords were wrong: this one waits for them."""
+
+    def __init__(self, username: str | None, *, retry_after: timedelta) -> None:
+        whose = "from this address" if username is None else f"for {username!r}"
+        self.why = f"Other logins {whose} are being checked."
+        super().__init__(retry_after=retry_after)
 
 
 class CsrfRefused(DomainError):

@@ -56,6 +56,8 @@ def check_password(
             turn.enter_context(passwords.admitted())
         stored = None if login is None or login[0].disabled else login[1]
         if not passwords.verify(stored, password):
+            with db.write() as conn:
+                stored_logins.settle_login_failure(conn, attempt)
             raise InvalidCredentials
         assert account is not None and login is not None and stored is not None
         rehashed = passwords.hash(password) if passwords.needs_rehash(stored) else None
@@ -83,10 +85,12 @@ def _attempt(
         accounts.lock_account(conn, account.id)
     since = now - throttle.WINDOW
     from_here, from_anywhere = stored_logins.recent_login_failures(
-        conn, account=account_slug, username=username, source=source, since=since
+        conn, account=account_slug, username=username, source=source, since=since, now=now
     )
     from_address = (
-        [] if source is None else stored_logins.recent_failures_from(conn, source, since=since)
+        throttle.Recent()
+        if source is None
+        else stored_logins.recent_failures_from(conn, source, since=since, now=now)
     )
     throttle.ensure_allowed(
         from_here, from_anywhere, username=username, now=now, from_address=from_address

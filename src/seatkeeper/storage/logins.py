@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
+from seatkeeper.domain import throttle
 from seatkeeper.domain.model import PageLoginRow, User
 from seatkeeper.storage.tables import login_failures, users, web_logins
 from seatkeeper.storage.users import user_of
@@ -104,10 +106,17 @@ def end_web_login(conn: Connection, token_hash: str, now: datetime) -> None:
 def insert_login_failure(
     conn: Connection, *, account: str, username: str, source: str | None, at: datetime
 ) -> int:
-    """Record a login attempt as failed (until it turns out right); returns its id."""
+    """Record a login attempt as failed (until it turns out right), its password being
+    checked; returns its id."""
     inserted: int = conn.execute(
         login_failures.insert()
-        .values(account=account, username=username, source=source, at=at)
+        .values(
+            account=account,
+            username=username,
+            source=source,
+            at=at,
+            checking_until=at + throttle.CHECKING,
+        )
         .returning(login_failures.c.id)
     ).scalar_one()
     return inserted
@@ -118,29 +127,57 @@ def delete_login_failure(conn: Connection, failure_id: int) -> None:
     conn.execute(login_failures.delete().where(login_failures.c.id == failure_id))
 
 
+def settle_login_failure(conn: Connection, failure_id: int) -> None:
+    """Note that an attempt's password turned out wrong."""
+    conn.execute(
+        update(login_failures).where(login_failures.c.id == failure_id).values(checking_until=None)
+    )
+
+
 def prune_login_failures(conn: Connection, *, before: datetime) -> None:
     """Forget failures too old to count any more."""
     conn.execute(login_failures.delete().where(login_failures.c.at < before))
 
 
-def recent_failures_from(conn: Connection, source: str, *, since: datetime) -> list[datetime]:
-    """An address's failures since `since`, whatever the account and username, oldest first."""
+def recent_failures_from(
+    conn: Connection, source: str, *, since: datetime, now: datetime
+) -> throttle.Recent:
+    """An address's attempts since `since`, whatever the account and username."""
     f = login_failures.c
-    found = conn.execute(
-        select(f.at).where(f.source == source, f.at > since).order_by(f.at)
-    ).scalars()
-    return list(found)
+    rows = conn.execute(
+        select(f.at, f.checking_until).where(f.source == source, f.at > since).order_by(f.at)
+    ).all()
+    return _recent(((r.at, r.checking_until) for r in rows), now)
 
 
 def recent_login_failures(
-    conn: Connection, *, account: str, username: str, source: str | None, since: datetime
-) -> tuple[list[datetime], list[datetime]]:
-    """A username's failures since `since`, oldest first: from this source, and from anywhere."""
+    conn: Connection,
+    *,
+    account: str,
+    username: str,
+    source: str | None,
+    since: datetime,
+    now: datetime,
+) -> tuple[throttle.Recent, throttle.Recent]:
+    """A username's attempts since `since`: from this source, and from anywhere."""
     f = login_failures.c
     rows = conn.execute(
-        select(f.at, f.source)
+        select(f.at, f.checking_until, f.source)
         .where(f.account == account, f.username == username, f.at > since)
         .order_by(f.at)
     ).all()
-    from_here = [at for at, from_source in rows if source is not None and from_source == source]
-    return from_here, [at for at, _ in rows]
+    anywhere = [(at, until) for at, until, _ in rows]
+    here = [(at, until) for at, until, s in rows if source is not None and s == source]
+    return _recent(here, now), _recent(anywhere, now)
+
+
+def _recent(rows: Iterable[tuple[datetime, datetime | None]], now: datetime) -> throttle.Recent:
+    """Attempts (when, and until when checked) as the throttle counts them: one cut short
+    long ago is a failure."""
+    failures, checking = [], 0
+    for at, checking_until in rows:
+        if checking_until is not None and checking_until > now:
+            checking += 1
+        else:
+            failures.append(at)
+    return throttle.Recent(failures, checking)

@@ -286,6 +286,9 @@ login_failures = Table(
     Column("username", String(100), nullable=False),
     Column("source", String(64)),
     Column("at", UTCDateTime, nullable=False),
+    # Until when the attempt's password is being checked (at most); null once it is known
+    # to be wrong. A right password deletes the row.
+    Column("checking_until", UTCDateTime),
     Index("ix_login_failures_user", "account", "username", "at"),
     Index("ix_login_failures_at", "at"),
     Index("ix_login_failures_source", "source", "at"),
