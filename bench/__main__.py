@@ -156,7 +156,8 @@ def method(sizes: Sizes) -> list[str]:
         "memory an idle server) right before its figures; ratio = figure / baseline for "
         "throughput and memory, p95 / baseline p95 for latency.",
         f"Sizes: {sizes.sessions:,} open sessions for the agent API; grid "
-        f"{sizes.grid_sessions:,} sessions and {sizes.grid_interactions:,} Interactions; usage "
+        f"{sizes.grid_sessions:,} sessions and {sizes.grid_interactions:,} Interactions, then "
+        f"{sizes.grid_large_sessions:,} and {sizes.grid_large_interactions:,}; usage "
         f"{sizes.days} days x {sizes.usage_per_day:,} a day on one account and "
         f"{sizes.small_accounts} accounts x {sizes.small_per_day:,} a day; the storm "
         f"{sizes.storm_agents:,} agents on as many licenses, then {sizes.storm_refused:,} more "

@@ -31,6 +31,9 @@ class Sizes:
     small_accounts: int
     small_per_day: int
     days: int = 30
+    # The grid again, ten times larger, in the same run: a request must cost about the same.
+    grid_large_sessions: int = 100_000
+    grid_large_interactions: int = 300_000
     storm_agents: int = 2_000  # the shift-start storm: agents seated on as many licenses
     storm_refused: int = 500  # then as many more, every one refused
     password_checks: int = 30  # argon2 checks timed one after another
@@ -38,8 +41,8 @@ class Sizes:
 
 FULL = Sizes(2_000, 10, 2, 5, 10_000, 30_000, 100, 100_000, 50, 2_000)
 QUICK = Sizes(
-    200, 2, 1, 1, 1_000, 3_000, 10, 1_000, 50, 20, storm_agents=32, storm_refused=8,
-    password_checks=5,
+    200, 2, 1, 1, 1_000, 3_000, 10, 1_000, 50, 20, 30, 2_000, 6_000, storm_agents=32,
+    storm_refused=8, password_checks=5,
 )  # fmt: skip
 
 THROUGHPUT_COLUMNS = (
@@ -195,7 +198,8 @@ def latency_row(
     base: WrkResult | None,
     *,
     rows: int | None = None,
-    total: int | None = None,
+    total: int | str | None = None,
+    extra: Sequence[str] = (),
 ) -> None:
     table.add(
         figure,
@@ -207,4 +211,5 @@ def latency_row(
         fmt(result.p99, 2),
         fmt(base.p95, 2) if base else "-",
         ratio(result.p95, base.p95 if base else None),
+        *extra,
     )

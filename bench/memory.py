@@ -39,7 +39,10 @@ def table(ctx: Context) -> None:
         "each benchmark runs its own server process, so its VmHWM at the end is its peak "
         "over that benchmark; ratio: VmRSS / the idle server's VmRSS after start"
     )
-    peaks = [m.hwm for label, m in ctx.memory if label.startswith("grid")]
-    if peaks:
-        grid = f"{ctx.sizes.grid_sessions:,} open sessions (grid)"
-        out.note(f"peak with {grid}: {max(peaks):.1f} MiB")
+    for name, sessions in (
+        ("grid", ctx.sizes.grid_sessions),
+        ("grid-large", ctx.sizes.grid_large_sessions),
+    ):
+        peaks = [m.hwm for label, m in ctx.memory if label.startswith(f"{name}:")]
+        if peaks:
+            out.note(f"peak with {sessions:,} open sessions ({name}): {max(peaks):.1f} MiB")

@@ -21,6 +21,8 @@ def at_revision(db_url: str, revision: str) -> Database:
     db = Database(db_url)
     with db.write() as conn:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        if conn.dialect.name == "sqlite":  # migration 0020's FTS5 table, not in the metadata
+            conn.execute(text("DROP TABLE IF EXISTS users_search"))
         for table in reversed(metadata.sorted_tables):
             conn.execute(text(f"DROP TABLE {table.name}"))
     db.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import queue
 import re
 import sys
@@ -271,3 +272,44 @@ def test_the_event_stream_ends_with_the_login_even_on_a_busy_account(
                     headers=bearer(world.admin_token),
                 )
         assert ended.is_set()
+
+
+def test_a_churning_account_pushes_at_most_one_change_a_second(server: str, world: World) -> None:
+    """Interactions open and close many times a second; each viewer hears of it about once a
+    second, not once a change (every push makes the page fetch the grid)."""
+    events: queue.Queue[tuple[str, float]] = queue.Queue()
+    with httpx.Client(base_url=server, timeout=PATIENCE) as browser:
+        log_in(browser, "acme", "admin")
+
+        def listen() -> None:
+            with browser.stream("GET", "/accounts/acme/active-agents/events") as stream:
+                for line in stream.iter_lines():
+                    if line.startswith("event: "):
+                        events.put((line.removeprefix("event: "), time.monotonic()))
+
+        threading.Thread(target=listen, daemon=True).start()
+        assert events.get(timeout=PATIENCE)[0] == "ready"
+        changes, began = 0, time.monotonic()
+        with httpx.Client(base_url=server, timeout=PATIENCE) as agent:
+            opened = agent.post("/api/v1/sessions", json={}, headers=bearer(world.app_key))
+            assert opened.status_code == 201, opened.text
+            body = opened.json()
+            token = {"Authorization": f"Bearer {body['token']}"}
+            path = f"/api/v1/sessions/{body['session_id']}/interactions"
+            while time.monotonic() - began < 3.5:
+                flow = agent.post(path, json={"flow": "Refund"}, headers=token)
+                assert flow.status_code == 201, flow.text
+                closed = agent.delete(f"{path}/{flow.json()['interaction_id']}", headers=token)
+                assert closed.status_code == 204
+                changes += 2
+        lasted = time.monotonic() - began
+        heard: list[float] = []
+        while True:
+            try:
+                heard.append(events.get(timeout=1.5)[1])
+            except queue.Empty:
+                break
+    assert changes > 2 * len(heard)  # many changes, fewer pushes
+    assert 2 <= len(heard) <= lasted + 2
+    gaps = [b - a for a, b in itertools.pairwise(heard)]
+    assert min(gaps) >= 0.9  # one a second, at most (the clock reads are the listener's)

@@ -24,7 +24,8 @@ from seatkeeper.storage.db import Database
 class Grid:
     account: Account
     rows: list[GridRow]  # the page asked for
-    total: int  # sessions matching the search, on every page
+    total: int  # sessions matching the search, on every page (at least, when not exact)
+    exact: bool = True  # False: more match than the grid counts, `total` is its cap
 
 
 def active_sessions(
@@ -33,8 +34,8 @@ def active_sessions(
     """The Active Agents grid: one row per open session, a page at a time."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
-        rows, total = stored_grid.active_session_rows(conn, account.id, now=now, view=view)
-    return Grid(account, rows, total)
+        rows, total, exact = stored_grid.active_session_rows(conn, account.id, now=now, view=view)
+    return Grid(account, rows, total, exact)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +149,11 @@ def overview(
     """The grid and the usage of the Active Agents page, read in one transaction."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
-        rows, total = stored_grid.active_session_rows(conn, account.id, now=now, view=view)
+        rows, total, exact = stored_grid.active_session_rows(conn, account.id, now=now, view=view)
         report, fresh = history.usage_report(conn, account, now)
         active = sorted(stored_alerts.active(conn, account.id).values(), key=lambda a: a.level)
     history.keep(db, account, fresh)
-    return Overview(Grid(account, rows, total), report, active)
+    return Overview(Grid(account, rows, total, exact), report, active)
 
 
 def account_alerts(

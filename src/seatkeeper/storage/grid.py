@@ -1,17 +1,37 @@
-"""The Active Agents grid: one page of open sessions, sorted and searched in the database."""
+"""The Active Agents grid: one page of open sessions, sorted and searched in the database.
+
+Each sort reads a partial index on the open sessions (migration 0020) from one end, so a
+page costs about as much with 100,000 sessions open as with 100: the session keeps its
+agent key and its count of open Interactions for that. The search is grid_search's.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    func,
+    literal,
+    select,
+)
 
-from seatkeeper.domain.model import GUEST, GridRow, GridView
+from seatkeeper.domain.model import GridRow, GridView
+from seatkeeper.storage import grid_search
 from seatkeeper.storage.sessions import OPEN
 from seatkeeper.storage.tables import agent_sessions, interactions, users
+
+# Counting every match would cost as much as the sessions open, so the count stops at a
+# cap, and says so. Counting an open session is a step in an index; a search tests each
+# session it counts, so it stops sooner.
+COUNT_CAP = 10_000
+SEARCH_COUNT_CAP = 1_000
 
 
 def active_session_rows(
@@ -20,49 +40,73 @@ def active_session_rows(
     *,
     now: datetime,
     view: GridView,
-) -> tuple[list[GridRow], int]:
+) -> tuple[list[GridRow], int, bool]:
     """One page of the account's open sessions, sorted and searched in the database, with
-    their open interactions; and how many sessions match in all."""
+    their open interactions; how many sessions match, and whether that is all of them
+    (beyond a cap, the count stops there: it is then at least that many)."""
     s = agent_sessions.c
-    open_count = (
-        select(func.count())
-        .where(interactions.c.session_id == s.id, interactions.c.closed_at.is_(None))
-        .correlate(agent_sessions)
-        .scalar_subquery()
-        .label("open_count")
-    )
-    agent = func.lower(func.coalesce(users.c.username, literal(GUEST)))
-    matching = [s.account_id == account_id, OPEN, s.expires_at > now]
+    matching: list[ColumnElement[bool]] = [s.account_id == account_id, OPEN, s.expires_at > now]
     if view.search:
-        pattern = "%" + _escape_like(view.search.lower()) + "%"
-        # One pass over the open interactions, not one lookup for each session.
-        flow_matches = select(interactions.c.session_id).where(
-            interactions.c.closed_at.is_(None),
-            func.lower(interactions.c.flow).like(pattern, escape="\\"),
-        )
-        matching.append(or_(agent.like(pattern, escape="\\"), s.id.in_(flow_matches)))
-    key = {"agent_id": agent, "session_start": s.started_at, "open_interactions_count": open_count}[
-        view.sort
-    ]
-    order = [key.desc() if view.descending else key.asc(), s.started_at, s.id]
-    joined = agent_sessions.outerjoin(users, users.c.id == s.user_id)
-    total = conn.execute(select(func.count()).select_from(joined).where(*matching)).scalar_one()
+        matching.append(grid_search.matching(conn, account_id, view.search))
+    page = _ordered(select(s.id, s.user_id, s.started_at, s.open_interactions), view)
+    skipped = (view.page - 1) * view.per_page
+    # The expiry, wrapped, is tested on each row rather than searched in its index: else
+    # SQLite, before any ANALYZE, reads every open session by expiry and sorts them all.
+    unexpired = func.coalesce(s.expires_at, s.expires_at) > now
     rows = conn.execute(
-        select(s.id, users.c.username, s.started_at, open_count)
-        .select_from(joined)
-        .where(*matching)
-        .order_by(*order)
-        .limit(view.per_page)
-        .offset((view.page - 1) * view.per_page)
+        page.where(*matching[:2], unexpired, *matching[3:]).limit(view.per_page).offset(skipped)
     ).all()
+    if len(rows) < view.per_page and (rows or view.page == 1):
+        # The last page: the pages before it and its rows are every match.
+        total, exact = skipped + len(rows), True
+    else:
+        total, exact = _count(conn, matching, cap=SEARCH_COUNT_CAP if view.search else COUNT_CAP)
+        if rows:  # a page past the cap: at least this many
+            total = max(total, skipped + len(rows))
+    names = _usernames(conn, [r.user_id for r in rows if r.user_id is not None])
     flows = _open_flows(conn, [r.id for r in rows])
-    return [
-        GridRow(r.id, r.username, r.started_at, flows.get(r.id, ()), r.open_count) for r in rows
-    ], total
+    return (
+        [
+            GridRow(
+                r.id,
+                None if r.user_id is None else names[r.user_id],
+                r.started_at,
+                flows.get(r.id, ()),
+                r.open_interactions,
+            )
+            for r in rows
+        ],
+        total,
+        exact,
+    )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _count(conn: Connection, matching: list[ColumnElement[bool]], *, cap: int) -> tuple[int, bool]:
+    """How many sessions match, counted up to `cap`; and whether that is all of them."""
+    found = select(literal(1)).select_from(agent_sessions).where(*matching).limit(cap + 1)
+    counted = conn.execute(select(func.count()).select_from(found.subquery())).scalar_one()
+    return min(counted, cap), counted <= cap
+
+
+def _ordered(query: Select[Any], view: GridView) -> Select[Any]:
+    """The query in the grid's order: the sort key, then start and id to break ties, all
+    reversed for a descending sort so that one index serves both orders."""
+    s = agent_sessions.c
+    keys = {
+        "agent_id": [s.agent_key, s.started_at, s.id],
+        "session_start": [s.started_at, s.id],
+        "open_interactions_count": [s.open_interactions, s.started_at, s.id],
+    }[view.sort]
+    return query.order_by(*(k.desc() if view.descending else k.asc() for k in keys))
+
+
+def _usernames(conn: Connection, user_ids: Sequence[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for start in range(0, len(user_ids), 500):
+        batch = user_ids[start : start + 500]
+        rows = conn.execute(select(users.c.id, users.c.username).where(users.c.id.in_(batch)))
+        found.update((user_id, username) for user_id, username in rows)
+    return found
 
 
 def _open_flows(conn: Connection, session_ids: Sequence[UUID]) -> dict[UUID, tuple[str, ...]]:

@@ -46,8 +46,17 @@ class ActiveSessions(msgspec.Struct):
     search: str | None
     page: int
     per_page: int
-    pages: int
+    pages: int  # at least this many when the count is not exact
     count: int  # open sessions matching the search, on every page
+    # False when more sessions match than the grid counts (10,000; 1,000 for a search):
+    # `count` is then that cap, a lower bound, and `pages` too. Pages past it still answer.
+    count_is_exact: Annotated[
+        bool,
+        msgspec.Meta(
+            description="false when more sessions match than the grid counts (10,000, or "
+            "1,000 for a search): count is then that many, a lower bound"
+        ),
+    ]
     sessions: list[ActiveSession]  # this page's
 
 
@@ -181,6 +190,7 @@ def grid_body(result: admin.Grid, view: GridView) -> ActiveSessions:
         per_page=view.per_page,
         pages=validation.page_count(result.total, view.per_page),
         count=result.total,
+        count_is_exact=result.exact,
         sessions=rows,
     )
 

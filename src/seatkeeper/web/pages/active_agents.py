@@ -92,7 +92,10 @@ def active_agents_fragments(
 
 PER_PAGE = 50  # rows the page shows at a time: a busy account's 10,000 are not drawn at once
 RECHECK_SECONDS = 15.0  # how often a stream checks its viewer may still watch (and pings)
-PUSH_GAP_SECONDS = 0.5  # at most two updates a second, however busy the account
+# At most one update a second, however busy the account: each makes the page fetch the
+# grid again, and a churning account with 100,000 sessions open changes many times a second.
+# Nudges that come meanwhile wait as one (the hub keeps one per viewer).
+PUSH_GAP_SECONDS = 1.0
 
 
 @get("/accounts/{account:str}/active-agents/events", include_in_schema=False)

@@ -63,6 +63,7 @@ class Grid:
     page: int
     pages: int
     total: int  # sessions matching the search
+    exact: bool  # False: more than `total` match (the grid counts only so far)
     first: int  # the position of this page's first row, from 1 (0 when empty)
     previous_href: str | None
     next_href: str | None
@@ -107,8 +108,11 @@ def grid(result: admin.Grid, *, view: GridView) -> Grid:
     rows = tuple(shown.open_session(r, result.account) for r in result.rows)
     pages = validation.page_count(result.total, view.per_page)
 
+    # Past a count that stopped at its cap, a full page may have another after it.
+    last = pages if result.exact or len(rows) < view.per_page else view.page + 1
+
     def to(page: int) -> str | None:
-        return href(sort=view.sort, order=order, page=page) if 1 <= page <= pages else None
+        return href(sort=view.sort, order=order, page=page) if 1 <= page <= last else None
 
     return Grid(
         sort=view.sort,
@@ -119,6 +123,7 @@ def grid(result: admin.Grid, *, view: GridView) -> Grid:
         page=view.page,
         pages=pages,
         total=result.total,
+        exact=result.exact,
         first=(view.page - 1) * view.per_page + 1 if rows else 0,
         previous_href=to(view.page - 1) if view.page <= pages else to(pages),
         next_href=to(view.page + 1),
