@@ -75,16 +75,24 @@ def lock_account(conn: Connection, account_id: int) -> Account:
     """Read an account and lock its row until the transaction ends.
 
     On PostgreSQL (READ COMMITTED) this serializes seat claims per account; on SQLite
-    the transaction already holds the database's write lock (BEGIN IMMEDIATE).
+    the transaction already holds the database's write lock (BEGIN IMMEDIATE). The lock is
+    FOR NO KEY UPDATE: it excludes every other holder, but not the foreign-key checks of
+    rows that name the account (FOR KEY SHARE), which a call for one session makes when it
+    writes its session row twice; with FOR UPDATE such a call, holding its session, waits
+    for a holder of the account who waits for that session.
     """
-    row = conn.execute(select(accounts).where(accounts.c.id == account_id).with_for_update()).one()
+    row = conn.execute(
+        select(accounts).where(accounts.c.id == account_id).with_for_update(key_share=True)
+    ).one()
     return account_of(row)
 
 
 def try_lock_account(conn: Connection, account_id: int) -> bool:
     """Lock the account's row unless another transaction holds it (then: False, at once)."""
     found = conn.execute(
-        select(accounts.c.id).where(accounts.c.id == account_id).with_for_update(skip_locked=True)
+        select(accounts.c.id)
+        .where(accounts.c.id == account_id)
+        .with_for_update(skip_locked=True, key_share=True)
     ).first()
     return found is not None
 
