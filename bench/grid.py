@@ -105,7 +105,7 @@ def _notes(table: Table, slug: str, sessions: int, seeded: float, *, compared: b
         f"seeded in {seeded:.1f} s by Core inserts: {sessions:,} sessions (70% named "
         "agents agent-NNNNN, 30% Guests) and their Interactions over 8 Flows, expiring in a "
         "year; then ANALYZE, the statistics a database in use has (PostgreSQL's autovacuum, "
-        "SQLite's PRAGMA optimize): without them SQLite plans some grid queries badly"
+        "seatkeeper's hourly ANALYZE on SQLite): without them SQLite plans some grid queries badly"
     )
     table.note(
         f"api: GET /api/v1/accounts/{slug}/active-sessions with an admin API token; "

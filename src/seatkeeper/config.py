@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         description="How often each instance sends the webhook deliveries that are due "
         "(0: never), whatever the sweep.",
     )
+    statistics_seconds: float = Field(
+        3600,
+        ge=0,
+        description="How often each instance refreshes SQLite's statistics of its tables, "
+        "from a sample, so that its planner keeps reading the grid's indexes as tables grow "
+        "(0: never; PostgreSQL's autovacuum does this itself).",
+    )
     webhook_allowed_networks: str = Field(
         "",
         description="Networks webhooks may reach although they are not public (on-premise "

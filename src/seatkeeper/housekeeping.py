@@ -67,6 +67,12 @@ def tasks(settings: Settings) -> list[Task]:
             partial(webhooks.deliver_due, sending=webhook_sending(settings)),
             "Sending webhooks failed; they will be tried again",
         ),
+        Task(
+            "statistics",
+            settings.statistics_seconds,
+            _statistics,
+            "Refreshing the database's statistics failed; it will run again",
+        ),
     ]
     return [task for task in every if task.seconds > 0]
 
@@ -83,6 +89,10 @@ def _or(seconds: float | None, default: float) -> float:
 
 def _sweep(db: Database, now: datetime) -> int:
     return expiry.sweep_expired(db, now=now)
+
+
+def _statistics(db: Database, _now: datetime) -> int:
+    return db.refresh_statistics()
 
 
 @contextlib.asynccontextmanager

@@ -20,6 +20,7 @@ from seatkeeper.storage.usage import forget_usage
 _WRITE = "seatkeeper_write"
 _PEEK = "seatkeeper_peek"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+ANALYSIS_LIMIT = 1000  # rows of each index ANALYZE reads on SQLite: a sample, SQLite's advice
 log = logging.getLogger("seatkeeper.db")
 
 
@@ -71,6 +72,20 @@ class Database:
         return self.engine.connect().execution_options(
             isolation_level="AUTOCOMMIT", **{_PEEK: True}
         )
+
+    def refresh_statistics(self) -> int:
+        """On SQLite, ANALYZE from a sample of each index (milliseconds, whatever the size),
+        so that the planner knows the tables as they have grown; how many tables it knows.
+        PostgreSQL's autovacuum does this itself: nothing is done there (0)."""
+        if not self.is_sqlite:
+            return 0
+        with self.write() as conn:
+            conn.exec_driver_sql(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+            conn.exec_driver_sql("ANALYZE")
+            known: int = conn.exec_driver_sql(
+                "SELECT count(DISTINCT tbl) FROM sqlite_stat1"
+            ).scalar_one()
+        return known
 
     def dispose(self) -> None:
         self.engine.dispose()
