@@ -16,6 +16,7 @@ from seatkeeper.domain import throttle
 from seatkeeper.domain.errors import DomainError, LoginsBusy
 from seatkeeper.services import logins
 from seatkeeper.services.secrets import PRODUCTION, QUEUE_PER_CHECK, CheckLimits, Passwords
+from seatkeeper.storage import accounts as stored_accounts
 from seatkeeper.storage import logins as stored_logins
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import login_failures, users
@@ -133,6 +134,20 @@ def test_an_attempt_cut_short_counts_as_a_failure_once_its_check_is_overdue(
     assert right_login(db, passwords, clock) == "logins_busy"
     clock.advance(throttle.CHECKING)
     assert right_login(db, passwords, clock) == "too_many_attempts"
+
+
+def test_a_paused_login_is_refused_without_waiting_for_the_write_lock(
+    db: Database, passwords: Passwords, world: World, clock: FrozenClock
+) -> None:
+    """A flood of paused logins costs reads: none waits for the account's lock (on SQLite,
+    the database's write lock) that every recorded attempt and claim needs."""
+    for _ in range(throttle.FROM_ONE_ADDRESS):
+        wrong = attempt(db, passwords, clock, username="alice", source=STRANGER)
+        assert wrong == "invalid_credentials"
+    with ThreadPoolExecutor(1) as pool, db.write() as conn:
+        stored_accounts.lock_account(conn, world.acme.id)
+        refused = pool.submit(right_login, db, passwords, clock)
+        assert refused.result(timeout=PATIENCE) == "too_many_attempts"
 
 
 def test_beyond_the_checks_and_their_queue_a_login_is_refused_at_once_unhashed(

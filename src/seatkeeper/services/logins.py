@@ -47,6 +47,8 @@ def check_password(
     plausible = validation.is_slug(account_slug) and validation.is_username(username)
     if not plausible or len(password) > validation.MAX_PASSWORD:
         raise InvalidCredentials  # no user has such a name or password: nothing to guess
+    with db.read() as conn:  # a paused login is refused without the write lock
+        _ensure_allowed(conn, account_slug, username, source, now)
     with ExitStack() as turn:
         with db.write() as conn:
             account, login, attempt = _attempt(conn, account_slug, username, source, now)
@@ -83,6 +85,25 @@ def _attempt(
     account = accounts.account_by_slug(conn, account_slug)
     if account is not None:
         accounts.lock_account(conn, account.id)
+    _ensure_allowed(conn, account_slug, username, source, now)
+    attempt = stored_logins.insert_login_failure(
+        conn, account=account_slug, username=username, source=source, at=now
+    )
+    if attempt % PRUNE_EVERY == 0:
+        stored_logins.prune_login_failures(conn, before=now - throttle.WINDOW)
+    login = None if account is None else users.user_login(conn, account.id, username)
+    return account, login, attempt
+
+
+def _ensure_allowed(
+    conn: Connection, account_slug: str, username: str, source: str | None, now: datetime
+) -> None:
+    """Refuse a throttled attempt (throttle.ensure_allowed, on the attempts recorded).
+
+    Read first without any lock: failures only pile up until they leave the window, so a
+    login they pause now is paused whatever other transactions are doing, and a flood of
+    paused logins costs reads, not the write lock. Read again under the account's lock
+    before an attempt is recorded, where the answer holds until it is."""
     since = now - throttle.WINDOW
     from_here, from_anywhere = stored_logins.recent_login_failures(
         conn, account=account_slug, username=username, source=source, since=since, now=now
@@ -95,13 +116,6 @@ def _attempt(
     throttle.ensure_allowed(
         from_here, from_anywhere, username=username, now=now, from_address=from_address
     )
-    attempt = stored_logins.insert_login_failure(
-        conn, account=account_slug, username=username, source=source, at=now
-    )
-    if attempt % PRUNE_EVERY == 0:
-        stored_logins.prune_login_failures(conn, before=now - throttle.WINDOW)
-    login = None if account is None else users.user_login(conn, account.id, username)
-    return account, login, attempt
 
 
 @dataclass(frozen=True, slots=True)
