@@ -232,7 +232,7 @@ def open_grid(
         for session in session_rows:
             session.setdefault("open_interactions", 0)
             session["agent_key"] = key.get(session["user_id"], "guest")
-        # What the triggers of migration 0019 would keep is filled in above, and the
+        # What the triggers of migration 0020 would keep is filled in above, and the
         # Interactions go in first, so that no trigger updates a session 300,000 times:
         # SQLite's loading connection checks no foreign keys, PostgreSQL's runs no triggers.
         bulk = _engine(url, triggers=False)

@@ -107,3 +107,12 @@ def test_an_address_with_many_logins_being_checked_waits_and_is_not_paused() -> 
     with pytest.raises(LoginsChecking) as waits:
         throttle.ensure_allowed(Recent(), Recent(), username="alice", now=NOW, from_address=crowded)
     assert "Other logins from this address are being checked." in waits.value.message
+
+
+def test_an_attempt_is_being_checked_until_it_settles_or_its_check_is_overdue() -> None:
+    a, b, c = minutes_ago(3, 2, 1)
+    counted = throttle.recent(
+        [(a, None), (b, NOW + timedelta(seconds=30)), (c, NOW)],  # wrong; being checked; cut short
+        NOW,
+    )
+    assert counted == Recent([a, c], 1)

@@ -99,14 +99,17 @@ class LoginsBusy(DomainError):
     """Every password check is taken and the queue is full: the login is not tried."""
 
     code = "logins_busy"
-    why = "The server is checking too many logins at once."
 
-    def __init__(self, *, retry_after: timedelta) -> None:
+    def __init__(
+        self,
+        *,
+        retry_after: timedelta,
+        why: str = "The server is checking too many logins at once.",
+    ) -> None:
         self.retry_after = retry_after
         seconds = max(1, math.ceil(retry_after.total_seconds()))
         super().__init__(
-            f"{self.why} Nothing was tried: try again in {seconds} "
-            f"second{'' if seconds == 1 else 's'}."
+            f"{why} Nothing was tried: try again in {seconds} second{'' if seconds == 1 else 's'}."
         )
 
 
@@ -116,8 +119,7 @@ class LoginsChecking(LoginsBusy):
 
     def __init__(self, username: str | None, *, retry_after: timedelta) -> None:
         whose = "from this address" if username is None else f"for {username!r}"
-        self.why = f"Other logins {whose} are being checked."
-        super().__init__(retry_after=retry_after)
+        super().__init__(retry_after=retry_after, why=f"Other logins {whose} are being checked.")
 
 
 class CsrfRefused(DomainError):

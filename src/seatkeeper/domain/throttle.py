@@ -17,7 +17,7 @@ would otherwise be.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,6 +41,18 @@ class Recent:
 
     failures: Sequence[datetime] = ()
     checking: int = 0
+
+
+def recent(attempts: Iterable[tuple[datetime, datetime | None]], now: datetime) -> Recent:
+    """Attempts (when, and until when their password is being checked: None once known to
+    be wrong) as the limits count them; one still unsettled past CHECKING is a failure."""
+    failures, checking = [], 0
+    for at, checking_until in attempts:
+        if checking_until is not None and checking_until > now:
+            checking += 1
+        else:
+            failures.append(at)
+    return Recent(failures, checking)
 
 
 def locked_until(failures: Sequence[datetime], *, limit: int, now: datetime) -> datetime | None:

@@ -25,7 +25,7 @@ class Grid:
     account: Account
     rows: list[GridRow]  # the page asked for
     total: int  # sessions matching the search, on every page (at least, when not exact)
-    exact: bool = True  # False: more match than the grid counts, `total` is its cap
+    exact: bool  # False: more match than the grid counts, `total` is its cap
 
 
 def active_sessions(

@@ -8,9 +8,9 @@ agent key and its count of open Interactions for that. The search is grid_search
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import (
@@ -26,6 +26,8 @@ from seatkeeper.domain.model import GridRow, GridView
 from seatkeeper.storage import grid_search
 from seatkeeper.storage.sessions import OPEN
 from seatkeeper.storage.tables import agent_sessions, interactions, users
+
+T = TypeVar("T")
 
 # Counting every match would cost as much as the sessions open, so the count stops at a
 # cap, and says so. Counting an open session is a step in an index; a search tests each
@@ -100,10 +102,15 @@ def _ordered(query: Select[Any], view: GridView) -> Select[Any]:
     return query.order_by(*(k.desc() if view.descending else k.asc() for k in keys))
 
 
+def _batches(ids: Sequence[T]) -> Iterator[Sequence[T]]:
+    """The ids 500 at a time (an export asks for every row), each batch one IN list."""
+    for start in range(0, len(ids), 500):
+        yield ids[start : start + 500]
+
+
 def _usernames(conn: Connection, user_ids: Sequence[int]) -> dict[int, str]:
     found: dict[int, str] = {}
-    for start in range(0, len(user_ids), 500):
-        batch = user_ids[start : start + 500]
+    for batch in _batches(user_ids):
         rows = conn.execute(select(users.c.id, users.c.username).where(users.c.id.in_(batch)))
         found.update((user_id, username) for user_id, username in rows)
     return found
@@ -111,8 +118,7 @@ def _usernames(conn: Connection, user_ids: Sequence[int]) -> dict[int, str]:
 
 def _open_flows(conn: Connection, session_ids: Sequence[UUID]) -> dict[UUID, tuple[str, ...]]:
     names: dict[UUID, set[str]] = defaultdict(set)
-    for start in range(0, len(session_ids), 500):
-        batch = session_ids[start : start + 500]
+    for batch in _batches(session_ids):
         rows = conn.execute(
             select(interactions.c.session_id, interactions.c.flow)
             .where(interactions.c.session_id.in_(batch), interactions.c.closed_at.is_(None))

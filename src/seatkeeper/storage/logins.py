@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
@@ -147,7 +146,7 @@ def recent_failures_from(
     rows = conn.execute(
         select(f.at, f.checking_until).where(f.source == source, f.at > since).order_by(f.at)
     ).all()
-    return _recent(((r.at, r.checking_until) for r in rows), now)
+    return throttle.recent(((r.at, r.checking_until) for r in rows), now)
 
 
 def recent_login_failures(
@@ -168,16 +167,4 @@ def recent_login_failures(
     ).all()
     anywhere = [(at, until) for at, until, _ in rows]
     here = [(at, until) for at, until, s in rows if source is not None and s == source]
-    return _recent(here, now), _recent(anywhere, now)
-
-
-def _recent(rows: Iterable[tuple[datetime, datetime | None]], now: datetime) -> throttle.Recent:
-    """Attempts (when, and until when checked) as the throttle counts them: one cut short
-    long ago is a failure."""
-    failures, checking = [], 0
-    for at, checking_until in rows:
-        if checking_until is not None and checking_until > now:
-            checking += 1
-        else:
-            failures.append(at)
-    return throttle.Recent(failures, checking)
+    return throttle.recent(here, now), throttle.recent(anywhere, now)
