@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -79,6 +80,8 @@ accounts = Table(
     CheckConstraint("session_timeout_seconds > 0", name="timeout_positive"),
     # How many Interactions one session may have open at once (checked by the service).
     Column("max_interactions", Integer, nullable=False, server_default="10"),
+    # How long session, Interaction and refusal rows are kept (their days are kept for good).
+    Column("retention_days", Integer, nullable=False, server_default="400"),
 )
 
 users = Table(
@@ -363,6 +366,49 @@ usage_days = Table(
     Column("peak_demand", Integer, nullable=False),
     Column("licenses", Integer, nullable=False),  # the total the day was computed against
     Index("ix_usage_days_through", "account_id", "through"),
+    # The retention task deleted the day's raw rows: it is never dropped or computed again.
+    Column("final", Boolean, nullable=False, server_default=false()),
+)
+
+_DAY = ("account_id", "time_zone", "day")
+
+# Who held licenses on a kept day (migration 0021): per agent, and the Guests as holder 0.
+usage_day_holders = Table(
+    "usage_day_holders",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("time_zone", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("holder_id", Integer, primary_key=True),  # the user's id; 0 for the Guests
+    Column("held_micros", BigInteger, nullable=False),  # license time held within the day
+    Column("idle_micros", BigInteger, nullable=False),  # of it, after the last activity of
+    # sessions that then timed out
+    Column("sessions", Integer, nullable=False),  # sessions started that day
+    Column("longest_micros", BigInteger, nullable=False),  # the longest of those
+    ForeignKeyConstraint(
+        list(_DAY),
+        [f"usage_days.{c}" for c in _DAY],
+        name="fk_usage_day_holders_day",
+        ondelete="CASCADE",
+    ),
+)
+
+# What a shorter timeout would have made of a kept day, per candidate timeout in minutes.
+usage_day_timeouts = Table(
+    "usage_day_timeouts",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("time_zone", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("minutes", Integer, primary_key=True),
+    Column("peak", Integer, nullable=False),
+    Column("freed_micros", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        list(_DAY),
+        [f"usage_days.{c}" for c in _DAY],
+        name="fk_usage_day_timeouts_day",
+        ondelete="CASCADE",
+    ),
 )
 
 # Every license total an account has had, from its creation: shown on Account Settings.
