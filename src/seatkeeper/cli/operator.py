@@ -103,7 +103,7 @@ def terminate(source: Source, account: str, ids: list[UUID]) -> Json:
 def usage(source: Source, account: str) -> Json:
     if isinstance(source, Remote):
         return source.call("GET", f"{account}/usage")
-    from seatkeeper.web.api.admin import usage_body
+    from seatkeeper.web.api.usage import usage_body
 
     now = SystemClock().now()
     with opened(source) as db:

@@ -33,6 +33,7 @@ from seatkeeper.web.api.export import export_router
 from seatkeeper.web.api.keys import keys_router
 from seatkeeper.web.api.people import people_router
 from seatkeeper.web.api.sso import sso_router
+from seatkeeper.web.api.usage import usage_router
 from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.clients import ForwardedFor
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
@@ -92,6 +93,7 @@ def create_app(
         route_handlers=[
             agent_router,
             admin_router,
+            usage_router,
             export_router,
             people_router,
             webhooks_router,
