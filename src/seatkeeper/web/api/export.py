@@ -105,8 +105,13 @@ def usage_export(
     filename = _usage_filename(found, body.as_of)
     if fmt == "json":
         return _download(msgspec.json.encode(body), fmt, filename)
+    return _download(usage_csv(found, body), fmt, filename)
+
+
+def usage_csv(found: admin.AccountUsage, body: Usage) -> bytes:
+    """The usage download as CSV: a row a day, or by month the true-up table."""
     if found.step == "month":
-        return _download(_csv(MONTH_HEADER, _month_rows(body)), fmt, filename)
+        return _csv(MONTH_HEADER, _month_rows(body))
     rows = (
         (
             d.date.isoformat(),
@@ -119,18 +124,18 @@ def usage_export(
         )
         for d in (shown.usage_day(day, found.account) for day in found.report.days)
     )
-    header = (
-        "date",
-        "day_start",
-        "max_concurrent",
-        "denials",
-        "minutes_at_cap",
-        "peak_demand",
-        "account_existed",
-    )
-    return _download(_csv(header, rows), fmt, filename)
+    return _csv(DAY_HEADER, rows)
 
 
+DAY_HEADER = (
+    "date",
+    "day_start",
+    "max_concurrent",
+    "denials",
+    "minutes_at_cap",
+    "peak_demand",
+    "account_existed",
+)
 MONTH_HEADER = (
     "month",
     "first_day",
