@@ -91,6 +91,7 @@ def test_agents_and_designers_are_not_allowed_and_do_not_see_the_entry(
     expect(entries).to_have_text(
         [
             "Active Agents",
+            "Usage Report",
             "Recently ended",
             "Account Settings",
             "Users",

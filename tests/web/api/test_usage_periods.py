@@ -3,8 +3,8 @@ true-up table, and every wrong period refused with a sentence, changing nothing.
 
 acme (3 licenses, Europe/Paris) was created 2026-01-09 at 14:00 Paris; today is Tuesday
 2026-03-10. Its history, seeded through the agent API:
-- Tue 2026-01-20, 10:00-10:30: alice, bob and carol (every license); dave refused at 10:10.
-- Sat 2026-02-14, 11:00-12:00: alice.
+- Tue 2026-01-20, 10:00-10:25: alice, bob and carol (every license); dave refused at 10:10.
+- Sat 2026-02-14, 11:00-11:25: alice.
 - Fri 2026-02-27, 11:00-11:20: alice and bob.
 - Tue 2026-03-03, 11:00-11:05: alice.
 """
@@ -47,11 +47,11 @@ def history(client: Client, world: World, clock: FrozenClock) -> None:
         409,
         "license_limit_reached",
     )
-    at(clock, "2026-01-20 09:30")
+    at(clock, "2026-01-20 09:25")
     for s in full:
-        call(client, "DELETE", s["session_id"], s["token"])
+        assert call(client, "DELETE", s["session_id"], s["token"]).status_code == 204
     for start, minutes, names in [
-        ("2026-02-14 10:00", 60, ("alice",)),
+        ("2026-02-14 10:00", 25, ("alice",)),
         ("2026-02-27 10:00", 20, ("alice", "bob")),
         ("2026-03-03 10:00", 5, ("alice",)),
     ]:
@@ -59,7 +59,7 @@ def history(client: Client, world: World, clock: FrozenClock) -> None:
         opened = [login(client, world, name) for name in names]
         clock.advance(timedelta(minutes=minutes))
         for s in opened:
-            call(client, "DELETE", s["session_id"], s["token"])
+            assert call(client, "DELETE", s["session_id"], s["token"]).status_code == 204
     clock.set(START)
 
 
@@ -135,7 +135,7 @@ def test_twelve_months_show_the_true_up_table(client: Client, world: World, hist
         "peak": 3,
         "peak_date": "2026-01-20",
         "average_daily_peak": round(3 / 23, 2),  # from the 9th, when the account was created
-        "minutes_at_cap": 30,
+        "minutes_at_cap": 25,
         "days_at_cap": 1,
         "denials": 1,
         "licenses_needed": 4,  # the three, and dave
