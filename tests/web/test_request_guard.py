@@ -22,6 +22,7 @@ from seatkeeper.web.api.export import export_router
 from seatkeeper.web.api.keys import keys_router
 from seatkeeper.web.api.people import people_router
 from seatkeeper.web.api.sso import sso_router
+from seatkeeper.web.api.usage import usage_router
 from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.guard import MAX_DEPTH
 from tests.conftest import PASSWORD, World, bearer
@@ -43,6 +44,7 @@ def _operations() -> list[tuple[str, str]]:
         webhooks_router,
         keys_router,
         sso_router,
+        usage_router,
     )
     for router in routers:
         for route in router.routes:
