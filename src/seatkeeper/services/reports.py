@@ -7,15 +7,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from seatkeeper.domain import holders as figures
-from seatkeeper.domain.errors import InvalidSort
+from seatkeeper.domain.errors import InvalidPeriod, InvalidSort
 from seatkeeper.domain.holders import GUESTS, DayFigures, HolderRow, HolderSort
 from seatkeeper.domain.model import GUEST, Account
-from seatkeeper.domain.periods import Period
+from seatkeeper.domain.periods import Period, parse
 from seatkeeper.domain.usage import UsageDay, day_start
 from seatkeeper.domain.waste import Waste, hint, waste
 from seatkeeper.services import history
@@ -27,6 +28,40 @@ from seatkeeper.storage.db import Database
 log = logging.getLogger("seatkeeper.reports")
 ONE_DAY = timedelta(days=1)
 GUESTS_NAME = f"{GUEST}s"  # every Guest session, as one line
+
+
+# Reports start no earlier than this: far older dates are typing errors, and the first days
+# of the calendar have no instant in every time zone.
+EARLIEST = date(2000, 1, 1)
+
+
+class AskedPeriod(Protocol):
+    """A period as a request asks for it, before the account's today is known."""
+
+    def period(self, today: date) -> Period: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A period's name, or from and to dates (see `domain.periods.parse`)."""
+
+    name: str | None = None
+    first: str | None = None
+    last: str | None = None
+
+    def period(self, today: date) -> Period:
+        return parse(today, name=self.name, first=self.first, last=self.last)
+
+
+def _period(account: Account, asked: Period | AskedPeriod, now: datetime) -> Period:
+    """The period asked for, in the account's calendar."""
+    if isinstance(asked, Period):
+        period = asked
+    else:
+        period = asked.period(now.astimezone(account.zone).date())
+    if period.first < EARLIEST:
+        raise InvalidPeriod(f"The from date must be {EARLIEST.isoformat()} or later.")
+    return period
 
 
 def _bounds(account: Account, day: date) -> tuple[datetime, datetime]:
@@ -145,7 +180,7 @@ def holders(
     user: Actor,
     account_slug: str,
     *,
-    period: Period,
+    period: Period | AskedPeriod,
     sort: str | None = None,
     order: str | None = None,
     now: datetime,
@@ -155,6 +190,7 @@ def holders(
     column, descending = holder_order(sort, order)
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
+    period = _period(account, period, now)
     days = period_days(db, account, period, now=now)
     held = figures.holdings(days)
     with db.read() as conn:
@@ -176,11 +212,12 @@ class TimeoutWaste:
 
 
 def timeout_waste(
-    db: Database, user: Actor, account_slug: str, *, period: Period, now: datetime
+    db: Database, user: Actor, account_slug: str, *, period: Period | AskedPeriod, now: datetime
 ) -> TimeoutWaste:
     """The license time sessions held waiting for their timeout in the period, and what
     each shorter timeout would have freed and made of the peak."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
+    period = _period(account, period, now)
     found = waste(period_days(db, account, period, now=now), timeout=account.session_timeout)
     return TimeoutWaste(account, period, found, hint(found))
