@@ -192,6 +192,18 @@ def holders(
         account = authorize(conn, user, account_slug)
     period = _period(account, period, now)
     days = period_days(db, account, period, now=now)
+    return _holders(db, account, period, days, column=column, descending=descending)
+
+
+def _holders(
+    db: Database,
+    account: Account,
+    period: Period,
+    days: list[DayFigures],
+    *,
+    column: HolderSort,
+    descending: bool,
+) -> Holders:
     held = figures.holdings(days)
     with db.read() as conn:
         names = stored.holder_names(conn, account.id, [h.holder for h in held])
@@ -221,3 +233,26 @@ def timeout_waste(
     period = _period(account, period, now)
     found = waste(period_days(db, account, period, now=now), timeout=account.session_timeout)
     return TimeoutWaste(account, period, found, hint(found))
+
+
+def holders_and_waste(
+    db: Database,
+    user: Actor,
+    account_slug: str,
+    *,
+    period: Period | AskedPeriod,
+    sort: str | None = None,
+    order: str | None = None,
+    now: datetime,
+) -> tuple[Holders, TimeoutWaste]:
+    """Both reports of one period, from one reading of its days (the License Holders page)."""
+    column, descending = holder_order(sort, order)
+    with db.read() as conn:
+        account = authorize(conn, user, account_slug)
+    period = _period(account, period, now)
+    days = period_days(db, account, period, now=now)
+    found = waste(days, timeout=account.session_timeout)
+    return (
+        _holders(db, account, period, days, column=column, descending=descending),
+        TimeoutWaste(account, period, found, hint(found)),
+    )
