@@ -112,18 +112,25 @@ def _refusal(rows: Rows, account: Account, rng: Random, at: datetime, user: int 
 
 
 def open_session(
-    db: Database, account: Account, *, started: datetime, expires: datetime, user: int | None
+    db: Database,
+    account: Account,
+    *,
+    started: datetime,
+    active: datetime | None = None,
+    user: int | None = None,
 ) -> UUID:
-    """A session still open (its end not recorded), whenever it started."""
+    """A session still open (its end not recorded), whenever it started, last active at
+    `active` (when it started, by default): past its expiry if that is long ago."""
     rows = Rows()
+    active = active or started
     rows.sessions.append(
         {
             "id": (session_id := uuid4()),
             "account_id": account.id,
             "user_id": user,
             "started_at": started,
-            "last_activity_at": started,
-            "expires_at": expires,
+            "last_activity_at": active,
+            "expires_at": active + account.session_timeout,
         }
     )
     rows.tokens.append(

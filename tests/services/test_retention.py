@@ -3,6 +3,9 @@ their days are kept for good; every report over any period answers as it did."""
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -14,16 +17,20 @@ from sqlalchemy import select
 from seatkeeper.cli import main
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain import periods, usage
-from seatkeeper.domain.model import Account, Role, SettingsChange
+from seatkeeper.domain.errors import LicenseLimitReached
+from seatkeeper.domain.model import Account, EndReason, Role, SettingsChange
 from seatkeeper.domain.periods import Period
-from seatkeeper.services import accounts, history, retention
+from seatkeeper.services import accounts, agents, history, retention
+from seatkeeper.services import reports as reports_service
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.services.settings import change_settings
 from seatkeeper.services.users import add_user
+from seatkeeper.storage import sessions as stored_sessions
 from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
-from seatkeeper.storage.tables import usage_days
+from seatkeeper.storage.tables import agent_sessions, usage_days
+from tests import concurrency
 from tests.services.retention_history import (
     audited_sessions,
     open_session,
@@ -72,11 +79,10 @@ def kept(db: Database) -> Kept:
     globex, globex_users = make_account(db, "globex", "America/New_York")
     write_history(db, acme, acme_users, first=FIRST, last=LAST, now=NOW, seed=1)
     write_history(db, globex, globex_users, first=FIRST, last=LAST, now=NOW, seed=2, per_day=4)
-    old = datetime(2026, 2, 1, 9, tzinfo=UTC)
     open_ids = [
-        open_session(db, acme, started=old, expires=NOW + timedelta(hours=1), user=None),
-        # Past its expiry, and no sweep has recorded its end: still not deleted.
-        open_session(db, acme, started=old, expires=old + timedelta(hours=2), user=acme_users[0]),
+        # Past its expiry long ago, and no sweep has recorded its end: open, never deleted.
+        open_session(db, acme, started=datetime(2026, 2, 1, 9, tzinfo=UTC), user=acme_users[0]),
+        open_session(db, acme, started=NOW - timedelta(hours=3), active=NOW),
     ]
     refusal_at(db, acme, HORIZON - timedelta(minutes=2))  # in the demand window of 14 April
     refusal_at(db, acme, HORIZON - timedelta(minutes=6))
@@ -85,27 +91,35 @@ def kept(db: Database) -> Kept:
 
 
 def reports(db: Database, slug: str, now: datetime, **options: Any) -> dict[str, Any]:
-    """The usage report over periods of every length, some across the horizon."""
+    """The usage report over periods of every length, some across the horizon, then who
+    held licenses and the timeout waste over some of them."""
     account = accounts.get_account(db, slug)
     today = now.astimezone(account.zone).date()
-    chosen = {name: periods.named(today, name) for name in ("30d", "90d", "12m")} | {
+    chosen = {name: periods.named(today, name) for name in ("12m", "90d", "30d")} | {
         "across": Period(date(2026, 3, 1), date(2026, 5, 1)),
-        "old": Period(date(2025, 12, 20), date(2026, 4, 13)),
         "spring": Period(date(2026, 3, 27), date(2026, 3, 31)),
         "edge": Period(date(2026, 4, 13), date(2026, 4, 15)),
+        "old": Period(date(2025, 12, 20), date(2026, 4, 13)),
     }
     with db.read() as conn:
-        return {
+        found: dict[str, Any] = {
             name: history.usage_report(conn, account, now, period=period, **options)[0]
             for name, period in chosen.items()
         }
+    for name in ("12m", "across", "spring", "edge"):
+        found[f"{name} holders"] = reports_service.holders(
+            db, OPERATOR, slug, period=chosen[name], now=now
+        ).rows
+        waste = reports_service.timeout_waste(db, OPERATOR, slug, period=chosen[name], now=now)
+        found[f"{name} waste"] = (waste.waste, waste.hint)
+    return found
 
 
-def final_days(db: Database, account: Account) -> dict[tuple[str, date], tuple[Any, ...]]:
+def final_days(db: Database, account: Account) -> dict[tuple[str, date], dict[str, Any]]:
     u = usage_days.c
     with db.read() as conn:
         rows = conn.execute(select(usage_days).where(u.account_id == account.id, u.final))
-        return {(r.time_zone, r.day): tuple(r) for r in rows}
+        return {(r.time_zone, r.day): dict(r._mapping) for r in rows}
 
 
 def test_the_task_deletes_what_is_older_than_the_horizon_and_no_figure_changes(
@@ -115,6 +129,8 @@ def test_the_task_deletes_what_is_older_than_the_horizon_and_no_figure_changes(
     before, globex = reports(db, "acme", NOW), snapshot(db, kept.globex)
     was, audited = snapshot(db, kept.acme), audited_sessions(db, kept.acme)
     assert audited and len(was.sessions) > 2 * retention.ROWS  # batches, and audit rows
+    with db.write() as conn:  # the reports kept their days: the task keeps them itself
+        stored_usage.forget_usage(conn, kept.acme.id)
 
     deleted = retention.prune(db, NOW)
 
@@ -205,6 +221,8 @@ def test_the_task_stops_at_a_day_it_could_not_keep(db: Database, kept: Kept) -> 
     original = history.keep_period
     was = snapshot(db, kept.acme)
     before = reports(db, "acme", NOW)
+    with db.write() as conn:  # the reports kept their days: none is kept now
+        stored_usage.forget_usage(conn, kept.acme.id)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(history, "keep_period", keep_until_march)
         retention.prune(db, NOW)
@@ -249,3 +267,130 @@ def test_history_prune_deletes_at_once_and_says_what(
     )
     refused = CliRunner().invoke(main, ["--database-url", db_url, "history", "prune", "nowhere"])
     assert refused.exit_code == 1 and "nowhere" in refused.output
+
+
+def test_a_session_open_since_before_the_horizon_holds_back_the_rows_of_its_days(
+    db: Database, kept: Kept
+) -> None:
+    """Its figures (how long it will have lasted) are not known until it ends: the days
+    from its start cannot be kept for good, so their rows wait."""
+    started = datetime(2026, 3, 20, 8, tzinfo=UTC)
+    alive = open_session(db, kept.acme, started=started, active=NOW - timedelta(minutes=5))
+    before = reports(db, "acme", NOW)
+    retention.prune(db, NOW)
+    assert max(day for _, day in final_days(db, kept.acme)) == date(2026, 3, 19)
+    edge = usage.day_start(date(2026, 3, 20), kept.acme.zone)
+    left = snapshot(db, kept.acme).sessions
+    assert alive in left and left[alive] is None
+    audited = audited_sessions(db, kept.acme)
+    assert not [s for s, e in left.items() if e is not None and e < edge and s not in audited]
+    assert len([s for s, e in left.items() if e is not None and edge <= e < HORIZON]) > 100
+    assert reports(db, "acme", NOW) == before
+
+    with db.write() as conn:  # it ends: the next run deletes the rest
+        stored_sessions.end_session(conn, alive, at=NOW, reason=EndReason.LOGOUT)
+    before = reports(db, "acme", NOW)
+    retention.prune(db, NOW)
+    assert max(day for _, day in final_days(db, kept.acme)) == date(2026, 4, 13)
+    left = snapshot(db, kept.acme).sessions
+    assert not [s for s, e in left.items() if e is not None and e < HORIZON and s not in audited]
+    assert reports(db, "acme", NOW) == before
+
+
+def test_after_a_change_of_zone_the_final_days_stay_as_they_were_kept(
+    db: Database, kept: Kept
+) -> None:
+    retention.prune(db, NOW)
+    paris = final_days(db, kept.acme)
+    change_settings(db, OPERATOR, "acme", SettingsChange(time_zone="America/New_York"), now=NOW)
+    later = NOW + timedelta(days=10)  # 25 May, 06:00 in New York
+    before = reports(db, "acme", later)
+    # A date whose rows are gone shows the day Paris kept for it.
+    march = Period(date(2026, 3, 1), date(2026, 3, 31))
+    with db.read() as conn:
+        shown, _ = history.usage_report(conn, accounts.get_account(db, "acme"), later, period=march)
+    kept_peaks = {day: row["max_concurrent"] for (_, day), row in paris.items()}
+    assert [d.max_concurrent for d in shown.days] == [kept_peaks[day] for day in march.days]
+
+    retention.prune(db, later)  # the horizon is 24 April in New York now
+    finals = final_days(db, kept.acme)
+    assert {k: v for k, v in finals.items() if k[0] == "Europe/Paris"} == paris
+    # The new zone's days from the first that begins after Paris's last one ended.
+    new_york = sorted(day for zone, day in finals if zone == "America/New_York")
+    assert new_york[0] == date(2026, 4, 14) and new_york[-1] == date(2026, 4, 23)
+    assert len(new_york) == 10
+    assert reports(db, "acme", later) == before
+    assert retention.prune(db, later) == 0
+
+
+class _Running:
+    """A clock that runs ten times as fast as time, from NOW."""
+
+    def __init__(self) -> None:
+        self._began = time.monotonic()
+
+    def now(self) -> datetime:
+        return NOW + timedelta(seconds=(time.monotonic() - self._began) * 10)
+
+
+def test_the_task_racing_sessions_that_open_and_end_deletes_none_of_them(
+    db: Database, kept: Kept
+) -> None:
+    """Agents take and free every license while the task deletes in small batches, each
+    its own transaction: it deletes none of their sessions and the cap holds."""
+    clock, stop, lock = _Running(), threading.Event(), threading.Lock()
+    key = accounts.create_application_key(db, OPERATOR, account_slug="acme", name="k", now=NOW)
+    race: dict[Any, bool] = {}  # the agents' sessions: still open?
+    seen: list[int] = []  # sessions open, as the agents counted after each open
+    failures: list[BaseException] = []
+
+    def agent(seed: int) -> None:
+        rng, passwords = random.Random(seed), Passwords(fast=True)
+        while not stop.is_set():
+            try:
+                opened = agents.open_session(
+                    db, passwords, application_key=key, credentials=None, clock=clock
+                )
+            except LicenseLimitReached:
+                continue
+            except BaseException as exc:  # pragma: no cover - told below
+                failures.append(exc)
+                return
+            with lock:
+                race[opened.session.id] = True
+            with db.read() as conn:
+                seen.append(stored_sessions.count_open_sessions(conn, kept.acme.id, clock.now()))
+            time.sleep(rng.random() / 50)
+            if rng.random() < 0.8:
+                sid = str(opened.session.id)
+                agents.logout(db, token=opened.token, session_id=sid, clock=clock)
+                with lock:
+                    race[opened.session.id] = False
+
+    done: list[retention.Pruned] = []
+
+    def task() -> None:
+        budget = retention.Budget(batches=None, rows=20, seconds=None)
+        done.append(retention.prune_account(db, kept.acme, NOW, budget=budget))
+
+    threads = [threading.Thread(target=agent, args=(n,)) for n in range(4)]
+    threads.append(threading.Thread(target=task))
+    concurrency.race(
+        threads,
+        stop,
+        done=lambda: bool(done) and len(race) >= 40,
+        work=lambda: f"{len(race)} sessions opened, task done: {bool(done)}",
+    )
+    assert not failures
+    assert done and done[0].finished and done[0].sessions > 20 * 10  # many small batches
+    left = snapshot(db, kept.acme).sessions
+    assert set(race) <= set(left)  # none of theirs deleted
+    assert [sid for sid, is_open in race.items() if is_open and left[sid] is not None] == []
+    assert max(seen) <= kept.acme.licenses
+    with db.read() as conn:
+        ours = conn.execute(
+            select(agent_sessions.c.started_at, agent_sessions.c.ended_at).where(
+                agent_sessions.c.id.in_(list(race))
+            )
+        ).all()
+    assert concurrency.max_concurrent(ours) <= kept.acme.licenses

@@ -7,10 +7,13 @@ is computed and kept (usage days, and who held licenses and what shorter timeout
 have done), and made final: never dropped or computed again, so that every report over
 any period answers from them exactly as it did from the rows. Only days kept whole in
 the account's current zone are made final; at the first day that could not be kept, the
-deleting stops before it. Then the rows go in small batches, one transaction each, so
-that no one waits long for the database: Interactions and tokens of sessions ended
-before the horizon, those sessions, then refusals before the horizon less the demand
-window (a day's demand counts the refusals of the minutes before it began).
+deleting stops before it (a session still open since that day, or idle since before it
+ended, leaves its figures unknown: the rows from that day on wait until it ends).
+
+Then the rows go in small batches, one transaction each, so that no one waits long for
+the database: Interactions and tokens of sessions ended before the horizon, those
+sessions, then refusals before the horizon less the demand window (a day's demand
+counts the refusals of the minutes before it began).
 
 Never deleted: an open session, however old; the audit trail; a session an audit row
 names (a termination's: the row says "who ended my session?" and keeps what was open,
@@ -35,8 +38,9 @@ from sqlalchemy import Connection
 from seatkeeper.domain import usage
 from seatkeeper.domain.model import Account
 from seatkeeper.domain.periods import Period
-from seatkeeper.services import history
+from seatkeeper.services import history, reports
 from seatkeeper.storage import accounts as stored_accounts
+from seatkeeper.storage import reports as stored_reports
 from seatkeeper.storage import retention as stored
 from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
@@ -143,6 +147,7 @@ def _keep_for_good(
     while day <= last and not budget.out_of_time:
         chunk = Period(day, min(day + timedelta(days=KEEP_DAYS - 1), last))
         history.keep_period(db, account, chunk, now)
+        reports.keep_days(db, account, first=chunk.first, last=chunk.last, now=now)
         day = chunk.last + timedelta(days=1)
     with db.write() as conn:
         whole = _whole_days(conn, account, first, last)
@@ -161,12 +166,16 @@ def _first_day_from(instant: datetime, account: Account) -> date:
 
 def _whole_days(conn: Connection, account: Account, first: date, last: date) -> date | None:
     """The last day of those from `first` on that are all kept whole in the account's
-    zone, up to `last` (None: not even the first)."""
+    zone, with their figures of who held licenses, up to `last` (None: not even the
+    first). A day with a session still open that could change its figures (one started
+    that day, or idle since before it ended) cannot be kept yet."""
     kept = stored_usage.usage_days(conn, account.id, account.time_zone, first, last=last)
+    figured = stored_reports.figured(conn, account.id, account.time_zone, first=first, last=last)
     day, whole = first, None
     while day <= last:
         row = kept.get(day)
-        if row is None or row.through != usage.day_start(day + timedelta(days=1), account.zone):
+        end = usage.day_start(day + timedelta(days=1), account.zone)
+        if row is None or row.through != end or day not in figured:
             break
         whole, day = day, day + timedelta(days=1)
     return whole
