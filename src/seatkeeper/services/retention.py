@@ -153,6 +153,9 @@ def _keep_for_good(
         whole = _whole_days(conn, account, first, last)
         if whole is not None:
             stored.mark_final(conn, account.id, account.time_zone, first, whole)
+            # Read again: a day another transaction dropped or kept anew meanwhile (on
+            # PostgreSQL) is not final, and its rows stay.
+            whole = _whole_days(conn, account, first, whole, final=True)
     if whole is None:
         return None if earlier is None else min(earlier, edge)
     return usage.day_start(whole + timedelta(days=1), tz)
@@ -164,18 +167,20 @@ def _first_day_from(instant: datetime, account: Account) -> date:
     return day if usage.day_start(day, account.zone) >= instant else day + timedelta(days=1)
 
 
-def _whole_days(conn: Connection, account: Account, first: date, last: date) -> date | None:
+def _whole_days(
+    conn: Connection, account: Account, first: date, last: date, *, final: bool = False
+) -> date | None:
     """The last day of those from `first` on that are all kept whole in the account's
-    zone, with their figures of who held licenses, up to `last` (None: not even the
-    first). A day with a session still open that could change its figures (one started
-    that day, or idle since before it ended) cannot be kept yet."""
+    zone, with their figures of who held licenses (and `final`), up to `last` (None: not
+    even the first). A day with a session still open that could change its figures (one
+    started that day, or idle since before it ended) cannot be kept yet."""
     kept = stored_usage.usage_days(conn, account.id, account.time_zone, first, last=last)
     figured = stored_reports.figured(conn, account.id, account.time_zone, first=first, last=last)
     day, whole = first, None
     while day <= last:
         row = kept.get(day)
         end = usage.day_start(day + timedelta(days=1), account.zone)
-        if row is None or row.through != end or day not in figured:
+        if row is None or row.through != end or day not in figured or (final and not row.final):
             break
         whole, day = day, day + timedelta(days=1)
     return whole

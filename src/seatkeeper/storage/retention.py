@@ -15,6 +15,7 @@ from seatkeeper.storage.tables import (
     denials,
     interactions,
     session_tokens,
+    usage_day_timeouts,
     usage_days,
 )
 
@@ -51,8 +52,12 @@ def pruned_through(conn: Connection, account_id: int, *, besides: str) -> dateti
 
 
 def mark_final(conn: Connection, account_id: int, time_zone: str, first: date, last: date) -> int:
-    """Make the kept days from `first` to `last` final: never dropped or computed again."""
-    u = usage_days.c
+    """Make the kept days from `first` to `last` that have their figures of who held
+    licenses final: never dropped or computed again."""
+    u, t = usage_days.c, usage_day_timeouts.c
+    figured = exists().where(
+        t.account_id == u.account_id, t.time_zone == u.time_zone, t.day == u.day
+    )
     done = conn.execute(
         update(usage_days)
         .where(
@@ -61,6 +66,7 @@ def mark_final(conn: Connection, account_id: int, time_zone: str, first: date, l
             u.day >= first,
             u.day <= last,
             u.final.is_(False),
+            figured,
         )
         .values(final=true())
     )
