@@ -57,6 +57,7 @@ def test_dates_given_are_a_custom_period() -> None:
         ({"first": "20260101  ", "last": "2026-03-01"}, "from date must be a date"),
         ({"first": "2026-01-01", "last": "2026-03-0\u0661"}, "to date must be a date"),
         ({"first": "2022-01-01", "last": "2026-03-01"}, f"at most {MOST_DAYS} days"),
+        ({"first": "0001-01-01", "last": "0001-01-02"}, "not be before 2000-01-01"),
     ],
 )
 def test_a_period_that_cannot_be_is_refused_saying_why(

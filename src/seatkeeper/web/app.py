@@ -32,6 +32,7 @@ from seatkeeper.web.api.console import console_api_router
 from seatkeeper.web.api.export import export_router
 from seatkeeper.web.api.keys import keys_router
 from seatkeeper.web.api.people import people_router
+from seatkeeper.web.api.reports import reports_router
 from seatkeeper.web.api.sso import sso_router
 from seatkeeper.web.api.usage import usage_router
 from seatkeeper.web.api.webhooks import webhooks_router
@@ -95,6 +96,7 @@ def create_app(
             admin_router,
             usage_router,
             export_router,
+            reports_router,
             people_router,
             webhooks_router,
             keys_router,

@@ -29,6 +29,7 @@ class Nav:
     logins_url: str = "/logins"  # the visitor's own logins, whatever their role
     keys_url: str | None = None  # Applications and keys
     usage_report_url: str | None = None
+    holders_url: str | None = None  # License Holders
 
 
 def nav(who: Visitor, current: str = "", *, viewing: Account | None = None) -> Nav:
@@ -46,6 +47,7 @@ def nav(who: Visitor, current: str = "", *, viewing: Account | None = None) -> N
         current,
         keys_url=f"{base}/keys" if admin else None,
         usage_report_url=f"{base}/usage-report" if admin else None,
+        holders_url=f"{base}/holders" if admin else None,
     )
 
 
