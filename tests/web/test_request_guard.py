@@ -21,6 +21,7 @@ from seatkeeper.web.api.agent import agent_router
 from seatkeeper.web.api.export import export_router
 from seatkeeper.web.api.keys import keys_router
 from seatkeeper.web.api.people import people_router
+from seatkeeper.web.api.reports import reports_router
 from seatkeeper.web.api.sso import sso_router
 from seatkeeper.web.api.usage import usage_router
 from seatkeeper.web.api.webhooks import webhooks_router
@@ -45,6 +46,7 @@ def _operations() -> list[tuple[str, str]]:
         keys_router,
         sso_router,
         usage_router,
+        reports_router,
     )
     for router in routers:
         for route in router.routes:
