@@ -212,3 +212,11 @@ def test_the_usage_report_shows_the_true_up_table_of_a_known_history(
         zip(TWELVE_MONTHS, MONTH_PEAKS, strict=True)
     )
     assert months[9]["licenses_needed"] == "4" and months[9]["peak_date"] == "2026-01-20"
+
+    # The timeout-waste hint of the same period, and the way to the License Holders page.
+    hint = page.get_by_test_id("waste-hint").inner_text()
+    assert "timeout" in hint or "No session" in hint
+    page.get_by_test_id("holders-link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("License Holders")
+    expect(page.get_by_test_id("period-label")).to_contain_text("Showing the last 12 months")
+    expect(page.get_by_test_id("waste-hint")).to_have_text(hint)

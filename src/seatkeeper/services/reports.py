@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +15,7 @@ from seatkeeper.domain import holders as figures
 from seatkeeper.domain.errors import InvalidSort
 from seatkeeper.domain.holders import GUESTS, DayFigures, HolderRow, HolderSort
 from seatkeeper.domain.model import GUEST, Account
-from seatkeeper.domain.periods import Period, parse
+from seatkeeper.domain.periods import Asked, Period
 from seatkeeper.domain.usage import UsageDay, day_start
 from seatkeeper.domain.waste import Waste, hint, waste
 from seatkeeper.services import history
@@ -30,25 +29,7 @@ ONE_DAY = timedelta(days=1)
 GUESTS_NAME = f"{GUEST}s"  # every Guest session, as one line
 
 
-class AskedPeriod(Protocol):
-    """A period as a request asks for it, before the account's today is known."""
-
-    def period(self, today: date) -> Period: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Asked:
-    """A period's name, or from and to dates (see `domain.periods.parse`)."""
-
-    name: str | None = None
-    first: str | None = None
-    last: str | None = None
-
-    def period(self, today: date) -> Period:
-        return parse(today, name=self.name, first=self.first, last=self.last)
-
-
-def _period(account: Account, asked: Period | AskedPeriod, now: datetime) -> Period:
+def _period(account: Account, asked: Period | Asked, now: datetime) -> Period:
     """The period asked for, in the account's calendar."""
     if isinstance(asked, Period):
         return asked
@@ -176,7 +157,7 @@ def holders(
     user: Actor,
     account_slug: str,
     *,
-    period: Period | AskedPeriod,
+    period: Period | Asked,
     sort: str | None = None,
     order: str | None = None,
     now: datetime,
@@ -220,7 +201,7 @@ class TimeoutWaste:
 
 
 def timeout_waste(
-    db: Database, user: Actor, account_slug: str, *, period: Period | AskedPeriod, now: datetime
+    db: Database, user: Actor, account_slug: str, *, period: Period | Asked, now: datetime
 ) -> TimeoutWaste:
     """The license time sessions held waiting for their timeout in the period, and what
     each shorter timeout would have freed and made of the peak."""
@@ -236,7 +217,7 @@ def holders_and_waste(
     user: Actor,
     account_slug: str,
     *,
-    period: Period | AskedPeriod,
+    period: Period | Asked,
     sort: str | None = None,
     order: str | None = None,
     now: datetime,

@@ -11,6 +11,7 @@ from litestar import Response, Router, get
 from litestar.params import FromPath, QueryParameter
 
 from seatkeeper.domain import errors as e
+from seatkeeper.domain import periods
 from seatkeeper.domain.holders import HOLDER_SORTS
 from seatkeeper.services import reports
 from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS
@@ -149,7 +150,7 @@ def holders(
     sort: SORT = None,
     order: ORDER = None,
 ) -> Holders:
-    asked = reports.Asked(period, first, last)
+    asked = periods.Asked(period, first, last)
     found = reports.holders(
         runtime.db, admin_user, account, period=asked, sort=sort, order=order, now=now
     )
@@ -172,7 +173,7 @@ def timeout_waste(
     first: FROM = None,
     last: TO = None,
 ) -> TimeoutWaste:
-    asked = reports.Asked(period, first, last)
+    asked = periods.Asked(period, first, last)
     found = reports.timeout_waste(runtime.db, admin_user, account, period=asked, now=now)
     w = found.waste
     return TimeoutWaste(
@@ -209,7 +210,7 @@ def holders_export(
     format: FORMAT = "csv",
 ) -> Response[bytes]:
     fmt = _format(format)
-    asked = reports.Asked(period, first, last)
+    asked = periods.Asked(period, first, last)
     found = reports.holders(
         runtime.db, admin_user, account, period=asked, sort=sort, order=order, now=now
     )

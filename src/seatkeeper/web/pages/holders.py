@@ -11,6 +11,7 @@ from litestar import get
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Template
 
+from seatkeeper.domain import periods
 from seatkeeper.domain.holders import HolderSort
 from seatkeeper.domain.waste import hours
 from seatkeeper.services import reports
@@ -24,7 +25,6 @@ COLUMNS: tuple[tuple[HolderSort, str, str], ...] = (
     ("longest", "Longest session", "num"),
     ("idle", "Idle before a timeout (hours)", "num"),
 )
-PICKS = (("30d", "Last 30 days"), ("90d", "Last 90 days"), ("12m", "Last 12 months"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,17 +77,21 @@ def holders_page(
     sort: FromQuery[str | None] = None,
     order: FromQuery[str | None] = None,
 ) -> Template:
-    asked = reports.Asked(period or None, first or None, last or None)
+    asked = periods.Asked(period or None, first or None, last or None)
     found, wasted = reports.holders_and_waste(
         runtime.db, visitor.user, account, period=asked, sort=sort, order=order, now=now
     )
     p = found.period
-    kept = {"period": p.name} if p.name != "custom" else {"from": str(p.first), "to": str(p.last)}
+    kept = views.period_query(p)
     listing = {**kept, "sort": found.sort, "order": "desc" if found.descending else "asc"}
     context = {
         "account": found.account,
         "period": p,
-        "picks": [(name, label, "?" + urlencode({"period": name})) for name, label in PICKS],
+        "picker": views.picker(
+            p,
+            today=now.astimezone(found.account.zone).date(),
+            kept={k: v for k, v in listing.items() if k in ("sort", "order")},
+        ),
         "found": found,
         "waste": wasted,
         "headings": _headings(kept, found),

@@ -4,6 +4,7 @@ table (a row per calendar month), with downloads of it."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from litestar import get
 from litestar.params import FromPath, FromQuery, QueryParameter
@@ -11,7 +12,7 @@ from litestar.response import Template
 
 from seatkeeper.domain import periods
 from seatkeeper.domain.errors import InvalidPeriod
-from seatkeeper.services import admin
+from seatkeeper.services import admin, reports
 from seatkeeper.web.deps import Now, RuntimeDep, VisitorDep
 from seatkeeper.web.pages import views
 
@@ -34,8 +35,12 @@ def usage_report(
     except InvalidPeriod as refused:
         error = refused.message
         found = admin.account_usage(runtime.db, visitor.user, account, now=now)
+    waste = reports.timeout_waste(runtime.db, visitor.user, account, period=found.period, now=now)
+    query = urlencode(views.period_query(found.period))
     context = {
         "account": found.account,
+        "waste_hint": waste.hint,
+        "holders_href": f"/accounts/{found.account.slug}/holders" + (f"?{query}" if query else ""),
         **views.usage_context(found, now=now, kept={}, error=error),
         "trueup": [views.trueup_row(m) for m in found.months],
         "nav": views.nav(visitor, "usage-report", viewing=found.account),
