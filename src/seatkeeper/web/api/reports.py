@@ -14,38 +14,12 @@ from seatkeeper.domain import errors as e
 from seatkeeper.domain import periods
 from seatkeeper.domain.holders import HOLDER_SORTS
 from seatkeeper.services import reports
-from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS
+from seatkeeper.web.api.admin import ADMIN_TOKEN
 from seatkeeper.web.api.export import FORMAT, _csv, _documented_as, _download, _format
+from seatkeeper.web.api.usage import FROM, PERIOD, TO, USAGE_REFUSALS
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep
 from seatkeeper.web.errors import responses
 
-# The period's parameters, as the usage call takes them. A wrong value is refused by
-# domain.periods with the sentence that says what is wrong (`invalid_period`).
-PERIOD = Annotated[
-    str | None,
-    QueryParameter(
-        description="30d (the default: the last 30 days), 90d or 12m (twelve calendar "
-        "months, this one included); or give from and to instead",
-        max_length=20,
-    ),
-]
-FROM = Annotated[
-    str | None,
-    QueryParameter(
-        name="from",
-        description="The period's first day, YYYY-MM-DD, in the account's time zone (with to)",
-        max_length=20,
-    ),
-]
-TO = Annotated[
-    str | None,
-    QueryParameter(
-        name="to",
-        description="The period's last day, YYYY-MM-DD, in the account's time zone, today "
-        "at the latest",
-        max_length=20,
-    ),
-]
 SORT = Annotated[
     str | None,
     QueryParameter(
@@ -56,7 +30,7 @@ ORDER = Annotated[
     str | None,
     QueryParameter(description="asc or desc (by default desc, but asc for agent)", max_length=10),
 ]
-REPORT_REFUSALS = (*REFUSALS, e.InvalidPeriod, e.InvalidInput)
+REPORT_REFUSALS = USAGE_REFUSALS
 
 
 class ReportPeriod(msgspec.Struct):
