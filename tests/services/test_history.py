@@ -32,20 +32,9 @@ from tests.waiting import PATIENCE, wait_until
 
 
 def direct(db: Database, account: Account, now: datetime) -> usage.UsageReport:
-    """The figures straight from the session rows, with nothing kept."""
-    tz = ZoneInfo(account.time_zone)
-    since, until = usage.window_bounds(now, tz)
-    with db.read() as conn:
-        return usage.report_from_intervals(
-            stored_usage.session_intervals(conn, account.id, since=since, now=now),
-            stored_usage.denials_in(
-                conn, account.id, since=since - usage.DEMAND_WINDOW, until=until
-            ),
-            now=now,
-            tz=tz,
-            licenses=account.licenses,
-            account_created_at=account.created_at,
-        )
+    """The figures of the last 30 days straight from the session rows, with nothing kept."""
+    today = now.astimezone(ZoneInfo(account.time_zone)).date()
+    return direct_over(db, account, periods.last_days(today, 30), now)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
