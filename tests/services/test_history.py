@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import random
@@ -16,9 +17,10 @@ import pytest
 from sqlalchemy import text
 
 from seatkeeper.clock import FrozenClock
-from seatkeeper.domain import usage
+from seatkeeper.domain import periods, usage
 from seatkeeper.domain.errors import LicenseLimitReached, SessionEnded
 from seatkeeper.domain.model import Account, SettingsChange
+from seatkeeper.domain.periods import Period
 from seatkeeper.services import access, accounts, admin, agents, history
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
@@ -258,3 +260,71 @@ def test_a_rebuild_replaces_every_kept_day_wrong_ones_and_other_zones_too(
         tokyo = stored_usage.usage_days(conn, account.id, "Asia/Tokyo", fresh[0].day)
     assert here[fresh[0].day] == fresh[0]
     assert tokyo == {}
+
+
+def direct_over(db: Database, account: Account, period: Period, now: datetime) -> usage.UsageReport:
+    """The figures of `period` straight from the session rows, with nothing kept."""
+    tz = ZoneInfo(account.time_zone)
+    since = usage.day_start(period.first, tz)
+    until = usage.day_start(period.last + timedelta(days=1), tz)
+    with db.read() as conn:
+        return usage.report_from_intervals(
+            stored_usage.session_intervals(conn, account.id, since=since, now=now),
+            stored_usage.denials_in(
+                conn, account.id, since=since - usage.DEMAND_WINDOW, until=until
+            ),
+            now=now,
+            tz=tz,
+            licenses=account.licenses,
+            account_created_at=account.created_at,
+            calendar=period.days,
+        )
+
+
+def test_any_period_across_both_clock_changes_matches_the_session_rows(
+    db: Database, passwords: Passwords, clock: FrozenClock
+) -> None:
+    rng = random.Random(17)
+    clock.set(datetime(2026, 2, 20, 6, tzinfo=UTC))
+    account = accounts.create_account(
+        db,
+        OPERATOR,
+        slug="year",
+        name="A year",
+        licenses=3,
+        time_zone="Europe/Paris",
+        session_timeout=timedelta(minutes=30),
+        now=clock.now(),
+    )
+    key = accounts.create_application_key(
+        db, OPERATOR, account_slug="year", name="k", now=clock.now()
+    )
+    held: list[agents.OpenedSession] = []
+    while clock.now() < datetime(2026, 11, 10, tzinfo=UTC):
+        clock.advance(timedelta(minutes=rng.choice([3, 40, 200, 900, 2000])))
+        if rng.random() < 0.6:
+            with contextlib.suppress(LicenseLimitReached):
+                held.append(
+                    agents.open_session(
+                        db, passwords, application_key=key, credentials=None, clock=clock
+                    )
+                )
+        elif held:
+            s = held.pop(rng.randrange(len(held)))
+            with contextlib.suppress(SessionEnded):
+                agents.logout(db, token=s.token, session_id=str(s.session.id), clock=clock)
+    today = clock.now().astimezone(ZoneInfo("Europe/Paris")).date()
+    asked = [
+        periods.named(today, "12m"),  # from before the account, over both changes
+        periods.parse(today, first="2026-03-27", last="2026-04-02"),  # a 23-hour day
+        periods.parse(today, first="2026-10-20", last="2026-10-31"),  # a 25-hour day
+        periods.parse(today, first="2026-03-01", last="2026-10-31"),  # both, by months
+        periods.named(today, "90d"),
+    ]
+    for period in asked * 2:  # the second time from the days kept the first
+        with db.read() as conn:
+            report, fresh = history.usage_report(conn, account, clock.now(), period=period)
+        history.keep(db, account, fresh)
+        assert report == direct_over(db, account, period, clock.now()), period
+        assert [d.day for d in report.days] == period.days
+    assert not fresh  # every day of the last asked was kept already

@@ -54,6 +54,10 @@ class InvalidSort(InvalidInput):
     code = "invalid_sort"
 
 
+class InvalidPeriod(InvalidInput):
+    code = "invalid_period"
+
+
 class MissingCredentials(DomainError):
     code = "missing_credentials"
     message = "This call needs an Authorization: Bearer header."

@@ -83,15 +83,17 @@ def report_from_intervals(
     licenses: int,
     account_created_at: datetime,
     days: int = WINDOW_DAYS,
+    calendar: Sequence[date] = (),
 ) -> UsageReport:
     """Daily peaks, denials, time at the cap and demand, Current, Daily Average and Daily
     Max as of `now`, straight from the sessions and the refused opens: the plain
     computation that the kept days (services.history.usage_report) are checked against.
 
     Intervals are half-open, so a session that starts at the very instant
-    another ends does not overlap it.
+    another ends does not overlap it. `calendar` (consecutive days, oldest first) is the
+    period reported, the `days` ending today unless given.
     """
-    calendar = window_days(now, tz, days)
+    calendar = list(calendar) or window_days(now, tz, days)
     starts = [day_start(d, tz) for d in calendar]
     ends = [*starts[1:], day_start(calendar[-1] + timedelta(days=1), tz)]
     spans = list(intervals)
@@ -279,6 +281,7 @@ class UsageDay:
     at_cap: timedelta
     peak_demand: int
     licenses: int  # the total the day was computed against (its time at the cap)
+    final: bool = False  # its session rows are gone (retention): kept as it is, for good
 
     @classmethod
     def of(cls, day: date, tally: Tally, denials: int, licenses: int) -> UsageDay:

@@ -17,8 +17,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from seatkeeper.domain import usage
+from seatkeeper.domain import periods, usage
 from seatkeeper.domain.model import Account
+from seatkeeper.domain.periods import Period
 from seatkeeper.domain.usage import UsageDay
 from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
@@ -28,20 +29,21 @@ log = logging.getLogger("seatkeeper.history")
 # Today is kept only up to this long ago: a session another instance opens "now" by a
 # clock a little behind ours still lands after what is kept.
 SETTLE = timedelta(minutes=2)
+WINDOW = usage.WINDOW_DAYS  # the Active Agents page's period, in days
 
 
 @dataclass(frozen=True, slots=True)
 class _Window:
-    """The account's 30 days in its zone: each day, and the instants it starts and ends."""
+    """The period's days in the account's zone, and the instants each starts and ends."""
 
     calendar: list[date]
     starts: list[datetime]
     ends: list[datetime]
 
     @classmethod
-    def of(cls, account: Account, now: datetime) -> _Window:
+    def of(cls, account: Account, period: Period) -> _Window:
         tz = account.zone
-        calendar = usage.window_days(now, tz)
+        calendar = period.days
         starts = [usage.day_start(d, tz) for d in calendar]
         ends = [*starts[1:], usage.day_start(calendar[-1] + timedelta(days=1), tz)]
         return cls(calendar, starts, ends)
@@ -52,14 +54,15 @@ def usage_report(
     account: Account,
     now: datetime,
     *,
+    period: Period | None = None,
     on_day: Callable[[], None] | None = None,
     use_kept: bool = True,
 ) -> tuple[usage.UsageReport, list[UsageDay]]:
-    """The usage figures as of `now`, and the days worth keeping that were not kept yet
-    (every day, without `use_kept`). `on_day` is told of each day as it is done (kept
-    days at once)."""
+    """The usage figures of `period` (the last 30 days by default) as of `now`, and the
+    days worth keeping that were not kept yet (every day, without `use_kept`). `on_day` is
+    told of each day as it is done (kept days at once)."""
     tick = on_day or (lambda: None)
-    window = _Window.of(account, now)
+    window = _Window.of(account, period or periods.last_days(_today(account, now), WINDOW))
     kept = _kept(conn, account, window) if use_kept else {}
     tallies, denied, current = _from_kept(conn, account, window, kept)
     first = len(tallies)  # the first day to compute: nothing kept from here on is used
@@ -84,6 +87,8 @@ def usage_report(
         tick()
     for _ in range(first):  # the kept days, done at once
         tick()
+    if window.ends[-1] <= now:  # a period in the past: Current is still now
+        current = usage.Tally.opening(now, stored_usage.open_count_at(conn, account.id, now))
     report = usage.summarize(
         window.calendar,
         tallies,
@@ -95,10 +100,19 @@ def usage_report(
     return report, fresh
 
 
+def _today(account: Account, now: datetime) -> date:
+    return now.astimezone(account.zone).date()
+
+
 def _kept(conn: Connection, account: Account, window: _Window) -> dict[date, UsageDay]:
-    """The kept days of the window that still hold (time at the cap depends on the total)."""
-    stored = stored_usage.usage_days(conn, account.id, account.time_zone, window.calendar[0])
-    return {day: row for day, row in stored.items() if row.licenses == account.licenses}
+    """The kept days of the window that still hold: time at the cap depends on the total,
+    but a final day (its session rows are gone) is as it was kept."""
+    stored = stored_usage.usage_days(
+        conn, account.id, account.time_zone, window.calendar[0], last=window.calendar[-1]
+    )
+    return {
+        day: row for day, row in stored.items() if row.final or row.licenses == account.licenses
+    }
 
 
 def _from_kept(
@@ -179,6 +193,14 @@ def warm(db: Database, now: datetime, *, budget: timedelta = timedelta(seconds=5
         keep(db, account, fresh)
         warmed += 1
     return warmed
+
+
+def keep_period(db: Database, account: Account, period: Period, now: datetime) -> int:
+    """Compute and keep the days of `period` not kept yet; returns how many were kept."""
+    with db.read() as conn:
+        _, fresh = usage_report(conn, account, now, period=period)
+    keep(db, account, fresh)
+    return len(fresh)
 
 
 def rebuild(

@@ -82,10 +82,13 @@ def count_denials(conn: Connection, account_id: int, *, since: datetime, until: 
 
 
 def usage_days(
-    conn: Connection, account_id: int, time_zone: str, first: date
+    conn: Connection, account_id: int, time_zone: str, first: date, *, last: date | None = None
 ) -> dict[date, UsageDay]:
-    """The cached days of the account, in that time zone, from `first` on."""
+    """The cached days of the account, in that time zone, from `first` on (to `last`)."""
     u = usage_days_table.c
+    within = [u.account_id == account_id, u.time_zone == time_zone, u.day >= first]
+    if last is not None:
+        within.append(u.day <= last)
     rows = conn.execute(
         select(
             u.day,
@@ -96,7 +99,8 @@ def usage_days(
             u.micros_at_cap,
             u.peak_demand,
             u.licenses,
-        ).where(u.account_id == account_id, u.time_zone == time_zone, u.day >= first)
+            u.final,
+        ).where(*within)
     )
     return {
         r.day: UsageDay(
@@ -108,6 +112,7 @@ def usage_days(
             timedelta(microseconds=r.micros_at_cap),
             r.peak_demand,
             r.licenses,
+            r.final,
         )
         for r in rows
     }
