@@ -165,7 +165,8 @@ def _notes(ctx: Context, agents: int) -> list[str]:
     scaled += " (the account's usage days and candidate timeouts as they are: one account)"
     return [
         f"measured on a fresh database ({measured}), before and after the month's rows went "
-        f"in by SQLAlchemy Core executemany{scaled}; the agents' users rows are not counted",
+        f"in by SQLAlchemy Core executemany{scaled}; not counted: the agents' users rows, and "
+        "capacity alerts (a row as use crosses a level, a few a day at most)",
         "the month: the 30 days before today (America/New_York), on working days each agent "
         "one session of 6.5-9 h or two of 3-4.5 h, a fifth joined by a second browser (a "
         "second token), 3-8 Interactions each with its step; Guests 5% as many sessions; "
