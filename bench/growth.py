@@ -126,13 +126,20 @@ def _tables(ctx: Context, growth: Growth, *, agents: int, working: int) -> None:
         for name, what in group.items():
             rows, size = growth.rows.get(name, 0.0), growth.bytes.get(name, 0.0)
             table.add(
-                what, fmt(round(rows)), fmt(size / MIB, 2), fmt(size / rows if rows else None, 0)
+                what,
+                fmt(round(rows)),
+                fmt(size / MIB, 2),
+                fmt(size / rows if rows and size else None, 0),
             )
         if label:
             rows = sum(growth.rows.get(name, 0.0) for name in group)
             table.add(f"= {label}", fmt(round(rows)), fmt(growth.of(group) / MIB, 2), "")
     table.add("whole database, as the raw rows went in", "", fmt(growth.raw_total / MIB, 2), "")
     table.add("whole database, as the kept days went in", "", fmt(growth.kept_total / MIB, 2), "")
+    table.note(
+        "bytes/row: what the table and its indexes grew by, per row; a dash where its few "
+        "rows fit in the pages it already had"
+    )
     projection = ctx.table(
         "Database size per 1,000 agents (their rows only), in MiB, without retention and "
         "with 400 days (the default)",
