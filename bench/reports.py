@@ -72,6 +72,11 @@ def run(ctx: Context) -> None:
         for figure in figures(history):
             _timed(ctx, server, table, history, figure, base)
     _notes(ctx, table, history)
+    table.note(
+        f"after these calls, {kept_days(url, history, usage_day_timeouts)} of the "
+        f"{RAW_DAYS - 1} settled days of session rows had their holders and candidate "
+        "timeouts kept"
+    )
     growth.run(ctx)
 
 
@@ -263,6 +268,15 @@ def _kept_after(
 ) -> float | None:
     """Seconds from `since` until every settled day of session rows has rows in
     `rows_of` (a table keyed by account, zone and day); None if not within `wait` seconds."""
+    while time.monotonic() - since < wait:
+        if kept_days(url, history, rows_of) >= RAW_DAYS - 1:
+            return time.monotonic() - since
+        time.sleep(0.25)
+    return None
+
+
+def kept_days(url: str, history: History, rows_of: SqlTable) -> int:
+    """How many of the settled days of session rows (today is not) have rows in `rows_of`."""
     t = rows_of.c
     count = select(func.count(func.distinct(t.day))).where(
         t.account_id == history.busy.id,
@@ -272,12 +286,8 @@ def _kept_after(
     )
     engine = create_engine(url)
     try:
-        while time.monotonic() - since < wait:
-            with engine.connect() as conn:
-                if conn.execute(count).scalar_one() >= RAW_DAYS - 1:
-                    return time.monotonic() - since
-            time.sleep(0.25)
-        return None
+        with engine.connect() as conn:
+            return int(conn.execute(count).scalar_one())
     finally:
         engine.dispose()
 
