@@ -84,6 +84,10 @@ def test_agents_and_designers_are_not_allowed_and_do_not_see_the_entry(
         assert answer is not None
         assert answer.status == 403
         expect(page.get_by_test_id("ended-grid")).to_have_count(0)
+        answer = page.goto(f"{live_server}/accounts/acme/holders")
+        assert answer is not None
+        assert answer.status == 403
+        expect(page.get_by_test_id("holders-grid")).to_have_count(0)
         log_out(page, live_server)
 
     open_active_agents(page, live_server)
@@ -92,6 +96,7 @@ def test_agents_and_designers_are_not_allowed_and_do_not_see_the_entry(
         [
             "Active Agents",
             "Recently ended",
+            "License Holders",
             "Account Settings",
             "Users",
             "Applications and keys",

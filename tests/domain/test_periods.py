@@ -54,6 +54,7 @@ def test_dates_given_are_a_custom_period() -> None:
         ({"first": "2026-01-01\x00", "last": "2026-03-01"}, "from date must be a date"),
         ({"first": "9" * 5000, "last": "2026-03-01"}, "from date must be a date"),
         ({"first": "2022-01-01", "last": "2026-03-01"}, f"at most {MOST_DAYS} days"),
+        ({"first": "0001-01-01", "last": "0001-01-02"}, "not be before 2000-01-01"),
     ],
 )
 def test_a_period_that_cannot_be_is_refused_saying_why(

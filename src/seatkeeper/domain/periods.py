@@ -12,6 +12,9 @@ from seatkeeper.domain.errors import InvalidPeriod
 DAYS_SHOWN = 92
 # The longest period a report covers: three years, leap day included.
 MOST_DAYS = 3 * 365 + 1
+# No report reaches before this day (seatkeeper keeps nothing older; nor can a zone's
+# rules be applied to year 1).
+EARLIEST = date(2000, 1, 1)
 NAMED = {"30d": "the last 30 days", "90d": "the last 90 days", "12m": "the last 12 months"}
 DEFAULT = "30d"
 
@@ -80,6 +83,8 @@ def parse(
     start, end = _date("from", first), _date("to", last)
     if start > end:
         raise InvalidPeriod("The from date must not be after the to date.")
+    if start < EARLIEST:
+        raise InvalidPeriod(f"The from date must not be before {EARLIEST.isoformat()}.")
     if end > today:
         raise InvalidPeriod(f"The to date must not be after today ({today.isoformat()}).")
     if (end - start).days + 1 > MOST_DAYS:

@@ -32,6 +32,7 @@ from seatkeeper.web.api.console import console_api_router
 from seatkeeper.web.api.export import export_router
 from seatkeeper.web.api.keys import keys_router
 from seatkeeper.web.api.people import people_router
+from seatkeeper.web.api.reports import reports_router
 from seatkeeper.web.api.sso import sso_router
 from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.clients import ForwardedFor
@@ -93,6 +94,7 @@ def create_app(
             agent_router,
             admin_router,
             export_router,
+            reports_router,
             people_router,
             webhooks_router,
             keys_router,

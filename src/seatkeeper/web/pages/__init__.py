@@ -23,6 +23,7 @@ from seatkeeper.web.pages.active_agents import (
 from seatkeeper.web.pages.auth import home, log_in, log_out, login_page
 from seatkeeper.web.pages.common import PAGE_EXCEPTION_HANDLERS
 from seatkeeper.web.pages.console import console
+from seatkeeper.web.pages.holders import holders_page
 from seatkeeper.web.pages.keys import keys_page, make_key, revoke_key, rotate_key
 from seatkeeper.web.pages.logins import end_other_logins, logins_page
 from seatkeeper.web.pages.recently_ended import recently_ended
@@ -66,6 +67,7 @@ pages_router = Router(
         active_agents_events,
         choose_account,
         recently_ended,
+        holders_page,
         settings_page,
         save_settings,
         save_sso,

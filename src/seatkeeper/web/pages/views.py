@@ -23,6 +23,7 @@ class Nav:
     current: str = ""
     logins_url: str = "/logins"  # the visitor's own logins, whatever their role
     keys_url: str | None = None  # Applications and keys
+    holders_url: str | None = None  # License Holders
 
 
 def nav(who: Visitor, current: str = "", *, viewing: Account | None = None) -> Nav:
@@ -39,6 +40,7 @@ def nav(who: Visitor, current: str = "", *, viewing: Account | None = None) -> N
         f"{base}/users" if admin else None,
         current,
         keys_url=f"{base}/keys" if admin else None,
+        holders_url=f"{base}/holders" if admin else None,
     )
 
 
