@@ -84,6 +84,7 @@ def run(ctx: Context) -> None:
         {name: (after[0].get(name, 0) - before[0].get(name, 0)) * per[name] for name in counts},
         raw_total=(raw[1] - before[1]) * 1_000 / agents,
         kept_total=(after[1] - raw[1]) * 1_000 / agents,
+        audited=len(month.rows[audit_events.name]) / len(month.rows[agent_sessions.name]),
     )
     working = sum(1 for d in month.spans if d.weekday() < 5)
     _tables(ctx, growth, agents=agents, working=working)
@@ -98,18 +99,25 @@ class Growth:
     bytes: dict[str, float]
     raw_total: float
     kept_total: float
+    audited: float  # the share of sessions an audit row names (terminated ones)
 
     def of(self, group: dict[str, str]) -> float:
         return sum(self.bytes.get(name, 0.0) for name in group)
 
+    @property
+    def named(self) -> float:
+        """Bytes of the session rows the audit trail names: retention keeps them (not
+        their Interactions and tokens)."""
+        return self.bytes.get(agent_sessions.name, 0.0) * self.audited
+
     def project(self, months: float) -> tuple[float, float]:
         """The database's size after `months`, in bytes: without retention, and with it
-        (raw rows stop piling up after RETENTION_DAYS; audit rows and kept days never do)."""
-        raw, never, kept = self.of(RAW), self.of(NEVER), self.of(KEPT)
-        kept_months = RETENTION_DAYS / MONTH_DAYS
-        return months * (raw + never + kept), min(months, kept_months) * raw + months * (
-            never + kept
-        )
+        (raw rows stop piling up after RETENTION_DAYS; the audit trail, the sessions it
+        names and the kept days never do)."""
+        raw, audit, kept = self.of(RAW), self.of(NEVER), self.of(KEPT)
+        stays = audit + self.named + kept  # what retention never deletes, each month
+        deleted = min(months, RETENTION_DAYS / MONTH_DAYS) * (raw - self.named)
+        return months * (raw + audit + kept), deleted + months * stays
 
 
 def _tables(ctx: Context, growth: Growth, *, agents: int, working: int) -> None:
@@ -134,6 +142,10 @@ def _tables(ctx: Context, growth: Growth, *, agents: int, working: int) -> None:
         if label:
             rows = sum(growth.rows.get(name, 0.0) for name in group)
             table.add(f"= {label}", fmt(round(rows)), fmt(growth.of(group) / MIB, 2), "")
+        if group is RAW:
+            named = growth.rows.get(agent_sessions.name, 0.0) * growth.audited
+            what = "of them, sessions audit rows name (kept)"
+            table.add(what, fmt(round(named)), fmt(growth.named / MIB, 2), "")
     table.add("whole database, as the raw rows went in", "", fmt(growth.raw_total / MIB, 2), "")
     table.add("whole database, as the kept days went in", "", fmt(growth.kept_total / MIB, 2), "")
     table.note(
@@ -183,7 +195,8 @@ def _notes(ctx: Context, agents: int) -> list[str]:
         f"a usage day, one holder row per agent who held a license and one for the Guests, "
         f"one row per candidate timeout ({', '.join(map(str, CANDIDATES))} minutes)",
         f"with retention: raw rows older than {RETENTION_DAYS} days (the default) are "
-        "deleted, so they stop adding up after 13.1 months; audit rows and kept days stay. "
+        "deleted, so they stop adding up after 13.1 months; audit rows, the sessions they "
+        "name (not their Interactions and tokens) and kept days stay. "
         "The files do not shrink: deleted rows' space is reused (SQLite's free pages, "
         "PostgreSQL's free space map after autovacuum)",
     ]

@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from bench import growth, kept, month, seed
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -168,3 +169,14 @@ def _counts(db: Database) -> dict[str, int]:
             table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
             for table in metadata.sorted_tables
         }
+
+
+def test_retention_stops_the_raw_rows_adding_up_but_not_what_it_keeps() -> None:
+    sizes = {"agent_sessions": 100.0, "interactions": 300.0, "audit_events": 10.0}
+    found = growth.Growth({}, sizes | {"usage_day_holders": 20.0}, 0, 0, audited=0.1)
+    assert found.project(1) == (430.0, 430.0)
+    kept_months = 400 / (365.25 / 12)  # 13.1: the default retention
+    without, with_retention = found.project(24)
+    assert without == 24 * 430.0
+    # Raw rows for 13.1 months; every month's audit rows, the sessions they name and kept days.
+    assert with_retention == pytest.approx(kept_months * (400.0 - 10.0) + 24 * (10.0 + 10.0 + 20.0))
