@@ -101,7 +101,9 @@ def _usage_days(
             "through": d.through,
             "max_concurrent": d.peak,
             "denials": refused,
-            "open_at_through": round(per_day * 0.0045 * d.factor),
+            # The session rows after the last kept day start at its end with none open:
+            # so must it end, or the report would carry sessions that never end.
+            "open_at_through": 0 if d is days[-1] else round(per_day * 0.0045 * d.factor),
             "micros_at_cap": round(at_cap),
             "peak_demand": d.peak + (rng.randint(1, max(1, per_day // 100)) if d.surge else 0),
             "licenses": licenses,

@@ -76,6 +76,7 @@ def test_the_kept_days_seeded_are_what_the_usage_report_reads(db_url: str) -> No
         db.dispose()
     assert sorted(stored) == [first + timedelta(days=n) for n in range(days)]
     assert all(row.final and row.licenses == 100 for row in stored.values())
+    assert stored[last].open_at_through == 0  # what the session rows after it start from
     fall_back = stored[date(2025, 11, 2)]
     assert fall_back.through - seed._midnight(date(2025, 11, 2), ZONE) == timedelta(hours=25)
     assert fresh == []  # every day of the period answered from the kept rows
