@@ -14,12 +14,16 @@ from litestar.testing import TestClient
 from seatkeeper import housekeeping
 from seatkeeper.clock import FrozenClock
 from seatkeeper.config import Settings
+from seatkeeper.domain.model import EndReason, SettingsChange
 from seatkeeper.housekeeping import Task
+from seatkeeper.services.access import OPERATOR
+from seatkeeper.services.settings import change_settings
+from seatkeeper.storage import sessions as stored_sessions
 from seatkeeper.storage.db import Database
-from tests.conftest import START, World
+from tests.conftest import START, World, insert_guests
 from tests.web.api.test_alerts import alert_list, guest
 
-SETTINGS = ("SWEEP", "ALERT", "WARM", "WEBHOOK", "STATISTICS")
+SETTINGS = ("SWEEP", "ALERT", "WARM", "WEBHOOK", "RETENTION", "STATISTICS")
 
 
 def intervals(settings: Settings) -> dict[str, float]:
@@ -37,6 +41,7 @@ def test_each_task_has_its_own_setting_and_the_sweep_keeps_its_meaning(
         "capacity alerts": 30,
         "usage days": 30,
         "webhooks": 1,
+        "retention": 3600,
         "statistics": 3600,
     }
     monkeypatch.setenv("SEATKEEPER_SWEEP_SECONDS", "5")
@@ -45,11 +50,15 @@ def test_each_task_has_its_own_setting_and_the_sweep_keeps_its_meaning(
         "capacity alerts": 5,
         "usage days": 5,
         "webhooks": 1,
+        "retention": 3600,
         "statistics": 3600,
     }
-    # The sweep off leaves the webhooks and the statistics on.
+    # The sweep off leaves the webhooks, the retention and the statistics on.
     monkeypatch.setenv("SEATKEEPER_SWEEP_SECONDS", "0")
-    assert intervals(Settings()) == {"webhooks": 1, "statistics": 3600}
+    assert intervals(Settings()) == {"webhooks": 1, "retention": 3600, "statistics": 3600}
+    monkeypatch.setenv("SEATKEEPER_RETENTION_SECONDS", "600")
+    assert intervals(Settings())["retention"] == 600
+    monkeypatch.setenv("SEATKEEPER_RETENTION_SECONDS", "0")
     monkeypatch.setenv("SEATKEEPER_ALERT_SECONDS", "10")
     monkeypatch.setenv("SEATKEEPER_WARM_SECONDS", "600")
     monkeypatch.setenv("SEATKEEPER_WEBHOOK_SECONDS", "0")
@@ -129,3 +138,23 @@ def test_the_statistics_task_tells_sqlites_planner_what_the_tables_hold(
         )
     assert known > 1
     assert "ix_agent_sessions_open_start" in indexes  # the grid's sort by start
+
+
+def test_the_retention_task_deletes_rows_past_an_accounts_retention(
+    world: World, db: Database, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Registered with its own setting, it runs as the other tasks do, and says so."""
+    insert_guests(db, world.acme.id, START - timedelta(days=50), 3)  # each lasts a day
+    with db.write() as conn:
+        ended = [s.id for s in stored_sessions.open_sessions(conn, world.acme.id)]
+        stored_sessions.end_sessions(
+            conn, ended, at=START - timedelta(days=49), reason=EndReason.LOGOUT
+        )
+    change_settings(db, OPERATOR, "acme", SettingsChange(retention_days=31), now=START)
+    (task,) = [t for t in housekeeping.tasks(settings) if t.name == "retention"]
+    assert task.seconds == 3600
+    with caplog.at_level(logging.INFO, logger="seatkeeper.housekeeping"):
+        asyncio.run(housekeeping.run_once(task, db, FrozenClock(START)))
+    assert "Deleted 3 rows past their accounts' retention; their days are kept" in caplog.text
+    with db.read() as conn:
+        assert stored_sessions.sessions_by_id(conn, world.acme.id, ended) == {}

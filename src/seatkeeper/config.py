@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         "from a sample, so that its planner keeps reading the grid's indexes as tables grow "
         "(0: never; PostgreSQL's autovacuum does this itself).",
     )
+    retention_seconds: float = Field(
+        3600,
+        ge=0,
+        description="How often each instance deletes the session, Interaction and refusal "
+        "rows older than their account keeps them, once their days are kept for good, in "
+        "small batches (0: never).",
+    )
     webhook_allowed_networks: str = Field(
         "",
         description="Networks webhooks may reach although they are not public (on-premise "

@@ -20,7 +20,7 @@ import anyio
 from seatkeeper.clock import Clock
 from seatkeeper.config import Settings
 from seatkeeper.domain.destinations import Policy, networks
-from seatkeeper.services import alerts, expiry, history, webhooks
+from seatkeeper.services import alerts, expiry, history, retention, webhooks
 from seatkeeper.storage.db import Database
 
 log = logging.getLogger("seatkeeper.housekeeping")
@@ -66,6 +66,13 @@ def tasks(settings: Settings) -> list[Task]:
             settings.webhook_seconds,
             partial(webhooks.deliver_due, sending=webhook_sending(settings)),
             "Sending webhooks failed; they will be tried again",
+        ),
+        Task(
+            "retention",
+            settings.retention_seconds,
+            retention.prune,
+            "Deleting rows past their retention failed; it will run again",
+            "Deleted %d rows past their accounts' retention; their days are kept",
         ),
         Task(
             "statistics",

@@ -133,6 +133,12 @@ def accounts_list(context: Context) -> None:
     type=click.IntRange(1, validation.MAX_INTERACTIONS),
     help="Interactions one session may have open at once (10 by default).",
 )
+@click.option(
+    "--retention-days",
+    type=click.IntRange(validation.MIN_RETENTION_DAYS, validation.MAX_RETENTION_DAYS),
+    help="Days session, Interaction and refusal rows are kept (400 by default); their "
+    "daily figures are kept for good.",
+)
 @pass_context
 def accounts_set(
     context: Context,
@@ -145,6 +151,7 @@ def accounts_set(
     console: bool | None,
     alert_levels: str | None,
     max_interactions: int | None,
+    retention_days: int | None,
 ) -> None:
     """Change an account's settings. Lowering licenses below use ends no session."""
     with opened(context) as database:
@@ -163,6 +170,7 @@ def accounts_set(
                 if alert_levels is None
                 else alert_rules.parse_levels(alert_levels),
                 max_interactions=max_interactions,
+                retention_days=retention_days,
             ),
             now=clock.now(),
         ).account
@@ -172,5 +180,6 @@ def accounts_set(
         f"guests {'allowed' if account.guests_allowed else 'not allowed'}, "
         f"agent console {'on' if account.console_enabled else 'off'}, "
         f"alerts at {', '.join(f'{level}%' for level in account.alert_levels)}, "
-        f"at most {account.max_interactions} Interactions open per session."
+        f"at most {account.max_interactions} Interactions open per session, "
+        f"usage rows kept {account.retention_days:,} days."
     )

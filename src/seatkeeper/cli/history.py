@@ -8,7 +8,7 @@ import click
 
 from seatkeeper.cli.common import Context, clock, opened, pass_context
 from seatkeeper.domain import usage as usage_domain
-from seatkeeper.services import accounts, history
+from seatkeeper.services import accounts, history, retention
 
 
 @click.group("history")
@@ -35,3 +35,37 @@ def history_rebuild(context: Context, slugs: tuple[str, ...]) -> None:
             for account in chosen:
                 history.rebuild(database, account, now, on_day=lambda: bar.update(1))
     click.echo(f"Kept the usage days of {len(chosen)} account{'' if len(chosen) == 1 else 's'}.")
+
+
+@history_group.command("prune")
+@click.argument("slugs", nargs=-1, metavar="[ACCOUNT]...")
+@pass_context
+def history_prune(context: Context, slugs: tuple[str, ...]) -> None:
+    """Delete the rows older than each account's retention now, once their days are kept
+    for good (every account by default)."""
+    with opened(context) as database:
+        chosen = (
+            [accounts.get_account(database, slug) for slug in slugs]
+            if slugs
+            else accounts.all_accounts(database)
+        )
+        now = clock.now()
+        for account in chosen:
+            budget = retention.Budget(batches=None, seconds=None)
+            click.echo(pruned(retention.prune_account(database, account, now, budget=budget)))
+
+
+def pruned(done: retention.Pruned) -> str:
+    """What `history prune` says it did to one account."""
+    days, slug = f"{done.account.retention_days:,} days", done.account.slug
+    if not done.rows:
+        return f"Nothing in {slug} is older than {days}."
+    return (
+        f"Deleted {counted(done.sessions, 'session')}, "
+        f"{counted(done.interactions, 'Interaction')} and {counted(done.refusals, 'refusal')} "
+        f"older than {days} from {slug}; their days are kept."
+    )
+
+
+def counted(count: int, thing: str) -> str:
+    return f"{count:,} {thing}{'' if count == 1 else 's'}"

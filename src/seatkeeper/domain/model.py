@@ -67,6 +67,8 @@ class Account:
     console_enabled: bool = False  # seatkeeper's own agent console may open sessions
     alert_levels: tuple[int, ...] = (90, 100)  # capacity alerts, percent of the licenses
     max_interactions: int = 10  # Interactions one session may have open at once
+    # Days session, Interaction and refusal rows are kept; their usage days are kept for good.
+    retention_days: int = 400
 
     @property
     def zone(self) -> ZoneInfo:
@@ -86,6 +88,7 @@ class SettingsChange:
     console_enabled: bool | None = None
     alert_levels: tuple[int, ...] | None = None  # percentages of the licenses
     max_interactions: int | None = None  # open at once in one session
+    retention_days: int | None = None  # days raw usage rows are kept
 
     def given(self) -> dict[str, Any]:
         """The settings this change sets, by name."""

@@ -79,6 +79,22 @@ def max_interactions(count: int) -> int:
     return count
 
 
+# Rows are kept at least a month (the Active Agents page reads 30 days of them, and the
+# day before) and at most a hundred years.
+MIN_RETENTION_DAYS = 31
+MAX_RETENTION_DAYS = 36_600
+
+
+def retention_days(days: int) -> int:
+    """How many days session, Interaction and refusal rows are kept."""
+    if not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
+        raise InvalidInput(
+            "Session, Interaction and refusal rows must be kept between "
+            f"{MIN_RETENTION_DAYS} and {MAX_RETENTION_DAYS:,} days; got {days:,}."
+        )
+    return days
+
+
 def session_timeout(timeout: timedelta) -> timedelta:
     """An account's session timeout."""
     if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:

@@ -63,15 +63,22 @@ def usage_report(
     told of each day as it is done (kept days at once)."""
     tick = on_day or (lambda: None)
     window = _Window.of(account, period or periods.last_days(_today(account, now), WINDOW))
-    kept = _kept(conn, account, window) if use_kept else {}
+    kept = _kept(conn, account, window, use_kept=use_kept)
     tallies, denied, current = _from_kept(conn, account, window, kept)
-    first = len(tallies)  # the first day to compute: nothing kept from here on is used
+    first = len(tallies)  # the first day to compute: only final days are used from here on
     fresh: list[UsageDay] = []
     settled = now - SETTLE
     for n in range(first, len(window.calendar)):
-        if n > first:  # sessions open at midnight count on the new day
-            current = usage.Tally.opening(window.starts[n], current.count)
         start, end, day = window.starts[n], window.ends[n], window.calendar[n]
+        row = kept.get(day)
+        if row is not None and row.final:  # its rows are gone: as it was kept
+            current = row.tally
+            tallies.append(current)
+            denied.append(row.denials)
+            tick()
+            continue
+        if n > first:  # sessions open at midnight count on the new day
+            current = _opening(conn, account, current, start)
         if end <= settled:  # a day that is over: keep all of it
             current = _advance(conn, account, current, end, end)
             denials = stored_usage.count_denials(conn, account.id, since=start, until=end)
@@ -104,15 +111,23 @@ def _today(account: Account, now: datetime) -> date:
     return now.astimezone(account.zone).date()
 
 
-def _kept(conn: Connection, account: Account, window: _Window) -> dict[date, UsageDay]:
-    """The kept days of the window that still hold: time at the cap depends on the total,
-    but a final day (its session rows are gone) is as it was kept."""
-    stored = stored_usage.usage_days(
-        conn, account.id, account.time_zone, window.calendar[0], last=window.calendar[-1]
-    )
-    return {
-        day: row for day, row in stored.items() if row.final or row.licenses == account.licenses
+def _kept(
+    conn: Connection, account: Account, window: _Window, *, use_kept: bool = True
+) -> dict[date, UsageDay]:
+    """The kept days of the window that still hold (without `use_kept`, final days only):
+    time at the cap depends on the total, but a final day (its session rows are gone) is
+    as it was kept. After a change of time zone, a date whose rows are gone in the new
+    zone shows the final day the earlier zone kept for it (its figures as they were then,
+    by the earlier zone's calendar day)."""
+    first, last = window.calendar[0], window.calendar[-1]
+    stored = stored_usage.usage_days(conn, account.id, account.time_zone, first, last=last)
+    kept = {
+        day: row
+        for day, row in stored.items()
+        if row.final or (use_kept and row.licenses == account.licenses)
     }
+    earlier = stored_usage.final_days(conn, account.id, first, last, besides=account.time_zone)
+    return {**earlier, **kept}
 
 
 def _from_kept(
@@ -123,7 +138,7 @@ def _from_kept(
     denied: list[int] = []
     for day, end in zip(window.calendar, window.ends, strict=True):
         row = kept.get(day)
-        if row is None or row.through != end:
+        if row is None or not (row.final or row.through == end):
             break
         tallies.append(row.tally)
         denied.append(row.denials)
@@ -135,8 +150,21 @@ def _from_kept(
     if row is not None and partly and (first > 0 or row.through >= window.starts[0]):
         return tallies, denied, row.tally
     start = window.starts[first]
-    count = tallies[-1].count if first else stored_usage.open_count_at(conn, account.id, start)
+    if first:
+        return tallies, denied, _opening(conn, account, tallies[-1], start)
+    count = stored_usage.open_count_at(conn, account.id, start)
     return tallies, denied, usage.Tally.opening(start, count)
+
+
+def _opening(
+    conn: Connection, account: Account, before: usage.Tally, start: datetime
+) -> usage.Tally:
+    """A day's tally at its start, from the day before's: the sessions open at midnight
+    count on the new day. After a day kept final in an earlier time zone (which ends at
+    another instant), they are counted from the session rows."""
+    if before.at == start:
+        return usage.Tally.opening(start, before.count)
+    return usage.Tally.opening(start, stored_usage.open_count_at(conn, account.id, start))
 
 
 def _advance(

@@ -144,10 +144,15 @@ def period_days(
         usage_days = stored_usage.usage_days(
             conn, account.id, account.time_zone, period.first - ONE_DAY, last=period.last
         )
+        # A date whose rows are gone in this zone, after a change of zone: as the earlier
+        # zone kept it (as the usage report shows it, see services.history).
+        earlier = stored.earlier_figured_days(
+            conn, account.id, account.time_zone, first=period.first, last=period.last
+        )
         found = []
         for day in period.days:
-            if day in kept:
-                found.append(kept[day])
+            if day in kept or day in earlier:
+                found.append(kept.get(day) or earlier[day])
             elif _bounds(account, day)[0] <= now:
                 before = usage_days.get(day - ONE_DAY)
                 found.append(_compute(conn, account, day, now=now, before=before)[0])

@@ -1,5 +1,6 @@
-"""Account Settings: name, time zone, session timeout, Guests; the license total (a
-super_admin's to change) and its history. Every change is in the audit trail."""
+"""Account Settings: name, time zone, session timeout, Guests, how long usage rows are kept;
+the license total (a super_admin's to change) and its history. Every change is in the audit
+trail."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "licenses": validation.licenses,
     "alert_levels": alert_rules.check_levels,
     "max_interactions": validation.max_interactions,
+    "retention_days": validation.retention_days,
 }
 
 
@@ -98,6 +100,7 @@ SETTING_NAMES = {
     "guests_allowed": "Guests setting",
     "licenses": "license total",
     "max_interactions": "open Interactions per session",
+    "retention_days": "days rows are kept",
 }
 
 

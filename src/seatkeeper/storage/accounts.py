@@ -27,6 +27,7 @@ def account_of(row: Row[Any]) -> Account:
         console_enabled=row.console_enabled,
         alert_levels=tuple(int(level) for level in row.alert_levels.split(",") if level),
         max_interactions=row.max_interactions,
+        retention_days=row.retention_days,
     )
 
 

@@ -133,6 +133,27 @@ def figured_days(
     }
 
 
+def earlier_figured_days(
+    conn: Connection, account_id: int, time_zone: str, *, first: date, last: date
+) -> dict[date, DayFigures]:
+    """The kept figures of the final days in [first, last] (their rows are gone) kept in
+    time zones other than `time_zone`: the account's before it changed."""
+    u = usage_days_table.c
+    finals = conn.execute(
+        select(u.time_zone, u.day).where(
+            u.account_id == account_id,
+            u.time_zone != time_zone,
+            u.final.is_(True),
+            u.day.between(first, last),
+        )
+    ).all()
+    found: dict[date, DayFigures] = {}
+    for zone in sorted({zone for zone, _ in finals}):
+        days = figured_days(conn, account_id, zone, first=first, last=last)
+        found.update((day, days[day]) for z, day in finals if z == zone and day in days)
+    return found
+
+
 def store_figures(
     conn: Connection, account_id: int, time_zone: str, days: Sequence[DayFigures]
 ) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, Row, and_, func, or_, select
 
 from seatkeeper.domain.model import Account
 from seatkeeper.domain.usage import Denial, Interval, UsageDay, asker
@@ -89,33 +90,42 @@ def usage_days(
     within = [u.account_id == account_id, u.time_zone == time_zone, u.day >= first]
     if last is not None:
         within.append(u.day <= last)
+    return {r.day: _usage_day(r) for r in conn.execute(select(usage_days_table).where(*within))}
+
+
+def final_days(
+    conn: Connection, account_id: int, first: date, last: date, *, besides: str
+) -> dict[date, UsageDay]:
+    """The final days (their rows are gone) from `first` to `last` kept in time zones other
+    than `besides`, the account's zone before it changed: of a date kept final in several,
+    the one kept last."""
+    u = usage_days_table.c
     rows = conn.execute(
-        select(
-            u.day,
-            u.through,
-            u.max_concurrent,
-            u.denials,
-            u.open_at_through,
-            u.micros_at_cap,
-            u.peak_demand,
-            u.licenses,
-            u.final,
-        ).where(*within)
-    )
-    return {
-        r.day: UsageDay(
-            r.day,
-            r.through,
-            r.max_concurrent,
-            r.denials,
-            r.open_at_through,
-            timedelta(microseconds=r.micros_at_cap),
-            r.peak_demand,
-            r.licenses,
-            r.final,
+        select(usage_days_table)
+        .where(
+            u.account_id == account_id,
+            u.time_zone != besides,
+            u.final.is_(True),
+            u.day >= first,
+            u.day <= last,
         )
-        for r in rows
-    }
+        .order_by(u.day, u.through)
+    )
+    return {r.day: _usage_day(r) for r in rows}  # the latest of a date comes last
+
+
+def _usage_day(r: Row[Any]) -> UsageDay:
+    return UsageDay(
+        r.day,
+        r.through,
+        r.max_concurrent,
+        r.denials,
+        r.open_at_through,
+        timedelta(microseconds=r.micros_at_cap),
+        r.peak_demand,
+        r.licenses,
+        r.final,
+    )
 
 
 def store_usage_days(
@@ -127,13 +137,27 @@ def store_usage_days(
     replace_all: bool = False,
 ) -> None:
     """Replace these cached days; with `replace_all`, every day the account had kept (in
-    any time zone) goes."""
+    any time zone) goes. A final day (its rows are gone) is never replaced: it stays, and a
+    day computed for its date is not stored."""
     u = usage_days_table.c
-    gone = usage_days_table.delete().where(u.account_id == account_id)
+    gone = usage_days_table.delete().where(u.account_id == account_id, u.final.is_(False))
     if not replace_all:
         gone = gone.where(u.time_zone == time_zone, u.day.in_([d.day for d in days]))
     if days or replace_all:
         conn.execute(gone)
+    if days:
+        final = set(
+            conn.execute(
+                select(u.day).where(
+                    u.account_id == account_id,
+                    u.time_zone == time_zone,
+                    u.final.is_(True),
+                    u.day >= min(d.day for d in days),
+                    u.day <= max(d.day for d in days),
+                )
+            ).scalars()
+        )
+        days = [d for d in days if d.day not in final]
     if not days:
         return
     conn.execute(
@@ -173,9 +197,10 @@ def accounts_behind(conn: Connection, *, before: datetime) -> list[Account]:
 
 
 def forget_usage(conn: Connection, account_id: int, *, since: datetime | None = None) -> None:
-    """Drop cached days that a change at `since` (or any change: None) makes wrong."""
+    """Drop cached days that a change at `since` (or any change: None) makes wrong; never a
+    final day, whose rows are gone: nothing could compute it again."""
     u = usage_days_table.c
-    query = usage_days_table.delete().where(u.account_id == account_id)
+    query = usage_days_table.delete().where(u.account_id == account_id, u.final.is_(False))
     if since is not None:
         query = query.where(u.through >= since)
     conn.execute(query)

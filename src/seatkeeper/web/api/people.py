@@ -73,6 +73,8 @@ class SettingsBody(msgspec.Struct):
     licenses: int  # a super_admin's to change
     license_history: list[LicenseChangeBody]  # latest first
     max_interactions: int  # Interactions one session may have open at once
+    # Days session, Interaction and refusal rows are kept; the daily figures are kept for good.
+    retention_days: int
 
 
 class SettingsChange(msgspec.Struct, forbid_unknown_fields=True):
@@ -88,6 +90,18 @@ class SettingsChange(msgspec.Struct, forbid_unknown_fields=True):
     licenses: Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 0})] | None = None
     max_interactions: (
         Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 1, "maximum": 100})] | None
+    ) = None
+    retention_days: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                extra_json_schema={
+                    "minimum": validation.MIN_RETENTION_DAYS,
+                    "maximum": validation.MAX_RETENTION_DAYS,
+                }
+            ),
+        ]
+        | None
     ) = None
 
 
@@ -143,6 +157,7 @@ def settings_body(result: settings.AccountSettings) -> SettingsBody:
             for c in (shown.license_total(change, account) for change in result.license_history)
         ],
         max_interactions=account.max_interactions,
+        retention_days=account.retention_days,
     )
 
 
@@ -181,8 +196,8 @@ def get_settings(runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str
 
 @patch(
     "/settings",
-    summary="Change the account's name, time zone, session timeout, Guests, licenses or "
-    "open Interactions per session",
+    summary="Change the account's name, time zone, session timeout, Guests, licenses, "
+    "open Interactions per session or how long usage rows are kept",
     description="Only a super_admin changes `licenses`. Every change is in the audit trail. "
     "A refusal names each field that is wrong and changes nothing.",
     security=ADMIN_TOKEN,
@@ -208,6 +223,7 @@ def change_settings(
         guests_allowed=data.guests_allowed,
         licenses=data.licenses,
         max_interactions=data.max_interactions,
+        retention_days=data.retention_days,
     )
     try:
         result = settings.change_settings(

@@ -32,6 +32,7 @@ class SettingsForm(msgspec.Struct):
     guests_allowed: str = ""  # a checkbox: "on", or absent
     licenses: str = ""  # only a super_admin's form has it
     max_interactions: str = ""
+    retention_days: str = ""
     # The settings as the form showed them when it was opened (JSON of the fields above):
     # only the fields typed differently are changed, and if someone changed the account
     # since, nothing is.
@@ -45,6 +46,7 @@ FIELDS = (
     "guests_allowed",
     "licenses",
     "max_interactions",
+    "retention_days",
 )
 CONFLICT_AGAIN = " The form now shows the current settings."
 
@@ -61,6 +63,7 @@ def _as_stored(account: Account) -> SettingsForm:
         guests_allowed="on" if account.guests_allowed else "",
         licenses=str(account.licenses),
         max_interactions=str(account.max_interactions),
+        retention_days=str(account.retention_days),
     )
 
 
@@ -196,15 +199,21 @@ def _unreadable(data: SettingsForm) -> dict[str, str]:
             ("session_timeout", timeout),
             ("licenses", licenses),
             ("max_interactions", most),
+            ("retention_days", _retention(data.retention_days)),
         )
         if isinstance(problem, str)
     }
+
+
+def _retention(text: str) -> int | str | None:
+    return _whole(text, "The days rows are kept", 400)
 
 
 def _typed(data: SettingsForm, *, super_admin: bool) -> SettingsChange:
     """The settings a form holds (the license total only in a super_admin's)."""
     timeout, licenses = _minutes(data.session_timeout_minutes), _whole(data.licenses)
     most = _whole(data.max_interactions, "The open Interactions per session", 10)
+    kept = _retention(data.retention_days)
     return SettingsChange(
         name=data.name,
         time_zone=data.time_zone.strip(),
@@ -212,4 +221,5 @@ def _typed(data: SettingsForm, *, super_admin: bool) -> SettingsChange:
         guests_allowed=data.guests_allowed == "on",
         licenses=licenses if isinstance(licenses, int) and super_admin else None,
         max_interactions=most if isinstance(most, int) else None,
+        retention_days=kept if isinstance(kept, int) else None,
     )
