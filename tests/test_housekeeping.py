@@ -40,6 +40,7 @@ def test_each_task_has_its_own_setting_and_the_sweep_keeps_its_meaning(
         "sweep": 30,
         "capacity alerts": 30,
         "usage days": 30,
+        "report days": 30,
         "webhooks": 1,
         "retention": 3600,
         "statistics": 3600,
@@ -49,6 +50,7 @@ def test_each_task_has_its_own_setting_and_the_sweep_keeps_its_meaning(
         "sweep": 5,
         "capacity alerts": 5,
         "usage days": 5,
+        "report days": 5,
         "webhooks": 1,
         "retention": 3600,
         "statistics": 3600,
@@ -63,7 +65,11 @@ def test_each_task_has_its_own_setting_and_the_sweep_keeps_its_meaning(
     monkeypatch.setenv("SEATKEEPER_WARM_SECONDS", "600")
     monkeypatch.setenv("SEATKEEPER_WEBHOOK_SECONDS", "0")
     monkeypatch.setenv("SEATKEEPER_STATISTICS_SECONDS", "0")
-    assert intervals(Settings()) == {"capacity alerts": 10, "usage days": 600}
+    assert intervals(Settings()) == {
+        "capacity alerts": 10,
+        "usage days": 600,
+        "report days": 600,
+    }
 
 
 def test_tasks_at_one_interval_run_in_order_and_a_failure_stops_none(

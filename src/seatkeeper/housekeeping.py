@@ -20,7 +20,7 @@ import anyio
 from seatkeeper.clock import Clock
 from seatkeeper.config import Settings
 from seatkeeper.domain.destinations import Policy, networks
-from seatkeeper.services import alerts, expiry, history, retention, webhooks
+from seatkeeper.services import alerts, expiry, history, keeping, retention, webhooks
 from seatkeeper.storage.db import Database
 
 log = logging.getLogger("seatkeeper.housekeeping")
@@ -60,6 +60,13 @@ def tasks(settings: Settings) -> list[Task]:
             history.warm,
             "Keeping usage days failed; it will run again",
             "Kept the usage days of %d accounts",
+        ),
+        Task(
+            "report days",
+            _or(settings.warm_seconds, sweep),
+            keeping.KeepingDays().run,
+            "Keeping the days of the usage reports failed; it will run again",
+            "Kept %d days of the usage reports",
         ),
         Task(
             "webhooks",

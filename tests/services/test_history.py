@@ -315,6 +315,8 @@ def test_any_period_across_both_clock_changes_matches_the_session_rows(
                 agents.logout(db, token=s.token, session_id=str(s.session.id), clock=clock)
     today = clock.now().astimezone(ZoneInfo("Europe/Paris")).date()
     asked = [
+        periods.parse(today, first="2026-03-01", last="2026-03-28"),
+        periods.parse(today, first="2026-03-29", last="2026-04-02"),  # the day before kept
         periods.named(today, "12m"),  # from before the account, over both changes
         periods.parse(today, first="2026-03-27", last="2026-04-02"),  # a 23-hour day
         periods.parse(today, first="2026-10-20", last="2026-10-31"),  # a 25-hour day

@@ -74,6 +74,9 @@ ROUTES = [
     Route("GET", f"{API}/alerts", ADMIN),
     Route("GET", f"{API}/usage", ADMIN),
     Route("GET", f"{API}/usage/export", ADMIN),
+    Route("GET", f"{API}/holders", ADMIN),
+    Route("GET", f"{API}/holders/export", ADMIN),
+    Route("GET", f"{API}/timeout-waste", ADMIN),
     Route("GET", f"{API}/active-sessions/export", ADMIN),
     Route("GET", f"{API}/flows", DESIGNER),
     Route("POST", f"{API}/flows", DESIGNER, {"name": "New One", "steps": ["Start"]}),
@@ -101,6 +104,7 @@ ROUTES = [
     Route("GET", "/accounts/acme/active-agents/fragments", ADMIN, page=True),
     Route("GET", "/accounts/acme/active-agents/events", ADMIN, page=True, streams=True),
     Route("GET", "/accounts/acme/recently-ended", ADMIN, page=True),
+    Route("GET", "/accounts/acme/holders", ADMIN, page=True),
     Route("GET", "/accounts/acme/settings", ADMIN, page=True),
     Route(
         "POST",

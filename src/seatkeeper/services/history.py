@@ -152,8 +152,17 @@ def _from_kept(
     start = window.starts[first]
     if first:
         return tallies, denied, _opening(conn, account, tallies[-1], start)
-    count = stored_usage.open_count_at(conn, account.id, start)
-    return tallies, denied, usage.Tally.opening(start, count)
+    return tallies, denied, _opening(conn, account, _day_before(conn, account, window), start)
+
+
+def _day_before(conn: Connection, account: Account, window: _Window) -> usage.Tally:
+    """The tally the day before the window ended with, if it is kept (a period that follows
+    another need not count the sessions held across their edge from the session rows)."""
+    before = window.calendar[0] - timedelta(days=1)
+    row = stored_usage.usage_days(conn, account.id, account.time_zone, before, last=before)
+    if before in row:
+        return row[before].tally
+    return usage.Tally.opening(window.starts[0] - timedelta(days=1), 0)  # never its start
 
 
 def _opening(

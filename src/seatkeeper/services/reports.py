@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from seatkeeper.domain import holders as figures
-from seatkeeper.domain.errors import InvalidPeriod, InvalidSort
+from seatkeeper.domain.errors import InvalidSort
 from seatkeeper.domain.holders import GUESTS, DayFigures, HolderRow, HolderSort
 from seatkeeper.domain.model import GUEST, Account
 from seatkeeper.domain.periods import Period, parse
@@ -28,11 +28,6 @@ from seatkeeper.storage.db import Database
 log = logging.getLogger("seatkeeper.reports")
 ONE_DAY = timedelta(days=1)
 GUESTS_NAME = f"{GUEST}s"  # every Guest session, as one line
-
-
-# Reports start no earlier than this: far older dates are typing errors, and the first days
-# of the calendar have no instant in every time zone.
-EARLIEST = date(2000, 1, 1)
 
 
 class AskedPeriod(Protocol):
@@ -56,12 +51,8 @@ class Asked:
 def _period(account: Account, asked: Period | AskedPeriod, now: datetime) -> Period:
     """The period asked for, in the account's calendar."""
     if isinstance(asked, Period):
-        period = asked
-    else:
-        period = asked.period(now.astimezone(account.zone).date())
-    if period.first < EARLIEST:
-        raise InvalidPeriod(f"The from date must be {EARLIEST.isoformat()} or later.")
-    return period
+        return asked
+    return asked.period(now.astimezone(account.zone).date())
 
 
 def _bounds(account: Account, day: date) -> tuple[datetime, datetime]:

@@ -201,3 +201,11 @@ def holder_names(conn: Connection, account_id: int, holders: Collection[int]) ->
         )
         names.update((r.id, r.username) for r in rows)
     return names
+
+
+def first_start(conn: Connection, account_id: int) -> datetime | None:
+    """When the account's oldest session row began (None: it has none)."""
+    found: datetime | None = conn.execute(
+        select(_s.started_at).where(_s.account_id == account_id).order_by(_s.started_at).limit(1)
+    ).scalar_one_or_none()
+    return found
