@@ -95,8 +95,9 @@ def test_agents_and_designers_are_not_allowed_and_do_not_see_the_entry(
     expect(entries).to_have_text(
         [
             "Active Agents",
-            "Recently ended",
+            "Usage Report",
             "License Holders",
+            "Recently ended",
             "Account Settings",
             "Users",
             "Applications and keys",

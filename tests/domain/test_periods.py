@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from seatkeeper.domain.errors import InvalidPeriod
-from seatkeeper.domain.periods import MOST_DAYS, Period, named, parse
+from seatkeeper.domain.errors import InvalidInput, InvalidPeriod
+from seatkeeper.domain.periods import MOST_DAYS, Asked, Period, named, parse
 
 TODAY = date(2026, 3, 31)
 
@@ -53,6 +53,9 @@ def test_dates_given_are_a_custom_period() -> None:
         ({"first": "2026-01-01", "last": "20260301"}, "to date must be a date"),
         ({"first": "2026-01-01\x00", "last": "2026-03-01"}, "from date must be a date"),
         ({"first": "9" * 5000, "last": "2026-03-01"}, "from date must be a date"),
+        ({"first": "2026-W01-1", "last": "2026-03-01"}, "from date must be a date"),
+        ({"first": "20260101  ", "last": "2026-03-01"}, "from date must be a date"),
+        ({"first": "2026-01-01", "last": "2026-03-0\u0661"}, "to date must be a date"),
         ({"first": "2022-01-01", "last": "2026-03-01"}, f"at most {MOST_DAYS} days"),
         ({"first": "0001-01-01", "last": "0001-01-02"}, "not be before 2000-01-01"),
     ],
@@ -64,3 +67,23 @@ def test_a_period_that_cannot_be_is_refused_saying_why(
         parse(TODAY, **asked)
     assert sentence in refused.value.message
     assert refused.value.code == "invalid_period"
+
+
+def test_a_request_asks_for_a_period_and_how_to_show_it() -> None:
+    asked = Asked("12m")
+    period = asked.period(TODAY)
+    assert (period.first, asked.step(period)) == (date(2025, 4, 1), "month")
+    assert Asked("12m", by="day").step(period) == "day"
+    assert Asked(by="month").step(Asked().period(TODAY)) == "month"
+    assert Asked().period(TODAY) == parse(TODAY)
+    custom = Asked(first="2026-03-01", last="2026-03-31").period(TODAY)
+    assert custom.over == "from 1 Mar 2026 to 31 Mar 2026"
+    assert period.over == "over the last 12 months"
+
+
+@pytest.mark.parametrize("by", ["week", "", "Month", "<b>", "d" * 10_000])
+def test_showing_a_period_by_anything_but_days_or_months_is_refused(by: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        Asked(by=by)
+    assert refused.value.message == "by must be day or month."
+    assert refused.value.code == "invalid_request"

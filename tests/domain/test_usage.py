@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -106,19 +108,27 @@ def histories(
     return now, tz, spans, denials, created
 
 
-# No time limit on an example, nor on drawing them: a busy machine only takes longer.
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(histories())
-def test_report_matches_brute_force(
-    history: tuple[datetime, ZoneInfo, list[Interval], list[Denial], datetime],
+def assert_matches_oracle(
+    spans: list[Interval],
+    denials: list[Denial],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    created: datetime,
+    calendar: list[date] | None = None,
 ) -> None:
-    now, tz, spans, denials, created = history
+    """The report of `calendar` (the last 30 days if None) agrees with the brute force."""
     report = report_from_intervals(
-        spans, denials, now=now, tz=tz, licenses=3, account_created_at=created
+        spans,
+        denials,
+        now=now,
+        tz=tz,
+        licenses=3,
+        account_created_at=created,
+        calendar=calendar or (),
     )
-    days = window_days(now, tz)
+    days = calendar or window_days(now, tz)
     assert [d.day for d in report.days] == days
-    assert days[-1] == now.astimezone(tz).date()
     peaks = []
     for day, got in zip(days, report.days, strict=True):
         start, end = day_start(day, tz), day_start(day + timedelta(days=1), tz)
@@ -138,6 +148,146 @@ def test_report_matches_brute_force(
     assert report.licenses_needed == max(
         (d.peak_demand for d in report.days if d.account_existed), default=0
     )
+
+
+# No time limit on an example, nor on drawing them: a busy machine only takes longer.
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories())
+def test_report_matches_brute_force(
+    history: tuple[datetime, ZoneInfo, list[Interval], list[Denial], datetime],
+) -> None:
+    now, tz, spans, denials, created = history
+    assert window_days(now, tz)[-1] == now.astimezone(tz).date()
+    assert_matches_oracle(spans, denials, now=now, tz=tz, created=created)
+
+
+def clock_changes(tz: ZoneInfo, first: date, last: date) -> list[date]:
+    """The days from `first` to `last` that are not 24 hours long in `tz`."""
+    return [
+        first + timedelta(days=n)
+        for n in range((last - first).days + 1)
+        if day_start(first + timedelta(days=n + 1), tz) - day_start(first + timedelta(days=n), tz)
+        != timedelta(days=1)
+    ]
+
+
+# Far enough after both changes of either hemisphere for a history to hold them.
+LATE_NOWS = st.sampled_from(
+    [
+        datetime(2026, m, d, h, tzinfo=UTC)
+        for m, d in [(4, 10), (11, 2), (11, 27), (12, 20)]
+        for h in (0, 5, 13, 23)
+    ]
+)
+
+
+@st.composite
+def long_histories(
+    draw: st.DrawFn, *, most_days: int = 300
+) -> tuple[datetime, ZoneInfo, list[Interval], list[Denial], datetime, list[date]]:
+    """A history of up to `most_days` days, its sessions and refusals crowded around the
+    zone's clock changes and the starts of months, and a period of it."""
+    now = draw(LATE_NOWS)
+    tz = ZoneInfo(draw(st.sampled_from(ZONES)))
+    today = now.astimezone(tz).date()
+    oldest = today - timedelta(days=draw(st.integers(20, most_days)))
+    earliest = day_start(oldest, tz)
+    steps = int((now - earliest) / GRID)
+    # Around these midnights days are 23 or 25 hours long (or 23.5), or months turn.
+    changes = clock_changes(tz, oldest, today)
+    month_starts = [oldest + timedelta(days=n) for n in range((today - oldest).days)]
+    marks = [day_start(d, tz) for d in changes + [d for d in month_starts if d.day == 1]]
+
+    def instant() -> datetime:
+        if bool(marks) and draw(st.booleans()):
+            near = draw(st.sampled_from(marks)) + GRID * draw(st.integers(-8, 8))
+            return min(max(near, earliest), now)
+        return earliest + GRID * draw(st.integers(0, steps))
+
+    spans = []
+    for _ in range(draw(st.integers(0, 30))):
+        start = instant()
+        length = GRID * draw(st.integers(0, 3 * 48))
+        still_open = draw(st.booleans()) and start + length >= now
+        spans.append(Interval(start, None if still_open else min(start + length, now)))
+    who = st.sampled_from(["user 1", "user 2", "guest 1", "guest 2", "guest 3"])
+    denials = [
+        (instant() + timedelta(minutes=draw(st.sampled_from([0, 1]))), draw(who))
+        for _ in range(draw(st.integers(0, 10)))
+    ]
+    created = earliest + timedelta(hours=draw(st.integers(-48, 24 * 40)))
+    if bool(changes) and draw(st.booleans()):  # a period over every clock change of the history
+        first = oldest + timedelta(days=draw(st.integers(0, (changes[0] - oldest).days)))
+        last = changes[-1] + timedelta(days=draw(st.integers(0, (today - changes[-1]).days)))
+    else:
+        first = oldest + timedelta(days=draw(st.integers(0, (today - oldest).days)))
+        last = first + timedelta(days=draw(st.integers(0, (today - first).days)))
+    calendar = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return now, tz, spans, denials, created, calendar
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(long_histories())
+def test_any_period_matches_brute_force(
+    history: tuple[datetime, ZoneInfo, list[Interval], list[Denial], datetime, list[date]],
+) -> None:
+    now, tz, spans, denials, created, calendar = history
+    assert_matches_oracle(spans, denials, now=now, tz=tz, created=created, calendar=calendar)
+
+
+def seeded_history(
+    tz: ZoneInfo, first: date, last: date, seed: int
+) -> tuple[list[Interval], list[Denial]]:
+    """Sessions and refusals on each of the zone's clock changes in [first, last] (both
+    sides of their midnights and of the hour that repeats or is skipped), and elsewhere."""
+    rng = random.Random(seed)
+    changes = clock_changes(tz, first, last)
+    spans: list[Interval] = []
+    denials: list[Denial] = []
+    for day in changes:
+        midnight = day_start(day, tz)
+        for _ in range(12):
+            start = midnight + timedelta(minutes=rng.randrange(-180, 26 * 60, 15))
+            spans.append(Interval(start, start + timedelta(minutes=rng.randrange(0, 600, 15))))
+            denials.append((start + timedelta(minutes=1), rng.choice(["user 1", "guest 1"])))
+    for _ in range(40):
+        start = day_start(first, tz) + timedelta(
+            minutes=rng.randrange(0, (last - first).days * 1440, 15)
+        )
+        spans.append(Interval(start, start + timedelta(minutes=rng.randrange(0, 3000, 15))))
+    return spans, denials
+
+
+@pytest.mark.parametrize(
+    ("zone", "first", "last", "lengths"),
+    [
+        ("Europe/Paris", date(2026, 3, 20), date(2026, 11, 5), {23, 25}),
+        ("America/New_York", date(2026, 2, 25), date(2026, 11, 10), {23, 25}),
+        ("Australia/Lord_Howe", date(2026, 3, 25), date(2026, 10, 15), {23.5, 24.5}),
+    ],
+)
+def test_a_period_over_both_clock_changes_matches_brute_force(
+    zone: str, first: date, last: date, lengths: set[float]
+) -> None:
+    tz = ZoneInfo(zone)
+    changes = clock_changes(tz, first, last)
+    hours = {
+        (day_start(d + timedelta(days=1), tz) - day_start(d, tz)) / timedelta(hours=1)
+        for d in changes
+    }
+    assert hours == lengths  # a short day and a long one, both in the period
+    now = day_start(last + timedelta(days=1), tz) - timedelta(hours=3)
+    for seed in range(3):
+        spans, denials = seeded_history(tz, first, last, seed)
+        calendar = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        assert_matches_oracle(
+            spans,
+            denials,
+            now=now,
+            tz=tz,
+            created=day_start(first, tz) - timedelta(days=1),
+            calendar=calendar,
+        )
 
 
 PARIS = ZoneInfo("Europe/Paris")

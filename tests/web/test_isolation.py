@@ -105,6 +105,7 @@ ROUTES = [
     Route("GET", "/accounts/acme/active-agents/events", ADMIN, page=True, streams=True),
     Route("GET", "/accounts/acme/recently-ended", ADMIN, page=True),
     Route("GET", "/accounts/acme/holders", ADMIN, page=True),
+    Route("GET", "/accounts/acme/usage-report", ADMIN, page=True),
     Route("GET", "/accounts/acme/settings", ADMIN, page=True),
     Route(
         "POST",

@@ -12,6 +12,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,8 +22,8 @@ import msgspec
 
 from seatkeeper.cli.common import opened
 from seatkeeper.clock import SystemClock
-from seatkeeper.domain import validation
-from seatkeeper.domain.errors import InvalidInput
+from seatkeeper.domain import periods, validation
+from seatkeeper.domain.errors import InvalidInput, InvalidPeriod
 from seatkeeper.services import access, admin
 from seatkeeper.storage.db import Database
 from seatkeeper.web import presenters as shown
@@ -39,8 +40,20 @@ class Remote:
     token: str
 
     def call(self, method: str, path: str, **kwargs: Any) -> Json:
+        answer = self._send(method, path, **kwargs)
+        body: Json = self._body(answer)
+        return body
+
+    def download(self, path: str, params: dict[str, str]) -> str:
+        """A download's text (CSV), refused as `call` refuses."""
+        answer = self._send("GET", path, params=params)
+        if answer.is_error:
+            self._body(answer)
+        return answer.text
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            answer = httpx.request(
+            return httpx.request(
                 method,
                 f"{self.url.rstrip('/')}/api/v1/accounts/{path}",
                 headers={"Authorization": f"Bearer {self.token}"},
@@ -49,6 +62,8 @@ class Remote:
             )
         except httpx.HTTPError as exc:
             raise click.ClickException(f"seatkeeper at {self.url} did not answer: {exc}") from exc
+
+    def _body(self, answer: httpx.Response) -> Json:
         try:
             body: Json = answer.json() if answer.content else {}
         except ValueError:  # not seatkeeper answering: a proxy's page, a redirect...
@@ -57,7 +72,10 @@ class Remote:
                 f"{answer.text[:200]!r}"
             ) from None
         if answer.is_error:
-            message = body.get("error", {}).get("message") or answer.text
+            error = body.get("error", {})
+            message = error.get("message") or answer.text
+            if error.get("code") == InvalidPeriod.code:  # what the command was given
+                raise click.UsageError(message)
             raise click.ClickException(f"{answer.status_code}: {message}")
         return body
 
@@ -100,14 +118,44 @@ def terminate(source: Source, account: str, ids: list[UUID]) -> Json:
     }
 
 
-def usage(source: Source, account: str) -> Json:
+def usage(source: Source, account: str, asked: periods.Asked = periods.LAST_30_DAYS) -> Json:
+    """The usage of the period asked for, as `GET .../usage`."""
     if isinstance(source, Remote):
-        return source.call("GET", f"{account}/usage")
-    from seatkeeper.web.api.admin import usage_body
+        return source.call("GET", f"{account}/usage", params=_period_query(asked))
+    from seatkeeper.web.api.usage import usage_body
 
     now = SystemClock().now()
     with opened(source) as db:
-        return _plain(usage_body(admin.account_usage(db, who(), account, now=now), now))
+        return _plain(usage_body(_account_usage(db, account, asked, now), now))
+
+
+def usage_csv(source: Source, account: str, asked: periods.Asked) -> str:
+    """The usage download of the period asked for, as `GET .../usage/export?format=csv`: a
+    row a day, or by month the true-up table."""
+    if isinstance(source, Remote):
+        query = {**_period_query(asked), "format": "csv"}
+        return source.download(f"{account}/usage/export", query)
+    from seatkeeper.web.api.export import usage_csv as csv_of
+    from seatkeeper.web.api.usage import usage_body
+
+    now = SystemClock().now()
+    with opened(source) as db:
+        found = _account_usage(db, account, asked, now)
+    return csv_of(found, usage_body(found, now)).decode()
+
+
+def _account_usage(
+    db: Database, account: str, asked: periods.Asked, now: datetime
+) -> admin.AccountUsage:
+    try:
+        return admin.account_usage(db, who(), account, now=now, asked=asked)
+    except InvalidPeriod as exc:  # what the command was given: a usage error
+        raise click.UsageError(exc.message) from exc
+
+
+def _period_query(asked: periods.Asked) -> dict[str, str]:
+    pairs = {"period": asked.name, "from": asked.first, "to": asked.last, "by": asked.by}
+    return {key: value for key, value in pairs.items() if value is not None}
 
 
 def who() -> access.Operator:
@@ -160,7 +208,7 @@ def usage_chart(body: Json) -> str:
     lines = [
         f"{body['account']}: licenses in use now {body['current']} / {total}; "
         f"daily average {body['daily_average']:g}; daily max {body['daily_max']}  "
-        f"(days in {body['time_zone']})",
+        f"({_period_words(body)}, days in {body['time_zone']})",
         "",
     ]
     for day in body["days"]:
@@ -173,6 +221,57 @@ def usage_chart(body: Json) -> str:
         note = "" if day["account_existed"] else "  (before the account existed)"
         lines.append(f"{day['date']}  {bar} {day['max_concurrent']:>5}{denials}{note}")
     lines += ["", f"| = the {total} licenses the account owns.", body["advice"]]
+    return "\n".join(lines)
+
+
+def _period_words(body: Json) -> str:
+    """ "the last 30 days", "1 Mar 2026 to 31 May 2026 (2026-03-01 to 2026-05-31)"."""
+    period = body["period"]
+    return f"{period['label']}: {period['first']} to {period['last']}"
+
+
+TRUEUP_HEADER = ("MONTH", "DAYS", "PEAK", "ON", "AVG PEAK", "MIN AT CAP", "REFUSED", "NEEDED")
+
+
+def trueup_table(body: Json) -> str:
+    """The true-up table: a row per calendar month, as license contracts are trued up."""
+    rows = []
+    for m in body["months"]:
+        first, last = int(m["first"][8:]), int(m["last"][8:])
+        days = (f"{first}" if first == last else f"{first}-{last}") + (
+            " only" if m["partial"] else ""
+        )
+        rows.append(
+            (
+                m["month"],
+                days,
+                str(m["peak"]),
+                m["peak_date"] if m["peak"] else "-",  # no day of a peak of none
+                f"{m['average_daily_peak']:g}",
+                str(m["minutes_at_cap"]),
+                str(m["denials"]),
+                str(m["licenses_needed"]) if m["account_existed"] else "-",
+            )
+        )
+    widths = [max(len(r[i]) for r in [TRUEUP_HEADER, *rows]) for i in range(len(TRUEUP_HEADER))]
+    lines = [
+        f"{body['account']}: monthly peaks over {_period_words(body)} (days in "
+        f"{body['time_zone']}); licenses in use now {body['current']} / {body['total']}",
+        "",
+    ]
+    lines += [
+        "  ".join(
+            cell.ljust(w) if n < 2 or n == 3 else cell.rjust(w)
+            for n, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in [TRUEUP_HEADER, *rows]
+    ]
+    lines += [
+        "",
+        "PEAK: the most sessions open at once, ON the first day of it; AVG PEAK: the mean "
+        "daily peak; NEEDED: licenses that would have refused no one.",
+        body["advice"],
+    ]
     return "\n".join(lines)
 
 

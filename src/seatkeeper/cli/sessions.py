@@ -9,6 +9,7 @@ import click
 
 from seatkeeper.cli import operator
 from seatkeeper.cli.common import Context, pass_context
+from seatkeeper.domain import periods
 
 SERVER = click.option(
     "--server",
@@ -98,13 +99,56 @@ def sessions_terminate(
 
 @click.command("usage")
 @click.argument("account")
-@click.option("--json", "as_json", is_flag=True, help="The API's JSON instead of a chart.")
+@click.option(
+    "--period",
+    type=click.Choice(list(periods.NAMED)),
+    help="The last 30 days (the default), 90 days, or 12 calendar months.",
+)
+@click.option(
+    "--from", "first", metavar="YYYY-MM-DD", help="The first day, in the account's time zone."
+)
+@click.option("--to", "last", metavar="YYYY-MM-DD", help="The last day, today at the latest.")
+@click.option(
+    "--by",
+    type=click.Choice(periods.STEPS),
+    help=f"A line a day, or a row a month (the true-up table). Default: days up to "
+    f"{periods.DAYS_SHOWN} days, months beyond.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="A table (or chart), the download's CSV, or the API's JSON.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
 @SERVER
 @TOKEN
 @pass_context
 def usage_command(
-    context: Context, account: str, as_json: bool, server: str | None, token: str | None
+    context: Context,
+    account: str,
+    period: str | None,
+    first: str | None,
+    last: str | None,
+    by: str | None,
+    fmt: str,
+    as_json: bool,
+    server: str | None,
+    token: str | None,
 ) -> None:
-    """The account's licenses in use, daily average and max, and a 30-day chart."""
-    body = operator.usage(_source(context, server, token), account)
-    click.echo(json.dumps(body, indent=2) if as_json else operator.usage_chart(body))
+    """The account's licenses in use, daily average and max, and a chart of the period (the
+    last 30 days by default); by month, the true-up table."""
+    asked = periods.Asked(period, first, last, by)
+    source = _source(context, server, token)
+    if fmt == "csv" and not as_json:
+        click.echo(operator.usage_csv(source, account, asked), nl=False)
+        return
+    body = operator.usage(source, account, asked)
+    if as_json or fmt == "json":
+        click.echo(json.dumps(body, indent=2))
+    elif body["period"]["by"] == "month":
+        click.echo(operator.trueup_table(body))
+    else:
+        click.echo(operator.usage_chart(body))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
-from seatkeeper.domain.errors import InvalidPeriod
+from seatkeeper.domain.errors import InvalidInput, InvalidPeriod
 
 # Up to this many days a report shows days; longer periods show months.
 DAYS_SHOWN = 92
@@ -51,6 +52,11 @@ class Period:
             return NAMED[self.name]
         return f"{_shown(self.first)} to {_shown(self.last)}"
 
+    @property
+    def over(self) -> str:
+        """The period in a sentence: "over the last 90 days", "from 1 Mar 2026 to 31 May 2026"."""
+        return f"over {self.label}" if self.name in NAMED else f"from {self.label}"
+
 
 def last_days(today: date, days: int) -> Period:
     """The `days` calendar days ending today."""
@@ -92,8 +98,13 @@ def parse(
     return Period(start, end)
 
 
+# Exactly YYYY-MM-DD in ASCII digits: date.fromisoformat alone also takes "2026-W01-1"
+# (a week's day) and "20260101  ".
+_YYYY_MM_DD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date(field: str, text: str) -> date:
-    if len(text) != 10:
+    if not _YYYY_MM_DD.fullmatch(text):
         raise InvalidPeriod(f"The {field} date must be a date as YYYY-MM-DD.")
     try:
         return date.fromisoformat(text)
@@ -103,3 +114,33 @@ def _date(field: str, text: str) -> date:
 
 def _shown(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
+
+
+STEPS: tuple[Step, ...] = ("day", "month")
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A period as a request asks for it, before the account's today is known: a name, or
+    from and to dates; none of them is the last 30 days. `by` is "day" or "month" (the
+    period's own step if None)."""
+
+    name: str | None = None
+    first: str | None = None
+    last: str | None = None
+    by: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.by is not None and self.by not in STEPS:
+            raise InvalidInput("by must be day or month.")
+
+    def period(self, today: date) -> Period:
+        """The period asked for, ending today at the latest (see `parse`)."""
+        return parse(today, name=self.name, first=self.first, last=self.last)
+
+    def step(self, period: Period) -> Step:
+        """Days or months, as asked, or as the period's length calls for."""
+        return "month" if self.by == "month" else "day" if self.by == "day" else period.step
+
+
+LAST_30_DAYS = Asked()  # what a request that names no period asks for

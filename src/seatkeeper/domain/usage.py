@@ -158,8 +158,9 @@ def summarize(
     )
 
 
-def advice(report: UsageReport) -> str:
-    """The right-sizing hint, in one sentence."""
+def advice(report: UsageReport, *, over: str | None = None) -> str:
+    """The right-sizing hint, in one sentence; `over` names the period ("over the last 12
+    months"), the past so many days if None."""
     counted = [d for d in report.days if d.account_existed]
     refused = sum(d.denials for d in counted)
     days = sum(1 for d in counted if d.denials)
@@ -167,11 +168,11 @@ def advice(report: UsageReport) -> str:
     if not refused:
         peak = max((d.max_concurrent for d in counted), default=0)
         return (
-            f"No open was refused in the past {len(report.days)} days; at most {peak} of the "
-            f"{total} licenses were in use at once."
+            f"No open was refused {over or f'in the past {len(report.days)} days'}; at most "
+            f"{peak} of the {total} licenses were in use at once."
         )
     opens = f"{refused} open{'' if refused == 1 else 's'} {'was' if refused == 1 else 'were'}"
-    when = f"on {days} day{'' if days == 1 else 's'} of the past {len(report.days)}"
+    when = f"on {days} day{'' if days == 1 else 's'} {over or f'of the past {len(report.days)}'}"
     if needed > total:
         more = f"{needed - total} more than the {total} the account has"
     else:

@@ -9,9 +9,12 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from seatkeeper.clock import Clock
-from seatkeeper.domain import usage
+from seatkeeper.domain import periods, trueup, usage
 from seatkeeper.domain.alerts import Alert
 from seatkeeper.domain.model import Account, EndedSession, EndReason, GridRow, GridView, User
+from seatkeeper.domain.periods import Period, Step
+from seatkeeper.domain.trueup import MonthUsage
+from seatkeeper.domain.usage import UsageReport
 from seatkeeper.services import alerts, history
 from seatkeeper.services.access import Actor, actor_id, actor_name, authorize
 from seatkeeper.storage import accounts, audit, sessions
@@ -123,15 +126,31 @@ def recently_ended(
 class AccountUsage:
     account: Account
     report: usage.UsageReport
+    period: Period
+    step: Step  # the graph's and the download's: a bar (or row) a day, or a month
+
+    @property
+    def months(self) -> tuple[MonthUsage, ...]:
+        """The true-up table: the report's days by calendar month."""
+        return trueup.months(self.report.days)
 
 
-def account_usage(db: Database, user: Actor, account_slug: str, *, now: datetime) -> AccountUsage:
-    """Current, Daily Average, Daily Max and the 30 daily peaks, in the account's time zone."""
+def account_usage(
+    db: Database,
+    user: Actor,
+    account_slug: str,
+    *,
+    now: datetime,
+    asked: periods.Asked = periods.LAST_30_DAYS,
+) -> AccountUsage:
+    """Current, Daily Average, Daily Max and the daily peaks of the period asked for (the
+    last 30 days unless asked), in the account's time zone."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
-        report, fresh = history.usage_report(conn, account, now)
+        period = asked.period(now.astimezone(account.zone).date())
+        report, fresh = history.usage_report(conn, account, now, period=period)
     history.keep(db, account, fresh)
-    return AccountUsage(account, report)
+    return AccountUsage(account, report, period, asked.step(period))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,21 +158,33 @@ class Overview:
     """The Active Agents page: the grid and the usage figures, as of one instant."""
 
     grid: Grid
-    report: usage.UsageReport
+    usage: AccountUsage
     alerts: list[Alert]  # active capacity alerts
+
+    @property
+    def report(self) -> UsageReport:
+        return self.usage.report
 
 
 def overview(
-    db: Database, user: User, account_slug: str, *, view: GridView, now: datetime
+    db: Database,
+    user: User,
+    account_slug: str,
+    *,
+    view: GridView,
+    now: datetime,
+    asked: periods.Asked = periods.LAST_30_DAYS,
 ) -> Overview:
     """The grid and the usage of the Active Agents page, read in one transaction."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
+        period = asked.period(now.astimezone(account.zone).date())
         rows, total, exact = stored_grid.active_session_rows(conn, account.id, now=now, view=view)
-        report, fresh = history.usage_report(conn, account, now)
+        report, fresh = history.usage_report(conn, account, now, period=period)
         active = sorted(stored_alerts.active(conn, account.id).values(), key=lambda a: a.level)
     history.keep(db, account, fresh)
-    return Overview(Grid(account, rows, total, exact), report, active)
+    found = AccountUsage(account, report, period, asked.step(period))
+    return Overview(Grid(account, rows, total, exact), found, active)
 
 
 def account_alerts(

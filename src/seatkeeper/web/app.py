@@ -34,6 +34,7 @@ from seatkeeper.web.api.keys import keys_router
 from seatkeeper.web.api.people import people_router
 from seatkeeper.web.api.reports import reports_router
 from seatkeeper.web.api.sso import sso_router
+from seatkeeper.web.api.usage import usage_router
 from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.clients import ForwardedFor
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
@@ -93,6 +94,7 @@ def create_app(
         route_handlers=[
             agent_router,
             admin_router,
+            usage_router,
             export_router,
             reports_router,
             people_router,

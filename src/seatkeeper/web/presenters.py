@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
+from seatkeeper.domain import periods
 from seatkeeper.domain.alerts import Alert
 from seatkeeper.domain.keys import ApiKey, KeyState
 from seatkeeper.domain.model import (
@@ -25,7 +26,9 @@ from seatkeeper.domain.model import (
     Role,
     UserRow,
 )
-from seatkeeper.domain.usage import DayUsage
+from seatkeeper.domain.periods import Period
+from seatkeeper.domain.trueup import MonthUsage
+from seatkeeper.domain.usage import DayUsage, UsageReport, advice
 
 SECONDS = "%Y-%m-%d %H:%M:%S"  # when a session started or ended, as the grids show it
 MINUTES = "%Y-%m-%d %H:%M"  # a login, a license change
@@ -298,6 +301,35 @@ def usage_day(day: DayUsage, account: Account) -> Day:
         day.minutes_at_cap,
         day.peak_demand,
     )
+
+
+def usage_advice(report: UsageReport, period: Period) -> str:
+    """The right-sizing hint over the period shown (for the last 30 days, as it always was)."""
+    return advice(report, over=None if period.name == periods.DEFAULT else period.over)
+
+
+def covered(month: MonthUsage) -> str:
+    """Which days of a month a report covers: "" for all of them, else "1-10 Mar"."""
+    if not month.partial:
+        return ""
+    if month.first == month.last:
+        return f"{month.first.day} {month.first:%b} only"
+    return f"{month.first.day}–{month.last.day} {month.first:%b} only"
+
+
+def month_description(month: MonthUsage, licenses: int) -> str:
+    """What the monthly chart tells of a month when it is pointed at."""
+    label = f"{month.label} ({covered(month)})" if month.partial else month.label
+    if not month.account_existed:
+        return f"{label}: before the account existed"
+    at_cap = month.days_at_cap
+    parts = [
+        f"peak {month.peak} of {licenses} on {month.peak_day:%a %d %b}",
+        f"{at_cap} day{'' if at_cap == 1 else 's'} at the cap",
+        f"{month.denials} denied" if month.denials else "no denials",
+        f"{month.licenses_needed} license{'' if month.licenses_needed == 1 else 's'} needed",
+    ]
+    return f"{label}: {', '.join(parts)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -404,6 +404,7 @@ NEEDS_LOGIN = [  # (method, address, where logging in leads back to)
     ("GET", f"{PAGE}/fragments?q=bob", f"{PAGE}/fragments?q=bob"),
     ("GET", f"{PAGE}/events", f"{PAGE}/events"),
     ("GET", "/accounts/acme/recently-ended?reason=timeout", None),
+    ("GET", "/accounts/acme/usage-report?period=12m", None),
     ("GET", "/accounts/acme/holders?period=90d", None),
     ("GET", "/accounts/acme/settings", None),
     ("GET", USERS, None),

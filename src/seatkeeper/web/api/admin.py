@@ -1,9 +1,10 @@
-"""Admin side of the HTTP API: the Active Agents grid, terminations and usage."""
+"""Admin side of the HTTP API: the Active Agents grid, terminations, alerts and Flows (usage
+is in web.api.usage)."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import unquote_to_bytes
 from uuid import UUID
@@ -15,7 +16,6 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from seatkeeper.domain import errors as e
-from seatkeeper.domain import usage as usage_domain
 from seatkeeper.domain import validation
 from seatkeeper.domain.model import GridView
 from seatkeeper.services import admin, flows
@@ -111,28 +111,6 @@ class Alerts(msgspec.Struct):
     time_zone: str
     levels: list[int]  # the account's alert levels, percent of the licenses
     alerts: list[AlertBody]  # active ones, and those raised in the past 7 days; latest first
-
-
-class UsageDay(msgspec.Struct):
-    date: date
-    max_concurrent: int
-    denials: int
-    account_existed: bool
-    minutes_at_cap: int  # whole minutes with every license in use
-    peak_demand: int  # the most licenses wanted at once, refused opens counted
-
-
-class Usage(msgspec.Struct):
-    account: str
-    time_zone: str
-    as_of: datetime
-    current: int
-    total: int
-    daily_average: float
-    daily_max: int
-    licenses_needed: int  # the peak demand over the window: with this many, none refused
-    advice: str  # the right-sizing hint, in one sentence
-    days: list[UsageDay]
 
 
 @get(
@@ -274,17 +252,6 @@ def ended_sessions(
 
 
 @get(
-    "/usage",
-    summary="License usage over the past 30 days",
-    security=ADMIN_TOKEN,
-    responses=responses(*REFUSALS),
-    sync_to_thread=True,
-)
-def usage(runtime: RuntimeDep, now: Now, admin_user: ApiUser, account: FromPath[str]) -> Usage:
-    return usage_body(admin.account_usage(runtime.db, admin_user, account, now=now), now)
-
-
-@get(
     "/alerts",
     summary="Capacity alerts: active ones and the past 7 days'",
     security=ADMIN_TOKEN,
@@ -310,32 +277,6 @@ def capacity_alerts(
                 a.cleared_in_use,
             )
             for a in (shown.capacity_alert(alert, found) for alert in alerts)
-        ],
-    )
-
-
-def usage_body(result: admin.AccountUsage, now: datetime) -> Usage:
-    report = result.report
-    return Usage(
-        account=result.account.slug,
-        time_zone=result.account.time_zone,
-        as_of=shown.local(now, result.account),
-        current=report.current,
-        total=report.total,
-        daily_average=round(report.daily_average, 2),
-        daily_max=report.daily_max,
-        licenses_needed=report.licenses_needed,
-        advice=usage_domain.advice(report),
-        days=[
-            UsageDay(
-                d.day,
-                d.max_concurrent,
-                d.denials,
-                d.account_existed,
-                d.minutes_at_cap,
-                d.peak_demand,
-            )
-            for d in report.days
         ],
     )
 
@@ -440,7 +381,6 @@ admin_router = Router(
         terminate,
         ended_sessions,
         capacity_alerts,
-        usage,
         list_flows,
         add_flow,
         remove_flow,

@@ -1,10 +1,12 @@
-"""Downloads: the usage history and the current grid, as CSV or JSON."""
+"""Downloads: the usage history (by day, or the true-up table by month) and the current
+grid, as CSV or JSON."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -14,10 +16,11 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, QueryParameter
 
 from seatkeeper.domain import errors as e
-from seatkeeper.domain import validation
+from seatkeeper.domain import periods, validation
 from seatkeeper.services import admin
 from seatkeeper.web import presenters as shown
-from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS, grid_body, usage_body
+from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS, grid_body
+from seatkeeper.web.api.usage import BY, FROM, PERIOD, TO, USAGE_REFUSALS, Usage, usage_body
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep
 from seatkeeper.web.errors import responses
 
@@ -77,9 +80,10 @@ def _inert(cell: object) -> object:
 
 @get(
     "/usage/export",
-    summary="Download the past 30 days' usage (CSV or JSON)",
+    summary="Download the usage of a period (the last 30 days by default): a row a day, "
+    "or with by=month the true-up table (CSV or JSON)",
     security=ADMIN_TOKEN,
-    responses=responses(*REFUSALS, e.InvalidInput),
+    responses=responses(*USAGE_REFUSALS),
     operation_class=_documented_as("Usage"),
     sync_to_thread=True,
 )
@@ -89,13 +93,25 @@ def usage_export(
     admin_user: ApiUser,
     account: FromPath[str],
     format: FORMAT = "csv",
+    period: PERIOD = None,
+    first: FROM = None,
+    last: TO = None,
+    by: BY = None,
 ) -> Response[bytes]:
     fmt = _format(format)
-    found = admin.account_usage(runtime.db, admin_user, account, now=now)
+    asked = periods.Asked(period, first, last, by)
+    found = admin.account_usage(runtime.db, admin_user, account, now=now, asked=asked)
     body = usage_body(found, now)
-    filename = f"{body.account}-usage-{body.as_of:%Y-%m-%d}"
+    filename = _usage_filename(found, body.as_of)
     if fmt == "json":
         return _download(msgspec.json.encode(body), fmt, filename)
+    return _download(usage_csv(found, body), fmt, filename)
+
+
+def usage_csv(found: admin.AccountUsage, body: Usage) -> bytes:
+    """The usage download as CSV: a row a day, or by month the true-up table."""
+    if found.step == "month":
+        return _csv(MONTH_HEADER, _month_rows(body))
     rows = (
         (
             d.date.isoformat(),
@@ -108,16 +124,63 @@ def usage_export(
         )
         for d in (shown.usage_day(day, found.account) for day in found.report.days)
     )
-    header = (
-        "date",
-        "day_start",
-        "max_concurrent",
-        "denials",
-        "minutes_at_cap",
-        "peak_demand",
-        "account_existed",
+    return _csv(DAY_HEADER, rows)
+
+
+DAY_HEADER = (
+    "date",
+    "day_start",
+    "max_concurrent",
+    "denials",
+    "minutes_at_cap",
+    "peak_demand",
+    "account_existed",
+)
+MONTH_HEADER = (
+    "month",
+    "first_day",
+    "last_day",
+    "whole_month",
+    "peak_concurrent",
+    "peak_date",
+    "average_daily_peak",
+    "minutes_at_cap",
+    "days_at_cap",
+    "denials",
+    "licenses_needed",
+    "account_existed",
+)
+
+
+def _month_rows(body: Usage) -> Iterable[Sequence[object]]:
+    """The true-up table, a row per calendar month (as the JSON's `months`)."""
+    return (
+        (
+            m.month,
+            m.first.isoformat(),
+            m.last.isoformat(),
+            str(not m.partial).lower(),
+            m.peak,
+            m.peak_date.isoformat(),
+            m.average_daily_peak,
+            m.minutes_at_cap,
+            m.days_at_cap,
+            m.denials,
+            m.licenses_needed,
+            str(m.account_existed).lower(),
+        )
+        for m in body.months
     )
-    return _download(_csv(header, rows), fmt, filename)
+
+
+def _usage_filename(found: admin.AccountUsage, as_of: datetime) -> str:
+    """acme-usage-2026-03-10 for the last 30 days by day (as it always was); else the
+    period's days, and by-month for the true-up table."""
+    period, slug = found.period, found.account.slug
+    if period.name == periods.DEFAULT and found.step == "day":
+        return f"{slug}-usage-{as_of:%Y-%m-%d}"
+    by = "-by-month" if found.step == "month" else ""
+    return f"{slug}-usage-{period.first.isoformat()}-to-{period.last.isoformat()}{by}"
 
 
 @get(

@@ -12,7 +12,6 @@ from jinja2 import pass_context
 from litestar import Router
 from litestar.plugins.jinja import JinjaTemplateEngine
 
-from seatkeeper.domain import usage
 from seatkeeper.web.deps import PAGE_DEPENDENCIES, PAGE_GUARDS, CsrfSecret, csrf_token
 from seatkeeper.web.pages.active_agents import (
     active_agents,
@@ -31,6 +30,7 @@ from seatkeeper.web.pages.set_password import set_password, set_password_page
 from seatkeeper.web.pages.settings import save_settings, settings_page
 from seatkeeper.web.pages.sso import callback, start, start_any
 from seatkeeper.web.pages.sso_settings import remove_sso, save_sso
+from seatkeeper.web.pages.usage_report import usage_report
 from seatkeeper.web.pages.users import (
     change_role,
     create_user,
@@ -51,7 +51,6 @@ def _csrf_token(context: Any) -> str:
 def add_filters(engine: JinjaTemplateEngine) -> None:
     """Formats the templates use, and `csrf_token()`, which every form and script carries."""
     engine.engine.filters["average"] = average
-    engine.engine.filters["advice"] = usage.advice
     engine.engine.globals["csrf_token"] = _csrf_token
 
 
@@ -67,6 +66,7 @@ pages_router = Router(
         active_agents_events,
         choose_account,
         recently_ended,
+        usage_report,
         holders_page,
         settings_page,
         save_settings,

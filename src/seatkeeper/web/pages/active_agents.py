@@ -1,4 +1,5 @@
-"""The Active Agents page: usage graph, figures and the grid of open sessions."""
+"""The Active Agents page: usage graph and figures over a period, and the grid of open
+sessions."""
 
 from __future__ import annotations
 
@@ -6,17 +7,17 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio
 from litestar import Response, get
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from seatkeeper.domain import validation
-from seatkeeper.domain.errors import AccountNotFound, DomainError
+from seatkeeper.domain import periods, validation
+from seatkeeper.domain.errors import AccountNotFound, DomainError, InvalidPeriod
 from seatkeeper.domain.model import GridView, Role
 from seatkeeper.services import access, accounts, admin
 from seatkeeper.web import presenters as shown
@@ -24,7 +25,6 @@ from seatkeeper.web.deps import Now, Runtime, RuntimeDep, Visitor, VisitorDep, c
 from seatkeeper.web.errors import AnyRequest
 from seatkeeper.web.live import Hub
 from seatkeeper.web.pages import views
-from seatkeeper.web.pages.chart import usage_chart
 
 
 def _panel(
@@ -33,14 +33,25 @@ def _panel(
     account_slug: str,
     *,
     view: GridView,
+    asked: periods.Asked,
     now: datetime,
 ) -> dict[str, Any]:
-    """The usage figures, chart and grid: the same service results the JSON API serves."""
-    page = admin.overview(runtime.db, who.user, account_slug, view=view, now=now)
+    """The usage figures, chart and grid: the same service results the JSON API serves. A
+    period that cannot be is told, over the last 30 days."""
+    error = ""
+    try:
+        page = admin.overview(runtime.db, who.user, account_slug, view=view, now=now, asked=asked)
+    except InvalidPeriod as refused:
+        error = refused.message
+        page = admin.overview(runtime.db, who.user, account_slug, view=view, now=now)
+    found = page.usage
+    kept = {"sort": view.sort, "order": "desc" if view.descending else "asc"}
+    kept |= ({"q": view.search} if view.search else {}) | (
+        {"page": str(view.page)} if view.page != 1 else {}
+    )
     return {
         "account": page.grid.account,
-        "usage": page.report,
-        "chart": usage_chart(page.report, page.grid.account),
+        **views.usage_context(found, now=now, kept=kept, error=error),
         "grid": views.grid(page.grid, view=view),
         "alerts": shown.alert_banners(page.alerts, page.grid.account),
     }
@@ -48,6 +59,11 @@ def _panel(
 
 def _view(sort: str | None, order: str | None, q: str | None, page: int) -> GridView:
     return validation.grid_view(sort, order, search=q, page=page, per_page=PER_PAGE)
+
+
+PERIOD = FromQuery[str | None]  # 30d, 90d or 12m
+FIRST = Annotated[str | None, QueryParameter(name="from")]  # with to: YYYY-MM-DD
+LAST = Annotated[str | None, QueryParameter(name="to")]
 
 
 @get("/accounts/{account:str}/active-agents", sync_to_thread=True, include_in_schema=False)
@@ -60,13 +76,19 @@ def active_agents(
     order: FromQuery[str | None] = None,
     q: FromQuery[str | None] = None,
     page: FromQuery[int] = 1,
+    period: PERIOD = None,
+    first: FIRST = None,
+    last: LAST = None,
 ) -> Template:
-    context = _panel(runtime, visitor, account, view=_view(sort, order, q, page), now=now)
+    asked = periods.Asked(period, first, last)
+    view = _view(sort, order, q, page)
+    context = _panel(runtime, visitor, account, view=view, asked=asked, now=now)
     if visitor.user.role is Role.SUPER_ADMIN:
         context["accounts"] = accounts.all_accounts(runtime.db)
     return Template(
         template_name="active_agents.html",
         context={**context, "nav": views.nav(visitor, "active-agents", viewing=context["account"])},
+        status_code=400 if context["picker"].error else 200,
     )
 
 
@@ -84,9 +106,14 @@ def active_agents_fragments(
     order: FromQuery[str | None] = None,
     q: FromQuery[str | None] = None,
     page: FromQuery[int] = 1,
+    period: PERIOD = None,
+    first: FIRST = None,
+    last: LAST = None,
 ) -> Template:
     """The parts of the page that refresh: the usage section and the grid."""
-    context = _panel(runtime, visitor, account, view=_view(sort, order, q, page), now=now)
+    asked = periods.Asked(period, first, last)
+    view = _view(sort, order, q, page)
+    context = _panel(runtime, visitor, account, view=view, asked=asked, now=now)
     return Template(template_name="_fragments.html", context=context)
 
 

@@ -1,11 +1,14 @@
-"""The usage graph's geometry: 30 daily peaks as bars, drawn as SVG by the template."""
+"""The usage graph's geometry: daily peaks (or, over a long period, monthly ones) as bars,
+drawn as SVG by the template."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from seatkeeper.domain.model import Account
+from seatkeeper.domain.trueup import MonthUsage
 from seatkeeper.domain.usage import UsageReport
 from seatkeeper.web import presenters as shown
 
@@ -17,8 +20,8 @@ GAP = 0.2  # of each day's slot, between bars
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    date: str  # ISO date
-    label: str  # "Wed 25 Nov"
+    date: str  # ISO date, or YYYY-MM for a month
+    label: str  # "Wed 25 Nov", or "Mar 2026"
     x: float
     y: float
     width: float
@@ -26,7 +29,10 @@ class Bar:
     peak: int
     denials: int
     counted: bool  # False before the account existed
-    description: str  # what hovering or focusing the day shows
+    description: str  # what hovering or focusing the day (or month) shows
+    testid: str = "chart-day"  # chart-month for a month's bar
+    days_at_cap: int = 0  # a month's days with every license in use
+    needed: int = 0  # a month's licenses needed: with this many, no one refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,11 @@ class Chart:
     licenses: int
     license_y: float
     summary: str  # for people who cannot see the chart
+    step: str = "day"  # or "month": a bar a month, each its highest daily peak
+
+    @property
+    def title(self) -> str:
+        return f"{'Daily' if self.step == 'day' else 'Monthly'} peak of concurrent sessions"
 
 
 def _scale(report: UsageReport) -> tuple[int, int]:
@@ -70,46 +81,40 @@ def _scale(report: UsageReport) -> tuple[int, int]:
     return math.ceil(top / step) * step, step
 
 
-def usage_chart(report: UsageReport, account: Account) -> Chart:
-    """Bars for each day's peak, the license total across them, and axis marks."""
+def usage_chart(
+    report: UsageReport, account: Account, *, months: Sequence[MonthUsage] | None = None
+) -> Chart:
+    """Bars for each day's peak (or, given `months`, each month's), the license total
+    across them, and axis marks."""
     scale, step = _scale(report)
     # Room for the scale's numbers on the left and "N licenses" on the right, however long.
     left = 12 + CHAR * len(str(scale))
     right = WIDTH - 10 - CHAR * len(f"{report.total} licenses")
     bottom = HEIGHT - BOTTOM
     plot_h = bottom - TOP
-    slot = (right - left) / max(len(report.days), 1)
+    slots = _day_slots(report, account) if months is None else _month_slots(months, report)
+    slot = (right - left) / max(len(slots), 1)
 
     def y_of(value: int) -> float:
         return bottom - plot_h * value / scale
 
-    bars = []
-    for n, day in enumerate(shown.usage_day(d, account) for d in report.days):
-        bars.append(
-            Bar(
-                date=day.date.isoformat(),
-                label=day.label,
-                x=round(left + n * slot + slot * GAP / 2, 2),
-                y=round(y_of(day.max_concurrent), 2),
-                width=round(slot * (1 - GAP), 2),
-                height=round(bottom - y_of(day.max_concurrent), 2),
-                peak=day.max_concurrent,
-                denials=day.denials,
-                counted=day.account_existed,
-                description=day.description(report.total),
-            )
+    bars = tuple(
+        replace(
+            bar,
+            x=round(left + n * slot + slot * GAP / 2, 2),
+            y=round(y_of(bar.peak), 2),
+            width=round(slot * (1 - GAP), 2),
+            height=round(bottom - y_of(bar.peak), 2),
         )
-    ticks = tuple(Tick(v, round(y_of(v), 2)) for v in range(0, scale + 1, step))
-    labels = tuple(
-        DayLabel(round(b.x + b.width / 2, 2), b.label[4:])
-        for n, b in enumerate(bars)
-        if n % 7 == (len(bars) - 1) % 7  # today, and every 7th day before it
+        for n, bar in enumerate(slots)
     )
-    denial_days = sum(1 for d in report.days if d.denials)
-    summary = (
-        f"Daily peak of concurrent sessions over {len(bars)} days: highest {report.daily_max} "
-        f"of {report.total} licenses; {denial_days} day{'' if denial_days == 1 else 's'} "
-        "with denials."
+    ticks = tuple(Tick(v, round(y_of(v), 2)) for v in range(0, scale + 1, step))
+    # Days: today, and every 7th day before it. Months: each, or every few over years.
+    every = 7 if months is None else math.ceil(len(bars) / 12)
+    labels = tuple(
+        DayLabel(round(b.x + b.width / 2, 2), _axis_label(b, first=n == 0))
+        for n, b in enumerate(bars)
+        if n % every == (len(bars) - 1) % every
     )
     return Chart(
         width=WIDTH,
@@ -118,10 +123,69 @@ def usage_chart(report: UsageReport, account: Account) -> Chart:
         right=right,
         top=TOP,
         bottom=bottom,
-        bars=tuple(bars),
+        bars=bars,
         ticks=ticks,
         day_labels=labels,
         licenses=report.total,
         license_y=round(y_of(report.total), 2),
-        summary=summary,
+        summary=_summary(bars, report, "day" if months is None else "month"),
+        step="day" if months is None else "month",
+    )
+
+
+def _axis_label(bar: Bar, *, first: bool) -> str:
+    """ "25 Nov" under a day; "Mar" under a month, with the year on January and the first."""
+    if bar.testid == "chart-day":
+        return bar.label[4:]
+    return bar.label if first or bar.date.endswith("-01") else bar.label[:3]
+
+
+def _day_slots(report: UsageReport, account: Account) -> list[Bar]:
+    """A bar a day, not yet placed."""
+    return [
+        Bar(
+            date=day.date.isoformat(),
+            label=day.label,
+            x=0,
+            y=0,
+            width=0,
+            height=0,
+            peak=day.max_concurrent,
+            denials=day.denials,
+            counted=day.account_existed,
+            description=day.description(report.total),
+        )
+        for day in (shown.usage_day(d, account) for d in report.days)
+    ]
+
+
+def _month_slots(months: Sequence[MonthUsage], report: UsageReport) -> list[Bar]:
+    """A bar a month, its highest daily peak, not yet placed."""
+    return [
+        Bar(
+            date=f"{m.month:%Y-%m}",
+            label=m.label,
+            x=0,
+            y=0,
+            width=0,
+            height=0,
+            peak=m.peak,
+            denials=m.denials,
+            counted=m.account_existed,
+            description=shown.month_description(m, report.total),
+            testid="chart-month",
+            days_at_cap=m.days_at_cap,
+            needed=m.licenses_needed,
+        )
+        for m in months
+    ]
+
+
+def _summary(bars: Sequence[Bar], report: UsageReport, step: str) -> str:
+    denied = sum(1 for b in bars if b.denials)
+    n = len(bars)
+    return (
+        f"{'Daily' if step == 'day' else 'Monthly'} peak of concurrent sessions over {n} "
+        f"{step}{'' if n == 1 else 's'}: highest {report.daily_max} of {report.total} licenses; "
+        f"{denied} {step}{'' if denied == 1 else 's'} with denials."
     )

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 from urllib.parse import urlencode
 
-from seatkeeper.domain import validation
+from seatkeeper.domain import periods, validation
 from seatkeeper.domain.model import Account, EndReason, GridView, Role
+from seatkeeper.domain.periods import Period
+from seatkeeper.domain.trueup import MonthUsage
 from seatkeeper.services import admin
 from seatkeeper.web import presenters as shown
 from seatkeeper.web.deps import Visitor
+from seatkeeper.web.pages.chart import usage_chart
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +28,7 @@ class Nav:
     current: str = ""
     logins_url: str = "/logins"  # the visitor's own logins, whatever their role
     keys_url: str | None = None  # Applications and keys
+    usage_report_url: str | None = None
     holders_url: str | None = None  # License Holders
 
 
@@ -40,6 +46,7 @@ def nav(who: Visitor, current: str = "", *, viewing: Account | None = None) -> N
         f"{base}/users" if admin else None,
         current,
         keys_url=f"{base}/keys" if admin else None,
+        usage_report_url=f"{base}/usage-report" if admin else None,
         holders_url=f"{base}/holders" if admin else None,
     )
 
@@ -167,4 +174,115 @@ def ended(
         first=(page - 1) * per_page + 1 if rows else 0,
         previous_href=to(page - 1) if page <= pages else to(pages),
         next_href=to(page + 1),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodChoice:
+    label: str
+    href: str
+    current: bool
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Picker:
+    """The period picker: a link for each named period, and a form for from and to dates;
+    each keeps the page's own query parameters (the grid's sort and search...)."""
+
+    choices: tuple[PeriodChoice, ...]
+    custom: bool  # from and to dates are shown
+    first: str  # the from and to the form shows
+    last: str
+    today: str  # the latest day a date may be
+    kept: tuple[tuple[str, str], ...]  # the page's own parameters, as hidden fields
+    error: str  # why the period asked for was refused ("" when it was not)
+    query: str  # the period's own parameters ("period=12m"), for downloads and refreshes
+    title: str  # "last 12 months", "1 Mar 2026 to 31 May 2026"
+
+
+_CHOICES = (("30d", "Last 30 days"), ("90d", "Last 90 days"), ("12m", "Last 12 months"))
+
+
+def period_query(period: Period) -> dict[str, str]:
+    """The query parameters that ask for `period` again (none for the default)."""
+    if period.name == periods.DEFAULT:
+        return {}
+    if period.name in periods.NAMED:
+        return {"period": period.name}
+    return {"from": period.first.isoformat(), "to": period.last.isoformat()}
+
+
+def picker(period: Period, *, today: date, kept: dict[str, str], error: str = "") -> Picker:
+    """The picker for the period shown; `kept` are the page's other parameters."""
+
+    def href(name: str) -> str:
+        query = {**kept, **({} if name == periods.DEFAULT else {"period": name})}
+        return "?" + urlencode(query) if query else "?"
+
+    custom = period.name not in periods.NAMED
+    return Picker(
+        choices=tuple(
+            PeriodChoice(label, href(name), name == period.name, name) for name, label in _CHOICES
+        ),
+        custom=custom,
+        first=period.first.isoformat(),
+        last=period.last.isoformat(),
+        today=today.isoformat(),
+        kept=tuple(kept.items()),
+        error=error,
+        query=urlencode(period_query(period)),
+        title=period.label.removeprefix("the "),
+    )
+
+
+def usage_context(
+    found: admin.AccountUsage, *, now: datetime, kept: dict[str, str], error: str = ""
+) -> dict[str, Any]:
+    """What the usage section shows: figures, graph, picker, and the right-sizing hint."""
+    months = found.months if found.step == "month" else None
+    return {
+        "usage": found.report,
+        "period": found.period,
+        "months": found.months,
+        "chart": usage_chart(found.report, found.account, months=months),
+        "picker": picker(
+            found.period, today=now.astimezone(found.account.zone).date(), kept=kept, error=error
+        ),
+        "advice": shown.usage_advice(found.report, found.period),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class TrueUpRow:
+    """A row of the true-up table, as the Usage Report page shows it."""
+
+    month: str  # YYYY-MM
+    label: str  # "Mar 2026"
+    days: str  # "All 31", or "1-10 Mar only"
+    partial: bool
+    peak: int
+    peak_day: str  # "Tue 20 Jan"; a dash for a month with no session
+    average: str  # the average daily peak, as the figures show averages
+    minutes_at_cap: int
+    days_at_cap: int
+    denials: int
+    needed: str  # licenses that would have refused no one; a dash before the account
+    existed: bool
+
+
+def trueup_row(month: MonthUsage) -> TrueUpRow:
+    return TrueUpRow(
+        month=f"{month.month:%Y-%m}",
+        label=month.label,
+        days=shown.covered(month) or f"All {month.days}",
+        partial=month.partial,
+        peak=month.peak,
+        peak_day=f"{month.peak_day:%a %d %b}" if month.peak else "–",
+        average=shown.average(month.average),
+        minutes_at_cap=month.minutes_at_cap,
+        days_at_cap=month.days_at_cap,
+        denials=month.denials,
+        needed=str(month.licenses_needed) if month.account_existed else "–",
+        existed=month.account_existed,
     )

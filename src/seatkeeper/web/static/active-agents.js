@@ -1,4 +1,5 @@
-// The Active Agents page: sorting, selection, Refresh, auto-refresh and Terminate Session.
+// The Active Agents page: sorting, selection, Refresh, auto-refresh and Terminate Session;
+// the usage section keeps the period it shows.
 // The server renders everything; this script fetches fresh fragments and keeps the
 // sort order, the selection, the focus and the scroll position across refreshes.
 (function () {
@@ -14,6 +15,9 @@
     q: root.dataset.q,
     page: root.dataset.page,
   };
+  // The period the usage section shows ("period=12m", or from and to dates): every
+  // refresh asks for it again.
+  var periodQuery = new URLSearchParams(root.dataset.periodQuery || "");
   var selected = new Set();
   var timer = null;
   var loading = null;
@@ -60,7 +64,9 @@
 
   function focusKey(element) {
     if (!element || !root.contains(element)) return null;
-    return { testid: element.dataset.testid, value: element.value, date: element.dataset.date };
+    // A row's checkbox is told by its value (the session); a date being typed is not.
+    var value = element.type === "checkbox" ? element.value : "";
+    return { testid: element.dataset.testid, value: value, date: element.dataset.date };
   }
 
   function restoreFocus(key) {
@@ -76,11 +82,30 @@
     var params = new URLSearchParams({ sort: state.sort, order: state.order });
     if (state.q) params.set("q", state.q);
     if (String(state.page) !== "1") params.set("page", state.page);
+    periodQuery.forEach(function (value, key) { params.set(key, value); });
     return params;
   }
 
   function fragmentsUrl() {
     return "/accounts/" + encodeURIComponent(account) + "/active-agents/fragments?" + query();
+  }
+
+  // The dates form, opened and typed in but not yet sent, survives a refresh of the section.
+  function typedDates() {
+    var dates = usage.querySelector(".period-dates");
+    var typed = { open: Boolean(dates && dates.open), values: {} };
+    usage.querySelectorAll('.period-custom input[type="date"]').forEach(function (input) {
+      if (input.value !== input.defaultValue) typed.values[input.name] = input.value;
+    });
+    return typed;
+  }
+  function restoreDates(typed) {
+    var dates = usage.querySelector(".period-dates");
+    if (dates && typed.open) dates.open = true;
+    Object.keys(typed.values).forEach(function (name) {
+      var input = usage.querySelector('.period-custom input[name="' + name + '"]');
+      if (input) input.value = typed.values[name];
+    });
   }
 
   function refresh() {
@@ -104,10 +129,11 @@
         }
         return response.text().then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
+          var typed = typedDates();
           usage.replaceChildren(doc.getElementById("usage-fragment").content.cloneNode(true));
+          restoreDates(typed);
           grid.replaceChildren(doc.getElementById("grid-fragment").content.cloneNode(true));
           syncSelection();
-          bindChart();
           grid.scrollTop = gridTop;
           grid.scrollLeft = gridLeft;
           window.scrollTo(scrollX, scrollY);
@@ -260,33 +286,7 @@
       .finally(function () { status.focus(); });
   });
 
-  // The chart: hovering or focusing a day says its date, peak and denials; arrow keys move.
-  var tooltip = null;
-  function bindChart() {
-    tooltip = usage.querySelector('[data-testid="chart-tooltip"]');
-  }
-  function show(day) { if (tooltip) tooltip.textContent = day.dataset.description; }
-  usage.addEventListener("mouseover", function (event) {
-    var day = event.target.closest(".day");
-    if (day) show(day);
-  });
-  usage.addEventListener("focusin", function (event) {
-    var day = event.target.closest(".day");
-    if (day) show(day);
-  });
-  usage.addEventListener("keydown", function (event) {
-    var day = event.target.closest(".day");
-    if (!day) return;
-    var days = Array.prototype.slice.call(usage.querySelectorAll(".day"));
-    var index = days.indexOf(day);
-    var next = { ArrowLeft: index - 1, ArrowRight: index + 1, Home: 0, End: days.length - 1 }[event.key];
-    if (next === undefined || !days[next]) return;
-    event.preventDefault();
-    day.setAttribute("tabindex", "-1");
-    days[next].setAttribute("tabindex", "0");
-    days[next].focus();
-  });
+  window.seatkeeperUsageChart(usage);
 
-  bindChart();
   syncSelection();
 })();
