@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from bench import agent_api, claims, flood, grid, memory, sso, storm, usage, wrk
+from bench import agent_api, claims, flood, grid, memory, reports, sso, storm, usage, wrk
 from bench.backends import Backend, postgres_backend, sqlite_backend
 from bench.common import FULL, QUICK, Context, Sizes
 from bench.report import PARTIAL, RESULTS, Report, load_average, machine
@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, Callable[[Context], None]] = {
     claims.NAME: claims.run,
     grid.NAME: grid.run,
     usage.NAME: usage.run,
+    reports.NAME: reports.run,
     flood.NAME: flood.run,
     sso.NAME: sso.run,
     storm.NAME: storm.run,
@@ -161,7 +162,10 @@ def method(sizes: Sizes) -> list[str]:
         f"{sizes.days} days x {sizes.usage_per_day:,} a day on one account and "
         f"{sizes.small_accounts} accounts x {sizes.small_per_day:,} a day; the storm "
         f"{sizes.storm_agents:,} agents on as many licenses, then {sizes.storm_refused:,} more "
-        "(its argon2id columns with the server's real password hashing).",
+        "(its argon2id columns with the server's real password hashing); usage over any "
+        f"period {reports.MONTHS} months of one account at {sizes.usage_per_day:,} a day, "
+        f"{sizes.report_agents:,} agents (session rows for the last {reports.RAW_DAYS} days); "
+        f"the database's growth from a month of {sizes.growth_agents:,} agents.",
     ]
 
 

@@ -37,12 +37,14 @@ class Sizes:
     storm_agents: int = 2_000  # the shift-start storm: agents seated on as many licenses
     storm_refused: int = 500  # then as many more, every one refused
     password_checks: int = 30  # argon2 checks timed one after another
+    report_agents: int = 5_000  # usage over any period: the busy account's named agents
+    growth_agents: int = 1_000  # the database's growth: a month of this many agents
 
 
 FULL = Sizes(2_000, 10, 2, 5, 10_000, 30_000, 100, 100_000, 50, 2_000)
 QUICK = Sizes(
     200, 2, 1, 1, 1_000, 3_000, 10, 1_000, 50, 20, 30, 2_000, 6_000, storm_agents=32,
-    storm_refused=8, password_checks=5,
+    storm_refused=8, password_checks=5, report_agents=50, growth_agents=100,
 )  # fmt: skip
 
 THROUGHPUT_COLUMNS = (

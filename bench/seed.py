@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -266,13 +266,24 @@ class Seeded:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-def history(url: str, targets: list[Account], *, per_day: int, days: int, time_zone: str) -> Seeded:
+def history(
+    url: str,
+    targets: list[Account],
+    *,
+    per_day: int,
+    days: int,
+    time_zone: str,
+    agents: Mapping[int, str] | None = None,
+    named_share: float = 0.7,
+) -> Seeded:
     """`days` days of ended sessions, `per_day` a day for each account, all ended before now.
 
     Starts follow a working day in the account's zone (most between 7:00 and 21:00,
     busiest early afternoon, some at any hour); durations are log-normal, a median of
     25 minutes, from one minute to ten hours. Most end by logout, some by timeout
-    (ended `TIMEOUT` after their last activity), a few by termination.
+    (ended `TIMEOUT` after their last activity), a few by termination. Every session is
+    a Guest's, unless `agents` (user id: agent key) are given: then `named_share` of
+    them are held by one of these agents, chosen at random.
     """
     rng = random.Random(f"history of {targets[0].slug}")  # its own ids, the same every run
     tz = ZoneInfo(time_zone)
@@ -288,7 +299,14 @@ def history(url: str, targets: list[Account], *, per_day: int, days: int, time_z
             rows += _insert(
                 engine,
                 agent_sessions,
-                _ended_sessions(rng, account, midnights, per_day=per_day, now=now),
+                _ended_sessions(
+                    rng,
+                    account,
+                    midnights,
+                    per_day=per_day,
+                    now=now,
+                    named=(list(agents.items()) if agents else [], named_share),
+                ),
             )
     finally:
         engine.dispose()
@@ -300,11 +318,19 @@ def _midnight(day: date, tz: ZoneInfo) -> datetime:
 
 
 def _ended_sessions(
-    rng: random.Random, account: Account, midnights: list[datetime], *, per_day: int, now: datetime
+    rng: random.Random,
+    account: Account,
+    midnights: list[datetime],
+    *,
+    per_day: int,
+    now: datetime,
+    named: tuple[list[tuple[int, str]], float] = ([], 0.0),
 ) -> Iterator[dict[str, Any]]:
     # Plain floats until the last moment: this loop makes millions of rows.
     instant = partial(datetime.fromtimestamp, tz=UTC)
     timeout, horizon, median = TIMEOUT.total_seconds(), now.timestamp(), math.log(25 * 60)
+    agents, share = named
+    guest: tuple[int | None, str] = (None, "guest")
     for day_start, day_end in pairwise(midnights):
         base = day_start.timestamp()
         last = (day_end - day_start).total_seconds() - 1  # days are 23 or 25 hours at DST
@@ -324,10 +350,13 @@ def _ended_sessions(
                 last_activity, end_reason, ended_by = ended, "terminated", account.admin_id
             else:
                 last_activity, end_reason = ended, "logout"
+            # Drawn only when there are agents: a history of Guests stays what it was.
+            user_id, agent_key = rng.choice(agents) if agents and rng.random() < share else guest
             yield {
                 "id": UUID(int=rng.getrandbits(128)),
                 "account_id": account.id,
-                "user_id": None,
+                "user_id": user_id,
+                "agent_key": agent_key,
                 "started_at": instant(started),
                 "last_activity_at": instant(last_activity),
                 "expires_at": instant(last_activity + timeout),
@@ -345,6 +374,29 @@ def named_agents(url: str, account: Account, usernames: Sequence[str], password_
     engine = _engine(url)
     try:
         return _insert(engine, users, _agents(account, usernames, password_hash, now))
+    finally:
+        engine.dispose()
+
+
+def agents(url: str, account: Account, count: int) -> dict[int, str]:
+    """`count` agents agent-00001... in `account`, with the admin's password hash (see
+    `named_agents`): their user ids, and the key the grid sorts them by."""
+    engine = _engine(url)
+    try:
+        with engine.connect() as conn:
+            password_hash = conn.execute(
+                select(users.c.password_hash).where(
+                    users.c.account_id == account.id, users.c.username == ADMIN
+                )
+            ).scalar_one()
+        named_agents(url, account, [f"agent-{n:05d}" for n in range(1, count + 1)], password_hash)
+        with engine.connect() as conn:
+            found = conn.execute(
+                select(users.c.id, users.c.username).where(
+                    users.c.account_id == account.id, users.c.username.like("agent-%")
+                )
+            )
+            return {row.id: row.username.lower() for row in found}
     finally:
         engine.dispose()
 
