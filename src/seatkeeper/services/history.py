@@ -21,6 +21,7 @@ from seatkeeper.domain import periods, usage
 from seatkeeper.domain.model import Account
 from seatkeeper.domain.periods import Period
 from seatkeeper.domain.usage import UsageDay
+from seatkeeper.storage import sessions as stored_sessions
 from seatkeeper.storage import usage as stored_usage
 from seatkeeper.storage.db import Database
 
@@ -94,8 +95,11 @@ def usage_report(
         tick()
     for _ in range(first):  # the kept days, done at once
         tick()
-    if window.ends[-1] <= now:  # a period in the past: Current is still now
-        current = usage.Tally.opening(now, stored_usage.open_count_at(conn, account.id, now))
+    if window.ends[-1] <= now:  # a period in the past: Current is still now (read from
+        # the open sessions' index, not from every session row started before now)
+        current = usage.Tally.opening(
+            now, stored_sessions.count_open_sessions(conn, account.id, now)
+        )
     report = usage.summarize(
         window.calendar,
         tallies,

@@ -105,12 +105,13 @@ def _keep(db: Database, account: Account, found: DayFigures) -> int:
 def period_days(
     db: Database, account: Account, period: Period, *, now: datetime
 ) -> list[DayFigures]:
-    """The figures of every day of the period that has begun: kept ones as kept, the rest
-    (today, days still settling) from the session rows."""
+    """The figures of every day of the period that has begun, to be summed: the kept ones
+    already summed by the database (one entry), the rest (today, days still settling) from
+    the session rows."""
     history.keep_period(db, account, period, now)
     keep_days(db, account, first=period.first, last=period.last, now=now)
     with db.read() as conn:
-        kept = stored.figured_days(
+        kept, summed = stored.figured_sum(
             conn, account.id, account.time_zone, first=period.first, last=period.last
         )
         usage_days = stored_usage.usage_days(
@@ -121,10 +122,12 @@ def period_days(
         earlier = stored.earlier_figured_days(
             conn, account.id, account.time_zone, first=period.first, last=period.last
         )
-        found = []
+        found = [] if kept is None else [kept]
         for day in period.days:
-            if day in kept or day in earlier:
-                found.append(kept.get(day) or earlier[day])
+            if day in summed:
+                continue
+            if day in earlier:
+                found.append(earlier[day])
             elif _bounds(account, day)[0] <= now:
                 before = usage_days.get(day - ONE_DAY)
                 found.append(_compute(conn, account, day, now=now, before=before)[0])

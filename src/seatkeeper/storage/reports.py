@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, select
+from sqlalchemy import Connection, Select, and_, func, select
 
 from seatkeeper.domain.holders import DayFigures, HolderDay, Span, TimeoutDay
 from seatkeeper.storage.tables import agent_sessions, usage_day_holders, usage_day_timeouts, users
@@ -131,6 +131,58 @@ def figured_days(
         day: DayFigures(day, peaks[day], tuple(holders[day]), tuple(timeouts[day]))
         for day in timeouts
     }
+
+
+def figured_sum(
+    conn: Connection, account_id: int, time_zone: str, *, first: date, last: date
+) -> tuple[DayFigures | None, set[date]]:
+    """The kept figures of the days in [first, last] that have them, summed by the
+    database as a period's reports sum days (per holder: time held and idle and sessions
+    added, the longest session the longest; per candidate: time freed added, the peak the
+    highest); and which days those are. A year of a busy account's holders is a million
+    rows or more: they are added where they are."""
+    t, h, u = usage_day_timeouts.c, usage_day_holders.c, usage_days_table.c
+    days = set(
+        conn.execute(
+            select(t.day)
+            .distinct()
+            .where(t.account_id == account_id, t.time_zone == time_zone, t.day.between(first, last))
+        ).scalars()
+    )
+    if not days:
+        return None, days
+    peak = conn.execute(
+        select(func.max(u.max_concurrent)).where(
+            u.account_id == account_id, u.time_zone == time_zone, u.day.in_(days)
+        )
+    ).scalar_one()
+    timeouts = conn.execute(
+        select(t.minutes, func.max(t.peak), func.sum(t.freed_micros))
+        .where(t.account_id == account_id, t.time_zone == time_zone, t.day.in_(days))
+        .group_by(t.minutes)
+        .order_by(t.minutes)
+    )
+    holders = conn.execute(
+        select(
+            h.holder_id,
+            func.sum(h.held_micros),
+            func.sum(h.idle_micros),
+            func.sum(h.sessions),
+            func.max(h.longest_micros),
+        )
+        .where(h.account_id == account_id, h.time_zone == time_zone, h.day.in_(days))
+        .group_by(h.holder_id)
+        .order_by(h.holder_id)
+    )
+    return DayFigures(
+        first,
+        int(peak or 0),
+        tuple(
+            HolderDay(holder, int(held) * MICRO, int(idle) * MICRO, int(n), int(longest) * MICRO)
+            for holder, held, idle, n, longest in holders
+        ),
+        tuple(TimeoutDay(m, int(top), int(freed) * MICRO) for m, top, freed in timeouts),
+    ), days
 
 
 def earlier_figured_days(
