@@ -16,6 +16,7 @@ from seatkeeper.domain.holders import (
 from seatkeeper.domain.waste import hint, waste
 
 H = timedelta(hours=1)
+MINUTES = (5, 10, 15, 20, 30)
 M = timedelta(minutes=1)
 
 
@@ -53,6 +54,24 @@ def test_the_hint_names_the_timeout_that_lowers_the_peak_most() -> None:
     assert hint(found) == (
         "Sessions waited 412.5 license-hours for their 30-minute timeout in this period; a "
         "10-minute timeout would have freed 275.0 of them and lowered the peak from 48 to 41."
+    )
+
+
+def test_the_hint_groups_the_thousands_of_a_busy_account() -> None:
+    found = waste(
+        [
+            day(
+                10_000,
+                847_975.2 * H,
+                [(m, 9_100 + 100 * n, (700_000 - 100_000 * n) * H) for n, m in enumerate(MINUTES)],
+            )
+        ],
+        timeout=30 * M,
+    )
+    assert hint(found) == (
+        "Sessions waited 847,975.2 license-hours for their 30-minute timeout in this period; a "
+        "5-minute timeout would have freed 700,000.0 of them and lowered the peak from 10,000 "
+        "to 9,100."
     )
 
 

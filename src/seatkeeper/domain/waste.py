@@ -58,7 +58,7 @@ def hours(time: timedelta) -> float:
 
 
 def _license_hours(time: timedelta) -> str:
-    shown = f"{hours(time):.1f}"
+    shown = f"{hours(time):,.1f}"
     return f"{shown} license-hour{'' if shown == '1.0' else 's'}"
 
 
@@ -101,7 +101,7 @@ def hint(found: Waste) -> str:
     pick = best(found)
     if pick is None:
         return f"{waited}; no shorter timeout is tried for a timeout this short."
-    shorter = f"a {pick.minutes}-minute timeout would have freed {hours(pick.freed):.1f} of them"
+    shorter = f"a {pick.minutes}-minute timeout would have freed {hours(pick.freed):,.1f} of them"
     if pick.peak < found.peak:
-        return f"{waited}; {shorter} and lowered the peak from {found.peak} to {pick.peak}."
-    return f"{waited}; {shorter}, but the peak would have stayed at {found.peak}."
+        return f"{waited}; {shorter} and lowered the peak from {found.peak:,} to {pick.peak:,}."
+    return f"{waited}; {shorter}, but the peak would have stayed at {found.peak:,}."
