@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from seatkeeper.clock import FrozenClock, SystemClock
 from seatkeeper.config import Settings
+from seatkeeper.demo import runner
 from seatkeeper.demo import simulation as simulated
 from seatkeeper.demo.account import (
     AGENT_PASSWORD,
@@ -200,3 +201,13 @@ def test_simulated_agents_work_and_log_out(
     assert len(ended) == stats.sessions
     assert all(reason == EndReason.LOGOUT.value for _at, reason in ended)
     assert opened == stats.interactions
+
+
+def test_the_demo_names_every_page_a_newcomer_opens(
+    demo: DemoAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runner._announce(demo, base_url="http://127.0.0.1:8000", named=9, guests=3)
+    printed = capsys.readouterr().out
+    base = f"http://127.0.0.1:8000/accounts/{demo.account.slug}"
+    for page in ("active-agents", "usage-report?period=12m", "holders", "recently-ended"):
+        assert f"{base}/{page}\n" in printed, page

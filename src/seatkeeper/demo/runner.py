@@ -216,6 +216,8 @@ def _announce(demo: DemoAccount, *, base_url: str, named: int, guests: int) -> N
         "seatkeeper demo is running.",
         "",
         f"  Active Agents      {base_url}/accounts/{account.slug}/active-agents",
+        f"  Usage Report       {base_url}/accounts/{account.slug}/usage-report?period=12m",
+        f"  License Holders    {base_url}/accounts/{account.slug}/holders",
         f"  Recently ended     {base_url}/accounts/{account.slug}/recently-ended",
         f"  Agent console      {base_url}/console/{account.slug}",
         f"  API docs           {base_url}/docs",
