@@ -7,6 +7,7 @@ retention horizon by the retention task; this task keeps the ones between."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from seatkeeper.domain.model import Account
@@ -55,9 +56,24 @@ def _keep(
     if oldest is None:
         return True, 0
     first = max(oldest.astimezone(account.zone).date(), last - timedelta(days=MOST_DAYS - 1))
+    return keep_days(db, account, first, last, now, out_of_time=lambda: time.monotonic() > deadline)
+
+
+def keep_days(
+    db: Database,
+    account: Account,
+    first: date,
+    last: date,
+    now: datetime,
+    *,
+    out_of_time: Callable[[], bool],
+) -> tuple[bool, int]:
+    """Keep the days from `first` to `last` (their usage and who held licenses), a chunk at
+    a time, oldest first, until `out_of_time`; whether all were done, and how many usage
+    days were kept."""
     kept = 0
     while first <= last:
-        if time.monotonic() > deadline:
+        if out_of_time():
             return False, kept
         chunk = Period(first, min(first + CHUNK - timedelta(days=1), last))
         kept += history.keep_period(db, account, chunk, now)

@@ -168,11 +168,8 @@ def holders(
     """Agents (and the Guests, as one line) by the license time they held in the period,
     with their sessions, the longest of them and the time idle before a timeout."""
     column, descending = holder_order(sort, order)
-    with db.read() as conn:
-        account = authorize(conn, user, account_slug)
-    period = _period(account, period, now)
-    days = period_days(db, account, period, now=now)
-    return _holders(db, account, period, days, column=column, descending=descending)
+    account, asked, days = _days_of(db, user, account_slug, period, now)
+    return _holders(db, account, asked, days, column=column, descending=descending)
 
 
 def _holders(
@@ -208,11 +205,8 @@ def timeout_waste(
 ) -> TimeoutWaste:
     """The license time sessions held waiting for their timeout in the period, and what
     each shorter timeout would have freed and made of the peak."""
-    with db.read() as conn:
-        account = authorize(conn, user, account_slug)
-    period = _period(account, period, now)
-    found = waste(period_days(db, account, period, now=now), timeout=account.session_timeout)
-    return TimeoutWaste(account, period, found, hint(found))
+    account, asked, days = _days_of(db, user, account_slug, period, now)
+    return _waste(account, asked, days)
 
 
 def holders_and_waste(
@@ -227,12 +221,24 @@ def holders_and_waste(
 ) -> tuple[Holders, TimeoutWaste]:
     """Both reports of one period, from one reading of its days (the License Holders page)."""
     column, descending = holder_order(sort, order)
+    account, asked, days = _days_of(db, user, account_slug, period, now)
+    return (
+        _holders(db, account, asked, days, column=column, descending=descending),
+        _waste(account, asked, days),
+    )
+
+
+def _days_of(
+    db: Database, user: Actor, account_slug: str, period: Period | Asked, now: datetime
+) -> tuple[Account, Period, list[DayFigures]]:
+    """The account (once the user may read it), the period asked for in its calendar, and
+    the period's day figures."""
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
-    period = _period(account, period, now)
-    days = period_days(db, account, period, now=now)
+    chosen = _period(account, period, now)
+    return account, chosen, period_days(db, account, chosen, now=now)
+
+
+def _waste(account: Account, period: Period, days: list[DayFigures]) -> TimeoutWaste:
     found = waste(days, timeout=account.session_timeout)
-    return (
-        _holders(db, account, period, days, column=column, descending=descending),
-        TimeoutWaste(account, period, found, hint(found)),
-    )
+    return TimeoutWaste(account, period, found, hint(found))

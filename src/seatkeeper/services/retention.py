@@ -37,8 +37,7 @@ from sqlalchemy import Connection
 
 from seatkeeper.domain import usage
 from seatkeeper.domain.model import Account
-from seatkeeper.domain.periods import Period
-from seatkeeper.services import history, reports
+from seatkeeper.services import keeping
 from seatkeeper.storage import accounts as stored_accounts
 from seatkeeper.storage import reports as stored_reports
 from seatkeeper.storage import retention as stored
@@ -50,7 +49,6 @@ log = logging.getLogger("seatkeeper.retention")
 ROWS = 500  # rows of each kind a transaction deletes: a short write, even on SQLite
 BATCHES = 400  # transactions one periodic run may make, over every account
 SECONDS = 60.0  # and how long it may take
-KEEP_DAYS = 31  # days computed and kept at once, between looks at the time spent
 
 
 class Budget:
@@ -143,12 +141,7 @@ def _keep_for_good(
     if earlier is not None:  # the earlier zone's final days hold what came before
         first = max(first, _first_day_from(earlier, account))
     last = edge.astimezone(tz).date() - timedelta(days=1)
-    day = first
-    while day <= last and not budget.out_of_time:
-        chunk = Period(day, min(day + timedelta(days=KEEP_DAYS - 1), last))
-        history.keep_period(db, account, chunk, now)
-        reports.keep_days(db, account, first=chunk.first, last=chunk.last, now=now)
-        day = chunk.last + timedelta(days=1)
+    keeping.keep_days(db, account, first, last, now, out_of_time=lambda: budget.out_of_time)
     with db.write() as conn:
         whole = _whole_days(conn, account, first, last)
         if whole is not None:
