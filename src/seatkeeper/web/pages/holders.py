@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
@@ -27,23 +26,13 @@ COLUMNS: tuple[tuple[HolderSort, str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Heading:
-    key: str
-    title: str
-    css: str
-    href: str
-    aria_sort: str  # "ascending", "descending" or "" for the columns not sorted by
-    arrow: str
-
-
 def _length(time: timedelta) -> str:
     """A session's length as people read it: "2 h 05 min", "45 min"."""
     minutes = int(time.total_seconds() // 60)
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
-def _headings(kept: dict[str, str], found: reports.Holders) -> list[Heading]:
+def _headings(kept: dict[str, str], found: reports.Holders) -> list[views.Column]:
     """Each column's link: sorted by it (descending for figures, ascending for names),
     or the other way when it is already sorted by."""
     order = "desc" if found.descending else "asc"
@@ -53,13 +42,14 @@ def _headings(kept: dict[str, str], found: reports.Holders) -> list[Heading]:
         flip = ("asc" if order == "desc" else "desc") if key == found.sort else default
         current = key == found.sort
         headings.append(
-            Heading(
+            views.Column(
                 key,
                 title,
+                True,
                 css,
-                "?" + urlencode({**kept, "sort": key, "order": flip}),
-                ("descending" if found.descending else "ascending") if current else "",
-                ("▼" if found.descending else "▲") if current else "",
+                href="?" + urlencode({**kept, "sort": key, "order": flip}),
+                aria_sort=("descending" if found.descending else "ascending") if current else "",
+                arrow=("▼" if found.descending else "▲") if current else "",
             )
         )
     return headings
