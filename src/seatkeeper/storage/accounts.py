@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from seatkeeper.domain.events import AccountChanged
 from seatkeeper.domain.model import Account, LicenseChange, SettingsChange
@@ -82,10 +82,13 @@ def lock_account(conn: Connection, account_id: int) -> Account:
     writes its session row twice; with FOR UPDATE such a call, holding its session, waits
     for a holder of the account who waits for that session.
     """
-    row = conn.execute(
-        select(accounts).where(accounts.c.id == account_id).with_for_update(key_share=True)
-    ).one()
-    return account_of(row)
+    return account_of(conn.execute(_LOCK, {"account_id": account_id}).one())
+
+
+# Built once: every batch of claims runs it.
+_LOCK = (
+    select(accounts).where(accounts.c.id == bindparam("account_id")).with_for_update(key_share=True)
+)
 
 
 def try_lock_account(conn: Connection, account_id: int) -> bool:

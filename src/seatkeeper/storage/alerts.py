@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from seatkeeper.domain.alerts import Alert
 from seatkeeper.domain.events import AccountChanged
@@ -18,11 +18,14 @@ def _alert(row: object) -> Alert:
 
 def active(conn: Connection, account_id: int) -> dict[int, Alert]:
     """The account's alerts not cleared yet, by level."""
-    c = capacity_alerts.c
-    rows = conn.execute(
-        select(capacity_alerts).where(c.account_id == account_id, c.cleared_at.is_(None))
-    )
+    rows = conn.execute(_ACTIVE, {"account_id": account_id})
     return {row.level: _alert(row) for row in rows}
+
+
+# Built once: a claim near the alert levels reads it.
+_ACTIVE = select(capacity_alerts).where(
+    capacity_alerts.c.account_id == bindparam("account_id"), capacity_alerts.c.cleared_at.is_(None)
+)
 
 
 def active_by_account(conn: Connection) -> dict[int, set[int]]:

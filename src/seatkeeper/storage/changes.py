@@ -30,12 +30,14 @@ WAKE_SECONDS = 0.5
 def changed(conn: Connection, account_id: int, *, at: datetime) -> None:
     """Announce, with the transaction's commit, that something in the account changed."""
     if conn.dialect.name == "postgresql":
-        conn.execute(
-            text("SELECT pg_notify(:channel, :account)"),
-            {"channel": CHANNEL, "account": str(account_id)},
-        )
+        conn.execute(_NOTIFY, {"channel": CHANNEL, "account": str(account_id)})
     else:
-        conn.execute(insert(account_changes).values(account_id=account_id, at=at))
+        conn.execute(_INSERT, {"account_id": account_id, "at": at})
+
+
+# Built once: every write transaction runs one.
+_NOTIFY = text("SELECT pg_notify(:channel, :account)")
+_INSERT = insert(account_changes)
 
 
 def latest_change(conn: Connection) -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, or_, select, update
 
 from seatkeeper.domain.keys import LAST_USED_EVERY, ApiKey
 from seatkeeper.domain.model import Account, KeyKind, User
@@ -62,20 +62,24 @@ def _works(now: datetime) -> ColumnElement[bool]:
     )
 
 
+# Built once: every open reads it, and building it costs more than running it.
+_APPLICATION_KEY = (
+    select(accounts, api_keys.c.id.label("key_id"), api_key_uses.c.last_used_at.label("used"))
+    .join(api_keys, api_keys.c.account_id == accounts.c.id)
+    .outerjoin(api_key_uses, api_key_uses.c.key_id == api_keys.c.id)
+    .where(
+        api_keys.c.key_hash == bindparam("key_hash"),
+        api_keys.c.kind == KeyKind.APPLICATION.value,
+        _works(bindparam("now")),
+    )
+)
+
+
 def application_key_in_use(
     conn: Connection, key_hash: str, now: datetime
 ) -> tuple[Account, InUse] | None:
     """The account a working application key belongs to."""
-    row = conn.execute(
-        select(accounts, api_keys.c.id.label("key_id"), api_key_uses.c.last_used_at.label("used"))
-        .join(api_keys, api_keys.c.account_id == accounts.c.id)
-        .outerjoin(api_key_uses, api_key_uses.c.key_id == api_keys.c.id)
-        .where(
-            api_keys.c.key_hash == key_hash,
-            api_keys.c.kind == KeyKind.APPLICATION.value,
-            _works(now),
-        )
-    ).one_or_none()
+    row = conn.execute(_APPLICATION_KEY, {"key_hash": key_hash, "now": now}).one_or_none()
     return None if row is None else (account_of(row), InUse(row.key_id, row.used))
 
 

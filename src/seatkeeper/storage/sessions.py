@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Connection, Row, case, func, literal, select, update
+from sqlalchemy import Connection, Row, bindparam, case, func, select, update
 
 from seatkeeper.domain.events import (
     InteractionClosed,
@@ -60,6 +60,41 @@ def session_row(s: AgentSession, *, ended_by: int | None = None) -> dict[str, An
 
 OPEN = agent_sessions.c.ended_at.is_(None)
 
+# The statements a batch of claims runs (services.seats), built once: building a statement
+# costs SQLAlchemy more than running it, and a claim batch runs a dozen.
+_s = agent_sessions.c
+_SEAT_USE = select(
+    func.count().filter(_s.expires_at > bindparam("now")),
+    func.count().filter(_s.expires_at <= bindparam("now")),
+).where(_s.account_id == bindparam("account_id"), OPEN)
+_INSERT_SESSIONS = agent_sessions.insert()
+_INSERT_TOKENS = session_tokens.insert()
+_INSERT_DENIALS = denials.insert()
+_BY_TOKENS = (
+    select(agent_sessions, session_tokens.c.token_hash)
+    .join(session_tokens, session_tokens.c.session_id == agent_sessions.c.id)
+    .where(session_tokens.c.token_hash.in_(bindparam("hashes", expanding=True)))
+)
+_WHEN = bindparam("at", type_=UTCDateTime)
+_END = (
+    update(agent_sessions)
+    .where(_s.id.in_(bindparam("ids", expanding=True)), OPEN)
+    .values(
+        ended_at=case((_s.started_at > _WHEN, _s.started_at), else_=_WHEN),
+        end_reason=bindparam("reason"),
+        ended_by=bindparam("by"),
+    )
+    .returning(_s.id, _s.account_id, _s.ended_at)
+)
+_CLOSE_INTERACTIONS = (
+    update(interactions)
+    .where(
+        interactions.c.session_id.in_(bindparam("ids", expanding=True)),
+        interactions.c.closed_at.is_(None),
+    )
+    .values(closed_at=bindparam("at"))
+)
+
 
 def count_open_sessions(conn: Connection, account_id: int, now: datetime) -> int:
     """Sessions holding a license at `now` (an unswept expired session holds none)."""
@@ -73,13 +108,7 @@ def count_open_sessions(conn: Connection, account_id: int, now: datetime) -> int
 def seat_use(conn: Connection, account_id: int, now: datetime) -> tuple[int, int]:
     """The account's unended sessions holding a license at `now`, and those past their
     expiry that nobody has ended yet, in one read."""
-    s = agent_sessions.c
-    live = s.expires_at > now
-    row = conn.execute(
-        select(func.count().filter(live), func.count().filter(~live)).where(
-            s.account_id == account_id, OPEN
-        )
-    ).one()
+    row = conn.execute(_SEAT_USE, {"now": now, "account_id": account_id}).one()
     return row[0], row[1]
 
 
@@ -148,7 +177,7 @@ def insert_sessions(conn: Connection, opened: Sequence[AgentSession]) -> None:
     """Record new open sessions, in one statement."""
     if not opened:
         return
-    conn.execute(agent_sessions.insert(), [session_row(s) for s in opened])
+    conn.execute(_INSERT_SESSIONS, [session_row(s) for s in opened])
     for s in opened:
         record(conn, SessionOpened(s.account_id, s.started_at))
 
@@ -159,7 +188,7 @@ def insert_session_tokens(
     """Store the hashes of tokens, each opening its session: (token hash, session id)."""
     if tokens:
         conn.execute(
-            session_tokens.insert(),
+            _INSERT_TOKENS,
             [{"token_hash": h, "session_id": sid, "created_at": now} for h, sid in tokens],
         )
 
@@ -168,11 +197,7 @@ def sessions_by_tokens(conn: Connection, token_hashes: Sequence[str]) -> dict[st
     """The sessions these tokens open, by token hash (unknown tokens are left out)."""
     if not token_hashes:
         return {}
-    rows = conn.execute(
-        select(agent_sessions, session_tokens.c.token_hash)
-        .join(session_tokens, session_tokens.c.session_id == agent_sessions.c.id)
-        .where(session_tokens.c.token_hash.in_(set(token_hashes)))
-    )
+    rows = conn.execute(_BY_TOKENS, {"hashes": list(set(token_hashes))})
     return {row.token_hash: session_of(row) for row in rows}
 
 
@@ -248,17 +273,8 @@ def end_sessions(
     """
     if not session_ids:
         return 0
-    s = agent_sessions.c
-    when = literal(at, UTCDateTime)
     ended = conn.execute(
-        update(agent_sessions)
-        .where(s.id.in_(session_ids), OPEN)
-        .values(
-            ended_at=case((s.started_at > when, s.started_at), else_=when),
-            end_reason=reason.value,
-            ended_by=by,
-        )
-        .returning(s.id, s.account_id, s.ended_at)
+        _END, {"ids": list(session_ids), "at": at, "reason": reason.value, "by": by}
     ).all()
     by_end: dict[datetime, list[UUID]] = defaultdict(list)  # one instant, nearly always
     for row in ended:
@@ -289,11 +305,7 @@ def expire_session(conn: Connection, session_id: UUID, now: datetime) -> bool:
 
 
 def _close_interactions(conn: Connection, session_ids: Sequence[UUID], at: datetime) -> None:
-    conn.execute(
-        update(interactions)
-        .where(interactions.c.session_id.in_(session_ids), interactions.c.closed_at.is_(None))
-        .values(closed_at=at)
-    )
+    conn.execute(_CLOSE_INTERACTIONS, {"ids": list(session_ids), "at": at})
 
 
 def expire_overdue_sessions(conn: Connection, now: datetime, *, account_id: int) -> int:
@@ -344,7 +356,7 @@ def insert_denials(
     if not refused:
         return
     conn.execute(
-        denials.insert(),
+        _INSERT_DENIALS,
         [{"account_id": account_id, "user_id": u, "at": at, "requester": r} for u, r in refused],
     )
     for _ in refused:

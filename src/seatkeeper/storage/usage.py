@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, or_, select
+from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select
 
 from seatkeeper.domain.model import Account
 from seatkeeper.domain.usage import Denial, Interval, UsageDay, asker
@@ -199,11 +199,17 @@ def accounts_behind(conn: Connection, *, before: datetime) -> list[Account]:
 def forget_usage(conn: Connection, account_id: int, *, since: datetime | None = None) -> None:
     """Drop cached days that a change at `since` (or any change: None) makes wrong; never a
     final day, whose rows are gone: nothing could compute it again."""
-    u = usage_days_table.c
-    query = usage_days_table.delete().where(u.account_id == account_id, u.final.is_(False))
-    if since is not None:
-        query = query.where(u.through >= since)
-    conn.execute(query)
+    if since is None:
+        conn.execute(_FORGET, {"account_id": account_id})
+    else:
+        conn.execute(_FORGET_SINCE, {"account_id": account_id, "since": since})
+
+
+# Built once: nearly every write transaction runs one of them.
+_FORGET = usage_days_table.delete().where(
+    usage_days_table.c.account_id == bindparam("account_id"), usage_days_table.c.final.is_(False)
+)
+_FORGET_SINCE = _FORGET.where(usage_days_table.c.through >= bindparam("since"))
 
 
 def denials_in(
