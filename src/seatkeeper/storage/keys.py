@@ -6,12 +6,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    or_,
+    select,
+    update,
+)
 
 from seatkeeper.domain.keys import LAST_USED_EVERY, ApiKey
 from seatkeeper.domain.model import Account, KeyKind, User
 from seatkeeper.storage.accounts import account_of
-from seatkeeper.storage.tables import accounts, api_key_uses, api_keys, users
+from seatkeeper.storage.tables import UTCDateTime, accounts, api_key_uses, api_keys, users
 from seatkeeper.storage.users import user_of
 
 
@@ -53,8 +63,9 @@ def insert_api_key(
     return key_id
 
 
-def _works(now: datetime) -> ColumnElement[bool]:
-    """Neither revoked nor expired at `now` (a rotated key works until its grace ends)."""
+def _works(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+    """Neither revoked nor expired at `now`, a time or a parameter that gives it (a rotated
+    key works until its grace ends)."""
     k = api_keys.c
     return and_(
         or_(k.revoked_at.is_(None), k.revoked_at > now),
@@ -70,7 +81,7 @@ _APPLICATION_KEY = (
     .where(
         api_keys.c.key_hash == bindparam("key_hash"),
         api_keys.c.kind == KeyKind.APPLICATION.value,
-        _works(bindparam("now")),
+        _works(bindparam("now", type_=UTCDateTime)),
     )
 )
 
