@@ -91,18 +91,20 @@ def decide(db: Database, clock: Clock, requests: Sequence[Request]) -> list[Answ
     """Decide every request in one write transaction; each gets its answer or its refusal."""
     answers: list[Answer | Exception] = [None] * len(requests)
     with db.write() as conn:
-        by_account = _accounts_of(conn, requests, clock.now(), answers)
+        by_account, read = _accounts_of(conn, requests, clock.now(), answers)
         for account_id in sorted(by_account):  # the one order accounts are locked in
-            _Turn(conn, account_id, clock).decide(by_account[account_id], answers)
+            turn = _Turn(conn, account_id, clock)
+            turn.decide(by_account[account_id], answers, read.get(account_id))
     return answers
 
 
 def _accounts_of(
     conn: Connection, requests: Sequence[Request], now: datetime, answers: list[Answer | Exception]
-) -> dict[int, list[_Item]]:
-    """Each request's account, found in the transaction before any lock is taken; a
-    request whose key, console or session token is unknown is answered here."""
-    doors: dict[tuple[str | None, str | None], int | DomainError] = {}
+) -> tuple[dict[int, list[_Item]], dict[int, Account]]:
+    """Each request's account, found in the transaction before any lock is taken, and the
+    accounts read meanwhile (through a key or a console); a request whose key, console or
+    session token is unknown is answered here."""
+    doors: dict[tuple[str | None, str | None], Account | DomainError] = {}
     released = sessions.sessions_by_tokens(
         conn, [token_hash(r.token) for r in requests if isinstance(r, Release)]
     )
@@ -116,12 +118,14 @@ def _accounts_of(
             door = (request.key_hash, request.console)
             if door not in doors:
                 doors[door] = _door_account(conn, door, now)
-            place = doors[door]
+            opened = doors[door]
+            place = opened if isinstance(opened, DomainError) else opened.id
         if isinstance(place, DomainError):
             answers[i] = place
         else:
             by_account[place].append((i, request, found))
-    return by_account
+    read = {a.id: a for a in doors.values() if isinstance(a, Account)}
+    return by_account, read
 
 
 def _released_account(release: Release, session: AgentSession | None) -> int | DomainError:
@@ -134,12 +138,12 @@ def _released_account(release: Release, session: AgentSession | None) -> int | D
 
 def _door_account(
     conn: Connection, door: tuple[str | None, str | None], now: datetime
-) -> int | DomainError:
+) -> Account | DomainError:
     """The account an application key or a console's slug opens (a key's use noted)."""
     key_hash, console = door
     if key_hash is None:
         try:
-            return accounts.account_named(conn, console or "").id
+            return accounts.account_named(conn, console or "")
         except AccountNotFound as exc:
             return exc
     found = keys.application_key_in_use(conn, key_hash, now)
@@ -147,7 +151,7 @@ def _door_account(
         return InvalidToken(BAD_KEY)
     if key_rules.stale(found[1].last_used_at, now):
         keys.note_use(conn, found[1].key_id, now)
-    return found[0].id
+    return found[0]
 
 
 def _uuid(value: str) -> UUID | None:
@@ -175,11 +179,18 @@ class _Turn:
     refused: list[Claim] = field(default_factory=list)
     logins: set[int] = field(default_factory=set)
 
-    def decide(self, items: list[_Item], answers: list[Answer | Exception]) -> None:
+    def decide(
+        self, items: list[_Item], answers: list[Answer | Exception], read: Account | None
+    ) -> None:
+        """Decide the account's requests; `read`: the account as this transaction read it."""
         conn, account_id = self.conn, self.account_id
-        account = stored_accounts.lock_account(conn, account_id)
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite and read is not None:
+            account = read  # current: the transaction has held the database's lock all along
+        else:
+            account = stored_accounts.lock_account(conn, account_id)
         releasing = {found.id: found for _, _, found in items if found is not None}
-        if conn.dialect.name != "sqlite":
+        if releasing and not sqlite:
             # Read again, and locked, now that the account is: a session that ended since
             # its token was read is not counted twice, and no call for it runs meanwhile.
             # (On SQLite nothing was written in between: the transaction has held the

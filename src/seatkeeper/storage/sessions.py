@@ -67,6 +67,9 @@ _SEAT_USE = select(
     func.count().filter(_s.expires_at > bindparam("now")),
     func.count().filter(_s.expires_at <= bindparam("now")),
 ).where(_s.account_id == bindparam("account_id"), OPEN)
+_OF_USERS = select(agent_sessions).where(
+    _s.account_id == bindparam("account_id"), _s.user_id.in_(bindparam("ids", expanding=True)), OPEN
+)
 _INSERT_SESSIONS = agent_sessions.insert()
 _INSERT_TOKENS = session_tokens.insert()
 _INSERT_DENIALS = denials.insert()
@@ -156,11 +159,7 @@ def open_sessions_of_users(
     wanted = set(user_ids)
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(agent_sessions).where(
-            agent_sessions.c.account_id == account_id, agent_sessions.c.user_id.in_(wanted), OPEN
-        )
-    )
+    rows = conn.execute(_OF_USERS, {"account_id": account_id, "ids": list(wanted)})
     return {row.user_id: session_of(row) for row in rows}
 
 

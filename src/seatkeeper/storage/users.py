@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from seatkeeper.domain.credentials import username_key
 from seatkeeper.domain.model import Role, User, UserRow
@@ -104,10 +104,19 @@ def users_by_id(conn: Connection, account_id: int, user_ids: Iterable[int]) -> d
     wanted = set(user_ids)
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(users).where(users.c.account_id == account_id, users.c.id.in_(wanted))
-    )
+    rows = conn.execute(_BY_ID, {"account_id": account_id, "ids": list(wanted)})
     return {row.id: user_of(row) for row in rows}
+
+
+# Built once, as the other statements a batch of claims runs (services.seats).
+_BY_ID = select(users).where(
+    users.c.account_id == bindparam("account_id"), users.c.id.in_(bindparam("ids", expanding=True))
+)
+_LOGINS = (
+    update(users)
+    .where(users.c.id.in_(bindparam("ids", expanding=True)))
+    .values(last_login_at=bindparam("at"))
+)
 
 
 def enabled_admins(conn: Connection, account_id: int) -> int:
@@ -139,7 +148,7 @@ def record_login(conn: Connection, user_id: int, at: datetime) -> None:
 def record_logins(conn: Connection, user_ids: Sequence[int], at: datetime) -> None:
     """Record that these users logged in at `at` (in one statement)."""
     if user_ids:
-        conn.execute(update(users).where(users.c.id.in_(user_ids)).values(last_login_at=at))
+        conn.execute(_LOGINS, {"ids": list(user_ids), "at": at})
 
 
 def insert_password_link(

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import anyio
 import msgspec
-from litestar import Response, Router, delete, get, post
+from litestar import Router, delete, get, post
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import SecurityRequirement
 from litestar.params import FromPath, JSONBody
@@ -24,7 +24,7 @@ from seatkeeper.services.secrets import token_hash
 from seatkeeper.web.api.schemas import PRINTABLE, FlowBody, Flows, Name
 from seatkeeper.web.clients import client_address
 from seatkeeper.web.deps import Bearer, Runtime, RuntimeDep, bearer_of
-from seatkeeper.web.errors import AnyRequest, responses
+from seatkeeper.web.errors import AnyRequest, ErrorBody, ErrorDetail, responses, status_of
 
 ENDED = (e.SessionTerminated, e.SessionExpired, e.SessionUserDisabled, e.SessionLoggedOut)
 TOKEN = (e.MissingCredentials, e.InvalidToken, e.SessionNotFound)
@@ -75,13 +75,18 @@ class SessionOpened(msgspec.Struct):
     expires_at: datetime
 
 
-def opened(result: agents.OpenedSession) -> Response[SessionOpened]:
-    """The answer to an open: 201 for a new session, 200 for a joined one."""
+def opened(answer: seats.Answer) -> ASGIApp:
+    """The answer to an open: 201 for a new session, 200 for a joined one, 409 when every
+    license is in use (answered here: at a shift start refusals are many, and raising one
+    through the exception handlers costs more than the claim); any other refusal raised."""
+    if isinstance(answer, seats.Refused):
+        refusal = e.LicenseLimitReached(answer.licenses)
+        body = _encode(ErrorBody(ErrorDetail(refusal.code, refusal.message)))
+        return _Answer(status_of(e.LicenseLimitReached), body)
+    result = agents.settled(answer)
     s = result.session
-    return Response(
-        SessionOpened(s.id, result.token, result.agent_id, s.started_at, s.expires_at),
-        status_code=HTTP_200_OK if result.joined else HTTP_201_CREATED,
-    )
+    body = _encode(SessionOpened(s.id, result.token, result.agent_id, s.started_at, s.expires_at))
+    return _Answer(HTTP_200_OK if result.joined else HTTP_201_CREATED, body)
 
 
 class Heartbeat(msgspec.Struct):
@@ -131,6 +136,9 @@ class SessionState(msgspec.Struct):
     "license (201); an agent who already has a session joins it and takes none (200).",
     security=[{"ApplicationKey": []}],
     responses={
+        HTTP_201_CREATED: ResponseSpec(
+            data_container=SessionOpened, description="Opened a session, taking a license"
+        ),
         HTTP_200_OK: ResponseSpec(
             data_container=SessionOpened, description="Joined the agent's open session"
         ),
@@ -153,7 +161,7 @@ class SessionState(msgspec.Struct):
 )
 async def open_session(
     request: AnyRequest, data: JSONBody[OpenSessionRequest | None] = None
-) -> Response[SessionOpened]:
+) -> ASGIApp:
     # A shift start sends thousands at once: like the heartbeat, this call takes what it
     # needs from the request itself (resolving several dependencies costs a task group).
     runtime: Runtime = request.app.state.runtime
@@ -168,10 +176,11 @@ async def seat(
     door: seats.Claim,
     body: OpenSessionRequest,
     source: str | None,
-) -> agents.OpenedSession:
-    """The session an open asks for. An agent's password or ID token is checked in a
-    worker thread (it blocks); the claim is then decided with the opens and logouts
-    arriving meanwhile, in one transaction (services.seats)."""
+) -> seats.Answer:
+    """What an open is answered: the session, or a full pool (other refusals are raised).
+    An agent's password or ID token is checked in a worker thread (it blocks); the claim
+    is then decided with the opens and logouts arriving meanwhile, in one transaction
+    (services.seats)."""
     credentials = body.credentials()
     identify = by_id_token(runtime, body.id_token)
     claim = partial(
@@ -186,9 +195,7 @@ async def seat(
         identify=identify,
     )
     guest = credentials is None and identify is None
-    return agents.settled(
-        await runtime.seats(claim() if guest else await anyio.to_thread.run_sync(claim))
-    )
+    return await runtime.seats(claim() if guest else await anyio.to_thread.run_sync(claim))
 
 
 def asking(request: AnyRequest, runtime: Runtime) -> agents.Asking:
@@ -226,7 +233,7 @@ async def heartbeat(request: AnyRequest, session_id: FromPath[str]) -> ASGIApp:
     beat = await runtime.quick_beats((bearer, session_id))
     if beat is None:
         beat = await anyio.to_thread.run_sync(runtime.heartbeats.full_beat, bearer, session_id)
-    return _JsonAnswer(_encode(Heartbeat(beat.session_id, beat.expires_at)))
+    return _Answer(HTTP_200_OK, _encode(Heartbeat(beat.session_id, beat.expires_at)))
 
 
 def _bearer(headers: Iterable[tuple[bytes, bytes]]) -> str:
@@ -241,12 +248,15 @@ def _bearer(headers: Iterable[tuple[bytes, bytes]]) -> str:
 _encode = msgspec.json.Encoder().encode
 
 
-class _JsonAnswer:
-    """A 200 answer with a JSON body already encoded, sent straight to the server."""
+class _Answer:
+    """An answer with its JSON body already encoded, sent straight to the server: the agent
+    API's busiest calls skip building a Response (the security headers are still added,
+    as to every answer)."""
 
-    __slots__ = ("body",)
+    __slots__ = ("body", "status")
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status = status
         self.body = body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -254,7 +264,7 @@ class _JsonAnswer:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(self.body)).encode()),
         ]
-        await send({"type": "http.response.start", "status": HTTP_200_OK, "headers": headers})
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body, "more_body": False})
 
 

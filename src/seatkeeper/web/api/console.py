@@ -8,16 +8,12 @@ the console's script reads them.
 
 from __future__ import annotations
 
-from litestar import Response, Router, post
+from litestar import Router, post
 from litestar.params import FromPath, JSONBody
+from litestar.types import ASGIApp
 
 from seatkeeper.services import seats
-from seatkeeper.web.api.agent import (
-    OpenSessionRequest,
-    SessionOpened,
-    opened,
-    seat,
-)
+from seatkeeper.web.api.agent import OpenSessionRequest, opened, seat
 from seatkeeper.web.deps import PAGE_GUARDS, RuntimeDep, Source
 from seatkeeper.web.errors import AnyRequest
 
@@ -29,7 +25,7 @@ async def console_session(
     source: Source,
     account: FromPath[str],
     data: JSONBody[OpenSessionRequest | None] = None,
-) -> Response[SessionOpened]:
+) -> ASGIApp:
     """Open or join a session for the console, as POST /api/v1/sessions does for a key."""
     door = seats.Claim(console=account)
     return opened(await seat(request, runtime, door, data or OpenSessionRequest(), source))
