@@ -116,3 +116,26 @@ def test_seatkeepers_own_scripts_may_be_cached_but_not_sniffed_nor_framed(
     assert "cache-control" not in response.headers
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_the_opens_answered_as_they_are_encoded_carry_the_security_headers(
+    client: Client, world: World
+) -> None:
+    """An open's 201 and a full pool's 409 are sent without a Response object (the agent
+    API's busiest answers): they still carry every security header, and the 409 is the
+    error body every refusal has."""
+    answers = [client.post("/api/v1/sessions", json={}, headers=bearer(world.app_key))]
+    while answers[-1].status_code == 201:
+        answers.append(client.post("/api/v1/sessions", json={}, headers=bearer(world.app_key)))
+    refused = answers[-1]
+    assert [a.status_code for a in answers] == [201, 201, 201, 409]  # acme has 3 licenses
+    assert refused.json() == {
+        "error": {
+            "code": "license_limit_reached",
+            "message": "All 3 licenses are in use. Try again when an agent logs out, "
+            "or ask your administrator to free a session.",
+        }
+    }
+    for answer in answers:
+        assert answer.headers["content-type"] == "application/json"
+        assert_secured(answer)
