@@ -118,8 +118,8 @@ def _accounts_of(
             door = (request.key_hash, request.console)
             if door not in doors:
                 doors[door] = _door_account(conn, door, now)
-            opened = doors[door]
-            place = opened if isinstance(opened, DomainError) else opened.id
+            account = doors[door]
+            place = account if isinstance(account, DomainError) else account.id
         if isinstance(place, DomainError):
             answers[i] = place
         else:
