@@ -35,20 +35,23 @@ def test_each_task_has_its_own_setting_and_the_sweep_keeps_its_meaning(
 ) -> None:
     for name in SETTINGS:
         monkeypatch.delenv(f"SEATKEEPER_{name}_SECONDS", raising=False)
-    # As before: alerts and usage days go with the sweep unless told otherwise.
+    # Usage days go with the sweep unless told otherwise; alerts every second (an alert
+    # clears within a second of use falling as sessions time out), or with a faster sweep.
     assert intervals(Settings()) == {
         "sweep": 30,
-        "capacity alerts": 30,
+        "capacity alerts": 1,
         "usage days": 30,
         "report days": 30,
         "webhooks": 1,
         "retention": 3600,
         "statistics": 3600,
     }
+    monkeypatch.setenv("SEATKEEPER_SWEEP_SECONDS", "0.5")
+    assert intervals(Settings())["capacity alerts"] == 0.5
     monkeypatch.setenv("SEATKEEPER_SWEEP_SECONDS", "5")
     assert intervals(Settings()) == {
         "sweep": 5,
-        "capacity alerts": 5,
+        "capacity alerts": 1,
         "usage days": 5,
         "report days": 5,
         "webhooks": 1,

@@ -38,8 +38,9 @@ class Settings(BaseSettings):
     alert_seconds: float | None = Field(
         None,
         ge=0,
-        description="How often each instance clears (or raises) capacity alerts as use moves "
-        "(0: never; default: with the sweep, every sweep_seconds).",
+        description="How often each instance clears the capacity alerts that use has fallen "
+        "back from as sessions time out (0: never; default: every second, unless the sweep "
+        "is more often or off).",
     )
     warm_seconds: float | None = Field(
         None,

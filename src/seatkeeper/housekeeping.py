@@ -1,8 +1,7 @@
 """The periodic tasks every instance runs, each at the interval of its own setting.
 
 Every instance may run them at the same moment: each task takes the locks it needs.
-Tasks at one interval run one after the other, in the order `tasks` gives, so that the
-capacity alerts see the sessions the sweep has just ended.
+Tasks at one interval run one after the other, in the order `tasks` gives.
 """
 
 from __future__ import annotations
@@ -24,6 +23,9 @@ from seatkeeper.services import alerts, expiry, history, keeping, retention, web
 from seatkeeper.storage.db import Database
 
 log = logging.getLogger("seatkeeper.housekeeping")
+
+
+ALERT_SECONDS = 1.0  # how often capacity alerts are evaluated, unless told
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,9 @@ def tasks(settings: Settings) -> list[Task]:
         ),
         Task(
             "capacity alerts",
-            _or(settings.alert_seconds, sweep),
+            # A second unless told: an alert clears within a second of use falling back as
+            # sessions time out. Off with the sweep, as before.
+            _or(settings.alert_seconds, min(ALERT_SECONDS, sweep)),
             alerts.evaluate,
             "Evaluating capacity alerts failed; it will run again",
         ),

@@ -30,6 +30,14 @@ def cleared_at(level: int, licenses: int) -> int:
     return raised_at(level, licenses) - max(1, ceil(licenses * MARGIN_PERCENT / 100))
 
 
+def may_clear(levels: Iterable[int], licenses: int, before: int, after: int) -> bool:
+    """Whether use falling from `before` sessions to `after` crosses a level's clearing
+    point. Only then can an alert clear: an active alert's point is below the sessions not
+    yet ended (a check clears it otherwise), and every fall that crosses a point checks (a
+    timeout recorded by a call for its session is left to the periodic evaluation)."""
+    return any(after <= cleared_at(lv, licenses) < before for lv in levels)
+
+
 def changes(
     levels: Iterable[int], active: Iterable[int], in_use: int, licenses: int
 ) -> tuple[list[int], list[int]]:

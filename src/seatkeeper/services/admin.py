@@ -65,7 +65,7 @@ def terminate_sessions(
         found = sessions.sessions_by_id(conn, account.id, wanted, lock=True)
         # Read under both locks: no call for these sessions can land after `now`.
         now = clock.now()
-        sessions.expire_overdue_sessions(conn, now, account_id=account.id)
+        overdue = sessions.expire_overdue_sessions(conn, now, account_id=account.id)
         was_open = audit.what_was_open(
             conn, [s for s in wanted if s in found and found[s].ended_at is None]
         )
@@ -85,6 +85,8 @@ def terminate_sessions(
             source=source,
             sessions={s: was_open[s] for s in terminated},
         )
+        if terminated or overdue:
+            alerts.settle(conn, account.id, now)
     done = set(terminated)
     return Termination(
         terminated=terminated,

@@ -39,25 +39,48 @@ def claimed(conn: Connection, account: Account, in_use: int, now: datetime) -> N
         check(conn, account, in_use, now)
 
 
+def released(conn: Connection, account: Account, before: int, after: int, now: datetime) -> None:
+    """Logouts took use from `before` sessions (counting those not yet ended) to `after`:
+    clear what it fell below. Unless it crossed a level's clearing point no alert can
+    clear, and it reads nothing (logouts are as frequent as claims)."""
+    if rules.may_clear(account.alert_levels, account.licenses, before, after):
+        check(conn, account, after, now)
+
+
+def settle(conn: Connection, account_id: int, now: datetime) -> bool:
+    """Sessions ended (terminated, timed out, signed out): bring the account's alerts up to
+    date with its use now, counted (hold its lock). True if any changed."""
+    account = accounts.account_by_id(conn, account_id)
+    return check(conn, account, sessions.count_open_sessions(conn, account_id, now), now)
+
+
 def evaluate(db: Database, now: datetime) -> int:
-    """Bring every account's alerts up to date with its use now (as use falls, or levels
-    and licenses change); returns how many accounts changed. One read finds them."""
+    """Clear the alerts whose accounts' use has fallen back, as their sessions time out
+    unnoticed; returns how many accounts changed. The timed-out sessions are ended in the
+    transaction that clears. With no alert active it is one small read, so every instance
+    runs it every second (claims, logouts and terminations clear in their own transaction)."""
     with db.read() as conn:
-        use = sessions.license_use(conn, now)
         raised = stored.active_by_account(conn)
-        by_id = {a.id: a for a in accounts.all_accounts(conn)}
+        due = [
+            account_id
+            for account_id, levels in raised.items()
+            if _fallen(conn, account_id, levels, now)
+        ]
     changed = 0
-    for account_id, _, in_use, licenses in use:
-        account = by_id[account_id]
-        todo = rules.changes(account.alert_levels, raised.get(account_id, ()), in_use, licenses)
-        if not (todo[0] or todo[1]):
-            continue
+    for account_id in due:
         with db.write() as conn:
             if not accounts.try_lock_account(conn, account_id):
-                continue  # a claim holds it, and checks the alerts itself
-            locked = accounts.account_by_id(conn, account_id)
-            changed += check(conn, locked, sessions.count_open_sessions(conn, account_id, now), now)
+                continue  # a claim, a logout or a sweep holds it, and checks the alerts itself
+            sessions.expire_overdue_sessions(conn, now, account_id=account_id)
+            changed += settle(conn, account_id, now)
     return changed
+
+
+def _fallen(conn: Connection, account_id: int, levels: set[int], now: datetime) -> bool:
+    """Whether the account's use now clears one of these active levels (or one no longer wanted)."""
+    account = accounts.account_by_id(conn, account_id)
+    in_use = sessions.count_open_sessions(conn, account_id, now)
+    return bool(rules.changes(account.alert_levels, levels, in_use, account.licenses)[1])
 
 
 def recent(conn: Connection, account: Account, now: datetime) -> list[Alert]:

@@ -171,6 +171,7 @@ class _Turn:
     now: datetime = field(init=False)
     in_use: int = 0
     peak: int = 0
+    unended: int = 0  # sessions not ended when the turn began, the overdue ones too
     held: dict[int, AgentSession] = field(default_factory=dict)  # an agent's open session
     ended: set[UUID] = field(default_factory=set)
     opened: list[AgentSession] = field(default_factory=list)
@@ -202,6 +203,7 @@ class _Turn:
         self.now = self.clock.now()
         self.in_use, overdue = sessions.seat_use(conn, account_id, self.now)
         self.peak = self.in_use
+        self.unended = self.in_use + overdue
         if overdue:
             sessions.expire_overdue_sessions(conn, self.now, account_id=account_id)
         agents = {r.user.id for _, r, _ in items if isinstance(r, Claim) and r.user is not None}
@@ -302,3 +304,4 @@ class _Turn:
         users.record_logins(conn, sorted(self.logins), now)
         if self.opened:
             alerts.claimed(conn, account, self.peak, now)
+        alerts.released(conn, account, max(self.peak, self.unended), self.in_use, now)

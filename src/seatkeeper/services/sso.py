@@ -30,6 +30,7 @@ from seatkeeper.domain.errors import (
 )
 from seatkeeper.domain.model import Account, EndReason, Role, User
 from seatkeeper.domain.sso import ProviderSettings, role_of, username_of
+from seatkeeper.services import alerts
 from seatkeeper.services.access import Actor, Operator, audited, authorize
 from seatkeeper.services.outbound import resolve_with_system
 from seatkeeper.services.providers import Providers
@@ -404,6 +405,7 @@ def back_channel_logout(
             session = sessions.open_session_of_user(conn, account.id, user.id)
             if session is not None:
                 sessions.end_session(conn, session.id, at=now, reason=EndReason.LOGOUT)
+                alerts.settle(conn, account.id, now)
             audited(
                 conn, account.id, "signed_out_by_provider", by, at=now,
                 username=user.username, logins_ended=logins, session_ended=session is not None,

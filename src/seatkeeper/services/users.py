@@ -16,6 +16,7 @@ from seatkeeper.domain import roles, validation
 from seatkeeper.domain.errors import Conflict, InvalidInput, NotAllowed, UserNotFound
 from seatkeeper.domain.errors import PasswordLinkInvalid as LinkInvalid
 from seatkeeper.domain.model import Account, EndReason, Role, User, UserRow
+from seatkeeper.services import alerts
 from seatkeeper.services.access import Actor, actor_id, audited, authorize
 from seatkeeper.services.secrets import Passwords, new_token, token_hash
 from seatkeeper.storage import accounts, sessions
@@ -187,6 +188,7 @@ def _set_enabled(
         by = actor_id(actor)
         if session is not None:
             sessions.end_session(conn, session.id, at=now, reason=EndReason.DISABLED, by=by)
+            alerts.settle(conn, account.id, now)
     stored_users.set_disabled(conn, target.id, None if enabled else now)
     name = target.username
     if enabled:

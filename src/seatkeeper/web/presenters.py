@@ -347,11 +347,12 @@ class CapacityAlert:
     def active(self) -> bool:
         return self.cleared_at is None
 
-    @property
-    def banner(self) -> str:
+    def banner(self, in_use: int, licenses: int) -> str:
+        """What the page says of it, beside the use now (the Current figure's)."""
         return (
-            f"Capacity alert: {self.level}% of the licenses in use since "
-            f"{self.raised_at:%H:%M %a %d %b} ({self.raised_in_use} of {self.licenses})."
+            f"Capacity alert: {self.level}% level reached at {self.raised_at:%H:%M %a %d %b} "
+            f"({self.raised_in_use} of {self.licenses} licenses); "
+            f"{in_use} of {licenses} in use now."
         )
 
 
@@ -366,12 +367,13 @@ def capacity_alert(alert: Alert, account: Account) -> CapacityAlert:
     )
 
 
-def alert_banners(alerts: Sequence[Alert], account: Account) -> list[str]:
-    """The banner for the highest active capacity alert (the others are below it); none when
-    no alert is active."""
+def alert_banners(alerts: Sequence[Alert], account: Account, in_use: int) -> list[str]:
+    """The banner for the highest active capacity alert (the others are below it), with the
+    `in_use` sessions now; none when no alert is active."""
     if not alerts:
         return []
-    return [capacity_alert(max(alerts, key=lambda a: a.level), account).banner]
+    highest = capacity_alert(max(alerts, key=lambda a: a.level), account)
+    return [highest.banner(in_use, account.licenses)]
 
 
 # --- application keys and user tokens ---------------------------------------------------

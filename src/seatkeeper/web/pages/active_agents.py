@@ -53,7 +53,7 @@ def _panel(
         "account": page.grid.account,
         **views.usage_context(found, now=now, kept=kept, error=error),
         "grid": views.grid(page.grid, view=view),
-        "alerts": shown.alert_banners(page.alerts, page.grid.account),
+        "alerts": shown.alert_banners(page.alerts, page.grid.account, page.report.current),
     }
 
 
