@@ -257,6 +257,14 @@ capacity_alerts = Table(
     Column("cleared_at", UTCDateTime),
     Column("cleared_in_use", Integer),
     Index("ix_capacity_alerts_account", "account_id", "raised_at"),
+    # The active ones, which the periodic evaluation looks for every second.
+    Index(
+        "ix_capacity_alerts_active",
+        "account_id",
+        "level",
+        sqlite_where=text("cleared_at IS NULL"),
+        postgresql_where=text("cleared_at IS NULL"),
+    ),
 )
 
 # Where an account's capacity alerts are sent. The secret signs each delivery, so it is
