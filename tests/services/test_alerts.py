@@ -17,11 +17,12 @@ from seatkeeper.domain.model import SettingsChange
 from seatkeeper.services import admin, alerts, expiry, seats
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.settings import change_settings
+from seatkeeper.services.users import change_user
 from seatkeeper.storage import alerts as stored
 from seatkeeper.storage import sessions
 from seatkeeper.storage.db import Database
 from tests.conftest import World, new_admin
-from tests.services.test_seats import guest, release
+from tests.services.test_seats import agent, guest, release
 
 
 def active(db: Database, world: World) -> dict[int, Alert]:
@@ -113,6 +114,15 @@ def test_a_termination_that_takes_use_below_the_margin_clears_the_alerts_at_once
     admin.terminate_sessions(db, boss, "acme", [s.session.id for s in held[1:]], clock=clock)
     assert active(db, world) == {}
     assert {a.cleared_in_use for a in all_alerts(db, world, clock.now())} == {2, 0}
+
+
+def test_disabling_an_agent_whose_session_ends_clears_the_alerts_at_once(
+    db: Database, world: World, clock: FrozenClock
+) -> None:
+    seats.decide(db, clock, [agent(db, world, "bob"), guest(world), guest(world)])
+    assert sorted(active(db, world)) == [90, 100]
+    change_user(db, OPERATOR, "acme", "bob", enabled=False, now=clock.now())
+    assert active(db, world) == {}
 
 
 def test_the_sweep_clears_the_alerts_of_the_sessions_it_times_out(

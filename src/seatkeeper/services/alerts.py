@@ -70,7 +70,7 @@ def evaluate(db: Database, now: datetime) -> int:
     for account_id in due:
         with db.write() as conn:
             if not accounts.try_lock_account(conn, account_id):
-                continue  # a claim, a logout or a sweep holds it, and checks the alerts itself
+                continue  # a claim, logout or sweep holds it: the next evaluation is a second away
             sessions.expire_overdue_sessions(conn, now, account_id=account_id)
             changed += settle(conn, account_id, now)
     return changed
