@@ -255,7 +255,10 @@
   });
 
   dialog.addEventListener("close", function () {
-    if (dialog.returnValue !== "terminate") return;
+    if (dialog.returnValue !== "terminate") {
+      terminateButton.focus();  // where the keyboard was before it asked
+      return;
+    }
     var ids = Array.from(selected);
     fetch("/api/v1/accounts/" + encodeURIComponent(account) + "/active-sessions/terminate", {
       method: "POST",
