@@ -1,5 +1,5 @@
-"""What the Active Agents page says: after a termination (and for how long), and in its
-live region as the grid changes (never moving the focus).
+"""What the Active Agents page says: after a termination (and for how long), in its live
+region as the grid changes (never moving the focus), and the grid's download line.
 
 acme has 3 licenses; sessions are opened over HTTP as Agent Applications open them.
 """
@@ -117,6 +117,36 @@ def test_sessions_that_had_already_ended_are_not_told_as_a_success(
     assert status.evaluate(washed) != warning
     assert agents.active_ids() == set()
     assert agents.heartbeat(dave).status_code == 410
+
+
+def test_the_download_line_shows_only_when_there_is_something_to_download(
+    page: Page, live_server: str, world: World, agents: Agents, go_live: Callable[[], None]
+) -> None:
+    open_active_agents(page, live_server)
+    downloads = page.get_by_test_id("grid-downloads")
+    expect(page.get_by_test_id("grid-empty")).to_be_visible()
+    expect(downloads).to_be_hidden()
+    go_live()
+
+    alice = agents.open("alice")
+    expect(page.get_by_test_id("cell-agent")).to_have_text(["alice"])
+    expect(downloads).to_be_visible()
+    expect(page.get_by_test_id("grid-csv")).to_be_visible()
+    expect(page.get_by_test_id("grid-json")).to_be_visible()
+
+    agents.log_out(alice)
+    expect(page.get_by_test_id("grid-empty")).to_be_visible()
+    expect(downloads).to_be_hidden()
+
+    # A search that matches nobody has nothing to download either.
+    agents.open("bob")
+    expect(page.get_by_test_id("cell-agent")).to_have_text(["bob"])
+    page.get_by_test_id("grid-search").fill("nobody")
+    expect(page.get_by_test_id("grid-no-match")).to_be_visible()
+    expect(downloads).to_be_hidden()
+    page.get_by_test_id("grid-search").fill("bo")
+    expect(page.get_by_test_id("cell-agent")).to_have_text(["bob"])
+    expect(downloads).to_be_visible()
 
 
 def test_live_changes_are_announced_politely_and_leave_the_focus_where_it_was(
