@@ -49,12 +49,29 @@ def _panel(
     kept |= ({"q": view.search} if view.search else {}) | (
         {"page": str(view.page)} if view.page != 1 else {}
     )
+    grid = views.grid(page.grid, view=view)
     return {
         "account": page.grid.account,
         **views.usage_context(found, now=now, kept=kept, error=error),
-        "grid": views.grid(page.grid, view=view),
+        "grid": grid,
+        "connected": connected(grid),
         "alerts": shown.alert_banners(page.alerts, page.grid.account, page.report.current),
     }
+
+
+def connected(grid: views.Grid) -> str:
+    """How many agents the grid holds, in a sentence the page's live region says when it
+    changes."""
+    if grid.search and not grid.total:
+        return f"No connected agent matches “{grid.search}”."
+    if not grid.total:
+        return "There are currently no Agents connected."
+    one = grid.total == 1 and grid.exact
+    count = f"{'' if grid.exact else 'More than '}{grid.total:,} "
+    if grid.search:
+        agents = "connected agent matches" if one else "connected agents match"
+        return f"{count}{agents} “{grid.search}”."
+    return f"{count}{'agent' if one else 'agents'} connected."
 
 
 def _view(sort: str | None, order: str | None, q: str | None, page: int) -> GridView:

@@ -22,10 +22,15 @@
   var timer = null;
   var loading = null;
   var again = false;
+  var started = 0;  // refreshes started so far
+  // A termination's message stays until the grid changes after it: `after` is the number of
+  // refreshes started before it was said, `grid` the first grid fetched since.
+  var told = null;
 
   var usage = document.getElementById("usage");
   var grid = document.getElementById("grid");
   var status = document.getElementById("status");
+  var connected = document.getElementById("connected");
   var terminateButton = document.getElementById("terminate");
   var refreshButton = document.getElementById("refresh");
   var autoRefresh = document.getElementById("auto-refresh");
@@ -36,9 +41,34 @@
     return Array.prototype.slice.call(grid.querySelectorAll('input[data-testid="select-row"]'));
   }
 
-  function say(message, isError) {
+  // kind: "ok", "warning" (done, but not all as asked), "error", or "" (nothing said).
+  function say(message, kind) {
     status.textContent = message;
-    status.classList.toggle("error", Boolean(isError));
+    ["ok", "warning", "error"].forEach(function (each) {
+      status.classList.toggle(each, each === kind);
+    });
+  }
+
+  function tell(message, kind) {
+    say(message, kind);
+    told = { after: started, grid: null };
+  }
+
+  // After a refresh that succeeded: a refresh's error goes, a termination's message once
+  // the grid has changed since the grid that came after it.
+  function settleStatus(number, html) {
+    if (told && number > told.after) {
+      if (told.grid === null) told.grid = html;
+      else if (told.grid !== html) told = null;
+    }
+    if (!told && status.textContent) say("", "");
+  }
+
+  // The live region says how many agents are connected whenever that changes.
+  function announce() {
+    var table = grid.querySelector("table");
+    var sentence = table ? table.dataset.connected : "";
+    if (sentence && connected.textContent !== sentence) connected.textContent = sentence;
   }
 
   function errorOf(response) {
@@ -66,7 +96,12 @@
     if (!element || !root.contains(element)) return null;
     // A row's checkbox is told by its value (the session); a date being typed is not.
     var value = element.type === "checkbox" ? element.value : "";
-    return { testid: element.dataset.testid, value: value, date: element.dataset.date };
+    return {
+      testid: element.dataset.testid,
+      value: value,
+      date: element.dataset.date,
+      row: rows().indexOf(element),
+    };
   }
 
   function restoreFocus(key) {
@@ -75,6 +110,11 @@
     if (key.value) selector += '[value="' + key.value + '"]';
     if (key.date) selector += '[data-date="' + key.date + '"]';
     var target = root.querySelector(selector);
+    if (!target && key.row >= 0) {
+      // Its session is gone from this page: the row now in its place, else Refresh.
+      var boxes = rows();
+      target = boxes[Math.min(key.row, boxes.length - 1)] || refreshButton;
+    }
     if (target) target.focus({ preventScroll: true });
   }
 
@@ -118,6 +158,7 @@
     var scrollX = window.scrollX, scrollY = window.scrollY;
     var gridTop = grid.scrollTop, gridLeft = grid.scrollLeft;
     var focused = focusKey(document.activeElement);
+    var number = ++started;
     loading = fetch(fragmentsUrl(), { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (response) {
         if (response.redirected && new URL(response.url).pathname === "/login") {
@@ -132,16 +173,21 @@
           var typed = typedDates();
           usage.replaceChildren(doc.getElementById("usage-fragment").content.cloneNode(true));
           restoreDates(typed);
-          grid.replaceChildren(doc.getElementById("grid-fragment").content.cloneNode(true));
+          var fragment = doc.getElementById("grid-fragment");
+          grid.replaceChildren(fragment.content.cloneNode(true));
           syncSelection();
           grid.scrollTop = gridTop;
           grid.scrollLeft = gridLeft;
           window.scrollTo(scrollX, scrollY);
           restoreFocus(focused);
-          if (status.classList.contains("error")) say("", false);
+          announce();
+          settleStatus(number, fragment.innerHTML);
         });
       })
-      .catch(function (error) { say("Could not refresh: " + error.message, true); })
+      .catch(function (error) {
+        told = null;
+        say("Could not refresh: " + error.message, "error");
+      })
       .finally(function () {
         loading = null;
         if (again) {
@@ -255,7 +301,10 @@
   });
 
   dialog.addEventListener("close", function () {
-    if (dialog.returnValue !== "terminate") return;
+    if (dialog.returnValue !== "terminate") {
+      terminateButton.focus();  // where the keyboard was before it asked
+      return;
+    }
     var ids = Array.from(selected);
     fetch("/api/v1/accounts/" + encodeURIComponent(account) + "/active-sessions/terminate", {
       method: "POST",
@@ -267,19 +316,21 @@
         function (response) {
           if (!response.ok) {
             return errorOf(response).then(function (message) {
-              say("Nothing was terminated: " + message, true);
+              tell("Nothing was terminated: " + message, "error");
             });
           }
           return response.json().then(function (body) {
             ids.forEach(function (id) { selected.delete(id); });
-            say(body.message, false);
+            // Any the grid showed open that had ended meanwhile: not quite what was asked.
+            var asked = body.already_ended.length + body.not_found.length === 0;
+            tell(body.message, asked ? "ok" : "warning");
             return refresh();
           });
         },
         function () {
           // The request may or may not have reached the server: the grid will tell.
-          say("The connection failed, so whether the sessions were terminated is not known: " +
-              "the grid below shows what is open now.", true);
+          tell("The connection failed, so whether the sessions were terminated is not known: " +
+               "the grid below shows what is open now.", "error");
           return refresh();
         }
       )
