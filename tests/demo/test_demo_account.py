@@ -67,7 +67,7 @@ def test_the_demo_says_its_token_is_new_at_each_run(
     printed = capsys.readouterr().out
     assert f"Admin API token    {demo.admin_token}\n" in printed
     assert "(a new one at each run: the previous run's no longer works)" in printed
-    assert "alerts at 80% and 100% of the licenses" in printed
+    assert "  Capacity alerts    at 80% and 100% of the licenses\n" in printed
 
 
 def last_logins(page: str) -> dict[str, str]:

@@ -236,7 +236,8 @@ def _announce(
         f"  Agent console      {base_url}/console/{account.slug}",
         f"  API docs           {base_url}/docs",
         f"  Account            {account.slug} ({account.name}): {account.licenses} licenses, "
-        f"{account.time_zone}, {timeout} timeout, alerts at {levels} of the licenses",
+        f"{account.time_zone}, {timeout} timeout",
+        f"  Capacity alerts    at {levels} of the licenses",
         f"  Admin login        account {account.slug}, user {ADMIN_USERNAME}, "
         f"password {ADMIN_PASSWORD}",
         f"  Agent logins       {', '.join(FREE_AGENTS)} (password {AGENT_PASSWORD}): "
