@@ -37,8 +37,9 @@ def read_keys(stream: TextIO, simulation: Simulation) -> None:
 
 
 @contextmanager
-def pause_controls(simulation: Simulation, stdin: TextIO = sys.stdin) -> Iterator[str]:
+def pause_controls(simulation: Simulation, stdin: TextIO | None = None) -> Iterator[str]:
     """Toggle the agents on SIGUSR1, and on `p` when stdin is a terminal; yields how, in words."""
+    stdin = stdin or sys.stdin  # read at the call: it may have been replaced since import
     previous = signal.signal(signal.SIGUSR1, lambda _signum, _frame: toggle(simulation))
     how = f"kill -USR1 {os.getpid()}"
     saved = None
