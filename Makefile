@@ -22,16 +22,26 @@ test: $(VENV)/.test tests/oidc/node_modules/.installed
 bench: $(VENV)/.test
 	$(BIN)/python -m bench $(ARGS)
 
+# Each step says what it does; pip runs with -qq, which keeps its errors and drops the
+# warnings some machines' pip configuration prints on every install.
+PIP := $(BIN)/python -m pip install -qq
+
 $(BIN)/python:
+	@echo "Creating the virtual environment in $(VENV) ..."
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "Upgrading pip in $(VENV) (a few seconds) ..."
+	$(PIP) --upgrade pip
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	@echo "Installing seatkeeper and its dependencies into $(VENV) (about a minute the first time) ..."
+	$(PIP) -e .
+	@echo "Installed seatkeeper."
 	touch $@
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@echo "Installing seatkeeper with its test and lint tools into $(VENV) (about two minutes the first time) ..."
+	$(PIP) -e '.[test]'
+	@echo "Installed seatkeeper and its test tools."
 	touch $@ $(VENV)/.runtime
 
 # The real OpenID Provider the single sign-on tests run (test-only JavaScript, from the

@@ -22,7 +22,7 @@ from seatkeeper.demo.account import (
     backfill_history,
     provision,
 )
-from seatkeeper.demo.history import DEMO_AGENTS
+from seatkeeper.demo.history import DEMO_AGENTS, SIMULATED_AGENTS
 from seatkeeper.demo.runner import crowd, run_demo
 from seatkeeper.demo.simulation import Simulation
 from seatkeeper.domain.errors import InvalidToken
@@ -146,11 +146,11 @@ def test_provisioning_again_reuses_the_account_and_replaces_its_keys(
 
 
 def test_the_live_crowd_is_mostly_named_agents() -> None:
-    assert crowd(12) == (list(DEMO_AGENTS[:9]), 3)
-    assert crowd(1) == (list(DEMO_AGENTS[:1]), 0)
+    assert crowd(12) == (list(SIMULATED_AGENTS[:9]), 3)
+    assert crowd(1) == (list(SIMULATED_AGENTS[:1]), 0)
     assert crowd(0) == ([], 0)
     named, guests = crowd(40)
-    assert named == list(DEMO_AGENTS) and guests == 28
+    assert named == list(SIMULATED_AGENTS) and guests == 28
 
 
 def test_a_busy_port_is_refused_clearly(settings: Settings) -> None:
@@ -206,7 +206,9 @@ def test_simulated_agents_work_and_log_out(
 def test_the_demo_names_every_page_a_newcomer_opens(
     demo: DemoAccount, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    runner._announce(demo, base_url="http://127.0.0.1:8000", named=9, guests=3)
+    runner._announce(
+        demo, base_url="http://127.0.0.1:8000", named=SIMULATED_AGENTS[:9], guests=3, pause="p"
+    )
     printed = capsys.readouterr().out
     base = f"http://127.0.0.1:8000/accounts/{demo.account.slug}"
     for page in ("active-agents", "usage-report?period=12m", "holders", "recently-ended"):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from seatkeeper.demo.account import DEMO_ALERT_LEVELS
 from seatkeeper.demo.history import (
     DEMO_AGENTS,
     FLOWS,
@@ -18,6 +19,7 @@ from seatkeeper.demo.history import (
     generate_history,
     through_pool,
 )
+from seatkeeper.domain.alerts import raised_at
 from seatkeeper.domain.model import EndReason
 from seatkeeper.domain.usage import Interval, report_from_intervals, window_days
 
@@ -89,6 +91,13 @@ def test_weekdays_are_busy_and_weekends_quiet(history: History) -> None:
     assert min(weekends) >= 1 and max(weekends) <= 8
     assert min(weekdays) >= 12
     assert max(peaks[day] for day in history.over_demand_days) == LICENSES
+
+
+def test_most_ordinary_days_stay_below_the_demo_alert_level(history: History) -> None:
+    first = raised_at(min(DEMO_ALERT_LEVELS), LICENSES)  # 20 of 25 licenses
+    peaks = daily_peaks(history)
+    ordinary = [p for day, p in peaks.items() if day not in history.over_demand_days]
+    assert sum(p >= first for p in ordinary) <= len(ordinary) // 6
 
 
 def test_a_named_agent_never_holds_two_sessions_at_once(history: History) -> None:

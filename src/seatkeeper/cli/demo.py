@@ -7,6 +7,7 @@ import os
 import click
 
 from seatkeeper.cli.common import Context, pass_context
+from seatkeeper.demo import DEFAULT_AGENTS
 
 
 @click.command()
@@ -15,12 +16,17 @@ from seatkeeper.cli.common import Context, pass_context
 @click.option(
     "--agents",
     type=click.IntRange(0, 200),
-    default=12,
+    default=DEFAULT_AGENTS,
     show_default=True,
     help="Simulated agents working live.",
 )
+@click.option(
+    "--paused",
+    is_flag=True,
+    help="Start with the simulated agents paused (logged out); resume them while it runs.",
+)
 @pass_context
-def demo(context: Context, host: str, port: int, agents: int) -> None:
+def demo(context: Context, host: str, port: int, agents: int, paused: bool) -> None:
     """Run seatkeeper with a demo account, 30 days of history and live simulated agents.
 
     Uses ./seatkeeper-demo.db unless --database-url (or $SEATKEEPER_DATABASE_URL) is given.
@@ -34,4 +40,5 @@ def demo(context: Context, host: str, port: int, agents: int) -> None:
         host=host,
         port=port,
         agents=agents,
+        paused=paused,
     )

@@ -2,49 +2,18 @@
 
 from __future__ import annotations
 
-import copy
-import logging
 import os
-import re
 import socket
-from typing import Any
 
 import click
 
 from seatkeeper.cli.common import Context, pass_context
 from seatkeeper.storage.schema import upgrade
+from seatkeeper.web.logs import log_config
 
 # On stop, requests get this long to finish; then open streams are cut (browsers reconnect
 # to another instance), so that a rolling restart never waits on a page left open.
 GRACEFUL_SECONDS = 5
-# A one-time link's token, should one ever be sent in an address (links put it in the
-# fragment, which browsers keep to themselves; a link from before did not, or one mangled).
-LINK_TOKEN = re.compile(r"sk_pw_[\w-]+")
-
-
-class LinkTokensRedacted(logging.Filter):
-    """Keeps one-time link tokens out of the server's log lines, the access log's included."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                LINK_TOKEN.sub("sk_pw_[redacted]", a) if isinstance(a, str) else a
-                for a in record.args
-            )
-        elif isinstance(record.msg, str):
-            record.msg = LINK_TOKEN.sub("sk_pw_[redacted]", record.msg)
-        return True
-
-
-def log_config() -> dict[str, Any]:
-    """uvicorn's logging, with link tokens redacted from every line it writes."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"links": {"()": f"{__name__}.LinkTokensRedacted"}}
-    for handler in config["handlers"].values():
-        handler["filters"] = ["links"]
-    return config
 
 
 @click.command()
@@ -77,7 +46,7 @@ def serve(
             create_app(settings),
             log_level=settings.log_level,
             proxy_headers=False,  # the app reads them, from the proxies the operator names
-            log_config=log_config(),
+            log_config=log_config(settings.log_level),
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
             **where,
         )
@@ -89,7 +58,7 @@ def serve(
         workers=settings.workers,
         log_level=settings.log_level,
         proxy_headers=False,
-        log_config=log_config(),
+        log_config=log_config(settings.log_level),
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         **where,
     )

@@ -4,3 +4,5 @@
 backfills it, `simulation` runs agents through the Python client, and `runner` is what
 `seatkeeper demo` runs. Only the command line imports this package.
 """
+
+DEFAULT_AGENTS = 12  # the live crowd: below the demo account's first alert level

@@ -19,13 +19,15 @@ from seatkeeper.services.settings import change_settings
 from seatkeeper.services.users import add_user
 from seatkeeper.storage import backfill
 from seatkeeper.storage import usage as stored_usage
+from seatkeeper.storage import users as stored_users
 from seatkeeper.storage.db import Database
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Contact Center"
 DEMO_LICENSES = 25
-# A low first level, so that the dozen simulated agents raise an alert one can see.
-DEMO_ALERT_LEVELS = (40, 90, 100)
+# Levels an admin would set: the first at 80% of the licenses (20 of 25), above what the
+# default crowd of simulated agents holds (12 at most), so an alert means a busy day.
+DEMO_ALERT_LEVELS = (80, 100)
 DEMO_TIME_ZONE = "America/New_York"
 DEMO_TIMEOUT = timedelta(minutes=30)
 ADMIN_USERNAME = "admin"
@@ -198,8 +200,19 @@ def _store(
             for i in past.interactions
         )
     refused = [(None if d.agent is None else ids[d.agent], d.at) for d in history.denials]
+    # Opening a session with a password is a login: the Users page's "Last login" agrees.
+    stored_users.record_past_logins(conn, _latest_starts(sessions))
     return (
         backfill.insert_sessions(conn, sessions, now=now, ended_by=ids.get(ADMIN_USERNAME)),
         backfill.insert_interactions(conn, items),
         backfill.insert_denials(conn, account.id, refused, now=now),
     )
+
+
+def _latest_starts(sessions: list[AgentSession]) -> dict[int, datetime]:
+    """Each agent's latest session start, by user id."""
+    latest: dict[int, datetime] = {}
+    for s in sessions:
+        if s.user_id is not None:
+            latest[s.user_id] = max(s.started_at, latest.get(s.user_id, s.started_at))
+    return latest

@@ -76,7 +76,8 @@ FLOWS: dict[str, tuple[str, ...]] = {
 }
 FLOW_NAMES = tuple(FLOWS)
 
-DEMO_AGENTS = (
+# The live simulation works as these agents (and Guests); all of them have a history.
+SIMULATED_AGENTS = (
     "maria.garcia",
     "james.smith",
     "aisha.khan",
@@ -90,6 +91,10 @@ DEMO_AGENTS = (
     "emma.wilson",
     "lucas.martin",
 )
+# Agents the simulation never uses: a person trying the console logs in as one of these
+# and gets a session of their own, not a simulated agent's.
+FREE_AGENTS = ("ana.silva", "tom.baker", "yuki.tanaka")
+DEMO_AGENTS = (*SIMULATED_AGENTS, *FREE_AGENTS)
 
 # A window needs this many weekdays before a few of them are made over-demanded.
 MIN_WEEKDAYS_FOR_PEAKS = 8
@@ -258,7 +263,9 @@ def _target(licenses: int, *, weekend: bool, over_demand: bool, rng: Random) -> 
     """The day's peak demand: a handful on weekends, above the licenses on busy days."""
     if over_demand:
         return licenses + rng.randint(3, 8)
-    share = rng.uniform(0.08, 0.24) if weekend else rng.uniform(0.6, 0.92)
+    # An ordinary weekday peaks at half to three quarters of the licenses: below the demo's
+    # first alert level (80%); only the over-demand days reach it.
+    share = rng.uniform(0.08, 0.24) if weekend else rng.uniform(0.5, 0.76)
     return min(licenses, max(1, round(licenses * share)))
 
 

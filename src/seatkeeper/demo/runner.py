@@ -7,6 +7,7 @@ import logging
 import signal
 import socket
 import threading
+from collections.abc import Sequence
 from types import FrameType
 
 import click
@@ -23,12 +24,14 @@ from seatkeeper.demo.account import (
     backfill_history,
     provision,
 )
-from seatkeeper.demo.history import DEMO_AGENTS
+from seatkeeper.demo.controls import pause_controls
+from seatkeeper.demo.history import FREE_AGENTS, SIMULATED_AGENTS
 from seatkeeper.demo.simulation import Simulation
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import upgrade
 from seatkeeper.web.app import create_app
+from seatkeeper.web.logs import log_config
 
 STARTUP_SECONDS = 15.0
 SHUTDOWN_SECONDS = 10.0
@@ -36,14 +39,16 @@ SHUTDOWN_SECONDS = 10.0
 clock = SystemClock()
 
 
-def run_demo(settings: Settings, *, host: str, port: int, agents: int) -> None:
+def run_demo(
+    settings: Settings, *, host: str, port: int, agents: int, paused: bool = False
+) -> None:
     """Prepare the demo account and its history, then serve it with live agents until Ctrl-C."""
     listener = _listen(host, port)  # first, so that a busy port is reported before any work
     # `kill` stops the demo as cleanly as Ctrl-C does: agents log out first.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         demo = _prepare(settings)
-        _serve(settings, listener, demo, host=host, port=port, agents=agents)
+        _serve(settings, listener, demo, host=host, port=port, agents=agents, paused=paused)
     except KeyboardInterrupt:
         click.echo("\nInterrupted before the demo started. Goodbye!")
     finally:
@@ -111,6 +116,7 @@ def _serve(
     host: str,
     port: int,
     agents: int,
+    paused: bool,
 ) -> None:
     """Run the server in a thread and the simulated agents beside it until Ctrl-C."""
     server, thread = _start_server(settings, listener, host=host, port=port)
@@ -123,12 +129,16 @@ def _serve(
         demo.application_key,
         agents=[(username, AGENT_PASSWORD) for username in named],
         guests=guests,
+        paused=paused,
     )
     try:
         simulation.start()
-        _announce(demo, base_url=base_url, named=len(named), guests=guests)
-        while thread.is_alive():
-            thread.join(0.5)
+        with pause_controls(simulation) as how:
+            _announce(demo, base_url=base_url, named=named, guests=guests, pause=how)
+            if paused:
+                click.echo("The simulated agents start paused.")
+            while thread.is_alive():
+                thread.join(0.5)
     except KeyboardInterrupt:
         _shutdown(simulation, server, thread)
         return
@@ -145,7 +155,8 @@ def _start_server(
             create_app(settings),
             host=host,
             port=port,
-            log_level="warning",
+            log_level="warning",  # uvicorn's: no line per request in the demo's console
+            log_config=log_config("info"),
             proxy_headers=False,  # the app reads them, from the proxies the operator names
             timeout_graceful_shutdown=2,
         )
@@ -164,9 +175,9 @@ def _start_server(
 
 
 def crowd(agents: int) -> tuple[list[str], int]:
-    """The live crowd: mostly logged-in demo agents, about a quarter Guests."""
-    named = min(agents - agents // 4, len(DEMO_AGENTS))
-    return list(DEMO_AGENTS[:named]), agents - named
+    """The live crowd: mostly logged-in simulated agents, about a quarter Guests."""
+    named = min(agents - agents // 4, len(SIMULATED_AGENTS))
+    return list(SIMULATED_AGENTS[:named]), agents - named
 
 
 def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
@@ -206,11 +217,14 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _announce(demo: DemoAccount, *, base_url: str, named: int, guests: int) -> None:
+def _announce(
+    demo: DemoAccount, *, base_url: str, named: Sequence[str], guests: int, pause: str
+) -> None:
     account = demo.account
     api = f"{base_url}/api/v1/accounts/{account.slug}"
     auth = f"-H 'Authorization: Bearer {demo.admin_token}'"
     timeout = f"{account.session_timeout.total_seconds() / 60:g} min"
+    levels = " and ".join(f"{level}%" for level in account.alert_levels)
     lines = [
         "",
         "seatkeeper demo is running.",
@@ -223,12 +237,16 @@ def _announce(demo: DemoAccount, *, base_url: str, named: int, guests: int) -> N
         f"  API docs           {base_url}/docs",
         f"  Account            {account.slug} ({account.name}): {account.licenses} licenses, "
         f"{account.time_zone}, {timeout} timeout",
+        f"  Capacity alerts    at {levels} of the licenses",
         f"  Admin login        account {account.slug}, user {ADMIN_USERNAME}, "
         f"password {ADMIN_PASSWORD}",
-        f"  Agent logins       {', '.join(DEMO_AGENTS[:3])}, ... (password {AGENT_PASSWORD})",
+        f"  Agent logins       {', '.join(FREE_AGENTS)} (password {AGENT_PASSWORD}): "
+        "the simulation never uses them",
         f"  Admin API token    {demo.admin_token}",
-        f"  Application key    {demo.application_key}",
-        f"  Simulated agents   {named} logged in, {guests} Guest{'' if guests == 1 else 's'}",
+        "                     (a new one at each run: the previous run's no longer works)",
+        f"  Application key    {demo.application_key} (likewise)",
+        f"  Simulated agents   {_simulated(named, guests)}",
+        f"                     to pause or resume them: {pause}",
         "",
         "Try:",
         f"  curl {auth} {api}/active-sessions",
@@ -238,3 +256,9 @@ def _announce(demo: DemoAccount, *, base_url: str, named: int, guests: int) -> N
         "Press Ctrl-C to stop.",
     ]
     click.echo("\n".join(lines))
+
+
+def _simulated(named: Sequence[str], guests: int) -> str:
+    """Who the simulated agents are, in words."""
+    people = [*named, *([f"{guests} Guest{'' if guests == 1 else 's'}"] if guests else [])]
+    return ", ".join(people) or "none"

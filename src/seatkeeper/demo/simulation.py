@@ -44,6 +44,7 @@ class SimulationStats:
     logouts: int = 0
     license_refusals: int = 0
     sessions_ended_by_server: int = 0
+    slow_answers: int = 0
     errors: int = 0
 
 
@@ -59,6 +60,7 @@ class Simulation:
         guests: int,
         seed: int | None = None,
         speed: float = 1.0,
+        paused: bool = False,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -66,6 +68,16 @@ class Simulation:
         self.application_key = application_key
         self.speed = speed
         self.stopping = threading.Event()
+        # Set while the agents work; cleared by pause() (and set again by stop(), to let
+        # the parked agents finish).
+        self.working = threading.Event()
+        # Set on pause() or stop(): it cuts every agent's wait short.
+        self.interrupted = threading.Event()
+        if paused:
+            self.interrupted.set()
+        else:
+            self.working.set()
+        self._parked = 0
         self._lock = threading.Lock()
         self._stats = SimulationStats()
         seeds = _rng(seed)
@@ -87,12 +99,46 @@ class Simulation:
     def stop(self, timeout: float = 5.0) -> None:
         """Log every agent out and wait (up to `timeout` seconds) for their threads."""
         self.stopping.set()
+        self.interrupted.set()
+        self.working.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         alive = sum(t.is_alive() for t in self._threads)
         if alive:
             log.warning("%d simulated agents did not stop in %.0f s", alive, timeout)
+
+    @property
+    def paused(self) -> bool:
+        """Whether the agents are told to stay logged out."""
+        return not self.working.is_set()
+
+    @property
+    def parked(self) -> int:
+        """How many agents are logged out and waiting to be resumed."""
+        with self._lock:
+            return self._parked
+
+    def pause(self) -> None:
+        """Every agent logs out and opens nothing until resume()."""
+        self.working.clear()
+        self.interrupted.set()
+
+    def resume(self) -> None:
+        """The agents log in and work again."""
+        if not self.stopping.is_set():
+            self.interrupted.clear()
+            self.working.set()
+
+    def park(self) -> None:
+        """Wait, logged out, until the agents are resumed or the simulation stops."""
+        with self._lock:
+            self._parked += 1
+        try:
+            self.working.wait()
+        finally:
+            with self._lock:
+                self._parked -= 1
 
     @property
     def stats(self) -> SimulationStats:
@@ -125,14 +171,19 @@ class _Agent:
         client = Client(self.sim.base_url, self.sim.application_key, timeout=HTTP_TIMEOUT_SECONDS)
         try:
             # Staggered arrivals: nobody logs in at the very same instant.
-            if self._pause(0, 5):
-                self._live(client)
+            self._pause(0, 5)
+            self._live(client)
         finally:
             self._logout()
             client.close()
 
     def _live(self, client: Client) -> None:
         while not self.sim.stopping.is_set():
+            if self.sim.paused:
+                self._logout()
+                self.sim.park()
+                self._pause(0, 5)  # back one by one, as at the start
+                continue
             try:
                 self._shift(client)
             except SessionEnded as exc:
@@ -141,6 +192,11 @@ class _Agent:
                 self.sim.count("sessions_ended_by_server")
                 self.session = None
                 self._pause(3, 8)
+            except httpx.TimeoutException:
+                # A busy machine (the demo shares it with a browser): no error, wait and retry.
+                log.info("%s: the server was slow to answer; trying again", self.label)
+                self.sim.count("slow_answers")
+                self._pause(2, 5)
             except (SeatkeeperError, httpx.HTTPError) as exc:
                 log.warning("%s: %s", self.label, exc)
                 self.sim.count("errors")
@@ -164,8 +220,9 @@ class _Agent:
             self._pause(20, 60)
 
     def _open(self, client: Client) -> Session | None:
-        """A new session, waiting for a free license as long as it takes (None on stop)."""
-        while not self.sim.stopping.is_set():
+        """A new session, waiting for a free license as long as it takes (None on a pause
+        or stop)."""
+        while not self.sim.interrupted.is_set():
             try:
                 session = client.open_session(*(self.credentials or ()))
             except LicenseLimitReached:
@@ -183,7 +240,7 @@ class _Agent:
         return None
 
     def _work(self, session: Session) -> bool:
-        """Open one to three Flows, step through each and close it. False when stopping."""
+        """Open one to three Flows, step through each and close it. False on a pause or stop."""
         names = sorted(self.sim.flows)
         if not names:
             return self._pause(1, 3)
@@ -206,11 +263,11 @@ class _Agent:
         return self._pause(1, 3)
 
     def _idle(self, session: Session) -> bool:
-        """Wait for the next customer, keeping the session alive. False when stopping."""
+        """Wait for the next customer, keeping the session alive. False on a pause or stop."""
         remaining = self.rng.uniform(10, 60)
         while remaining > 0:
             wait = min(remaining, HEARTBEAT_SECONDS)
-            if self.sim.stopping.wait(wait / self.sim.speed):
+            if self.sim.interrupted.wait(wait / self.sim.speed):
                 return False
             remaining -= wait
             session.heartbeat()
@@ -231,5 +288,5 @@ class _Agent:
             self.sim.count("errors")
 
     def _pause(self, low: float, high: float) -> bool:
-        """Think for a few (scaled) seconds; False when the simulation is stopping."""
-        return not self.sim.stopping.wait(self.rng.uniform(low, high) / self.sim.speed)
+        """Think for a few (scaled) seconds; False when the simulation pauses or stops."""
+        return not self.sim.interrupted.wait(self.rng.uniform(low, high) / self.sim.speed)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, or_, select, update
 
 from seatkeeper.domain.credentials import username_key
 from seatkeeper.domain.model import Role, User, UserRow
@@ -149,6 +149,22 @@ def record_logins(conn: Connection, user_ids: Sequence[int], at: datetime) -> No
     """Record that these users logged in at `at` (in one statement)."""
     if user_ids:
         conn.execute(_LOGINS, {"ids": list(user_ids), "at": at})
+
+
+def record_past_logins(conn: Connection, logins: Mapping[int, datetime]) -> None:
+    """Record each user's login at its time, unless they have logged in since (history)."""
+    if logins:
+        conn.execute(_PAST_LOGIN, [{"user": u, "at": at} for u, at in logins.items()])
+
+
+_PAST_LOGIN = (
+    update(users)
+    .where(
+        users.c.id == bindparam("user"),
+        or_(users.c.last_login_at.is_(None), users.c.last_login_at < bindparam("at")),
+    )
+    .values(last_login_at=bindparam("at"))
+)
 
 
 def insert_password_link(

@@ -132,6 +132,9 @@ def create_app(
         lifespan=[background],
         on_shutdown=[db.dispose] if database is None else [],
         request_max_body_size=MAX_BODY,
+        # Logging is the entry point's (web.logs, one format for all): Litestar's own would
+        # give the root logger a second format.
+        logging_config=None,
     )
 
 
