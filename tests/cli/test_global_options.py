@@ -10,6 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from seatkeeper.cli import main
+from seatkeeper.config import Settings
+from seatkeeper.demo import runner
 
 
 def invoke(*args: str) -> Result:
@@ -132,3 +134,14 @@ def test_the_version_is_shown_after_a_subcommand_too() -> None:
     assert after.exit_code == 0
     assert after.output == before.output
     assert "version" in after.output
+
+
+def test_the_demo_runs_on_the_database_named_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[Settings] = []
+    monkeypatch.setattr(runner, "run_demo", lambda settings, **_: ran.append(settings))
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    result = invoke("--database-url", "sqlite:///elsewhere.db", "demo", "--database-url", url)
+    assert result.exit_code == 0, result.output
+    assert [s.database_url for s in ran] == [url]

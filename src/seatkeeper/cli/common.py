@@ -75,14 +75,11 @@ def _database_url_after(ctx: click.Context, _: click.Parameter, value: str | Non
     """A --database-url given after a subcommand wins over one given before it."""
     if value is None:
         return
-    # click parses a subcommand's options after its parents' callbacks ran: the Context
-    # exists, and the root's params are where commands read the URL given (the demo does).
+    # click parses a subcommand's options after its parents' callbacks ran: the root's
+    # Context is ctx.obj, and the root's params are where commands read the URL given (the
+    # demo does).
     ctx.find_root().params["database_url"] = value
-    context = ctx.find_object(Context)
-    if context is None:
-        ctx.obj = Context(value)
-    else:
-        context.use_database(value)
+    ctx.obj.use_database(value)
 
 
 def database_url_option(*, after_subcommand: bool) -> Callable[[Any], Any]:
