@@ -5,19 +5,15 @@ from __future__ import annotations
 import click
 
 from seatkeeper.cli import accounts, demo, flows, history, serve, sessions, sso, tokens, users
-from seatkeeper.cli.common import Commands, Context
+from seatkeeper.cli.common import Commands, Context, database_url_option, version_option
 
 
 @click.group(
     cls=Commands,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.option(
-    "--database-url",
-    metavar="URL",
-    help="Database URL (default: $SEATKEEPER_DATABASE_URL, else sqlite:///seatkeeper.db).",
-)
-@click.version_option(package_name="seatkeeper")
+@database_url_option(after_subcommand=False)
+@version_option
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
     """seatkeeper: concurrent licenses for agent applications."""

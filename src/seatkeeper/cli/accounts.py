@@ -20,6 +20,7 @@ from seatkeeper.cli.common import (
 from seatkeeper.domain import alerts as alert_rules
 from seatkeeper.domain import validation
 from seatkeeper.domain.model import SettingsChange
+from seatkeeper.domain.words import plural
 from seatkeeper.services import accounts
 from seatkeeper.services.settings import change_settings
 from seatkeeper.web import presenters as shown
@@ -85,7 +86,7 @@ def accounts_create(
             console_enabled=console,
             now=clock.now(),
         )
-    click.echo(f"Created account {account.slug!r} with {account.licenses} licenses.")
+    click.echo(f"Created account {account.slug!r} with {plural(account.licenses, 'license')}.")
 
 
 @accounts_group.command("list")
@@ -175,11 +176,11 @@ def accounts_set(
             now=clock.now(),
         ).account
     click.echo(
-        f"Account {account.slug!r}: {account.licenses} licenses, {account.time_zone}, "
+        f"Account {account.slug!r}: {plural(account.licenses, 'license')}, {account.time_zone}, "
         f"timeout {shown.timeout_minutes(account):g} min, "
         f"guests {'allowed' if account.guests_allowed else 'not allowed'}, "
         f"agent console {'on' if account.console_enabled else 'off'}, "
         f"alerts at {', '.join(f'{level}%' for level in account.alert_levels)}, "
-        f"at most {account.max_interactions} Interactions open per session, "
-        f"usage rows kept {account.retention_days:,} days."
+        f"at most {plural(account.max_interactions, 'Interaction')} open per session, "
+        f"usage rows kept {plural(account.retention_days, 'day')}."
     )

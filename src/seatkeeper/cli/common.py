@@ -42,6 +42,7 @@ TIME_ZONE = Checked("time zone", lambda v: validation.time_zone(v).key)
 LICENSES = Checked("count", lambda v: validation.licenses(int(v)))
 TIMEOUT = Checked("minutes", lambda v: validation.session_timeout(timedelta(minutes=int(v))))
 SLUG = Checked("slug", validation.slug)
+DATABASE_URL = Checked("URL", lambda v: validation.text("A database URL", v, 4096))
 ROLE = click.Choice([r.value for r in Role])
 
 
@@ -49,6 +50,10 @@ class Context:
     """What every command needs: settings (options override the environment)."""
 
     def __init__(self, database_url: str | None) -> None:
+        self.use_database(database_url)
+
+    def use_database(self, database_url: str | None) -> None:
+        """Settings with this database URL (or the environment's when None)."""
         overrides = {"database_url": database_url} if database_url else {}
         self.settings = Settings(**overrides)  # type: ignore[arg-type]
 
@@ -66,8 +71,49 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
+def _database_url_after(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    """A --database-url given after a subcommand wins over one given before it."""
+    if value is None:
+        return
+    # click parses a subcommand's options after its parents' callbacks ran: the root's
+    # Context is ctx.obj, and the root's params are where commands read the URL given (the
+    # demo does).
+    ctx.find_root().params["database_url"] = value
+    ctx.obj.use_database(value)
+
+
+def database_url_option(*, after_subcommand: bool) -> Callable[[Any], Any]:
+    """The --database-url option: the root's passes it on, a subcommand's overrides it."""
+    return click.option(
+        "--database-url",
+        type=DATABASE_URL,
+        metavar="URL",
+        help="Database URL (default: $SEATKEEPER_DATABASE_URL, else sqlite:///seatkeeper.db).",
+        expose_value=not after_subcommand,
+        callback=_database_url_after if after_subcommand else None,
+    )
+
+
+version_option = click.version_option(package_name="seatkeeper")
+
+
+def share_global_options(command: click.Command) -> None:
+    """Accept the global options after this command too, and after every command under it."""
+    database_url_option(after_subcommand=True)(command)
+    version_option(command)
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            share_global_options(subcommand)
+
+
 class Commands(click.Group):
-    """Turns any refusal from the services into a clear message and exit status 1."""
+    """The root group: its options are accepted after any subcommand too, and any refusal
+    from the services becomes a clear message and exit status 1."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Add a command, giving it (and every command under it) the global options."""
+        share_global_options(cmd)
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

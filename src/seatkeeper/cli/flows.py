@@ -6,6 +6,7 @@ import click
 
 from seatkeeper.cli import operator
 from seatkeeper.cli.common import Context, clock, opened, pass_context
+from seatkeeper.domain.words import plural
 from seatkeeper.services import flows
 
 
@@ -32,7 +33,7 @@ def flows_add(context: Context, account: str, name: str, steps: tuple[str, ...])
         flow = flows.add_flow(
             database, operator.who(), account, name=name, steps=steps, now=clock.now()
         )
-    click.echo(f"Added the Flow {flow.name!r} ({len(flow.steps)} steps) to {account!r}.")
+    click.echo(f"Added the Flow {flow.name!r} ({plural(len(flow.steps), 'step')}) to {account!r}.")
 
 
 @flows_group.command("list")

@@ -8,6 +8,7 @@ import click
 
 from seatkeeper.cli.common import Context, clock, opened, pass_context
 from seatkeeper.domain import usage as usage_domain
+from seatkeeper.domain.words import plural
 from seatkeeper.services import accounts, history, retention
 
 
@@ -34,7 +35,7 @@ def history_rebuild(context: Context, slugs: tuple[str, ...]) -> None:
         ) as bar:
             for account in chosen:
                 history.rebuild(database, account, now, on_day=lambda: bar.update(1))
-    click.echo(f"Kept the usage days of {len(chosen)} account{'' if len(chosen) == 1 else 's'}.")
+    click.echo(f"Kept the usage days of {plural(len(chosen), 'account')}.")
 
 
 @history_group.command("prune")
@@ -57,15 +58,11 @@ def history_prune(context: Context, slugs: tuple[str, ...]) -> None:
 
 def pruned(done: retention.Pruned) -> str:
     """What `history prune` says it did to one account."""
-    days, slug = f"{done.account.retention_days:,} days", done.account.slug
+    days, slug = plural(done.account.retention_days, "day"), done.account.slug
     if not done.rows:
         return f"Nothing in {slug} is older than {days}."
     return (
-        f"Deleted {counted(done.sessions, 'session')}, "
-        f"{counted(done.interactions, 'Interaction')} and {counted(done.refusals, 'refusal')} "
+        f"Deleted {plural(done.sessions, 'session')}, "
+        f"{plural(done.interactions, 'Interaction')} and {plural(done.refusals, 'refusal')} "
         f"older than {days} from {slug}; their days are kept."
     )
-
-
-def counted(count: int, thing: str) -> str:
-    return f"{count:,} {thing}{'' if count == 1 else 's'}"

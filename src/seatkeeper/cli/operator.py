@@ -24,6 +24,7 @@ from seatkeeper.cli.common import opened
 from seatkeeper.clock import SystemClock
 from seatkeeper.domain import periods, validation
 from seatkeeper.domain.errors import InvalidInput, InvalidPeriod
+from seatkeeper.domain.words import plural
 from seatkeeper.services import access, admin
 from seatkeeper.storage.db import Database
 from seatkeeper.web import presenters as shown
@@ -195,7 +196,7 @@ def session_table(body: Json) -> str:
         for row in [header, *rows]
     ]
     count = body["count"]
-    lines.append(f"{count} open session{'' if count == 1 else 's'} in {body['account']}.")
+    lines.append(f"{plural(count, 'open session')} in {body['account']}.")
     return "\n".join(lines)
 
 
@@ -220,7 +221,7 @@ def usage_chart(body: Json) -> str:
             denials += f", {day['minutes_at_cap']} min at the cap"
         note = "" if day["account_existed"] else "  (before the account existed)"
         lines.append(f"{day['date']}  {bar} {day['max_concurrent']:>5}{denials}{note}")
-    lines += ["", f"| = the {total} licenses the account owns.", body["advice"]]
+    lines += ["", f"| = the {plural(total, 'license')} the account owns.", body["advice"]]
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ import click
 from seatkeeper.cli import operator
 from seatkeeper.cli.common import Context, pass_context
 from seatkeeper.domain import periods
+from seatkeeper.domain.words import plural
 
 SERVER = click.option(
     "--server",
@@ -85,7 +86,7 @@ def sessions_terminate(
     """Terminate sessions and free their licenses (asks first, unless --yes)."""
     ids = operator.session_ids(session_ids)
     source = _source(context, server, token)
-    count = f"{len(ids)} session{'' if len(ids) == 1 else 's'}"
+    count = plural(len(ids), "session")
     if not yes:
         click.confirm(f"Terminate {count} of {account}? Their agents are told at once.", abort=True)
     done = operator.terminate(source, account, ids)

@@ -10,6 +10,7 @@ from seatkeeper.cli import operator
 from seatkeeper.cli.common import Context, clock, opened, pass_context
 from seatkeeper.domain import keys as key_rules
 from seatkeeper.domain.model import KeyKind
+from seatkeeper.domain.words import plural
 from seatkeeper.services import keys
 from seatkeeper.web import presenters as shown
 
@@ -129,5 +130,5 @@ def tokens_rotate(
             expires_at=key_rules.expiry_in_days(expires_in, now), now=now,
         )  # fmt: skip
     click.echo(made.secret)
-    until = "stopped at once" if not grace else f"works {grace:g} more minutes"
+    until = "stopped at once" if not grace else f"works {plural(grace, 'more minute')}"
     click.echo(f"{KEEP_IT} Its id is {made.key.id}; the old key {until}.", err=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+from seatkeeper.domain.words import plural
+
 
 class DomainError(Exception):
     """A request seatkeeper refuses. `code` is part of the API contract."""
@@ -82,7 +84,7 @@ class TooManyAttempts(DomainError):
         where = "lately" if from_anywhere else "from this address"
         super().__init__(
             f"Too many wrong passwords for {username!r} {where}: logins for it are paused "
-            f"for a while. Try again in {minutes} minute{'' if minutes == 1 else 's'}."
+            f"for a while. Try again in {plural(minutes, 'minute')}."
         )
 
 
@@ -95,7 +97,7 @@ class AddressPaused(TooManyAttempts):
         DomainError.__init__(
             self,
             "Too many wrong passwords from this address: logins from it are paused for a "
-            f"while. Try again in {minutes} minute{'' if minutes == 1 else 's'}.",
+            f"while. Try again in {plural(minutes, 'minute')}.",
         )
 
 
@@ -112,9 +114,7 @@ class LoginsBusy(DomainError):
     ) -> None:
         self.retry_after = retry_after
         seconds = max(1, math.ceil(retry_after.total_seconds()))
-        super().__init__(
-            f"{why} Nothing was tried: try again in {seconds} second{'' if seconds == 1 else 's'}."
-        )
+        super().__init__(f"{why} Nothing was tried: try again in {plural(seconds, 'second')}.")
 
 
 class LoginsChecking(LoginsBusy):
@@ -193,9 +193,11 @@ class LicenseLimitReached(DomainError):
     code = "license_limit_reached"
 
     def __init__(self, licenses: int) -> None:
-        noun = "license is" if licenses == 1 else "licenses are"
+        held = "The only license is" if licenses == 1 else f"All {plural(licenses, 'license')} are"
         super().__init__(
-            f"All {licenses} {noun} in use. Try again when an agent logs out, "
+            "This account has no licenses: ask your administrator for one."
+            if licenses == 0
+            else f"{held} in use. Try again when an agent logs out, "
             "or ask your administrator to free a session."
         )
 
@@ -241,8 +243,8 @@ class TooManyInteractions(Conflict):
 
     def __init__(self, limit: int) -> None:
         super().__init__(
-            f"This session already has {limit} Interactions open, the most the account allows "
-            "at once: close one before opening another."
+            f"This session already has {plural(limit, 'Interaction')} open, the most the account "
+            "allows at once: close one before opening another."
         )
 
 
@@ -257,7 +259,7 @@ class TooManyOpens(TooManyAttempts):
         DomainError.__init__(
             self,
             "Too many sessions were opened from this address just now: try again in "
-            f"{seconds} second{'' if seconds == 1 else 's'}.",
+            f"{plural(seconds, 'second')}.",
         )
 
 

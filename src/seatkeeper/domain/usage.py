@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from seatkeeper.domain.words import plural
+
 WINDOW_DAYS = 30
 
 
@@ -167,17 +169,20 @@ def advice(report: UsageReport, *, over: str | None = None) -> str:
     total, needed = report.total, report.licenses_needed
     if not refused:
         peak = max((d.max_concurrent for d in counted), default=0)
+        past = f"in the past {plural(len(report.days), 'day')}"
         return (
-            f"No open was refused {over or f'in the past {len(report.days)} days'}; at most "
-            f"{peak} of the {total} licenses were in use at once."
+            f"No open was refused {over or past}; "
+            f"at most {peak} of the {plural(total, 'license')} {'was' if peak == 1 else 'were'} "
+            "in use at once."
         )
-    opens = f"{refused} open{'' if refused == 1 else 's'} {'was' if refused == 1 else 'were'}"
-    when = f"on {days} day{'' if days == 1 else 's'} {over or f'of the past {len(report.days)}'}"
+    opens = plural(refused, "open was", "opens were")
+    when = f"on {plural(days, 'day')} {over or f'of the past {len(report.days)}'}"
     if needed > total:
         more = f"{needed - total} more than the {total} the account has"
     else:
         more = f"the account has {total} now"
-    return f"{opens} refused {when}; {needed} licenses would have avoided every refusal ({more})."
+    would = plural(needed, "license would", "licenses would")
+    return f"{opens} refused {when}; {would} have avoided every refusal ({more})."
 
 
 def _daily_counts(

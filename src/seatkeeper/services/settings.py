@@ -15,6 +15,7 @@ from seatkeeper.domain import alerts as alert_rules
 from seatkeeper.domain import pool, validation
 from seatkeeper.domain.errors import Conflict, InvalidFields, InvalidInput, NotAllowed
 from seatkeeper.domain.model import Account, LicenseChange, Role, SettingsChange, User
+from seatkeeper.domain.words import plural
 from seatkeeper.services import alerts
 from seatkeeper.services.access import Actor, actor_name, audited, authorize
 from seatkeeper.storage import accounts, sessions
@@ -143,7 +144,7 @@ def _shown(value: Any) -> Any:
     """A setting's value as the audit trail keeps it (JSON): timeouts in minutes, alert
     levels as people write them ("90,100")."""
     if isinstance(value, timedelta):
-        return f"{value.total_seconds() / 60:g} minutes"
+        return plural(value.total_seconds() / 60, "minute")
     if isinstance(value, tuple):
         return ",".join(map(str, value))
     return value

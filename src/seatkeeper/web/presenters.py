@@ -29,6 +29,7 @@ from seatkeeper.domain.model import (
 from seatkeeper.domain.periods import Period
 from seatkeeper.domain.trueup import MonthUsage
 from seatkeeper.domain.usage import DayUsage, UsageReport, advice
+from seatkeeper.domain.words import plural
 
 SECONDS = "%Y-%m-%d %H:%M:%S"  # when a session started or ended, as the grids show it
 MINUTES = "%Y-%m-%d %H:%M"  # a login, a license change
@@ -322,12 +323,11 @@ def month_description(month: MonthUsage, licenses: int) -> str:
     label = f"{month.label} ({covered(month)})" if month.partial else month.label
     if not month.account_existed:
         return f"{label}: before the account existed"
-    at_cap = month.days_at_cap
     parts = [
         f"peak {month.peak} of {licenses} on {month.peak_day:%a %d %b}",
-        f"{at_cap} day{'' if at_cap == 1 else 's'} at the cap",
+        f"{plural(month.days_at_cap, 'day')} at the cap",
         f"{month.denials} denied" if month.denials else "no denials",
-        f"{month.licenses_needed} license{'' if month.licenses_needed == 1 else 's'} needed",
+        f"{plural(month.licenses_needed, 'license')} needed",
     ]
     return f"{label}: {', '.join(parts)}"
 

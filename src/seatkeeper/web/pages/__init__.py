@@ -12,6 +12,7 @@ from jinja2 import pass_context
 from litestar import Router
 from litestar.plugins.jinja import JinjaTemplateEngine
 
+from seatkeeper.domain.words import plural
 from seatkeeper.web.deps import PAGE_DEPENDENCIES, PAGE_GUARDS, CsrfSecret, csrf_token
 from seatkeeper.web.pages.active_agents import (
     active_agents,
@@ -49,8 +50,10 @@ def _csrf_token(context: Any) -> str:
 
 
 def add_filters(engine: JinjaTemplateEngine) -> None:
-    """Formats the templates use, and `csrf_token()`, which every form and script carries."""
+    """Formats the templates use (`n|plural("license")`: 1 license, 2 licenses), and
+    `csrf_token()`, which every form and script carries."""
     engine.engine.filters["average"] = average
+    engine.engine.filters["plural"] = plural
     engine.engine.globals["csrf_token"] = _csrf_token
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from seatkeeper.domain.model import Account
 from seatkeeper.domain.trueup import MonthUsage
 from seatkeeper.domain.usage import UsageReport
+from seatkeeper.domain.words import plural
 from seatkeeper.web import presenters as shown
 
 WIDTH, HEIGHT = 720.0, 240.0
@@ -89,7 +90,7 @@ def usage_chart(
     scale, step = _scale(report)
     # Room for the scale's numbers on the left and "N licenses" on the right, however long.
     left = 12 + CHAR * len(str(scale))
-    right = WIDTH - 10 - CHAR * len(f"{report.total} licenses")
+    right = WIDTH - 10 - CHAR * len(plural(report.total, "license"))
     bottom = HEIGHT - BOTTOM
     plot_h = bottom - TOP
     slots = _day_slots(report, account) if months is None else _month_slots(months, report)
@@ -183,9 +184,8 @@ def _month_slots(months: Sequence[MonthUsage], report: UsageReport) -> list[Bar]
 
 def _summary(bars: Sequence[Bar], report: UsageReport, step: str) -> str:
     denied = sum(1 for b in bars if b.denials)
-    n = len(bars)
     return (
-        f"{'Daily' if step == 'day' else 'Monthly'} peak of concurrent sessions over {n} "
-        f"{step}{'' if n == 1 else 's'}: highest {report.daily_max} of {report.total} licenses; "
-        f"{denied} {step}{'' if denied == 1 else 's'} with denials."
+        f"{'Daily' if step == 'day' else 'Monthly'} peak of concurrent sessions over "
+        f"{plural(len(bars), step)}: highest {report.daily_max} of "
+        f"{plural(report.total, 'license')}; {plural(denied, step)} with denials."
     )

@@ -16,6 +16,7 @@ from litestar.response import Template
 from seatkeeper.domain import keys as key_rules
 from seatkeeper.domain.errors import DomainError, InvalidInput
 from seatkeeper.domain.model import Account, KeyKind
+from seatkeeper.domain.words import plural
 from seatkeeper.services import keys, users
 from seatkeeper.storage.db import Database
 from seatkeeper.web import presenters as shown
@@ -174,7 +175,7 @@ def rotate_key(
         )  # fmt: skip
     except DomainError as exc:
         return see_other(request, _path(managed), Flash(error=exc.message))
-    old = "stopped at once" if not minutes else f"works {minutes:g} more minutes"
+    old = "stopped at once" if not minutes else f"works {plural(minutes, 'more minute')}"
     notice = f"Application key {made.key.name} was rotated: the old key {old}."
     return _page(
         request, visitor, runtime.db, managed.slug, Flash(notice=notice), now=now, made=made

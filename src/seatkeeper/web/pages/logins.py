@@ -12,6 +12,7 @@ from litestar.response import Template
 
 from seatkeeper.domain.errors import MissingCredentials
 from seatkeeper.domain.model import Account, PageLoginRow
+from seatkeeper.domain.words import plural
 from seatkeeper.services import page_logins
 from seatkeeper.web import presenters as shown
 from seatkeeper.web.deps import Now, RuntimeDep, Source, VisitorDep, login_token
@@ -82,5 +83,5 @@ def end_other_logins(
     ended = page_logins.end_other_logins(
         runtime.db, visitor.user, _token(request), now=now, source=source
     )
-    notice = f"{ended} other login{'' if ended == 1 else 's'} ended."
+    notice = f"{plural(ended, 'other login')} ended."
     return see_other(request, LOGINS_PAGE, Flash(notice=notice))

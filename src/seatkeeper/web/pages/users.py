@@ -15,6 +15,7 @@ from litestar.response import Template
 
 from seatkeeper.domain.errors import DomainError, InvalidInput
 from seatkeeper.domain.model import Account, Role
+from seatkeeper.domain.words import plural
 from seatkeeper.services import page_logins, users
 from seatkeeper.storage.db import Database
 from seatkeeper.web import presenters as shown
@@ -238,5 +239,5 @@ def end_user_logins(
         )
     except DomainError as exc:
         return see_other(request, _path(managed), Flash(error=exc.message))
-    notice = f"{ended} login{'' if ended == 1 else 's'} of {username} ended."
+    notice = f"{plural(ended, 'login')} of {username} ended."
     return see_other(request, _path(managed), Flash(notice=notice))
