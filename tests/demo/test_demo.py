@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from datetime import datetime, timedelta
 
@@ -213,3 +214,13 @@ def test_the_demo_names_every_page_a_newcomer_opens(
     base = f"http://127.0.0.1:8000/accounts/{demo.account.slug}"
     for page in ("active-agents", "usage-report?period=12m", "holders", "recently-ended"):
         assert f"{base}/{page}\n" in printed, page
+
+
+def test_the_demo_counts_one_license_in_the_singular(
+    demo: DemoAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = dataclasses.replace(demo, account=dataclasses.replace(demo.account, licenses=1))
+    runner._announce(one, base_url="http://127.0.0.1:8000", named=(), guests=0, pause="p")
+    printed = capsys.readouterr().out
+    assert f"({one.account.name}): 1 license, " in printed
+    assert "1 licenses" not in printed

@@ -27,6 +27,7 @@ from seatkeeper.demo.account import (
 from seatkeeper.demo.controls import pause_controls
 from seatkeeper.demo.history import FREE_AGENTS, SIMULATED_AGENTS
 from seatkeeper.demo.simulation import Simulation
+from seatkeeper.domain.words import plural
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.schema import upgrade
@@ -73,8 +74,9 @@ def _prepare(settings: Settings) -> DemoAccount:
         db.dispose()
     if filled.days:
         click.echo(
-            f"Backfilled {filled.days} days of history: {filled.sessions:,} sessions, "
-            f"{filled.interactions:,} interactions, {filled.denials:,} denials."
+            f"Backfilled {plural(filled.days, 'day')} of history: "
+            f"{plural(filled.sessions, 'session')}, {plural(filled.interactions, 'Interaction')}, "
+            f"{plural(filled.denials, 'denial')}."
         )
     else:
         click.echo("History is already there for the past 30 days.")
@@ -203,8 +205,8 @@ def _shutdown(simulation: Simulation, server: uvicorn.Server, thread: threading.
         thread.join(1)
     stats = simulation.stats
     click.echo(
-        f"The simulated agents opened {stats.sessions:,} sessions and "
-        f"{stats.interactions:,} interactions. Goodbye!"
+        f"The simulated agents opened {plural(stats.sessions, 'session')} and "
+        f"{plural(stats.interactions, 'Interaction')}. Goodbye!"
     )
 
 
@@ -235,8 +237,8 @@ def _announce(
         f"  Recently ended     {base_url}/accounts/{account.slug}/recently-ended",
         f"  Agent console      {base_url}/console/{account.slug}",
         f"  API docs           {base_url}/docs",
-        f"  Account            {account.slug} ({account.name}): {account.licenses} licenses, "
-        f"{account.time_zone}, {timeout} timeout",
+        f"  Account            {account.slug} ({account.name}): "
+        f"{plural(account.licenses, 'license')}, {account.time_zone}, {timeout} timeout",
         f"  Capacity alerts    at {levels} of the licenses",
         f"  Admin login        account {account.slug}, user {ADMIN_USERNAME}, "
         f"password {ADMIN_PASSWORD}",
