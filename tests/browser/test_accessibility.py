@@ -32,7 +32,7 @@ from tests.browser.conftest import (
     open_flow,
     start_console,
 )
-from tests.conftest import PASSWORD, World
+from tests.conftest import PASSWORD, World, bearer
 
 Accessible = Callable[[Page, str], None]
 Figures = list[tuple[str, int, int, int]]  # a day: date, peak, denials, licenses
@@ -130,6 +130,56 @@ def test_the_admins_pages(
     assert_accessible(page, name)
 
 
+def test_the_menus_forms_and_their_answers(
+    page: Page, live_server: str, world: World, agents: Agents, assert_accessible: Accessible
+) -> None:
+    agents.open("alice")
+    open_active_agents(page, live_server)
+    page.get_by_test_id("account-menu").locator("summary").click()
+    expect(page.get_by_test_id("nav-keys")).to_be_visible()
+    assert_accessible(page, "the Account menu, open")
+    page.get_by_test_id("chart-day").last.hover()
+    expect(page.get_by_test_id("chart-tooltip")).not_to_be_empty()
+    page.get_by_test_id("period-custom").click()
+    page.get_by_test_id("period-from").fill("2026-03-05")
+    page.get_by_test_id("period-to").fill("2026-03-01")
+    page.get_by_test_id("period-apply").click()
+    expect(page.get_by_test_id("period-error")).to_be_visible()
+    assert_accessible(page, "a day's tooltip and a refused period")
+
+    page.goto(f"{live_server}/accounts/acme/users")
+    form = page.get_by_test_id("create-user-form")
+    form.get_by_test_id("new-username").fill("erin")
+    form.get_by_test_id("create-user").click()
+    expect(page.get_by_test_id("password-link")).to_be_visible()
+    assert_accessible(page, "a user created, with a one-time link")
+    form.get_by_test_id("new-username").fill("alice")
+    form.get_by_test_id("create-user").click()
+    expect(page.get_by_test_id("users-error")).to_be_visible()
+    assert_accessible(page, "a refused new user")
+
+    page.goto(f"{live_server}/accounts/acme/keys")
+    page.get_by_test_id("new-key-name").fill("Billing")
+    page.get_by_test_id("make-key").click()
+    expect(page.get_by_test_id("new-key")).to_be_visible()
+    page.get_by_test_id("key-row").first.get_by_test_id("rotate-open").click()
+    assert_accessible(page, "a key made, and a rotation asked for")
+
+
+def test_a_super_admins_settings_and_account_switcher(
+    page: Page, live_server: str, world: World, assert_accessible: Accessible
+) -> None:
+    page.goto(f"{live_server}/login?next=/accounts/acme/settings")
+    log_in(page, "root", account="ops")
+    page.get_by_test_id("settings-licenses").fill("many")
+    page.get_by_test_id("settings-save").click()
+    expect(page.get_by_test_id("error-licenses")).to_be_visible()
+    assert_accessible(page, "a super admin's refused license total")
+    page.goto(f"{live_server}{ACTIVE_AGENTS}")
+    expect(page.get_by_test_id("account-switcher")).to_be_visible()
+    assert_accessible(page, "Active Agents with the account switcher")
+
+
 def test_a_refused_settings_form(
     page: Page, live_server: str, world: World, assert_accessible: Accessible
 ) -> None:
@@ -177,6 +227,10 @@ def test_an_agent_at_an_admin_page_is_not_allowed(
     expect(page.get_by_test_id("error-403")).to_be_visible()
     assert_accessible(page, "the not-allowed page")
 
+    page.goto(f"{live_server}/accounts/acme/no-such-page")
+    expect(page.get_by_test_id("error-404")).to_be_visible()
+    assert_accessible(page, "the not-found page")
+
 
 @pytest.mark.usefixtures("console_flows")
 def test_the_console_ready_working_and_full(
@@ -192,7 +246,16 @@ def test_the_console_ready_working_and_full(
     open_flow(page, "Password Reset")
     assert_accessible(page, "the console with an Interaction open")
 
-    page.get_by_test_id("console-logout").click()
+    agents.client.post(
+        "/api/v1/accounts/acme/active-sessions/terminate",
+        json={"session_ids": [agents.of_console(page).session_id]},
+        headers=bearer(world.admin_token),
+    ).raise_for_status()
+    page.get_by_test_id("step-next").click()
+    expect(page.get_by_test_id("console-ended-message")).to_contain_text("administrator")
+    assert_accessible(page, "the console of a terminated session")
+    page.get_by_test_id("console-new-session").click()
+
     expect(page.get_by_test_id("console-start")).to_be_visible()
     for username in ("bob", "carol", "dave"):
         agents.open(username)
