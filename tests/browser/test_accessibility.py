@@ -314,3 +314,22 @@ def test_the_usage_chart_has_its_figures_as_a_table_kept_in_step_live(
     # Closed, the event stream does not hold the server up on stopping.
     page.get_by_test_id("auto-refresh").uncheck()
     expect(page.get_by_test_id("live-status")).to_have_text("")
+
+
+def test_by_month_the_table_has_a_row_a_month_as_the_chart_has_a_bar(
+    page: Page, live_server: str, world: World, agents: Agents
+) -> None:
+    agents.open("alice")
+    page.goto(f"{live_server}/login?next=/accounts/acme/usage-report?period=12m")
+    log_in(page, "admin")
+    expect(page.get_by_test_id("usage-table").locator("thead th")).to_have_text(
+        ["Month", "Highest daily peak", "Denials", "Licenses"]
+    )
+    bars = page.get_by_test_id("chart-month")
+    expect(bars).to_have_count(12)
+    charted = [
+        (bar.get_attribute("data-date"), int(bar.get_attribute("data-peak") or ""))
+        for bar in bars.all()
+    ]
+    assert [(day, peak) for day, peak, _, _ in usage_table(page)] == charted
+    assert charted[-1] == ("2026-03", 1)
