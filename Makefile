@@ -10,7 +10,7 @@ demo: $(VENV)/.runtime
 	$(BIN)/seatkeeper demo
 
 ## Install everything the tests need, then run lint, types, the layers and the whole suite.
-test: $(VENV)/.test tests/oidc/node_modules/.installed
+test: $(VENV)/.test tests/oidc/node_modules/.installed tests/axe/node_modules/.installed
 	scripts/ensure-chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -52,6 +52,16 @@ tests/oidc/node_modules/.installed: tests/oidc/package-lock.json
 		npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error && touch $@; \
 	else \
 		echo "Node.js/npm not found: the single sign-on tests against a real provider will be skipped"; \
+	fi
+
+# axe-core, the accessibility checker the browser tests inject into the pages (test-only
+# JavaScript, from the committed lock file; never served to users). Without npm they skip.
+tests/axe/node_modules/.installed: tests/axe/package-lock.json
+	@if command -v npm >/dev/null; then \
+		echo "Installing axe-core for the accessibility tests (npm ci --prefix tests/axe) ..."; \
+		npm ci --prefix tests/axe --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "Node.js/npm not found: the accessibility tests will be skipped"; \
 	fi
 
 clean:

@@ -23,9 +23,9 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import httpx
 import pytest
 
+from tests.node_packages import skip_when_off, unavailable
 from tests.waiting import PATIENCE, wait_until
 
-NODE_MODE = os.environ.get("SEATKEEPER_TEST_NODE", "auto")
 HERE = Path(__file__).parent / "oidc"
 USERS = {
     "ada": {"groups": ["seat-admins"]},
@@ -33,12 +33,6 @@ USERS = {
     "alan": {"groups": ["agents"]},
     "agent-7": {"groups": ["agents"]},
 }
-
-
-def _unavailable(reason: str) -> None:
-    if NODE_MODE == "required":
-        pytest.fail(f"{reason} (SEATKEEPER_TEST_NODE=required)")
-    pytest.skip(reason)
 
 
 @dataclass(frozen=True)
@@ -149,13 +143,12 @@ class Provider:
 @pytest.fixture(scope="session")
 def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
     """The provider, for the whole run of the tests."""
-    if NODE_MODE == "off":
-        pytest.skip("Node.js tests are off (SEATKEEPER_TEST_NODE=off)")
+    skip_when_off()
     node = shutil.which("node")
     if node is None:
-        _unavailable("Node.js is not installed: the real OpenID Provider cannot run")
+        unavailable("Node.js is not installed: the real OpenID Provider cannot run")
     if not (HERE / "node_modules" / "oidc-provider").is_dir():
-        _unavailable("the OpenID Provider's packages are missing: run `npm ci --prefix tests/oidc`")
+        unavailable("the OpenID Provider's packages are missing: run `npm ci --prefix tests/oidc`")
     users = tmp_path_factory.mktemp("oidc") / "users.json"
     users.write_text(json.dumps(USERS))
     log = users.with_name("provider.log")

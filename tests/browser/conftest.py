@@ -39,6 +39,7 @@ from seatkeeper.domain.errors import Conflict
 from seatkeeper.services import flows
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
+from tests.browser.axe import axe_source, describe, serious_violations
 from tests.conftest import PASSWORD, WORLD_FLOWS, World, bearer, offer
 from tests.servers import served
 from tests.waiting import PATIENCE
@@ -272,6 +273,27 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
         return path
 
     return take
+
+
+# --- accessibility ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def axe_js() -> str:
+    """axe-core's source, read once (the test skips, or fails on CI, without it)."""
+    return axe_source()
+
+
+@pytest.fixture
+def assert_accessible(axe_js: str) -> Callable[[Page, str], None]:
+    """`assert_accessible(page, state)`: axe finds no serious or critical WCAG 2.1 A/AA
+    violation on the page as it is now; the message names each rule and where it fails."""
+
+    def check(page: Page, state: str) -> None:
+        found = serious_violations(page, axe_js)
+        assert found == [], f"accessibility violations on {state}:\n{describe(found)}"
+
+    return check
 
 
 # --- agents, over the HTTP API -------------------------------------------------------
