@@ -8,17 +8,26 @@ acme has 3 licenses and its agent console on; alice is an agent, dan a designer.
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import FloatRect, Locator, Page, expect
 
+from seatkeeper.clock import FrozenClock
+from seatkeeper.domain.model import Role, SettingsChange
+from seatkeeper.services.access import OPERATOR
+from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.settings import change_settings
+from seatkeeper.services.users import add_user
+from seatkeeper.storage.db import Database
 from tests.browser.conftest import (
     Agents,
+    open_active_agents,
     open_console,
     open_flow,
     start_console,
 )
-from tests.conftest import World, bearer
+from tests.conftest import PASSWORD, World, bearer
 
 TERMINATED = "Your session was terminated by an administrator."
 
@@ -120,3 +129,110 @@ def test_working_and_ended_the_console_keeps_buttons_apart_and_messages_in_cards
     message = page.get_by_test_id("console-message")
     expect(message).to_contain_text("All 3 licenses are in use")
     assert_inside(message, page.get_by_test_id("console-start"))
+
+
+# --- Recently ended ------------------------------------------------------------------------
+
+LINES = """cell => {
+  const text = document.createRange();
+  text.selectNodeContents(cell);
+  const line = parseFloat(getComputedStyle(cell).lineHeight);
+  return Math.round(text.getBoundingClientRect().height / line);
+}"""
+
+
+def lines_of(cell: Locator) -> int:
+    """How many lines the cell's text takes."""
+    count: int = cell.evaluate(LINES)
+    return count
+
+
+def test_recently_ended_keeps_times_on_one_line_and_lists_flows_as_the_grid_does(
+    page: Page, live_server: str, world: World, agents: Agents, clock: FrozenClock
+) -> None:
+    alice = agents.open("alice")
+    for flow in ("Password Reset", "Billing Dispute", "Password Reset"):
+        agents.interaction(alice, flow)
+    for _ in range(63):  # a long session, kept open: "1 d 2 h"
+        clock.advance(timedelta(minutes=25))
+        assert agents.heartbeat(alice).status_code == 200
+    terminate(agents, alice.session_id)
+    guest = agents.open()
+    clock.advance(timedelta(minutes=12))
+    agents.log_out(guest)
+
+    page.set_viewport_size({"width": 1366, "height": 900})
+    open_active_agents(page, live_server)
+    page.goto(f"{live_server}/accounts/acme/recently-ended")
+    rows = page.get_by_test_id("ended-row")
+    expect(rows).to_have_count(2)
+    expect(page.get_by_test_id("cell-open-at-end")).to_have_text(
+        ["", "Billing Dispute, Password Reset\u00a0×2"]
+    )
+    expect(page.get_by_test_id("cell-duration")).to_have_text(["12 min", "1 d 2 h"])
+    for testid in ("cell-start", "cell-ended", "cell-duration"):
+        for cell in page.get_by_test_id(testid).all():
+            assert lines_of(cell) == 1, f"{testid} {cell.inner_text()!r} wraps"
+            assert cell.evaluate("c => c.scrollWidth <= c.clientWidth"), f"{testid} overflows"
+    assert_inside(page.get_by_test_id("ended-grid"), page.locator("section.sessions"))
+
+
+# --- the Active Agents grid ------------------------------------------------------------------
+
+WIDTHS = "table => [...table.tHead.rows[0].cells].map(cell => cell.getBoundingClientRect().width)"
+
+
+def header_widths(page: Page) -> list[float]:
+    widths: list[float] = page.get_by_test_id("grid").evaluate(WIDTHS)
+    return widths
+
+
+def test_the_grid_keeps_its_column_widths_whatever_the_sort_at_1024(
+    page: Page,
+    live_server: str,
+    world: World,
+    agents: Agents,
+    db: Database,
+    passwords: Passwords,
+    clock: FrozenClock,
+) -> None:
+    change_settings(db, OPERATOR, "acme", SettingsChange(licenses=10), now=clock.now())
+    for username in ("bo", "maximiliana.vandenberghe-okonkwo"):
+        add_user(
+            db,
+            passwords,
+            OPERATOR,
+            "acme",
+            username=username,
+            password=PASSWORD,
+            role=Role.AGENT,
+            now=clock.now(),
+        )
+    busy = agents.open("maximiliana.vandenberghe-okonkwo")
+    for flow in ("Password Reset", "Billing Dispute", "Subscription Cancellation Request"):
+        agents.interaction(busy, flow)
+    clock.advance(timedelta(minutes=7))
+    agents.interaction(agents.open("bo"), "New Order")
+    clock.advance(timedelta(minutes=20))
+    agents.open()
+    clock.advance(timedelta(minutes=1))
+    agents.interaction(agents.open("alice"), "Password Reset")
+
+    page.set_viewport_size({"width": 1024, "height": 900})
+    open_active_agents(page, live_server)
+    expect(page.get_by_test_id("grid-row")).to_have_count(4)
+    first = header_widths(page)
+    for key in ("agent_id", "session_start", "open_interactions_count"):
+        for order in ("ascending", "descending"):
+            page.get_by_test_id(f"sort-{key}").click()
+            sorted_by = page.locator("th").filter(has=page.get_by_test_id(f"sort-{key}"))
+            expect(sorted_by).to_have_attribute("aria-sort", order)
+            expect(page.get_by_test_id("grid-row")).to_have_count(4)
+            widths = header_widths(page)
+            moved = [round(w - f, 1) for w, f in zip(widths, first, strict=True)]
+            assert all(abs(m) <= 1 for m in moved), f"sorted {key} {order}: moved {moved} px"
+            for cell in (
+                page.locator(".col-session_start").all() + page.get_by_test_id("cell-start").all()
+            ):
+                assert lines_of(cell) == 1, f"Session Start {cell.inner_text()!r} wraps"
+                assert cell.evaluate("c => c.scrollWidth <= c.clientWidth"), "it overflows"
