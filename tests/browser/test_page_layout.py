@@ -21,7 +21,9 @@ from seatkeeper.services.settings import change_settings
 from seatkeeper.services.users import add_user
 from seatkeeper.storage.db import Database
 from tests.browser.conftest import (
+    ACTIVE_AGENTS,
     Agents,
+    log_in,
     open_active_agents,
     open_console,
     open_flow,
@@ -236,3 +238,66 @@ def test_the_grid_keeps_its_column_widths_whatever_the_sort_at_1024(
             ):
                 assert lines_of(cell) == 1, f"Session Start {cell.inner_text()!r} wraps"
                 assert cell.evaluate("c => c.scrollWidth <= c.clientWidth"), "it overflows"
+
+
+# --- an agent or a designer on an admin page -------------------------------------------------
+
+ADMIN_PAGES = (
+    ACTIVE_AGENTS,
+    "/accounts/acme/users",
+    "/accounts/acme/settings",
+    "/accounts/acme/recently-ended",
+)
+SAYS = {
+    "alice": "You are not allowed to open this page: you are signed in as an agent. "
+    "Agents work in {where}; "
+    "Account Admins manage licenses here.",
+    "dan": "You are not allowed to open this page: you are signed in as a designer. "
+    "Designers manage the account's Flows and work "
+    "in {where}; Account Admins manage licenses here.",
+}
+
+
+@pytest.mark.parametrize("console", ["on", "off"])
+@pytest.mark.parametrize("username", ["alice", "dan"])
+def test_an_agent_or_a_designer_on_an_admin_page_is_told_what_their_role_is_for(
+    page: Page,
+    live_server: str,
+    world: World,
+    db: Database,
+    clock: FrozenClock,
+    username: str,
+    console: str,
+) -> None:
+    on = console == "on"
+    change_settings(db, OPERATOR, "acme", SettingsChange(console_enabled=on), now=clock.now())
+    where = "the agent console" if on else "their Agent Application"
+    page.goto(f"{live_server}/login")
+    log_in(page, username)
+    for path in ADMIN_PAGES:
+        answer = page.goto(f"{live_server}{path}")
+        assert answer is not None
+        assert answer.status == 403, path
+        refused = page.get_by_test_id("error-403")
+        expect(refused.get_by_role("heading")).to_have_text("Not allowed")
+        expect(refused).to_contain_text(SAYS[username].format(where=where))
+        expect(page.get_by_test_id("signed-in-as")).to_contain_text(username)
+        link = refused.get_by_test_id("console-link")
+        if on:
+            expect(link).to_have_attribute("href", "/console/acme")
+        else:
+            expect(link).to_have_count(0)
+    if on:
+        page.get_by_test_id("console-link").click()
+        expect(page).to_have_url(f"{live_server}/console/acme")
+        expect(page.get_by_test_id("console-start")).to_be_visible()
+
+
+def test_an_anonymous_visitor_on_an_admin_page_is_still_sent_to_log_in(
+    page: Page, live_server: str, world: World
+) -> None:
+    for path in ADMIN_PAGES:
+        page.goto(f"{live_server}{path}")
+        expect(page).to_have_url(f"{live_server}/login?next={path}")
+        expect(page.get_by_test_id("login-submit")).to_be_visible()
+        expect(page.get_by_test_id("error-403")).to_have_count(0)
