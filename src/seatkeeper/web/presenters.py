@@ -7,6 +7,7 @@ here reads a request or the database, so the command line can use it as well.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -191,7 +192,11 @@ class Ended(_Session):
 
     @property
     def open_at_end_text(self) -> str:
-        return ", ".join(self.open_at_end)
+        """The Flows open at the end as the grid lists them, in order and each name once, and
+        a Flow open more than once with a times sign and its count after its name."""
+        counts = Counter(self.open_at_end)
+        # A no-break space: the count never wraps away from its Flow.
+        return ", ".join(f"{n}\u00a0×{counts[n]}" if counts[n] > 1 else n for n in sorted(counts))
 
 
 def ended_session(row: EndedSession, account: Account) -> Ended:
@@ -351,7 +356,7 @@ class CapacityAlert:
         """What the page says of it, beside the use now (the Current figure's)."""
         return (
             f"Capacity alert: {self.level}% level reached at {self.raised_at:%H:%M %a %d %b} "
-            f"({self.raised_in_use} of {self.licenses} licenses); "
+            f"({self.raised_in_use} of {plural(self.licenses, 'license')}); "
             f"{in_use} of {licenses} in use now."
         )
 

@@ -16,7 +16,7 @@ from seatkeeper.clock import FrozenClock
 from seatkeeper.services import expiry
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import audit_events
-from tests.conftest import World, bearer
+from tests.conftest import World, bearer, offer
 from tests.web.api.test_agent import call, error_of, login
 from tests.web.pages.test_pages import log_in
 
@@ -194,7 +194,7 @@ def test_the_recently_ended_page(client: Client, world: World, history: dict[str
     assert page.status_code == 200
     assert page.text.count('data-testid="ended-row"') == 3
     assert "Terminated</span> by admin from testclient" in page.text
-    assert "Password Reset, Billing Dispute" in page.text
+    assert "Billing Dispute, Password Reset<" in page.text  # as the grid lists them
     assert ">10 min<" in page.text and ">30 min<" in page.text
     assert 'data-testid="nav-recently-ended"' in page.text
     only = client.get(f"{PAGE}?reason=logout")
@@ -230,3 +230,29 @@ def test_a_clock_behind_never_ends_a_session_before_it_started(
     assert row["duration_seconds"] == 0
     usage = client.get("/api/v1/accounts/acme/usage", headers=bearer(world.admin_token)).json()
     assert usage["current"] == 0
+
+
+def test_the_page_lists_a_flow_open_more_than_once_once_with_its_count(
+    client: Client, world: World, db: Database
+) -> None:
+    hostile = "<b>Refund</b>"  # a Flow's name is shown as text, never as markup
+    offer(db, hostile)
+    alice = login(client, world, "alice")
+    flows = ("Password Reset", hostile, "Billing Dispute", "Password Reset", hostile, hostile)
+    for flow in flows:
+        path = f"{alice['session_id']}/interactions"
+        assert call(client, "POST", path, alice["token"], {"flow": flow}).status_code == 201
+    done = client.post(
+        "/api/v1/accounts/acme/active-sessions/terminate",
+        json={"session_ids": [alice["session_id"]]},
+        headers=bearer(world.admin_token),
+    )
+    assert done.json()["terminated"] == 1
+    (row,) = ended(client, world.admin_token).json()["sessions"]
+    assert sorted(row["open_at_end"]) == sorted(flows)  # the API still lists every one
+
+    log_in(client, "admin")
+    page = client.get(PAGE)
+    shown = "&lt;b&gt;Refund&lt;/b&gt;\u00a0×3, Billing Dispute, Password Reset\u00a0×2"
+    assert f'<td data-testid="cell-open-at-end">{shown}</td>' in page.text
+    assert hostile not in page.text

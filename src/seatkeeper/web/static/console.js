@@ -27,6 +27,11 @@
 
   function show(view) {
     Object.keys(views).forEach(function (name) { views[name].hidden = name !== view; });
+    // The message goes with what is shown (under a card's heading), so it is never
+    // wider than the card or the work area that holds it.
+    var heading = views[view].querySelector(":scope > h2");
+    if (heading) heading.after(notice);
+    else views[view].prepend(notice);
   }
 
   function say(text) {
