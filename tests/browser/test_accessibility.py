@@ -74,7 +74,7 @@ def test_active_agents_empty_full_confirming_and_terminated(
     assert_accessible: Accessible,
 ) -> None:
     open_active_agents(page, live_server)
-    expect(page.get_by_text("There are currently no Agents connected.")).to_be_visible()
+    expect(page.get_by_test_id("grid-empty")).to_be_visible()
     assert_accessible(page, "Active Agents with no agent")
 
     for username in ("alice", "bob", None):
