@@ -248,13 +248,14 @@ ADMIN_PAGES = (
     "/accounts/acme/settings",
     "/accounts/acme/recently-ended",
 )
+WORK = {
+    "alice": "you are signed in as an agent. Agents work in {where}",
+    "dan": "you are signed in as a designer. Designers manage the account's Flows and work "
+    "in {where}",
+}
 SAYS = {
-    "alice": "You are not allowed to open this page: you are signed in as an agent. "
-    "Agents work in {where}; "
-    "Account Admins manage licenses here.",
-    "dan": "You are not allowed to open this page: you are signed in as a designer. "
-    "Designers manage the account's Flows and work "
-    "in {where}; Account Admins manage licenses here.",
+    name: f"You are not allowed to open this page: {work}; Account Admins manage licenses here."
+    for name, work in WORK.items()
 }
 
 
@@ -274,6 +275,10 @@ def test_an_agent_or_a_designer_on_an_admin_page_is_told_what_their_role_is_for(
     where = "the agent console" if on else "their Agent Application"
     page.goto(f"{live_server}/login")
     log_in(page, username)
+    page.goto(f"{live_server}/")
+    home = page.get_by_test_id("home")
+    expect(home).to_contain_text(f"You are logged in: {WORK[username].format(where=where)}.")
+    expect(home.get_by_test_id("console-link")).to_have_count(1 if on else 0)
     for path in ADMIN_PAGES:
         answer = page.goto(f"{live_server}{path}")
         assert answer is not None

@@ -34,7 +34,7 @@ from seatkeeper.web.deps import (
     login_token,
 )
 from seatkeeper.web.errors import AnyRequest, retry_after, status_of
-from seatkeeper.web.pages.common import page
+from seatkeeper.web.pages.common import message_page, page, role_work
 from seatkeeper.web.pages.flash import MAX_TYPED, Flash, received, see_other
 from seatkeeper.web.pages.views import nav
 
@@ -196,13 +196,12 @@ def home(maybe_visitor: MaybeVisitor) -> Response[None] | Template:
     if user.role.at_least(Role.ACCOUNT_ADMIN):
         target = f"/accounts/{maybe_visitor.account.slug}/active-agents"
         return Redirect(target, status_code=HTTP_303_SEE_OTHER)
-    return Template(
-        template_name="message.html",
-        context={
-            "heading": f"Hello, {user.username}",
-            "message": "You are logged in, but the pages here are for account admins. "
-            "Agents work in their Agent Application.",
-            "testid": "home",
-            "nav": nav(maybe_visitor),
-        },
+    work, console_url = role_work(maybe_visitor)
+    return message_page(
+        200,
+        f"Hello, {user.username}",
+        f"You are logged in: {work}. The pages here are for Account Admins.",
+        testid="home",
+        nav=nav(maybe_visitor),
+        console_url=console_url,
     )

@@ -75,16 +75,20 @@ _ROLE_WORK = {
 }
 
 
-def not_for_role(visitor: Visitor) -> Template:
-    """The 403 page of an agent or a designer on an admin page: what their role is for, and
-    the way to the agent console when their account has it on."""
+def role_work(visitor: Visitor) -> tuple[str, str | None]:
+    """What an agent's or a designer's role is for, and the agent console's address when
+    their account has it on."""
     account = visitor.account
     console_url = f"/console/{account.slug}" if account.console_enabled else None
     where = "the agent console" if console_url else "their Agent Application"
-    role_work = _ROLE_WORK[visitor.user.role].format(where=where)
-    message = (
-        f"You are not allowed to open this page: {role_work}; Account Admins manage licenses here."
-    )
+    return _ROLE_WORK[visitor.user.role].format(where=where), console_url
+
+
+def not_for_role(visitor: Visitor) -> Template:
+    """The 403 page of an agent or a designer on an admin page: what their role is for, and
+    the way to the agent console when their account has it on."""
+    work, console_url = role_work(visitor)
+    message = f"You are not allowed to open this page: {work}; Account Admins manage licenses here."
     return message_page(
         403, HEADINGS[403], message, testid="error-403", nav=nav(visitor), console_url=console_url
     )
