@@ -167,3 +167,18 @@ def test_the_retention_task_deletes_rows_past_an_accounts_retention(
     assert "Deleted 3 rows past their accounts' retention; their days are kept" in caplog.text
     with db.read() as conn:
         assert stored_sessions.sessions_by_id(conn, world.acme.id, ended) == {}
+
+
+def test_a_run_that_did_one_thing_is_logged_in_the_singular(
+    db: Database, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    for count, said in ((1, "Kept the usage days of 1 account"), (2, "of 2 accounts")):
+
+        def run(_db: Database, _now: datetime, n: int = count) -> int:
+            return n
+
+        task = Task("usage days", 1, run, "failed", ("Kept the usage days of %s", "account"))
+        with caplog.at_level(logging.INFO, logger="seatkeeper.housekeeping"):
+            asyncio.run(housekeeping.run_once(task, db, clock))
+        assert caplog.messages[-1].endswith(said), caplog.messages
+    assert "1 accounts" not in caplog.text

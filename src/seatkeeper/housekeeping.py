@@ -19,6 +19,7 @@ import anyio
 from seatkeeper.clock import Clock
 from seatkeeper.config import Settings
 from seatkeeper.domain.destinations import Policy, networks
+from seatkeeper.domain.words import plural
 from seatkeeper.services import alerts, expiry, history, keeping, retention, webhooks
 from seatkeeper.storage.db import Database
 
@@ -36,7 +37,8 @@ class Task:
     seconds: float
     run: Callable[[Database, datetime], int]
     failed: str  # what the log says when a run fails
-    done: str | None = None  # what it says when a run did something (%d: how many)
+    # What it says when a run did something: the sentence (%s: how many) and its noun.
+    done: tuple[str, str] | None = None
 
 
 def tasks(settings: Settings) -> list[Task]:
@@ -48,7 +50,7 @@ def tasks(settings: Settings) -> list[Task]:
             sweep,
             _sweep,
             "The timeout sweep failed; it will run again",
-            "Recorded %d timed-out sessions",
+            ("Recorded %s", "timed-out session"),
         ),
         Task(
             "capacity alerts",
@@ -63,14 +65,14 @@ def tasks(settings: Settings) -> list[Task]:
             _or(settings.warm_seconds, sweep),
             history.warm,
             "Keeping usage days failed; it will run again",
-            "Kept the usage days of %d accounts",
+            ("Kept the usage days of %s", "account"),
         ),
         Task(
             "report days",
             _or(settings.warm_seconds, sweep),
             keeping.KeepingDays().run,
             "Keeping the days of the usage reports failed; it will run again",
-            "Kept %d days of the usage reports",
+            ("Kept %s of the usage reports", "day"),
         ),
         Task(
             "webhooks",
@@ -83,7 +85,7 @@ def tasks(settings: Settings) -> list[Task]:
             settings.retention_seconds,
             retention.prune,
             "Deleting rows past their retention failed; it will run again",
-            "Deleted %d rows past their accounts' retention; their days are kept",
+            ("Deleted %s past their accounts' retention; their days are kept", "row"),
         ),
         Task(
             "statistics",
@@ -148,4 +150,5 @@ async def run_once(task: Task, db: Database, clock: Clock) -> None:
         log.exception(task.failed)
         return
     if done and task.done is not None:
-        log.info(task.done, done)
+        sentence, noun = task.done
+        log.info(sentence, plural(done, noun))
