@@ -49,12 +49,16 @@ def test_the_simulation_never_uses_the_printed_agents(
         assert not set(named) & set(FREE_AGENTS), agents
     named, guests = crowd(DEFAULT_AGENTS)
     runner._announce(demo, base_url="http://h", named=named, guests=guests, pause="press p")
-    lines = capsys.readouterr().out.splitlines()
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
     (logins,) = [line for line in lines if "Agent logins" in line]
     assert all(name in logins for name in FREE_AGENTS)
     assert not any(name in logins for name in SIMULATED_AGENTS)
-    (crowd_line,) = [line for line in lines if "Simulated agents" in line]
-    assert crowd_line.split("Simulated agents")[1].strip() == ", ".join([*named, "3 Guests"])
+    crowd_text = printed.split("Simulated agents")[1].split("to pause")[0]
+    assert " ".join(crowd_text.split()) == ", ".join([*named, "3 Guests"])
+    start = next(i for i, line in enumerate(lines) if "Simulated agents" in line)
+    stop = next(i for i, line in enumerate(lines) if "to pause or resume" in line)
+    assert stop - start > 1 and all(len(line) <= 79 for line in lines[start:stop])
     assert any(line.endswith("to pause or resume them: press p") for line in lines)
 
 

@@ -6,6 +6,7 @@ import errno
 import logging
 import signal
 import socket
+import textwrap
 import threading
 from collections.abc import Sequence
 from types import FrameType
@@ -242,8 +243,8 @@ def _announce(
         f"  Capacity alerts    at {levels} of the licenses",
         f"  Admin login        account {account.slug}, user {ADMIN_USERNAME}, "
         f"password {ADMIN_PASSWORD}",
-        f"  Agent logins       {', '.join(FREE_AGENTS)} (password {AGENT_PASSWORD}): "
-        "the simulation never uses them",
+        f"  Agent logins       {', '.join(FREE_AGENTS)} (password {AGENT_PASSWORD}),",
+        "                     whom the simulation never uses",
         f"  Admin API token    {demo.admin_token}",
         "                     (a new one at each run: the previous run's no longer works)",
         f"  Application key    {demo.application_key} (likewise)",
@@ -261,6 +262,8 @@ def _announce(
 
 
 def _simulated(named: Sequence[str], guests: int) -> str:
-    """Who the simulated agents are, in words."""
-    people = [*named, *([f"{guests} Guest{'' if guests == 1 else 's'}"] if guests else [])]
-    return ", ".join(people) or "none"
+    """Who the simulated agents are, in words, wrapped under their heading."""
+    people = [*named, *([plural(guests, "Guest")] if guests else [])]
+    indent = " " * 21
+    said = ", ".join(people) or "none"
+    return textwrap.fill(said, 79, initial_indent=indent, subsequent_indent=indent).lstrip()
