@@ -10,7 +10,7 @@ import click
 import pytest
 from sqlalchemy import func, select
 
-from seatkeeper.clock import FrozenClock, SystemClock
+from seatkeeper.clock import SystemClock
 from seatkeeper.config import Settings
 from seatkeeper.demo import runner
 from seatkeeper.demo import simulation as simulated
@@ -36,18 +36,6 @@ from seatkeeper.storage.tables import agent_sessions, denials, interactions
 from seatkeeper.web.app import create_app
 from tests.servers import served
 from tests.waiting import PATIENCE, wait_until
-
-EVENING = timedelta(hours=8)  # the clock's 13:00 UTC is 09:00 in New York: move to 17:00
-
-
-@pytest.fixture
-def now(clock: FrozenClock) -> datetime:
-    return clock.advance(EVENING)
-
-
-@pytest.fixture
-def demo(db: Database, passwords: Passwords, now: datetime) -> DemoAccount:
-    return provision(db, passwords, now=now)
 
 
 def admin_user(db: Database, demo: DemoAccount) -> User:

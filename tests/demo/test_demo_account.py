@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 
-from seatkeeper.clock import FrozenClock
 from seatkeeper.demo import DEFAULT_AGENTS, runner
 from seatkeeper.demo.account import (
     ADMIN_PASSWORD,
@@ -31,18 +30,6 @@ from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import agent_sessions, users
 from seatkeeper.web.presenters import MINUTES
 from tests.web.pages.test_pages import log_in
-
-EVENING = timedelta(hours=8)  # the clock's 13:00 UTC is 09:00 in New York: move to 17:00
-
-
-@pytest.fixture
-def now(clock: FrozenClock) -> datetime:
-    return clock.advance(EVENING)
-
-
-@pytest.fixture
-def demo(db: Database, passwords: Passwords, now: datetime) -> DemoAccount:
-    return provision(db, passwords, now=now)
 
 
 def test_the_first_alert_level_is_above_the_live_crowd(demo: DemoAccount) -> None:
