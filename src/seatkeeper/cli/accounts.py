@@ -9,6 +9,7 @@ import click
 from seatkeeper.cli import operator
 from seatkeeper.cli.common import (
     LICENSES,
+    OVERDRAFT,
     SLUG,
     TIME_ZONE,
     TIMEOUT,
@@ -120,6 +121,11 @@ def accounts_list(context: Context) -> None:
 @click.argument("slug")
 @click.option("--name", help="Display name.")
 @click.option("--licenses", type=LICENSES, help="Concurrent licenses owned.")
+@click.option(
+    "--overdraft",
+    type=OVERDRAFT,
+    help="Sessions allowed beyond the licenses, each marked as overdraft (0 by default).",
+)
 @click.option("--time-zone", type=TIME_ZONE, help="IANA time zone.")
 @click.option("--timeout", type=TIMEOUT, help="Session timeout in minutes.")
 @click.option("--guests/--no-guests", default=None, help="Allow Guest sessions.")
@@ -146,6 +152,7 @@ def accounts_set(
     slug: str,
     name: str | None,
     licenses: int | None,
+    overdraft: int | None,
     time_zone: str | None,
     timeout: timedelta | None,
     guests: bool | None,
@@ -163,6 +170,7 @@ def accounts_set(
             SettingsChange(
                 name=name,
                 licenses=licenses,
+                overdraft=overdraft,
                 time_zone=time_zone,
                 session_timeout=timeout,
                 guests_allowed=guests,
@@ -176,7 +184,8 @@ def accounts_set(
             now=clock.now(),
         ).account
     click.echo(
-        f"Account {account.slug!r}: {plural(account.licenses, 'license')}, {account.time_zone}, "
+        f"Account {account.slug!r}: {plural(account.licenses, 'license')}, "
+        f"overdraft {account.overdraft:,}, {account.time_zone}, "
         f"timeout {shown.timeout_minutes(account):g} min, "
         f"guests {'allowed' if account.guests_allowed else 'not allowed'}, "
         f"agent console {'on' if account.console_enabled else 'off'}, "

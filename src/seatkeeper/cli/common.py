@@ -40,6 +40,7 @@ class Checked(click.ParamType[Any, Any]):
 
 TIME_ZONE = Checked("time zone", lambda v: validation.time_zone(v).key)
 LICENSES = Checked("count", lambda v: validation.licenses(int(v)))
+OVERDRAFT = Checked("count", lambda v: validation.overdraft(int(v)))
 TIMEOUT = Checked("minutes", lambda v: validation.session_timeout(timedelta(minutes=int(v))))
 SLUG = Checked("slug", validation.slug)
 DATABASE_URL = Checked("URL", lambda v: validation.text("A database URL", v, 4096))

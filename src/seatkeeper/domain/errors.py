@@ -192,14 +192,23 @@ class InteractionClosed(DomainError):
 class LicenseLimitReached(DomainError):
     code = "license_limit_reached"
 
-    def __init__(self, licenses: int) -> None:
-        held = "The only license is" if licenses == 1 else f"All {plural(licenses, 'license')} are"
+    def __init__(self, licenses: int, overdraft: int = 0) -> None:
         super().__init__(
             "This account has no licenses: ask your administrator for one."
-            if licenses == 0
-            else f"{held} in use. Try again when an agent logs out, "
+            if licenses == 0 and overdraft == 0
+            else f"{_held(licenses, overdraft)} in use. Try again when an agent logs out, "
             "or ask your administrator to free a session."
         )
+
+
+def _held(licenses: int, overdraft: int) -> str:
+    """What is all in use: the licenses, and the overdraft when the account has one."""
+    if overdraft == 0:
+        return "The only license is" if licenses == 1 else f"All {plural(licenses, 'license')} are"
+    if licenses == 0:
+        return f"The account has no licenses, and its overdraft of {overdraft:,} is"
+    held = "The only license" if licenses == 1 else f"All {plural(licenses, 'license')}"
+    return f"{held} and the overdraft of {overdraft:,} are"
 
 
 class SessionEnded(DomainError):

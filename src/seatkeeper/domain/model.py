@@ -69,6 +69,7 @@ class Account:
     max_interactions: int = 10  # Interactions one session may have open at once
     # Days session, Interaction and refusal rows are kept; their usage days are kept for good.
     retention_days: int = 400
+    overdraft: int = 0  # sessions allowed beyond the licenses, each marked as overdraft
 
     @property
     def zone(self) -> ZoneInfo:
@@ -89,6 +90,7 @@ class SettingsChange:
     alert_levels: tuple[int, ...] | None = None  # percentages of the licenses
     max_interactions: int | None = None  # open at once in one session
     retention_days: int | None = None  # days raw usage rows are kept
+    overdraft: int | None = None  # a super_admin's (or an operator's) to change
 
     def given(self) -> dict[str, Any]:
         """The settings this change sets, by name."""
@@ -117,6 +119,7 @@ class AgentSession:
     expires_at: datetime
     ended_at: datetime | None
     end_reason: EndReason | None
+    overdraft: bool = False  # opened while all the licenses were held; never changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +165,7 @@ class GridRow:
     started_at: datetime
     flows: tuple[str, ...]  # each open Flow's name once, alphabetical
     open_interactions: int  # every open instance counts
+    overdraft: bool = False  # opened beyond the licenses
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,9 +53,14 @@ def ended_error(reason: EndReason) -> SessionEnded:
     return errors[reason]()
 
 
-def has_free_seat(open_sessions: int, licenses: int) -> bool:
-    """Whether one more session fits under the account's license count."""
-    return open_sessions < licenses
+def has_free_seat(open_sessions: int, licenses: int, overdraft: int = 0) -> bool:
+    """Whether one more session fits under the account's licenses and its overdraft."""
+    return open_sessions < licenses + overdraft
+
+
+def opens_overdraft(open_sessions: int, licenses: int) -> bool:
+    """Whether a session opened now, with `open_sessions` open, is beyond the licenses."""
+    return open_sessions >= licenses
 
 
 def ensure_guest_allowed(account: Account) -> None:

@@ -66,6 +66,18 @@ def licenses(count: int) -> int:
     return count
 
 
+# An overdraft is a margin above the licenses, not a second pool: a generous fixed bound
+# refuses typing slips (an extra zero or two) without tying it to the license total.
+MAX_OVERDRAFT = 100_000
+
+
+def overdraft(count: int) -> int:
+    """How many sessions an account may open beyond its licenses."""
+    if not 0 <= count <= MAX_OVERDRAFT:
+        raise InvalidInput(f"The overdraft must be between 0 and {MAX_OVERDRAFT:,}; got {count:,}.")
+    return count
+
+
 MAX_INTERACTIONS = 100
 
 

@@ -163,7 +163,7 @@ def settled(answer: seats.Answer | Exception) -> OpenedSession:
     if isinstance(answer, Exception):
         raise answer
     if isinstance(answer, seats.Refused):
-        raise LicenseLimitReached(answer.licenses)
+        raise LicenseLimitReached(answer.licenses, answer.overdraft)
     assert answer is not None
     return answer
 

@@ -77,9 +77,10 @@ class Opened:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """The pool was full: the denial is recorded."""
+    """The pool was full, the overdraft too: the denial is recorded."""
 
     licenses: int
+    overdraft: int
 
 
 Request = Claim | Release
@@ -199,7 +200,7 @@ class _Turn:
             releasing = sessions.sessions_by_id(conn, account_id, releasing, lock=True)
         # The time is read once the locks are held, so that the history orders claims,
         # logouts and calls as the locks did: it never shows more sessions open than
-        # licenses, nor a call after its session's end.
+        # licenses and overdraft allow, nor a call after its session's end.
         self.now = self.clock.now()
         self.in_use, overdue = sessions.seat_use(conn, account_id, self.now)
         self.peak = self.in_use
@@ -245,11 +246,11 @@ class _Turn:
         held = None if user is None else self.held.get(user.id)
         if held is not None:
             session = self._join(account, held)
-        elif pool.has_free_seat(self.in_use, account.licenses):
+        elif pool.has_free_seat(self.in_use, account.licenses, account.overdraft):
             session = self._new_session(account, user)
         else:
             self.refused.append(claim)
-            return Refused(account.licenses)
+            return Refused(account.licenses, account.overdraft)
         token = new_token(SESSION_TOKEN_PREFIX)  # made here: a refusal needs none
         self.tokens.append((token_hash(token), session.id))
         if user is not None:  # a session opened or joined: a login (a refusal is not)
@@ -281,6 +282,7 @@ class _Turn:
             expires_at=pool.expiry(self.now, account.session_timeout),
             ended_at=None,
             end_reason=None,
+            overdraft=pool.opens_overdraft(self.in_use, account.licenses),
         )
         self.opened.append(session)
         self.in_use += 1

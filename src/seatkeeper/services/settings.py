@@ -35,6 +35,7 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "time_zone": lambda zone: validation.time_zone(zone).key,
     "session_timeout": validation.session_timeout,
     "licenses": validation.licenses,
+    "overdraft": validation.overdraft,
     "alert_levels": alert_rules.check_levels,
     "max_interactions": validation.max_interactions,
     "retention_days": validation.retention_days,
@@ -85,8 +86,8 @@ def change_settings(
         if expected is not None:
             _check_unchanged(account, expected)
         changed = {k: v for k, v in values.items() if getattr(account, k) != v}
-        if "licenses" in changed and isinstance(user, User) and user.role is not Role.SUPER_ADMIN:
-            raise NotAllowed("Only a Super Admin changes the license total.")
+        if isinstance(user, User) and user.role is not Role.SUPER_ADMIN:
+            _ensure_account_admin_may(changed)
         if changed:
             _apply(conn, account, SettingsChange(**changed), user=user, now=now, source=source)
         return AccountSettings(
@@ -100,9 +101,18 @@ SETTING_NAMES = {
     "session_timeout": "session timeout",
     "guests_allowed": "Guests setting",
     "licenses": "license total",
+    "overdraft": "overdraft",
     "max_interactions": "open Interactions per session",
     "retention_days": "days rows are kept",
 }
+
+
+def _ensure_account_admin_may(changed: dict[str, Any]) -> None:
+    """Refuse an account admin a change of what only a Super Admin sets."""
+    if "licenses" in changed:
+        raise NotAllowed("Only a Super Admin changes the license total.")
+    if "overdraft" in changed:
+        raise NotAllowed("Only a Super Admin changes the overdraft.")
 
 
 def _check_unchanged(account: Account, expected: SettingsChange) -> None:

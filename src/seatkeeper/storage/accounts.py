@@ -28,6 +28,7 @@ def account_of(row: Row[Any]) -> Account:
         alert_levels=tuple(int(level) for level in row.alert_levels.split(",") if level),
         max_interactions=row.max_interactions,
         retention_days=row.retention_days,
+        overdraft=row.overdraft,
     )
 
 

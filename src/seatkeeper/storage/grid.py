@@ -50,7 +50,7 @@ def active_session_rows(
     matching: list[ColumnElement[bool]] = [s.account_id == account_id, OPEN, s.expires_at > now]
     if view.search:
         matching.append(grid_search.matching(conn, account_id, view.search))
-    page = _ordered(select(s.id, s.user_id, s.started_at, s.open_interactions), view)
+    page = _ordered(select(s.id, s.user_id, s.started_at, s.open_interactions, s.overdraft), view)
     skipped = (view.page - 1) * view.per_page
     # The expiry, wrapped, is tested on each row rather than searched in its index: else
     # SQLite, before any ANALYZE, reads every open session by expiry and sorts them all.
@@ -75,6 +75,7 @@ def active_session_rows(
                 r.started_at,
                 flows.get(r.id, ()),
                 r.open_interactions,
+                r.overdraft,
             )
             for r in rows
         ],

@@ -40,6 +40,7 @@ def session_of(row: Row[Any]) -> AgentSession:
         expires_at=row.expires_at,
         ended_at=row.ended_at,
         end_reason=None if row.end_reason is None else EndReason(row.end_reason),
+        overdraft=row.overdraft,
     )
 
 
@@ -55,6 +56,7 @@ def session_row(s: AgentSession, *, ended_by: int | None = None) -> dict[str, An
         "ended_at": s.ended_at,
         "end_reason": None if s.end_reason is None else s.end_reason.value,
         "ended_by": ended_by,
+        "overdraft": s.overdraft,
     }
 
 

@@ -82,6 +82,8 @@ accounts = Table(
     Column("max_interactions", Integer, nullable=False, server_default="10"),
     # How long session, Interaction and refusal rows are kept (their days are kept for good).
     Column("retention_days", Integer, nullable=False, server_default="400"),
+    # Sessions allowed beyond the licenses (a super_admin's to set; checked by the service).
+    Column("overdraft", Integer, nullable=False, server_default="0"),
 )
 
 users = Table(
@@ -143,6 +145,8 @@ agent_sessions = Table(
     Column("ended_at", UTCDateTime),
     Column("end_reason", String(20)),
     Column("ended_by", ForeignKey("users.id")),
+    # Opened while all the licenses were held (under the overdraft); set at open, kept.
+    Column("overdraft", Boolean, nullable=False, server_default=false()),
     CheckConstraint("(ended_at IS NULL) = (end_reason IS NULL)", name="ended_has_reason"),
     # The seat count and the grid read only open sessions: keep them in a small index.
     Index(

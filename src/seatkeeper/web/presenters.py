@@ -138,6 +138,7 @@ class OpenSession(_Session):
 
     flows: tuple[str, ...]  # each open Flow's name once
     count: int  # every open Interaction
+    overdraft: bool  # opened beyond the licenses
 
     @property
     def started_iso(self) -> str:
@@ -155,6 +156,7 @@ def open_session(row: GridRow, account: Account) -> OpenSession:
         local(row.started_at, account),
         row.flows,
         row.open_interactions,
+        row.overdraft,
     )
 
 

@@ -51,6 +51,7 @@ ACME_AT_START = {
     "licenses": 3,
     # START - 60 days, 13:00 UTC on 9 January: 14:00 in Paris (winter time)
     "license_history": [CREATED],
+    "overdraft": 0,
     "max_interactions": 10,
     "retention_days": 400,
 }

@@ -36,6 +36,7 @@ class ActiveSession(msgspec.Struct):
     session_start: datetime  # in the account's time zone
     open_interactions: list[str]  # each open Flow's name once
     open_interactions_count: int  # every open instance
+    overdraft: bool  # opened while all the licenses were held, under the overdraft
 
 
 class ActiveSessions(msgspec.Struct):
@@ -155,7 +156,7 @@ def active_sessions(
 
 def grid_body(result: admin.Grid, view: GridView) -> ActiveSessions:
     rows = [
-        ActiveSession(s.session_id, s.agent_id, s.started, list(s.flows), s.count)
+        ActiveSession(s.session_id, s.agent_id, s.started, list(s.flows), s.count, s.overdraft)
         for s in (shown.open_session(r, result.account) for r in result.rows)
     ]
     return ActiveSessions(

@@ -80,7 +80,7 @@ def opened(answer: seats.Answer) -> ASGIApp:
     license is in use (answered here: at a shift start refusals are many, and raising one
     through the exception handlers costs more than the claim); any other refusal raised."""
     if isinstance(answer, seats.Refused):
-        refusal = e.LicenseLimitReached(answer.licenses)
+        refusal = e.LicenseLimitReached(answer.licenses, answer.overdraft)
         body = _encode(ErrorBody(ErrorDetail(refusal.code, refusal.message)))
         return _Answer(status_of(e.LicenseLimitReached), body)
     result = agents.settled(answer)

@@ -209,7 +209,14 @@ def grid_export(
     if fmt == "json":
         return _download(msgspec.json.encode(body), fmt, filename)
     rows = (
-        (s.session_id, s.agent_id or "", s.started.isoformat(), "; ".join(s.flows), s.count)
+        (
+            s.session_id,
+            s.agent_id or "",
+            s.started.isoformat(),
+            "; ".join(s.flows),
+            s.count,
+            "yes" if s.overdraft else "no",
+        )
         for s in (shown.open_session(r, result.account) for r in result.rows)
     )
     header = (
@@ -218,6 +225,7 @@ def grid_export(
         "session_start",
         "open_interactions",
         "open_interactions_count",
+        "overdraft",
     )
     return _download(_csv(header, rows), fmt, filename)
 

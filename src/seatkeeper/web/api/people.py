@@ -72,6 +72,7 @@ class SettingsBody(msgspec.Struct):
     guests_allowed: bool
     licenses: int  # a super_admin's to change
     license_history: list[LicenseChangeBody]  # latest first
+    overdraft: int  # sessions allowed beyond the licenses; a super_admin's to change
     max_interactions: int  # Interactions one session may have open at once
     # Days session, Interaction and refusal rows are kept; the daily figures are kept for good.
     retention_days: int
@@ -88,6 +89,12 @@ class SettingsChange(msgspec.Struct, forbid_unknown_fields=True):
     session_timeout_minutes: Minutes | None = None
     guests_allowed: bool | None = None
     licenses: Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 0})] | None = None
+    overdraft: (
+        Annotated[
+            int, msgspec.Meta(extra_json_schema={"minimum": 0, "maximum": validation.MAX_OVERDRAFT})
+        ]
+        | None
+    ) = None
     max_interactions: (
         Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 1, "maximum": 100})] | None
     ) = None
@@ -156,6 +163,7 @@ def settings_body(result: settings.AccountSettings) -> SettingsBody:
             LicenseChangeBody(c.at, c.licenses, c.actor)
             for c in (shown.license_total(change, account) for change in result.license_history)
         ],
+        overdraft=account.overdraft,
         max_interactions=account.max_interactions,
         retention_days=account.retention_days,
     )
@@ -197,8 +205,9 @@ def get_settings(runtime: RuntimeDep, admin_user: ApiUser, account: FromPath[str
 @patch(
     "/settings",
     summary="Change the account's name, time zone, session timeout, Guests, licenses, "
-    "open Interactions per session or how long usage rows are kept",
-    description="Only a super_admin changes `licenses`. Every change is in the audit trail. "
+    "overdraft, open Interactions per session or how long usage rows are kept",
+    description="Only a super_admin changes `licenses` and `overdraft` (sessions allowed "
+    "beyond the licenses, each marked as overdraft). Every change is in the audit trail. "
     "A refusal names each field that is wrong and changes nothing.",
     security=ADMIN_TOKEN,
     responses=responses(*REFUSALS),
@@ -222,6 +231,7 @@ def change_settings(
         session_timeout=None if minutes is None else timedelta(minutes=max(-1, min(minutes, 1e6))),
         guests_allowed=data.guests_allowed,
         licenses=data.licenses,
+        overdraft=data.overdraft,
         max_interactions=data.max_interactions,
         retention_days=data.retention_days,
     )

@@ -31,6 +31,7 @@ class SettingsForm(msgspec.Struct):
     session_timeout_minutes: str = ""
     guests_allowed: str = ""  # a checkbox: "on", or absent
     licenses: str = ""  # only a super_admin's form has it
+    overdraft: str = ""  # only a super_admin's form has it
     max_interactions: str = ""
     retention_days: str = ""
     # The settings as the form showed them when it was opened (JSON of the fields above):
@@ -45,6 +46,7 @@ FIELDS = (
     "session_timeout_minutes",
     "guests_allowed",
     "licenses",
+    "overdraft",
     "max_interactions",
     "retention_days",
 )
@@ -62,6 +64,7 @@ def _as_stored(account: Account) -> SettingsForm:
         session_timeout_minutes=f"{shown.timeout_minutes(account):g}",
         guests_allowed="on" if account.guests_allowed else "",
         licenses=str(account.licenses),
+        overdraft=str(account.overdraft),
         max_interactions=str(account.max_interactions),
         retention_days=str(account.retention_days),
     )
@@ -198,6 +201,7 @@ def _unreadable(data: SettingsForm) -> dict[str, str]:
         for field, problem in (
             ("session_timeout", timeout),
             ("licenses", licenses),
+            ("overdraft", _overdraft(data.overdraft)),
             ("max_interactions", most),
             ("retention_days", _retention(data.retention_days)),
         )
@@ -209,17 +213,22 @@ def _retention(text: str) -> int | str | None:
     return _whole(text, "The days rows are kept", 400)
 
 
+def _overdraft(text: str) -> int | str | None:
+    return _whole(text, "The overdraft", 5)
+
+
 def _typed(data: SettingsForm, *, super_admin: bool) -> SettingsChange:
-    """The settings a form holds (the license total only in a super_admin's)."""
+    """The settings a form holds (the license total and overdraft only in a super_admin's)."""
     timeout, licenses = _minutes(data.session_timeout_minutes), _whole(data.licenses)
     most = _whole(data.max_interactions, "The open Interactions per session", 10)
-    kept = _retention(data.retention_days)
+    kept, overdraft = _retention(data.retention_days), _overdraft(data.overdraft)
     return SettingsChange(
         name=data.name,
         time_zone=data.time_zone.strip(),
         session_timeout=timeout if isinstance(timeout, timedelta) else None,
         guests_allowed=data.guests_allowed == "on",
         licenses=licenses if isinstance(licenses, int) and super_admin else None,
+        overdraft=overdraft if isinstance(overdraft, int) and super_admin else None,
         max_interactions=most if isinstance(most, int) else None,
         retention_days=kept if isinstance(kept, int) else None,
     )
