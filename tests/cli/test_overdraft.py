@@ -31,7 +31,7 @@ def test_the_operator_grants_an_overdraft_and_it_is_audited(cli_db: str) -> None
     run(cli_db, "accounts", "create", "acme", "--licenses", "25")
     granted = run(cli_db, "accounts", "set", "acme", "--overdraft", "5")
     assert granted.exit_code == 0, granted.output
-    assert "Account 'acme': 25 licenses, overdraft 5, UTC" in granted.output
+    assert "Account 'acme': 25 licenses and an overdraft of 5, UTC" in granted.output
     overdraft, [row] = acme(cli_db)
     assert overdraft == 5
     assert str(row["actor"]).endswith("(operator command)")

@@ -183,9 +183,10 @@ def accounts_set(
             ),
             now=clock.now(),
         ).account
+    beyond = f" and an overdraft of {account.overdraft:,}" if account.overdraft else ""
     click.echo(
-        f"Account {account.slug!r}: {plural(account.licenses, 'license')}, "
-        f"overdraft {account.overdraft:,}, {account.time_zone}, "
+        f"Account {account.slug!r}: {plural(account.licenses, 'license')}{beyond}, "
+        f"{account.time_zone}, "
         f"timeout {shown.timeout_minutes(account):g} min, "
         f"guests {'allowed' if account.guests_allowed else 'not allowed'}, "
         f"agent console {'on' if account.console_enabled else 'off'}, "
