@@ -68,6 +68,15 @@ def test_seats() -> None:
     assert not pool.has_free_seat(0, 0)
 
 
+def test_an_overdraft_allows_that_many_more_and_marks_them() -> None:
+    assert pool.has_free_seat(10, 10, 2) and pool.has_free_seat(11, 10, 2)
+    assert not pool.has_free_seat(12, 10, 2)
+    assert not pool.has_free_seat(15, 10, 2)  # licenses lowered below use
+    assert pool.has_free_seat(0, 0, 1) and not pool.has_free_seat(1, 0, 1)
+    assert [pool.opens_overdraft(n, 10) for n in (0, 9, 10, 11)] == [False, False, True, True]
+    assert pool.opens_overdraft(0, 0)  # with no licenses every session is beyond them
+
+
 def test_a_changed_timeout_counts_from_last_activity_but_never_ends_a_session_in_the_past() -> None:
     now = T0 + timedelta(minutes=20)
     assert pool.expiry_after_timeout_change(T0, timedelta(hours=1), now) == T0 + timedelta(hours=1)

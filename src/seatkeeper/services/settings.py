@@ -1,6 +1,6 @@
 """Account Settings: name, time zone, session timeout, Guests, how long usage rows are kept;
-the license total (a super_admin's to change) and its history. Every change is in the audit
-trail."""
+the license total and the overdraft (a super_admin's to change) and the total's history.
+Every change is in the audit trail."""
 
 from __future__ import annotations
 

@@ -77,8 +77,9 @@ class SessionOpened(msgspec.Struct):
 
 def opened(answer: seats.Answer) -> ASGIApp:
     """The answer to an open: 201 for a new session, 200 for a joined one, 409 when every
-    license is in use (answered here: at a shift start refusals are many, and raising one
-    through the exception handlers costs more than the claim); any other refusal raised."""
+    license (and the overdraft) is in use (answered here: at a shift start refusals are
+    many, and raising one through the exception handlers costs more than the claim); any
+    other refusal raised."""
     if isinstance(answer, seats.Refused):
         refusal = e.LicenseLimitReached(answer.licenses, answer.overdraft)
         body = _encode(ErrorBody(ErrorDetail(refusal.code, refusal.message)))
@@ -133,7 +134,9 @@ class SessionState(msgspec.Struct):
     "/sessions",
     summary="Open a session, or join the agent's open one",
     description="Authorized by the account's application key. A new session takes a "
-    "license (201); an agent who already has a session joins it and takes none (200).",
+    "license (201), or, with every license held, one of the account's overdraft (if it has "
+    "one; the session is then marked as overdraft); an agent who already has a session joins "
+    "it and takes none (200).",
     security=[{"ApplicationKey": []}],
     responses={
         HTTP_201_CREATED: ResponseSpec(
