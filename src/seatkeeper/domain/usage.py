@@ -266,25 +266,14 @@ def tally(
         if at >= until:
             later += delta
             continue
-        if count >= licenses and min(at, stop) > position:
-            at_cap += min(at, stop) - position
-            over = _beyond(over, count - licenses, min(at, stop) - position)
+        at_cap, over = _held(at_cap, over, count - licenses, min(at, stop) - position)
         position = max(position, min(at, stop))
         if kind < 2:
             count += delta
             peak = max(peak, count)
         else:
-            window.append((at, who))
-            asking[who] += 1
-            while window[0][0] <= at - DEMAND_WINDOW:
-                _, gone = window.popleft()
-                asking[gone] -= 1
-                if not asking[gone]:
-                    del asking[gone]
-            demand = max(demand, count + len(asking))
-    if count >= licenses and stop > position:
-        at_cap += stop - position
-        over = _beyond(over, count - licenses, stop - position)
+            demand = max(demand, count + _asking(window, asking, at, who))
+    at_cap, over = _held(at_cap, over, count - licenses, stop - position)
     return Tally(
         max(position, stop),
         count + later,
@@ -296,11 +285,26 @@ def tally(
     )
 
 
-def _beyond(over: timedelta | None, sessions: int, span: timedelta) -> timedelta | None:
-    """The overdraft carried through `span` with `sessions` open beyond the licenses."""
-    if over is None or sessions <= 0:
-        return over
-    return over + span * sessions
+def _held(
+    at_cap: timedelta, over: timedelta | None, beyond: int, span: timedelta
+) -> tuple[timedelta, timedelta | None]:
+    """Time at the cap and the overdraft carried through `span`, with `beyond` sessions
+    open beyond the licenses (at the cap from 0 on, over them above it)."""
+    if beyond < 0 or span <= timedelta(0):
+        return at_cap, over
+    return at_cap + span, None if over is None else over + span * beyond
+
+
+def _asking(window: deque[Denial], asking: Counter[str], at: datetime, who: str) -> int:
+    """How many asked in the `DEMAND_WINDOW` up to `at`, once `who` asked then."""
+    window.append((at, who))
+    asking[who] += 1
+    while window[0][0] <= at - DEMAND_WINDOW:
+        _, gone = window.popleft()
+        asking[gone] -= 1
+        if not asking[gone]:
+            del asking[gone]
+    return len(asking)
 
 
 @dataclass(frozen=True, slots=True)
