@@ -221,7 +221,7 @@ class Tally:
     @classmethod
     def opening(cls, at: datetime, count: int) -> Tally:
         """A day's tally at its start: the sessions open at midnight count on the new day
-        (and beyond the licenses once `tally` carries it, which knows them)."""
+        (its overdraft peak is set by `tally`, which knows the licenses)."""
         return cls(at, count, count, timedelta(0), count, 0, timedelta(0))
 
 
