@@ -21,6 +21,7 @@ from tests.domain.test_usage import (
     long_histories,
     oracle_at_cap,
     oracle_demand,
+    oracle_overdraft,
     oracle_peak,
     seeded_history,
 )
@@ -46,6 +47,7 @@ def oracle_months(
         existed = [end > created for _, end in bounds]
         counted = [p for p, there in zip(peaks, existed, strict=True) if there]
         at_cap = [int(oracle_at_cap(spans, s, min(e, now), LICENSES)) for s, e in bounds]
+        over = [int(oracle_overdraft(spans, s, min(e, now), LICENSES)) for s, e in bounds]
         demands = [
             oracle_demand(spans, denials, s, e, p)
             for (s, e), p, there in zip(bounds, peaks, existed, strict=True)
@@ -64,6 +66,8 @@ def oracle_months(
                 denials=sum(1 for at, _ in denials if bounds[0][0] <= at < bounds[-1][1]),
                 licenses_needed=max(demands, default=0),
                 account_existed=any(existed),
+                overdraft_peak=max(0, max(peaks) - LICENSES),
+                overdraft_minutes=sum(over),
             )
         )
     return found
@@ -170,6 +174,8 @@ def test_a_month_sums_its_days_and_averages_only_those_the_account_existed() -> 
         denials=2,
         licenses_needed=5,
         account_existed=True,
+        overdraft_peak=0,
+        overdraft_minutes=0,
     )
     assert (march.partial, march.days, march.label) == (True, 4, "Mar 2026")
     assert (april.peak, april.average, april.licenses_needed, april.denials) == (3, 2.5, 4, 1)

@@ -65,6 +65,21 @@ def oracle_at_cap(spans: list[Interval], start: datetime, stop: datetime, licens
     return minutes
 
 
+def oracle_overdraft(
+    spans: list[Interval], start: datetime, stop: datetime, licenses: int
+) -> float:
+    """Session-minutes in [start, stop) beyond `licenses`, piece by piece."""
+    points = sorted(
+        {start, stop}
+        | {t for s in spans for t in (s.start, s.end) if t is not None and start < t < stop}
+    )
+    minutes = 0.0
+    for left, right in pairwise(points):
+        held = sum(1 for s in spans if s.start <= left and (s.end is None or left < s.end))
+        minutes += max(0, held - licenses) * ((right - left) / timedelta(minutes=1))
+    return minutes
+
+
 def oracle_demand(
     spans: list[Interval], denials: list[Denial], start: datetime, end: datetime, peak: int
 ) -> int:
@@ -138,6 +153,8 @@ def assert_matches_oracle(
         assert got.account_existed == (end > created)
         assert got.minutes_at_cap == int(oracle_at_cap(spans, start, min(end, now), 3)), day
         assert got.peak_demand == oracle_demand(spans, denials, start, end, peaks[-1]), day
+        assert got.overdraft_peak == max(0, peaks[-1] - 3), day
+        assert got.overdraft_minutes == int(oracle_overdraft(spans, start, min(end, now), 3)), day
     counted = [p for p, d in zip(peaks, report.days, strict=True) if d.account_existed]
     assert report.daily_average == (sum(counted) / len(counted) if counted else 0.0)
     assert report.daily_max == max(peaks)

@@ -26,6 +26,8 @@ class MonthUsage:
     denials: int  # opens refused
     licenses_needed: int  # the peak demand: with this many licenses, no one refused
     account_existed: bool  # on one of its days at least
+    overdraft_peak: int  # the most sessions open at once beyond the licenses, of its days
+    overdraft_minutes: int | None  # session-minutes beyond them, summed; None if unknown
 
     @property
     def partial(self) -> bool:
@@ -59,6 +61,7 @@ def months(days: Iterable[DayUsage]) -> tuple[MonthUsage, ...]:
 def _month(days: Sequence[DayUsage]) -> MonthUsage:
     counted = [d for d in days if d.account_existed]
     peak = max(d.max_concurrent for d in days)
+    over = [d.overdraft_minutes for d in days if d.overdraft_minutes is not None]
     return MonthUsage(
         month=days[0].day.replace(day=1),
         first=days[0].day,
@@ -71,4 +74,6 @@ def _month(days: Sequence[DayUsage]) -> MonthUsage:
         denials=sum(d.denials for d in days),
         licenses_needed=max((d.peak_demand for d in counted), default=0),
         account_existed=bool(counted),
+        overdraft_peak=max(d.overdraft_peak for d in days),
+        overdraft_minutes=sum(over) if len(over) == len(days) else None,
     )

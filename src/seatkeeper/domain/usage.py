@@ -30,6 +30,10 @@ class DayUsage:
     account_existed: bool  # days before the account existed do not count in the average
     minutes_at_cap: int = 0  # whole minutes with every license in use
     peak_demand: int = 0  # the most licenses wanted at once, refused opens counted
+    overdraft_peak: int = 0  # the most sessions open at once beyond the licenses
+    # Session-minutes beyond the licenses (2 sessions over for 30 minutes: 60); None when
+    # unknown (a day kept before they were counted, whose session rows are gone).
+    overdraft_minutes: int | None = 0
 
 
 Denial = tuple[datetime, str]  # when an open was refused, and who asked (see `asker`)
@@ -146,6 +150,8 @@ def summarize(
             account_existed=there,
             minutes_at_cap=t.at_cap // timedelta(minutes=1),
             peak_demand=t.demand,
+            overdraft_peak=t.overdraft_peak,
+            overdraft_minutes=None if t.overdraft is None else t.overdraft // timedelta(minutes=1),
         )
         for day, t, count, there in zip(calendar, tallies, denials, existed, strict=True)
     )
@@ -209,11 +215,14 @@ class Tally:
     peak: int  # the most open at once since the day began
     at_cap: timedelta  # how long every license was in use
     demand: int  # the most licenses wanted at once (see `tally`)
+    overdraft_peak: int  # the most open at once beyond the licenses (0 if never more)
+    overdraft: timedelta | None  # session-time beyond the licenses; None when unknown
 
     @classmethod
     def opening(cls, at: datetime, count: int) -> Tally:
-        """A day's tally at its start: the sessions open at midnight count on the new day."""
-        return cls(at, count, count, timedelta(0), count)
+        """A day's tally at its start: the sessions open at midnight count on the new day
+        (its overdraft peak is set by `tally`, which knows the licenses)."""
+        return cls(at, count, count, timedelta(0), count, 0, timedelta(0))
 
 
 def tally(
@@ -236,10 +245,12 @@ def tally(
     `licenses`, up to `until` (or `now`, if sooner). The demand at a refused open is
     the sessions open then plus everyone refused in the window before it (each `asker`
     once: an agent, or a Guest's address and browser); the day's demand is the most of
-    these, and never less than its peak.
+    these, and never less than its peak. The overdraft is the session-time beyond
+    `licenses` (each session over them counts), over the same span as time at the cap.
     """
     stop = until if now is None else min(until, now)
     count, peak, at_cap, demand = start.count, start.peak, start.at_cap, start.demand
+    over = start.overdraft
     position = start.at
     # The denials of the last DEMAND_WINDOW, oldest first, and how often each asked in it:
     # one pass over the day, however many denials pile up in the window.
@@ -255,24 +266,45 @@ def tally(
         if at >= until:
             later += delta
             continue
-        if count >= licenses and min(at, stop) > position:
-            at_cap += min(at, stop) - position
+        at_cap, over = _held(at_cap, over, count - licenses, min(at, stop) - position)
         position = max(position, min(at, stop))
         if kind < 2:
             count += delta
             peak = max(peak, count)
         else:
-            window.append((at, who))
-            asking[who] += 1
-            while window[0][0] <= at - DEMAND_WINDOW:
-                _, gone = window.popleft()
-                asking[gone] -= 1
-                if not asking[gone]:
-                    del asking[gone]
-            demand = max(demand, count + len(asking))
-    if count >= licenses and stop > position:
-        at_cap += stop - position
-    return Tally(max(position, stop), count + later, peak, at_cap, max(demand, peak))
+            demand = max(demand, count + _asking(window, asking, at, who))
+    at_cap, over = _held(at_cap, over, count - licenses, stop - position)
+    return Tally(
+        max(position, stop),
+        count + later,
+        peak,
+        at_cap,
+        max(demand, peak),
+        max(0, peak - licenses),
+        over,
+    )
+
+
+def _held(
+    at_cap: timedelta, over: timedelta | None, beyond: int, span: timedelta
+) -> tuple[timedelta, timedelta | None]:
+    """Time at the cap and the overdraft carried through `span`, with `beyond` sessions
+    open beyond the licenses (at the cap from 0 on, over them above it)."""
+    if beyond < 0 or span <= timedelta(0):
+        return at_cap, over
+    return at_cap + span, None if over is None else over + span * beyond
+
+
+def _asking(window: deque[Denial], asking: Counter[str], at: datetime, who: str) -> int:
+    """How many asked in the `DEMAND_WINDOW` up to `at`, once `who` asked then."""
+    window.append((at, who))
+    asking[who] += 1
+    while window[0][0] <= at - DEMAND_WINDOW:
+        _, gone = window.popleft()
+        asking[gone] -= 1
+        if not asking[gone]:
+            del asking[gone]
+    return len(asking)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,15 +320,30 @@ class UsageDay:
     peak_demand: int
     licenses: int  # the total the day was computed against (its time at the cap)
     final: bool = False  # its session rows are gone (retention): kept as it is, for good
+    overdraft: timedelta | None = timedelta(0)  # session-time beyond the licenses
 
     @classmethod
     def of(cls, day: date, tally: Tally, denials: int, licenses: int) -> UsageDay:
         return cls(
-            day, tally.at, tally.peak, denials, tally.count, tally.at_cap, tally.demand, licenses
+            day,
+            tally.at,
+            tally.peak,
+            denials,
+            tally.count,
+            tally.at_cap,
+            tally.demand,
+            licenses,
+            overdraft=tally.overdraft,
         )
 
     @property
     def tally(self) -> Tally:
         return Tally(
-            self.through, self.open_at_through, self.max_concurrent, self.at_cap, self.peak_demand
+            self.through,
+            self.open_at_through,
+            self.max_concurrent,
+            self.at_cap,
+            self.peak_demand,
+            max(0, self.max_concurrent - self.licenses),
+            self.overdraft,
         )

@@ -120,7 +120,8 @@ def _kept(
 ) -> dict[date, UsageDay]:
     """The kept days of the window that still hold (without `use_kept`, final days only):
     time at the cap depends on the total, but a final day (its session rows are gone) is
-    as it was kept. After a change of time zone, a date whose rows are gone in the new
+    as it was kept; a day kept without its overdraft (by an earlier version) is counted
+    again. After a change of time zone, a date whose rows are gone in the new
     zone shows the final day the earlier zone kept for it (its figures as they were then,
     by the earlier zone's calendar day)."""
     first, last = window.calendar[0], window.calendar[-1]
@@ -128,7 +129,8 @@ def _kept(
     kept = {
         day: row
         for day, row in stored.items()
-        if row.final or (use_kept and row.licenses == account.licenses)
+        if row.final
+        or (use_kept and row.licenses == account.licenses and row.overdraft is not None)
     }
     earlier = stored_usage.final_days(conn, account.id, first, last, besides=account.time_zone)
     return {**earlier, **kept}

@@ -380,6 +380,9 @@ usage_days = Table(
     Index("ix_usage_days_through", "account_id", "through"),
     # The retention task deleted the day's raw rows: it is never dropped or computed again.
     Column("final", Boolean, nullable=False, server_default=false()),
+    # Session-time beyond the licenses (migration 0024); NULL on a final day kept before
+    # it was counted, with use above the licenses: unknown, never made up.
+    Column("micros_overdraft", BigInteger, nullable=True),
 )
 
 _DAY = ("account_id", "time_zone", "day")

@@ -125,6 +125,7 @@ def _usage_day(r: Row[Any]) -> UsageDay:
         r.peak_demand,
         r.licenses,
         r.final,
+        None if r.micros_overdraft is None else timedelta(microseconds=r.micros_overdraft),
     )
 
 
@@ -174,6 +175,9 @@ def store_usage_days(
                 "micros_at_cap": d.at_cap // timedelta(microseconds=1),
                 "peak_demand": d.peak_demand,
                 "licenses": d.licenses,
+                "micros_overdraft": (
+                    None if d.overdraft is None else d.overdraft // timedelta(microseconds=1)
+                ),
             }
             for d in days
         ],

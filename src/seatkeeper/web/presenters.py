@@ -282,6 +282,8 @@ class Day:
     account_existed: bool
     minutes_at_cap: int
     peak_demand: int
+    overdraft_peak: int
+    overdraft_minutes: int | None
 
     @property
     def label(self) -> str:
@@ -308,6 +310,8 @@ def usage_day(day: DayUsage, account: Account) -> Day:
         day.account_existed,
         day.minutes_at_cap,
         day.peak_demand,
+        day.overdraft_peak,
+        day.overdraft_minutes,
     )
 
 

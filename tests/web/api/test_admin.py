@@ -233,6 +233,8 @@ def test_usage_figures(client: Client, world: World, clock: FrozenClock) -> None
         "account_existed": True,
         "minutes_at_cap": 0,
         "peak_demand": 1,
+        "overdraft_peak": 0,
+        "overdraft_minutes": 0,
     }
     assert usage["days"][-2]["max_concurrent"] == 2
     assert usage["as_of"] == "2026-03-10T14:00:00+01:00"

@@ -66,6 +66,8 @@ def test_usage_downloads_as_csv_and_json_say_what_the_usage_api_says(
         assert int(row["minutes_at_cap"]) == day["minutes_at_cap"]
         assert int(row["peak_demand"]) == day["peak_demand"]
         assert row["account_existed"] == str(day["account_existed"]).lower()
+        assert int(row["overdraft_peak"]) == day["overdraft_peak"]
+        assert int(row["overdraft_minutes"]) == day["overdraft_minutes"]
     assert int(rows[-1]["max_concurrent"]) == 2  # today: alice and bob
 
 

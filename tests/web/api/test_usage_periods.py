@@ -140,6 +140,8 @@ def test_twelve_months_show_the_true_up_table(client: Client, world: World, hist
         "denials": 1,
         "licenses_needed": 4,  # the three, and dave
         "account_existed": True,
+        "overdraft_peak": 0,
+        "overdraft_minutes": 0,
     }
     february, march = months[10], months[11]
     assert (february["peak"], february["peak_date"], february["licenses_needed"]) == (
@@ -280,6 +282,8 @@ def test_the_true_up_table_downloads_as_csv_and_json(
         "denials",
         "licenses_needed",
         "account_existed",
+        "overdraft_peak",
+        "overdraft_minutes",
     ]
     assert len(rows) == 12
     for row, month in zip(rows, body["months"], strict=True):
@@ -289,7 +293,14 @@ def test_the_true_up_table_downloads_as_csv_and_json(
         assert int(row["peak_concurrent"]) == month["peak"]
         assert row["peak_date"] == month["peak_date"]
         assert float(row["average_daily_peak"]) == month["average_daily_peak"]
-        for key in ("minutes_at_cap", "days_at_cap", "denials", "licenses_needed"):
+        for key in (
+            "minutes_at_cap",
+            "days_at_cap",
+            "denials",
+            "licenses_needed",
+            "overdraft_peak",
+            "overdraft_minutes",
+        ):
             assert int(row[key]) == month[key]
     assert rows[9]["peak_concurrent"] == "3" and rows[9]["licenses_needed"] == "4"
     as_json = usage(client, "?period=12m&format=json", world.admin_token, "/usage/export")

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from seatkeeper.domain.trueup import months
+from seatkeeper.domain.usage import DayUsage
 from seatkeeper.storage.db import Database
+from seatkeeper.web.pages import views
 from tests.conftest import World
+from tests.web.api.test_overdraft_usage import overdrawn  # noqa: F401 (a fixture)
 from tests.web.api.test_usage_periods import history, kept_days  # noqa: F401 (a fixture)
 from tests.web.pages.test_pages import log_in
 
@@ -125,6 +130,8 @@ def test_the_usage_report_shows_the_true_up_table(admin: Client) -> None:
     assert texts_of(page, "trueup-minutes-at-cap") == ["25", "0", "0"]
     assert texts_of(page, "trueup-refusals") == ["1", "0", "0"]
     assert texts_of(page, "trueup-needed") == ["4", "2", "1"]
+    assert texts_of(page, "trueup-overdraft-peak") == ["0", "0", "0"]
+    assert texts_of(page, "trueup-overdraft-minutes") == ["0", "0", "0"]
     assert "usage/export?format=csv&amp;by=month&amp;from=2026-01-15&amp;to=2026-03-10" in page
     assert 'id="timeout-waste"' in page
 
@@ -135,6 +142,34 @@ def test_a_month_without_sessions_or_before_the_account_shows_dashes(admin: Clie
     assert texts_of(page, "trueup-peak-day")[0] == "–"
     assert texts_of(page, "trueup-needed")[0] == "–"  # April 2025: before the account
     assert page.count('data-testid="trueup-row"') == 12
+
+
+@pytest.mark.usefixtures("overdrawn")
+def test_the_true_up_table_shows_the_use_beyond_the_licenses(admin: Client) -> None:
+    page = admin.get(f"{REPORT}?from=2026-02-01&to=2026-03-10").text
+    assert '<th scope="col" class="num">Overdraft peak</th>' in page
+    assert '<th scope="col" class="num">Overdraft minutes</th>' in page
+    assert texts_of(page, "trueup-month") == ["Feb 2026", "Mar 2026"]
+    # One beyond the license for 25 minutes on the 14th, two for 20 on the 27th.
+    assert texts_of(page, "trueup-overdraft-peak") == ["2", "0"]
+    assert texts_of(page, "trueup-overdraft-minutes") == ["65", "0"]
+
+
+def test_an_overdraft_not_known_shows_a_dash() -> None:
+    (month,) = months(
+        [
+            DayUsage(
+                date(2026, 1, 5),
+                4,
+                0,
+                account_existed=True,
+                overdraft_peak=1,
+                overdraft_minutes=None,
+            )
+        ]
+    )
+    row = views.trueup_row(month)
+    assert (row.overdraft_peak, row.overdraft_minutes) == (1, "–")
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,8 @@ def usage_csv(found: admin.AccountUsage, body: Usage) -> bytes:
             d.minutes_at_cap,
             d.peak_demand,
             str(d.account_existed).lower(),
+            d.overdraft_peak,
+            _known(d.overdraft_minutes),
         )
         for d in (shown.usage_day(day, found.account) for day in found.report.days)
     )
@@ -135,6 +137,8 @@ DAY_HEADER = (
     "minutes_at_cap",
     "peak_demand",
     "account_existed",
+    "overdraft_peak",
+    "overdraft_minutes",
 )
 MONTH_HEADER = (
     "month",
@@ -149,6 +153,8 @@ MONTH_HEADER = (
     "denials",
     "licenses_needed",
     "account_existed",
+    "overdraft_peak",
+    "overdraft_minutes",
 )
 
 
@@ -168,9 +174,16 @@ def _month_rows(body: Usage) -> Iterable[Sequence[object]]:
             m.denials,
             m.licenses_needed,
             str(m.account_existed).lower(),
+            m.overdraft_peak,
+            _known(m.overdraft_minutes),
         )
         for m in body.months
     )
+
+
+def _known(figure: int | None) -> int | str:
+    """A figure for the CSV: empty when it is not known."""
+    return "" if figure is None else figure
 
 
 def _usage_filename(found: admin.AccountUsage, as_of: datetime) -> str:

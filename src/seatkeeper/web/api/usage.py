@@ -51,6 +51,21 @@ BY = Annotated[
     ),
 ]
 USAGE_REFUSALS = (*REFUSALS, e.InvalidPeriod, e.InvalidInput)
+OVERDRAFT_PEAK = Annotated[
+    int,
+    msgspec.Meta(
+        description="The most sessions open at once beyond the license total (0 if never "
+        "more): the peak concurrency less the licenses"
+    ),
+]
+OVERDRAFT_MINUTES = Annotated[
+    int | None,
+    msgspec.Meta(
+        description="Session-minutes beyond the license total: 2 sessions beyond it for 30 "
+        "minutes are 60; null when not known (a day kept by an earlier version whose "
+        "session rows are gone)"
+    ),
+]
 
 
 class UsageDay(msgspec.Struct):
@@ -60,6 +75,8 @@ class UsageDay(msgspec.Struct):
     account_existed: bool
     minutes_at_cap: int  # whole minutes with every license in use
     peak_demand: int  # the most licenses wanted at once, refused opens counted
+    overdraft_peak: OVERDRAFT_PEAK
+    overdraft_minutes: OVERDRAFT_MINUTES
 
 
 class UsageMonth(msgspec.Struct):
@@ -77,6 +94,8 @@ class UsageMonth(msgspec.Struct):
     denials: int
     licenses_needed: int  # the month's peak demand: with this many, no one refused
     account_existed: bool
+    overdraft_peak: OVERDRAFT_PEAK  # the highest of its days'
+    overdraft_minutes: OVERDRAFT_MINUTES  # the sum of its days'
 
     @classmethod
     def of(cls, m: MonthUsage) -> UsageMonth:
@@ -93,6 +112,8 @@ class UsageMonth(msgspec.Struct):
             m.denials,
             m.licenses_needed,
             m.account_existed,
+            m.overdraft_peak,
+            m.overdraft_minutes,
         )
 
 
@@ -162,6 +183,8 @@ def usage_body(result: admin.AccountUsage, now: datetime) -> Usage:
                 d.account_existed,
                 d.minutes_at_cap,
                 d.peak_demand,
+                d.overdraft_peak,
+                d.overdraft_minutes,
             )
             for d in report.days
         ],

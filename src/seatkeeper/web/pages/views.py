@@ -269,6 +269,8 @@ class TrueUpRow:
     denials: int
     needed: str  # licenses that would have refused no one; a dash before the account
     existed: bool
+    overdraft_peak: int
+    overdraft_minutes: str  # a dash when not known
 
 
 def trueup_row(month: MonthUsage) -> TrueUpRow:
@@ -285,4 +287,6 @@ def trueup_row(month: MonthUsage) -> TrueUpRow:
         denials=month.denials,
         needed=str(month.licenses_needed) if month.account_existed else "–",
         existed=month.account_existed,
+        overdraft_peak=month.overdraft_peak,
+        overdraft_minutes="–" if month.overdraft_minutes is None else str(month.overdraft_minutes),
     )
