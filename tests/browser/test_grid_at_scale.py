@@ -105,5 +105,5 @@ def test_ten_thousand_sessions_are_shown_a_page_at_a_time(
     expect(page.get_by_test_id("pager-status")).to_contain_text("matching “refund”")
     flows = page.get_by_test_id("cell-flows").all_inner_texts()
     assert flows and all("Refund Request" in f for f in flows)
-    rows = "() => document.querySelectorAll('[data-testid=grid] tr').length"
-    assert page.evaluate(rows) <= 51  # a page of 50 and the header
+    count_rows = "() => document.querySelectorAll('[data-testid=grid] tr').length"
+    assert page.evaluate(count_rows) <= 51  # a page of 50 and the header
