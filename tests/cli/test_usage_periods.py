@@ -77,6 +77,10 @@ def test_twelve_months_print_the_true_up_table(db_url: str, history: date) -> No
         "MIN",
         "AT",
         "CAP",
+        "OVER",
+        "PEAK",
+        "OVER",
+        "MIN",
         "REFUSED",
         "NEEDED",
     ]
@@ -86,6 +90,19 @@ def test_twelve_months_print_the_true_up_table(db_url: str, history: date) -> No
     peak = next(m for m in months if m[0] == f"{history:%Y-%m}")
     assert peak[2:4] == ["2", history.isoformat()]  # 1-30 (or 31), peak 2, on the 15th
     assert lines[-1].startswith("No open was refused over the last 12 months; at most 2 of")
+
+
+def test_the_true_up_table_shows_the_use_beyond_the_licenses(db_url: str, history: date) -> None:
+    done = seatkeeper("accounts", "set", "acme", "--licenses", "1", db_url=db_url)
+    assert done.returncode == 0, done.stderr
+    lines = run(db_url, "--period", "12m").splitlines()
+    peak = next(line.split() for line in lines if line.startswith(f"{history:%Y-%m}"))
+    # MONTH DAYS PEAK ON AVG-PEAK MIN-AT-CAP OVER-PEAK OVER-MIN REFUSED NEEDED: two agents
+    # for 20 minutes against one license are one session beyond it for 20 minutes.
+    assert peak[2:4] == ["2", history.isoformat()]
+    assert peak[6:8] == ["1", "20"]
+    quiet = next(line.split() for line in lines if line.startswith(f"{today():%Y-%m}"))
+    assert quiet[7:9] == ["0", "0"]  # this month: its DAYS column has two words ("1-n only")
 
 
 def test_by_month_as_csv_and_json_say_the_same(db_url: str, history: date) -> None:

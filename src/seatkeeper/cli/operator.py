@@ -219,6 +219,8 @@ def usage_chart(body: Json) -> str:
         denials = f"  {day['denials']} refused" if day["denials"] else ""
         if day["minutes_at_cap"]:
             denials += f", {day['minutes_at_cap']} min at the cap"
+        if day["overdraft_peak"]:
+            denials += f", {day['overdraft_peak']} beyond the licenses"
         note = "" if day["account_existed"] else "  (before the account existed)"
         lines.append(f"{day['date']}  {bar} {day['max_concurrent']:>5}{denials}{note}")
     lines += ["", f"| = the {plural(total, 'license')} the account owns.", body["advice"]]
@@ -231,7 +233,18 @@ def _period_words(body: Json) -> str:
     return f"{period['label']}: {period['first']} to {period['last']}"
 
 
-TRUEUP_HEADER = ("MONTH", "DAYS", "PEAK", "ON", "AVG PEAK", "MIN AT CAP", "REFUSED", "NEEDED")
+TRUEUP_HEADER = (
+    "MONTH",
+    "DAYS",
+    "PEAK",
+    "ON",
+    "AVG PEAK",
+    "MIN AT CAP",
+    "OVER PEAK",
+    "OVER MIN",
+    "REFUSED",
+    "NEEDED",
+)
 
 
 def trueup_table(body: Json) -> str:
@@ -250,6 +263,8 @@ def trueup_table(body: Json) -> str:
                 m["peak_date"] if m["peak"] else "-",  # no day of a peak of none
                 f"{m['average_daily_peak']:g}",
                 str(m["minutes_at_cap"]),
+                str(m["overdraft_peak"]),
+                "-" if m["overdraft_minutes"] is None else str(m["overdraft_minutes"]),
                 str(m["denials"]),
                 str(m["licenses_needed"]) if m["account_existed"] else "-",
             )
@@ -270,7 +285,8 @@ def trueup_table(body: Json) -> str:
     lines += [
         "",
         "PEAK: the most sessions open at once, ON the first day of it; AVG PEAK: the mean "
-        "daily peak; NEEDED: licenses that would have refused no one.",
+        "daily peak; OVER PEAK and OVER MIN: the most sessions beyond the licenses, and their "
+        "session-minutes; NEEDED: licenses that would have refused no one.",
         body["advice"],
     ]
     return "\n".join(lines)
