@@ -70,6 +70,7 @@ class Account:
     # Days session, Interaction and refusal rows are kept; their usage days are kept for good.
     retention_days: int = 400
     overdraft: int = 0  # sessions allowed beyond the licenses, each marked as overdraft
+    has_groups: bool = False  # any seat group: only then do claims read them
 
     @property
     def zone(self) -> ZoneInfo:
@@ -120,6 +121,21 @@ class AgentSession:
     ended_at: datetime | None
     end_reason: EndReason | None
     overdraft: bool = False  # opened while all the licenses were held; never changes
+    group_id: int | None = None  # the seat group it counts under, set at open
+    reserved: bool = False  # it holds one of that group's reserved licenses
+
+
+@dataclass(frozen=True, slots=True)
+class SeatGroup:
+    """Users who may share licenses reserved for them, and hold at most `maximum` at once.
+    The Guests group (`guests`) has every Guest session as its member, and no users."""
+
+    id: int
+    account_id: int
+    name: str
+    guests: bool
+    reserved: int  # licenses only its members may hold
+    maximum: int | None  # the most its members hold at once; None: no maximum
 
 
 @dataclass(frozen=True, slots=True)

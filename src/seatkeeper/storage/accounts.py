@@ -29,6 +29,7 @@ def account_of(row: Row[Any]) -> Account:
         max_interactions=row.max_interactions,
         retention_days=row.retention_days,
         overdraft=row.overdraft,
+        has_groups=row.has_groups,
     )
 
 

@@ -41,6 +41,8 @@ def session_of(row: Row[Any]) -> AgentSession:
         ended_at=row.ended_at,
         end_reason=None if row.end_reason is None else EndReason(row.end_reason),
         overdraft=row.overdraft,
+        group_id=row.group_id,
+        reserved=row.reserved,
     )
 
 
@@ -57,6 +59,8 @@ def session_row(s: AgentSession, *, ended_by: int | None = None) -> dict[str, An
         "end_reason": None if s.end_reason is None else s.end_reason.value,
         "ended_by": ended_by,
         "overdraft": s.overdraft,
+        "group_id": s.group_id,
+        "reserved": s.reserved,
     }
 
 

@@ -84,6 +84,9 @@ accounts = Table(
     Column("retention_days", Integer, nullable=False, server_default="400"),
     # Sessions allowed beyond the licenses (a super_admin's to set; checked by the service).
     Column("overdraft", Integer, nullable=False, server_default="0"),
+    # Whether the account has any seat group: kept by the groups service, so that a claim
+    # on an account without groups reads nothing about them.
+    Column("has_groups", Boolean, nullable=False, server_default=false()),
 )
 
 users = Table(
@@ -147,6 +150,12 @@ agent_sessions = Table(
     Column("ended_by", ForeignKey("users.id")),
     # Opened while all the licenses were held (under the overdraft); set at open, kept.
     Column("overdraft", Boolean, nullable=False, server_default=false()),
+    # The seat group the session counts under, set at open and kept: the group whose
+    # reserved license it holds (`reserved`), or else the agent's first group by name (the
+    # Guests group for a Guest); NULL when it had none, or the group was deleted since (a
+    # plain column: SQLite cannot add a foreign key to a table; deleting a group clears it).
+    Column("group_id", Integer),
+    Column("reserved", Boolean, nullable=False, server_default=false()),
     CheckConstraint("(ended_at IS NULL) = (end_reason IS NULL)", name="ended_has_reason"),
     # The seat count and the grid read only open sessions: keep them in a small index.
     Index(
@@ -188,6 +197,39 @@ agent_sessions = Table(
         )
     ),
     Index("ix_agent_sessions_ended", "account_id", "ended_at"),
+)
+
+# Seat groups: users belong to any number of them (Guests form one of their own, `guests`);
+# a group may have licenses reserved for its members and a maximum its members hold at once.
+seat_groups = Table(
+    "seat_groups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("name_key", String(400), nullable=False),  # compared as usernames are
+    Column("guests", Boolean, nullable=False, server_default=false()),
+    Column("reserved", Integer, nullable=False, server_default="0"),
+    Column("maximum", Integer),  # NULL: no maximum
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    CheckConstraint("maximum IS NULL OR maximum >= 0", name="maximum_not_negative"),
+    Index("ux_seat_groups_account_name", "account_id", "name_key", unique=True),
+    Index(
+        "ux_seat_groups_account_guests",
+        "account_id",
+        unique=True,
+        sqlite_where=text("guests"),
+        postgresql_where=text("guests"),
+    ),
+)
+
+seat_group_members = Table(
+    "seat_group_members",
+    metadata,
+    Column("group_id", ForeignKey("seat_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_seat_group_members_user", "user_id"),
 )
 
 session_tokens = Table(
