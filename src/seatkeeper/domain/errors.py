@@ -201,6 +201,52 @@ class LicenseLimitReached(DomainError):
         )
 
 
+class ReservedLicensesInUse(LicenseLimitReached):
+    """The claimant's group's reserved licenses are all held, and no unreserved one is free."""
+
+    def __init__(self, group: str, reserved: int) -> None:
+        held = (
+            f"The only license reserved for {group} is"
+            if reserved == 1
+            else f"All {plural(reserved, 'license')} reserved for {group} are"
+        )
+        DomainError.__init__(self, f"{held} in use and no unreserved license is free.")
+
+
+class UnreservedLicensesInUse(LicenseLimitReached):
+    """Every license the claimant may hold (an unreserved one) is held."""
+
+    def __init__(self, unreserved: int) -> None:
+        if unreserved <= 0:
+            message = "Every license is reserved for a group this agent is not in."
+        elif unreserved == 1:
+            message = "The only unreserved license is in use."
+        else:
+            message = f"All {plural(unreserved, 'unreserved license')} are in use."
+        DomainError.__init__(self, message)
+
+
+class GroupLimitReached(DomainError):
+    """The claimant's group already holds its maximum."""
+
+    code = "group_limit_reached"
+
+    def __init__(self, group: str, maximum: int) -> None:
+        super().__init__(f"{group} may hold at most {plural(maximum, 'license')}.")
+
+
+class ReservationsExceedLicenses(InvalidInput):
+    """Reserved licenses would add up to more than the account's licenses."""
+
+    code = "reservations_exceed_licenses"
+
+    def __init__(self, reserved: int, licenses: int) -> None:
+        super().__init__(
+            f"Reservations would add up to {plural(reserved, 'license')}, "
+            f"more than the account's {licenses:,}."
+        )
+
+
 def _held(licenses: int, overdraft: int) -> str:
     """What is all in use: the licenses, and the overdraft when the account has one."""
     if overdraft == 0:

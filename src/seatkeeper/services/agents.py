@@ -24,7 +24,6 @@ from seatkeeper.domain.errors import (
     InteractionClosed,
     InteractionNotFound,
     InvalidToken,
-    LicenseLimitReached,
     SessionNotFound,
 )
 from seatkeeper.domain.model import Account, AgentSession, Interaction, User
@@ -163,7 +162,7 @@ def settled(answer: seats.Answer | Exception) -> OpenedSession:
     if isinstance(answer, Exception):
         raise answer
     if isinstance(answer, seats.Refused):
-        raise LicenseLimitReached(answer.licenses, answer.overdraft)
+        raise answer.error()
     assert answer is not None
     return answer
 

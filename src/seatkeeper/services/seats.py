@@ -27,20 +27,23 @@ from sqlalchemy import Connection
 
 from seatkeeper.clock import Clock
 from seatkeeper.domain import keys as key_rules
-from seatkeeper.domain import pool
+from seatkeeper.domain import pool, seating
 from seatkeeper.domain.errors import (
     AccountNotFound,
     DomainError,
+    GroupLimitReached,
     InvalidCredentials,
     InvalidToken,
+    LicenseLimitReached,
     SessionNotFound,
 )
-from seatkeeper.domain.model import Account, AgentSession, EndReason, User
+from seatkeeper.domain.model import Account, AgentSession, EndReason, SeatGroup, User
 from seatkeeper.services import accounts, alerts
 from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, new_token, token_hash
 from seatkeeper.storage import accounts as stored_accounts
 from seatkeeper.storage import keys, sessions, users
+from seatkeeper.storage import seating as stored_seating
 from seatkeeper.storage.db import Database
 
 BAD_KEY = "The application key is not valid, or has been revoked or expired."
@@ -77,10 +80,17 @@ class Opened:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """The pool was full, the overdraft too: the denial is recorded."""
+    """No seat for the claim (the pool was full, the overdraft too, or the agent's groups
+    allow none): the denial is recorded."""
 
     licenses: int
     overdraft: int
+    # Why, when the account's seat groups say more than its licenses and overdraft do.
+    reason: LicenseLimitReached | GroupLimitReached | None = field(default=None, compare=False)
+
+    def error(self) -> LicenseLimitReached | GroupLimitReached:
+        """The refusal the agent is told."""
+        return self.reason or LicenseLimitReached(self.licenses, self.overdraft)
 
 
 Request = Claim | Release
@@ -180,6 +190,12 @@ class _Turn:
     tokens: list[tuple[str, UUID]] = field(default_factory=list)
     refused: list[Claim] = field(default_factory=list)
     logins: set[int] = field(default_factory=set)
+    # The account's seat groups in name order, each agent's (and the Guests') among them, and
+    # the open sessions as the seating rules count them: read only if the account has groups.
+    groups: list[SeatGroup] = field(default_factory=list)
+    member_of: dict[int, list[SeatGroup]] = field(default_factory=dict)
+    guests: list[SeatGroup] = field(default_factory=list)
+    holdings: seating.Holdings = field(default_factory=seating.Holdings)
 
     def decide(
         self, items: list[_Item], answers: list[Answer | Exception], read: Account | None
@@ -210,6 +226,11 @@ class _Turn:
         agents = {r.user.id for _, r, _ in items if isinstance(r, Claim) and r.user is not None}
         current = users.users_by_id(conn, account_id, agents)
         self.held = sessions.open_sessions_of_users(conn, account_id, agents)
+        if account.has_groups:
+            leaving = {s.user_id for s in releasing.values() if s.user_id is not None}
+            self._read_groups(agents | leaving)
+        else:
+            self.holdings = seating.Holdings(unreserved=self.in_use)
         for i, request, found in items:
             try:
                 if isinstance(request, Release):
@@ -221,6 +242,18 @@ class _Turn:
                 answers[i] = exc
         self._write(account)
 
+    def _read_groups(self, agents: set[int]) -> None:
+        """The groups, the memberships of the agents claiming or leaving, and the holdings."""
+        groups, members = stored_seating.seat_groups_of(self.conn, self.account_id, agents)
+        by_id = {g.id: g for g in groups}
+        self.groups = groups
+        self.member_of = {user: [by_id[g] for g in ids] for user, ids in members.items()}
+        self.guests = [g for g in groups if g.guests]
+        self.holdings = stored_seating.holdings(self.conn, self.account_id, groups)
+
+    def _groups_of(self, user_id: int | None) -> list[SeatGroup]:
+        return self.guests if user_id is None else self.member_of.get(user_id, [])
+
     def _release(self, session: AgentSession) -> None:
         """Give the seat back, or refuse as any call for an ended session is refused."""
         if session.id in self.ended:
@@ -230,6 +263,8 @@ class _Turn:
             raise pool.ended_error(ended[1])
         self.ended.add(session.id)
         self.in_use -= 1
+        member_of = self._groups_of(session.user_id)
+        self.holdings.count(session.group_id, session.reserved, member_of, step=-1)
         if session.user_id is not None:
             self.held.pop(session.user_id, None)
 
@@ -246,11 +281,12 @@ class _Turn:
         held = None if user is None else self.held.get(user.id)
         if held is not None:
             session = self._join(account, held)
-        elif pool.has_free_seat(self.in_use, account.licenses, account.overdraft):
-            session = self._new_session(account, user)
         else:
-            self.refused.append(claim)
-            return Refused(account.licenses, account.overdraft)
+            try:
+                session = self._new_session(account, user)
+            except (LicenseLimitReached, GroupLimitReached) as refusal:
+                self.refused.append(claim)
+                return Refused(account.licenses, account.overdraft, refusal)
         token = new_token(SESSION_TOKEN_PREFIX)  # made here: a refusal needs none
         self.tokens.append((token_hash(token), session.id))
         if user is not None:  # a session opened or joined: a login (a refusal is not)
@@ -273,6 +309,15 @@ class _Turn:
         return joined
 
     def _new_session(self, account: Account, user: User | None) -> AgentSession:
+        """A session on the seat the rules give it; or their refusal, raised."""
+        member_of = self._groups_of(None if user is None else user.id)
+        seat = seating.seat(
+            licenses=account.licenses,
+            overdraft=account.overdraft,
+            groups=self.groups,
+            member_of=member_of,
+            held=self.holdings,
+        )
         session = AgentSession(
             id=uuid4(),
             account_id=account.id,
@@ -282,8 +327,11 @@ class _Turn:
             expires_at=pool.expiry(self.now, account.session_timeout),
             ended_at=None,
             end_reason=None,
-            overdraft=pool.opens_overdraft(self.in_use, account.licenses),
+            overdraft=seat.overdraft,
+            group_id=seat.group_id,
+            reserved=seat.reserved,
         )
+        self.holdings.count(seat.group_id, seat.reserved, member_of)
         self.opened.append(session)
         self.in_use += 1
         self.peak = max(self.peak, self.in_use)

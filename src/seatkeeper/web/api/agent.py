@@ -81,9 +81,9 @@ def opened(answer: seats.Answer) -> ASGIApp:
     many, and raising one through the exception handlers costs more than the claim); any
     other refusal raised."""
     if isinstance(answer, seats.Refused):
-        refusal = e.LicenseLimitReached(answer.licenses, answer.overdraft)
+        refusal = answer.error()
         body = _encode(ErrorBody(ErrorDetail(refusal.code, refusal.message)))
-        return _Answer(status_of(e.LicenseLimitReached), body)
+        return _Answer(status_of(type(refusal)), body)
     result = agents.settled(answer)
     s = result.session
     body = _encode(SessionOpened(s.id, result.token, result.agent_id, s.started_at, s.expires_at))
