@@ -12,13 +12,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seatkeeper.domain import alerts as alert_rules
-from seatkeeper.domain import pool, validation
+from seatkeeper.domain import pool, seating, validation
 from seatkeeper.domain.errors import Conflict, InvalidFields, InvalidInput, NotAllowed
 from seatkeeper.domain.model import Account, LicenseChange, Role, SettingsChange, User
 from seatkeeper.domain.words import plural
 from seatkeeper.services import alerts
 from seatkeeper.services.access import Actor, actor_name, audited, authorize
 from seatkeeper.storage import accounts, sessions
+from seatkeeper.storage import seating as stored_seating
 from seatkeeper.storage.db import Database
 
 SETTING_CHANGED = "setting_changed"
@@ -88,6 +89,8 @@ def change_settings(
         changed = {k: v for k, v in values.items() if getattr(account, k) != v}
         if isinstance(user, User) and user.role is not Role.SUPER_ADMIN:
             _ensure_account_admin_may(changed)
+        if "licenses" in changed and account.has_groups:
+            _check_reservations(conn, account, changed["licenses"])
         if changed:
             _apply(conn, account, SettingsChange(**changed), user=user, now=now, source=source)
         return AccountSettings(
@@ -113,6 +116,14 @@ def _ensure_account_admin_may(changed: dict[str, Any]) -> None:
         raise NotAllowed("Only a Super Admin changes the license total.")
     if "overdraft" in changed:
         raise NotAllowed("Only a Super Admin changes the overdraft.")
+
+
+def _check_reservations(conn: Connection, account: Account, licenses: int) -> None:
+    """Refuse a license total the groups' reservations add up to more than."""
+    try:
+        seating.check_reservations(licenses, stored_seating.reserved_by_group(conn, account.id))
+    except InvalidInput as exc:
+        raise InvalidFields({"licenses": exc.message}) from None
 
 
 def _check_unchanged(account: Account, expected: SettingsChange) -> None:
