@@ -81,7 +81,7 @@ def holdings(conn: Connection, account_id: int, groups: Sequence[SeatGroup]) -> 
     limited = [g.id for g in groups if g.maximum is not None and not g.guests]
     if limited:
         params = {"account_id": account_id, "groups": limited}
-        held.members.update(dict(conn.execute(_MEMBERS_HELD, params).tuples().all()))
+        held.members.update(dict(conn.execute(_MEMBERS_HELD, params).all()))
     for group in groups:
         if group.guests and group.maximum is not None:
             held.members[group.id] = guests
@@ -91,4 +91,4 @@ def holdings(conn: Connection, account_id: int, groups: Sequence[SeatGroup]) -> 
 def reserved_by_group(conn: Connection, account_id: int) -> dict[int, int]:
     """Each of the account's groups' reserved licenses."""
     rows = conn.execute(select(_g.id, _g.reserved).where(_g.account_id == account_id))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
