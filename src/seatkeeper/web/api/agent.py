@@ -76,9 +76,9 @@ class SessionOpened(msgspec.Struct):
 
 
 def opened(answer: seats.Answer) -> ASGIApp:
-    """The answer to an open: 201 for a new session, 200 for a joined one, 409 when every
-    license (and the overdraft) is in use (answered here: at a shift start refusals are
-    many, and raising one through the exception handlers costs more than the claim); any
+    """The answer to an open: 201 for a new session, 200 for a joined one, 409 when no license
+    is free for it, or its group holds its maximum (answered here: at a shift start refusals
+    are many, and raising one through the exception handlers costs more than the claim); any
     other refusal raised."""
     if isinstance(answer, seats.Refused):
         refusal = answer.error()
@@ -136,7 +136,10 @@ class SessionState(msgspec.Struct):
     description="Authorized by the account's application key. A new session takes a "
     "license (201), or, with every license held, one of the account's overdraft (if it has "
     "one; the session is then marked as overdraft); an agent who already has a session joins "
-    "it and takes none (200).",
+    "it and takes none (200). Where the account has seat groups, a member takes one of their "
+    "group's reserved licenses first, then an unreserved one; `license_limit_reached` (409) "
+    "says which are all in use, and `group_limit_reached` (409) that one of the agent's "
+    "groups (or the Guests) already holds its maximum. Both are refusals to try again later.",
     security=[{"ApplicationKey": []}],
     responses={
         HTTP_201_CREATED: ResponseSpec(
@@ -153,6 +156,7 @@ class SessionState(msgspec.Struct):
             e.GuestsNotAllowed,
             e.PasswordsOff,
             e.LicenseLimitReached,
+            e.GroupLimitReached,
             e.TooManyAttempts,
             e.LoginsBusy,
             e.TooManyOpens,
