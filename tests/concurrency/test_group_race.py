@@ -8,6 +8,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,7 @@ def test_racing_members_others_and_guests_keep_every_group_rule(
     check_history(rows, billing)
 
 
-def check_history(rows: list[Any], billing: int) -> None:
+def check_history(rows: Sequence[Any], billing: int) -> None:
     """At every open, what was open then keeps every rule: claims and logouts are timed
     under the lock that orders them."""
     for started in {r.started_at for r in rows}:
