@@ -72,6 +72,10 @@ class LicenseLimitReached(SeatkeeperError):
     """Every license of the account is in use."""
 
 
+class GroupLimitReached(LicenseLimitReached):
+    """One of the agent's seat groups (or the Guests) holds its maximum."""
+
+
 class SessionEnded(SeatkeeperError):
     """The session is over; start a new one."""
 
@@ -99,6 +103,7 @@ _BY_CODE: dict[str, type[SeatkeeperError]] = {
     "logins_busy": LoginsBusy,
     "too_many_opens": TooManyOpens,
     "license_limit_reached": LicenseLimitReached,
+    "group_limit_reached": GroupLimitReached,
     "session_terminated": SessionTerminated,
     "session_expired": SessionExpired,
     "session_logged_out": SessionLoggedOut,

@@ -16,8 +16,8 @@ from seatkeeper.domain.errors import (
     DomainError,
     GroupLimitReached,
     InvalidFields,
+    LicenseLimitReached,
     ReservedLicensesInUse,
-    UnreservedLicensesInUse,
 )
 from seatkeeper.domain.model import SettingsChange
 from seatkeeper.services import agents, seats
@@ -69,7 +69,7 @@ def seat_of(answer: seats.Answer | Exception) -> tuple[int | None, bool]:
 
 
 def refusal(answer: seats.Answer | Exception) -> DomainError:
-    with pytest.raises((ReservedLicensesInUse, UnreservedLicensesInUse, GroupLimitReached)) as e:
+    with pytest.raises(LicenseLimitReached) as e:
         agents.settled(answer)
     return e.value
 

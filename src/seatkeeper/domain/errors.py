@@ -226,13 +226,14 @@ class UnreservedLicensesInUse(LicenseLimitReached):
         DomainError.__init__(self, message)
 
 
-class GroupLimitReached(DomainError):
-    """The claimant's group already holds its maximum."""
+class GroupLimitReached(LicenseLimitReached):
+    """The claimant's group already holds its maximum. (A kind of full pool, so that whoever
+    waits for a license to free waits for this too; its own code says which.)"""
 
     code = "group_limit_reached"
 
     def __init__(self, group: str, maximum: int) -> None:
-        super().__init__(f"{group} may hold at most {plural(maximum, 'license')}.")
+        DomainError.__init__(self, f"{group} may hold at most {plural(maximum, 'license')}.")
 
 
 class ReservationsExceedLicenses(InvalidInput):

@@ -31,7 +31,6 @@ from seatkeeper.domain import pool, seating
 from seatkeeper.domain.errors import (
     AccountNotFound,
     DomainError,
-    GroupLimitReached,
     InvalidCredentials,
     InvalidToken,
     LicenseLimitReached,
@@ -86,9 +85,9 @@ class Refused:
     licenses: int
     overdraft: int
     # Why, when the account's seat groups say more than its licenses and overdraft do.
-    reason: LicenseLimitReached | GroupLimitReached | None = field(default=None, compare=False)
+    reason: LicenseLimitReached | None = field(default=None, compare=False)
 
-    def error(self) -> LicenseLimitReached | GroupLimitReached:
+    def error(self) -> LicenseLimitReached:
         """The refusal the agent is told."""
         return self.reason or LicenseLimitReached(self.licenses, self.overdraft)
 
@@ -284,7 +283,7 @@ class _Turn:
         else:
             try:
                 session = self._new_session(account, user)
-            except (LicenseLimitReached, GroupLimitReached) as refusal:
+            except LicenseLimitReached as refusal:  # GroupLimitReached too
                 self.refused.append(claim)
                 return Refused(account.licenses, account.overdraft, refusal)
         token = new_token(SESSION_TOKEN_PREFIX)  # made here: a refusal needs none

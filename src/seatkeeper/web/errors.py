@@ -37,8 +37,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.Conflict: 409,
     e.TooManyWebhooks: 409,
     e.InteractionClosed: 409,
-    e.LicenseLimitReached: 409,
-    e.GroupLimitReached: 409,
+    e.LicenseLimitReached: 409,  # GroupLimitReached too
     e.SessionEnded: 410,
     e.TooManyAttempts: 429,
     e.LoginsBusy: 503,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from seatkeeper import client as sk
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
 from tests.services.test_seating import add_group
@@ -44,3 +46,18 @@ def test_the_refusals_sentences_reach_the_409_body(
     )
     usage = client.get("/api/v1/accounts/acme/usage", headers=bearer(world.admin_token)).json()
     assert usage["days"][-1]["denials"] == 3
+
+
+def test_the_python_client_raises_a_group_limit_as_a_full_pool(
+    client: TestClient[Litestar], world: World, db: Database
+) -> None:
+    add_group(db, world.acme.id, "Guests", guests=True, maximum=0)
+    refused = client.post("/api/v1/sessions", json={}, headers=bearer(world.app_key))
+    # Applications that wait on a full pool wait on a group's maximum too.
+    with pytest.raises(sk.LicenseLimitReached) as raised:
+        sk._raise_for(refused)
+    assert isinstance(raised.value, sk.GroupLimitReached)
+    assert (raised.value.code, raised.value.message) == (
+        "group_limit_reached",
+        "Guests may hold at most 0 licenses.",
+    )
