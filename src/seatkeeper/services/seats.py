@@ -84,7 +84,8 @@ class Refused:
 
     licenses: int
     overdraft: int
-    # Why, when the account's seat groups say more than its licenses and overdraft do.
+    # Why, as the seating rules said it (its sentence may name a group); left out of
+    # comparisons: an exception equals only itself. None: the licenses and overdraft are full.
     reason: LicenseLimitReached | None = field(default=None, compare=False)
 
     def error(self) -> LicenseLimitReached:
