@@ -14,6 +14,7 @@ from seatkeeper.domain.model import AgentSession, EndReason
 from seatkeeper.storage import sessions, users
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import accounts, seat_group_members, seat_groups
+from tests.conftest import World
 
 
 def add_group(
@@ -84,3 +85,19 @@ def session_in(
     with db.write() as conn:
         sessions.insert_sessions(conn, [session])
     return session
+
+
+def seed_groups(db: Database, world: World, now: datetime) -> dict[str, int]:
+    """acme's Billing (alice and bob, alice holding a reserved license), Guests (a Guest
+    session), and carol's session under no group; globex's own Billing. The groups' ids."""
+    acme = world.acme.id
+    billing = add_group(db, acme, "Billing", now=now, members=["alice", "bob"], reserved=1)
+    guests = add_group(db, acme, "Guests", now=now, guests=True)
+    session_in(
+        db, acme, "alice", started=now - timedelta(minutes=4), group_id=billing, reserved=True
+    )
+    session_in(db, acme, "bob", started=now - timedelta(minutes=3), group_id=billing)
+    session_in(db, acme, None, started=now - timedelta(minutes=2), group_id=guests)
+    session_in(db, acme, "carol", started=now - timedelta(minutes=1), group_id=None)
+    theirs = add_group(db, world.globex.id, "Billing", now=now)
+    return {"billing": billing, "guests": guests, "theirs": theirs}

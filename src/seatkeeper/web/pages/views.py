@@ -252,8 +252,11 @@ def usage_context(
 ) -> dict[str, Any]:
     """What the usage section shows: figures, graph, picker, and the right-sizing hint."""
     months = found.months if found.step == "month" else None
+    group = {} if found.group is None else {"group": str(found.group)}
     return {
         "usage": found.report,
+        # The downloads' parameters: the period's, and the seat group's the figures are of.
+        "usage_query": urlencode(period_query(found.period) | group),
         "period": found.period,
         "months": found.months,
         "chart": usage_chart(found.report, found.account, months=months),
