@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from seatkeeper.clock import FrozenClock
 from seatkeeper.storage.db import Database
 from tests.conftest import World
-from tests.grid_groups import seed_groups
+from tests.grid_groups import add_group, seed_groups, session_in
 from tests.web.pages.test_pages import everything, log_in
 from tests.web.pages.test_usage_report import texts_of
 
@@ -84,6 +84,7 @@ def test_the_grid_of_one_group_keeps_it_in_its_links(admin: Client, groups: dict
     assert f'data-group="{billing}"' in page
     for link in ("sort-agent_id", "grid-csv", "period-90d"):
         assert href(page, link)["group"] == [billing], link
+    assert texts_of(page, "grid-downloads")[0].startswith("Download the 1 matching session:")
     fragments = admin.get(f"{AGENTS}/fragments", params={"group": billing}).text
     assert fragments.count('data-testid="grid-row"') == 2
 
@@ -129,3 +130,14 @@ def test_the_usage_report_of_one_group(admin: Client, groups: dict[str, int]) ->
     assert href(page, "period-12m")["group"] == [guests]
     form = re.search(r'data-testid="usage-group-form">.*?</form>', page, re.S)
     assert form is not None and 'name="period" value="90d"' in form.group(0)
+
+
+def test_a_group_named_with_markup_is_shown_as_text(
+    admin: Client, db: Database, world: World, clock: FrozenClock
+) -> None:
+    name = '<img src=x onerror="alert(1)">'
+    hostile = add_group(db, world.acme.id, name, now=clock.now())
+    session_in(db, world.acme.id, None, started=clock.now(), group_id=hostile)
+    for page in (admin.get(AGENTS).text, admin.get(REPORT, params={"group": hostile}).text):
+        assert "<img" not in page
+        assert "&lt;img src=x onerror=" in page and name in html.unescape(page)
