@@ -170,6 +170,7 @@ class GridView:
     search: str | None = None  # part of an agent id or of an open Flow's name
     page: int = 1
     per_page: int = 50
+    group: int | None = None  # only the sessions that count under this seat group
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,8 @@ class GridRow:
     flows: tuple[str, ...]  # each open Flow's name once, alphabetical
     open_interactions: int  # every open instance counts
     overdraft: bool = False  # opened beyond the licenses
+    group: str | None = None  # the name of the seat group it counts under
+    reserved: bool = False  # it holds one of that group's reserved licenses
 
 
 @dataclass(frozen=True, slots=True)

@@ -207,8 +207,10 @@ def grid_view(
     search: str | None = None,
     page: int = 1,
     per_page: int = 50,
+    group: str | None = None,
 ) -> GridView:
-    """The part of the Active Agents grid asked for: sort column and order, search, page."""
+    """The part of the Active Agents grid asked for: sort column and order, search, seat
+    group, page."""
     if sort == "open_interactions":
         raise InvalidSort(
             "The grid cannot be sorted by Open Interactions; sort by agent_id, "
@@ -223,7 +225,16 @@ def grid_view(
     search = (search or "").strip() or None
     if search is not None:
         search = text("The search", search, MAX_SEARCH)
-    return GridView(column, order == "desc", search, page, per_page)
+    return GridView(column, order == "desc", search, page, per_page, group_id(group))
+
+
+def group_id(value: str | None) -> int | None:
+    """A seat group's id asked for in a query (None or empty: no group)."""
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise InvalidInput(f"The group must be a seat group's id, a number; got {value[:40]!r}.")
+    return int(value)
 
 
 def page_count(total: int, per_page: int) -> int:
@@ -234,9 +245,11 @@ def page_count(total: int, per_page: int) -> int:
 EVERY_ROW = 1_000_000  # a download, or the operator's list, holds every matching session
 
 
-def every_row(sort: str | None, order: str | None, *, search: str | None = None) -> GridView:
+def every_row(
+    sort: str | None, order: str | None, *, search: str | None = None, group: str | None = None
+) -> GridView:
     """The whole grid, sorted and searched as asked (for downloads and the operator)."""
-    return replace(grid_view(sort, order, search=search), per_page=EVERY_ROW)
+    return replace(grid_view(sort, order, search=search, group=group), per_page=EVERY_ROW)
 
 
 def paging(page: int, per_page: int) -> None:

@@ -4,13 +4,16 @@ terminating sessions, and usage figures."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
+
+from sqlalchemy import Connection
 
 from seatkeeper.clock import Clock
 from seatkeeper.domain import periods, trueup, usage
 from seatkeeper.domain.alerts import Alert
+from seatkeeper.domain.errors import InvalidInput
 from seatkeeper.domain.model import Account, EndedSession, EndReason, GridRow, GridView, User
 from seatkeeper.domain.periods import Period, Step
 from seatkeeper.domain.trueup import MonthUsage
@@ -29,6 +32,7 @@ class Grid:
     rows: list[GridRow]  # the page asked for
     total: int  # sessions matching the search, on every page (at least, when not exact)
     exact: bool  # False: more match than the grid counts, `total` is its cap
+    groups: dict[int, str] = field(default_factory=dict)  # the account's seat groups, by name
 
 
 def active_sessions(
@@ -36,9 +40,25 @@ def active_sessions(
 ) -> Grid:
     """The Active Agents grid: one row per open session, a page at a time."""
     with db.read() as conn:
-        account = authorize(conn, user, account_slug)
-        rows, total, exact = stored_grid.active_session_rows(conn, account.id, now=now, view=view)
-    return Grid(account, rows, total, exact)
+        return _grid(conn, authorize(conn, user, account_slug), view=view, now=now)
+
+
+def _grid(conn: Connection, account: Account, *, view: GridView, now: datetime) -> Grid:
+    """The grid of an account the actor may see; a group asked for must be one of its own."""
+    groups = account_groups(conn, account, view.group)
+    rows, total, exact = stored_grid.active_session_rows(
+        conn, account.id, now=now, view=view, groups=groups
+    )
+    return Grid(account, rows, total, exact, groups)
+
+
+def account_groups(conn: Connection, account: Account, wanted: int | None) -> dict[int, str]:
+    """The account's seat groups' names by id (none read when it has none); `wanted`, when
+    given, must be one of them."""
+    groups = stored_grid.group_names(conn, account.id) if account.has_groups else {}
+    if wanted is not None and wanted not in groups:
+        raise InvalidInput(f"The account {account.slug} has no seat group {wanted}.")
+    return groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +150,8 @@ class AccountUsage:
     report: usage.UsageReport
     period: Period
     step: Step  # the graph's and the download's: a bar (or row) a day, or a month
+    groups: dict[int, str] = field(default_factory=dict)  # the account's seat groups
+    group: int | None = None  # the figures are of this group's sessions only
 
     @property
     def months(self) -> tuple[MonthUsage, ...]:
@@ -144,15 +166,22 @@ def account_usage(
     *,
     now: datetime,
     asked: periods.Asked = periods.LAST_30_DAYS,
+    group: int | None = None,
 ) -> AccountUsage:
     """Current, Daily Average, Daily Max and the daily peaks of the period asked for (the
-    last 30 days unless asked), in the account's time zone."""
+    last 30 days unless asked), in the account's time zone; with `group`, of the sessions
+    that counted under that seat group only."""
+    fresh: list[usage.UsageDay] = []
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
+        groups = account_groups(conn, account, group)
         period = asked.period(now.astimezone(account.zone).date())
-        report, fresh = history.usage_report(conn, account, now, period=period)
+        if group is None:
+            report, fresh = history.usage_report(conn, account, now, period=period)
+        else:
+            report = history.group_usage_report(conn, account, now, period=period, group_id=group)
     history.keep(db, account, fresh)
-    return AccountUsage(account, report, period, asked.step(period))
+    return AccountUsage(account, report, period, asked.step(period), groups, group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,12 +210,12 @@ def overview(
     with db.read() as conn:
         account = authorize(conn, user, account_slug)
         period = asked.period(now.astimezone(account.zone).date())
-        rows, total, exact = stored_grid.active_session_rows(conn, account.id, now=now, view=view)
+        grid = _grid(conn, account, view=view, now=now)
         report, fresh = history.usage_report(conn, account, now, period=period)
         active = sorted(stored_alerts.active(conn, account.id).values(), key=lambda a: a.level)
     history.keep(db, account, fresh)
     found = AccountUsage(account, report, period, asked.step(period))
-    return Overview(Grid(account, rows, total, exact), found, active)
+    return Overview(grid, found, active)
 
 
 def account_alerts(

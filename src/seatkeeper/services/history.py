@@ -111,6 +111,27 @@ def usage_report(
     return report, fresh
 
 
+def group_usage_report(
+    conn: Connection, account: Account, now: datetime, *, period: Period, group_id: int
+) -> usage.UsageReport:
+    """The usage figures of `period` from only the sessions that counted under a seat group,
+    computed from their rows (the kept days are the whole account's). Refused opens count
+    under no group: the group's days have none."""
+    window = _Window.of(account, period)
+    intervals = stored_usage.session_intervals(
+        conn, account.id, since=window.starts[0], now=now, group_id=group_id
+    )
+    return usage.report_from_intervals(
+        intervals,
+        (),
+        now=now,
+        tz=account.zone,
+        licenses=account.licenses,
+        account_created_at=account.created_at,
+        calendar=window.calendar,
+    )
+
+
 def _today(account: Account, now: datetime) -> date:
     return now.astimezone(account.zone).date()
 

@@ -2,7 +2,9 @@
 
 Each sort reads a partial index on the open sessions (migration 0020) from one end, so a
 page costs about as much with 100,000 sessions open as with 100: the session keeps its
-agent key and its count of open Interactions for that. The search is grid_search's.
+agent key and its count of open Interactions for that. The search is grid_search's. A
+seat group's filter is a test on each session the walk meets (no index has the group):
+cheap for a group that holds many of the sessions, a longer walk for one that holds few.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy import (
 from seatkeeper.domain.model import GridRow, GridView
 from seatkeeper.storage import grid_search
 from seatkeeper.storage.sessions import OPEN
-from seatkeeper.storage.tables import agent_sessions, interactions, users
+from seatkeeper.storage.tables import agent_sessions, interactions, seat_groups, users
 
 T = TypeVar("T")
 
@@ -42,15 +44,24 @@ def active_session_rows(
     *,
     now: datetime,
     view: GridView,
+    groups: dict[int, str] | None = None,
 ) -> tuple[list[GridRow], int, bool]:
     """One page of the account's open sessions, sorted and searched in the database, with
-    their open interactions; how many sessions match, and whether that is all of them
-    (beyond a cap, the count stops there: it is then at least that many)."""
+    their open interactions and the name of their seat group (from `groups`); how many
+    sessions match, and whether that is all of them (beyond a cap, the count stops there:
+    it is then at least that many)."""
     s = agent_sessions.c
     matching: list[ColumnElement[bool]] = [s.account_id == account_id, OPEN, s.expires_at > now]
     if view.search:
         matching.append(grid_search.matching(conn, account_id, view.search))
-    page = _ordered(select(s.id, s.user_id, s.started_at, s.open_interactions, s.overdraft), view)
+    if view.group is not None:
+        matching.append(s.group_id == view.group)
+    page = _ordered(
+        select(
+            s.id, s.user_id, s.started_at, s.open_interactions, s.overdraft, s.group_id, s.reserved
+        ),
+        view,
+    )
     skipped = (view.page - 1) * view.per_page
     # The expiry, wrapped, is tested on each row rather than searched in its index: else
     # SQLite, before any ANALYZE, reads every open session by expiry and sorts them all.
@@ -76,12 +87,21 @@ def active_session_rows(
                 flows.get(r.id, ()),
                 r.open_interactions,
                 r.overdraft,
+                None if r.group_id is None else (groups or {}).get(r.group_id),
+                r.reserved and r.group_id is not None,
             )
             for r in rows
         ],
         total,
         exact,
     )
+
+
+def group_names(conn: Connection, account_id: int) -> dict[int, str]:
+    """The account's seat groups' names by id, in the order of their names."""
+    g = seat_groups.c
+    query = select(g.id, g.name).where(g.account_id == account_id).order_by(g.name_key, g.id)
+    return {row.id: row.name for row in conn.execute(query)}
 
 
 def _count(conn: Connection, matching: list[ColumnElement[bool]], *, cap: int) -> tuple[int, bool]:

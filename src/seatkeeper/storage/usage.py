@@ -17,17 +17,22 @@ from seatkeeper.storage.tables import usage_days as usage_days_table
 
 
 def session_intervals(
-    conn: Connection, account_id: int, *, since: datetime, now: datetime
+    conn: Connection,
+    account_id: int,
+    *,
+    since: datetime,
+    now: datetime,
+    group_id: int | None = None,
 ) -> list[Interval]:
-    """Every session that held a license at some instant in [since, now]."""
+    """Every session that held a license at some instant in [since, now] (with `group_id`,
+    every one that counted under that seat group)."""
     s = agent_sessions.c
-    rows = conn.execute(
-        select(s.started_at, s.ended_at, s.expires_at).where(
-            s.account_id == account_id,
-            s.started_at <= now,
-            or_(s.ended_at > since, and_(s.ended_at.is_(None), s.expires_at > since)),
-        )
+    query = select(s.started_at, s.ended_at, s.expires_at).where(
+        s.account_id == account_id,
+        s.started_at <= now,
+        or_(s.ended_at > since, and_(s.ended_at.is_(None), s.expires_at > since)),
     )
+    rows = conn.execute(query if group_id is None else query.where(s.group_id == group_id))
     intervals = []
     for started_at, ended_at, expires_at in rows:
         end = ended_at if ended_at is not None else (expires_at if expires_at <= now else None)

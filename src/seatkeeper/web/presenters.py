@@ -139,6 +139,8 @@ class OpenSession(_Session):
     flows: tuple[str, ...]  # each open Flow's name once
     count: int  # every open Interaction
     overdraft: bool  # opened beyond the licenses
+    group: str | None = None  # the seat group it counts under
+    reserved: bool = False  # it holds one of that group's reserved licenses
 
     @property
     def started_iso(self) -> str:
@@ -157,6 +159,8 @@ def open_session(row: GridRow, account: Account) -> OpenSession:
         row.flows,
         row.open_interactions,
         row.overdraft,
+        row.group,
+        row.reserved,
     )
 
 

@@ -30,6 +30,17 @@ REFUSALS = (e.MissingCredentials, e.InvalidToken, e.NotAllowed, e.AccountNotFoun
 MAX_TERMINATE = 10_000
 
 
+# A seat group's id (as the groups API lists them); one of another account, or none, is
+# refused (400).
+GROUP = Annotated[
+    str | None,
+    QueryParameter(
+        description="A seat group's id: only the sessions that count under that group",
+        max_length=40,
+    ),
+]
+
+
 class ActiveSession(msgspec.Struct):
     session_id: UUID
     agent_id: str | None  # the username; null for a Guest (shown as "Guest")
@@ -37,6 +48,8 @@ class ActiveSession(msgspec.Struct):
     open_interactions: list[str]  # each open Flow's name once
     open_interactions_count: int  # every open instance
     overdraft: bool  # opened while all the licenses were held, under the overdraft
+    group: str | None  # the name of the seat group it counts under; null for none
+    reserved: bool  # it holds one of that group's reserved licenses
 
 
 class ActiveSessions(msgspec.Struct):
@@ -45,6 +58,7 @@ class ActiveSessions(msgspec.Struct):
     sort: str
     order: str
     search: str | None
+    group: int | None  # the seat group asked for: only the sessions counted under it
     page: int
     per_page: int
     pages: int  # at least this many when the count is not exact
@@ -148,15 +162,25 @@ def active_sessions(
     per_page: Annotated[
         int, QueryParameter(description=f"Rows a page, at most {validation.MAX_PER_PAGE}")
     ] = 50,
+    group: GROUP = None,
 ) -> ActiveSessions:
-    view = validation.grid_view(sort, order, search=q, page=page, per_page=per_page)
+    view = validation.grid_view(sort, order, search=q, page=page, per_page=per_page, group=group)
     result = admin.active_sessions(runtime.db, admin_user, account, view=view, now=now)
     return grid_body(result, view)
 
 
 def grid_body(result: admin.Grid, view: GridView) -> ActiveSessions:
     rows = [
-        ActiveSession(s.session_id, s.agent_id, s.started, list(s.flows), s.count, s.overdraft)
+        ActiveSession(
+            s.session_id,
+            s.agent_id,
+            s.started,
+            list(s.flows),
+            s.count,
+            s.overdraft,
+            s.group,
+            s.reserved,
+        )
         for s in (shown.open_session(r, result.account) for r in result.rows)
     ]
     return ActiveSessions(
@@ -165,6 +189,7 @@ def grid_body(result: admin.Grid, view: GridView) -> ActiveSessions:
         sort=view.sort,
         order="desc" if view.descending else "asc",
         search=view.search,
+        group=view.group,
         page=view.page,
         per_page=view.per_page,
         pages=validation.page_count(result.total, view.per_page),

@@ -19,8 +19,17 @@ from seatkeeper.domain import errors as e
 from seatkeeper.domain import periods, validation
 from seatkeeper.services import admin
 from seatkeeper.web import presenters as shown
-from seatkeeper.web.api.admin import ADMIN_TOKEN, REFUSALS, grid_body
-from seatkeeper.web.api.usage import BY, FROM, PERIOD, TO, USAGE_REFUSALS, Usage, usage_body
+from seatkeeper.web.api.admin import ADMIN_TOKEN, GROUP, REFUSALS, grid_body
+from seatkeeper.web.api.usage import (
+    BY,
+    FROM,
+    PERIOD,
+    TO,
+    USAGE_GROUP,
+    USAGE_REFUSALS,
+    Usage,
+    usage_body,
+)
 from seatkeeper.web.deps import ADMIN_DEPENDENCIES, ADMIN_GUARDS, ApiUser, Now, RuntimeDep
 from seatkeeper.web.errors import responses
 
@@ -97,10 +106,13 @@ def usage_export(
     first: FROM = None,
     last: TO = None,
     by: BY = None,
+    group: USAGE_GROUP = None,
 ) -> Response[bytes]:
     fmt = _format(format)
     asked = periods.Asked(period, first, last, by)
-    found = admin.account_usage(runtime.db, admin_user, account, now=now, asked=asked)
+    found = admin.account_usage(
+        runtime.db, admin_user, account, now=now, asked=asked, group=validation.group_id(group)
+    )
     body = usage_body(found, now)
     filename = _usage_filename(found, body.as_of)
     if fmt == "json":
@@ -212,10 +224,11 @@ def grid_export(
     sort: Annotated[str | None, QueryParameter(max_length=50)] = None,
     order: Annotated[str | None, QueryParameter(max_length=10)] = None,
     q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    group: GROUP = None,
     format: FORMAT = "csv",
 ) -> Response[bytes]:
     fmt = _format(format)
-    view = validation.every_row(sort, order, search=q)
+    view = validation.every_row(sort, order, search=q, group=group)
     result = admin.active_sessions(runtime.db, admin_user, account, view=view, now=now)
     body = grid_body(result, view)
     filename = f"{body.account}-active-sessions-{shown.local(now, result.account):%Y-%m-%dT%H%M}"
@@ -229,6 +242,8 @@ def grid_export(
             "; ".join(s.flows),
             s.count,
             "yes" if s.overdraft else "no",
+            s.group or "",
+            "yes" if s.reserved else "no",
         )
         for s in (shown.open_session(r, result.account) for r in result.rows)
     )
@@ -239,6 +254,8 @@ def grid_export(
         "open_interactions",
         "open_interactions_count",
         "overdraft",
+        "group",
+        "reserved",
     )
     return _download(_csv(header, rows), fmt, filename)
 

@@ -11,7 +11,7 @@ from litestar import Router, get
 from litestar.params import FromPath, QueryParameter
 
 from seatkeeper.domain import errors as e
-from seatkeeper.domain import periods
+from seatkeeper.domain import periods, validation
 from seatkeeper.domain.trueup import MonthUsage
 from seatkeeper.services import admin
 from seatkeeper.web import presenters as shown
@@ -48,6 +48,16 @@ BY = Annotated[
     QueryParameter(
         description=f"day or month: how the graph (and the CSV download) shows the period; "
         f"by default days up to {periods.DAYS_SHOWN} days, months beyond"
+    ),
+]
+USAGE_GROUP = Annotated[
+    str | None,
+    QueryParameter(
+        description="A seat group's id: the figures of only the sessions that counted under "
+        "that group, computed from the session rows of the period (not from the kept days; "
+        "slower over a long period). Refused opens count under no group: a group's days have "
+        "no denials. Minutes at the cap and the overdraft are against the account's licenses.",
+        max_length=40,
     ),
 ]
 USAGE_REFUSALS = (*REFUSALS, e.InvalidPeriod, e.InvalidInput)
@@ -138,6 +148,8 @@ class Usage(msgspec.Struct):
     days: list[UsageDay]
     period: UsagePeriod
     months: list[UsageMonth]  # the true-up table, a row per calendar month of the period
+    group: int | None  # the seat group asked for: the figures are of its sessions only
+    group_name: str | None
 
 
 @get(
@@ -156,11 +168,13 @@ def usage(
     first: FROM = None,
     last: TO = None,
     by: BY = None,
+    group: USAGE_GROUP = None,
 ) -> Usage:
     asked = periods.Asked(period, first, last, by)
-    return usage_body(
-        admin.account_usage(runtime.db, admin_user, account, now=now, asked=asked), now
+    found = admin.account_usage(
+        runtime.db, admin_user, account, now=now, asked=asked, group=validation.group_id(group)
     )
+    return usage_body(found, now)
 
 
 def usage_body(result: admin.AccountUsage, now: datetime) -> Usage:
@@ -190,6 +204,8 @@ def usage_body(result: admin.AccountUsage, now: datetime) -> Usage:
         ],
         period=UsagePeriod(period.first, period.last, period.name, period.label, result.step),
         months=[UsageMonth.of(m) for m in result.months],
+        group=result.group,
+        group_name=None if result.group is None else result.groups[result.group],
     )
 
 

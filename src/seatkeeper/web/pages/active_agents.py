@@ -46,9 +46,7 @@ def _panel(
         page = admin.overview(runtime.db, who.user, account_slug, view=view, now=now)
     found = page.usage
     kept = {"sort": view.sort, "order": "desc" if view.descending else "asc"}
-    kept |= ({"q": view.search} if view.search else {}) | (
-        {"page": str(view.page)} if view.page != 1 else {}
-    )
+    kept |= views.grid_kept(view) | ({"page": str(view.page)} if view.page != 1 else {})
     grid = views.grid(page.grid, view=view)
     return {
         "account": page.grid.account,
@@ -74,8 +72,10 @@ def connected(grid: views.Grid) -> str:
     return f"{count}{'agent' if one else 'agents'} connected."
 
 
-def _view(sort: str | None, order: str | None, q: str | None, page: int) -> GridView:
-    return validation.grid_view(sort, order, search=q, page=page, per_page=PER_PAGE)
+def _view(
+    sort: str | None, order: str | None, q: str | None, page: int, group: str | None
+) -> GridView:
+    return validation.grid_view(sort, order, search=q, page=page, per_page=PER_PAGE, group=group)
 
 
 PERIOD = FromQuery[str | None]  # 30d, 90d or 12m
@@ -93,12 +93,13 @@ def active_agents(
     order: FromQuery[str | None] = None,
     q: FromQuery[str | None] = None,
     page: FromQuery[int] = 1,
+    group: FromQuery[str | None] = None,
     period: PERIOD = None,
     first: FIRST = None,
     last: LAST = None,
 ) -> Template:
     asked = periods.Asked(period, first, last)
-    view = _view(sort, order, q, page)
+    view = _view(sort, order, q, page, group)
     context = _panel(runtime, visitor, account, view=view, asked=asked, now=now)
     if visitor.user.role is Role.SUPER_ADMIN:
         context["accounts"] = accounts.all_accounts(runtime.db)
@@ -123,13 +124,14 @@ def active_agents_fragments(
     order: FromQuery[str | None] = None,
     q: FromQuery[str | None] = None,
     page: FromQuery[int] = 1,
+    group: FromQuery[str | None] = None,
     period: PERIOD = None,
     first: FIRST = None,
     last: LAST = None,
 ) -> Template:
     """The parts of the page that refresh: the usage section and the grid."""
     asked = periods.Asked(period, first, last)
-    view = _view(sort, order, q, page)
+    view = _view(sort, order, q, page, group)
     context = _panel(runtime, visitor, account, view=view, asked=asked, now=now)
     return Template(template_name="_fragments.html", context=context)
 

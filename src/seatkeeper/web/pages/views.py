@@ -76,7 +76,9 @@ class Grid:
     first: int  # the position of this page's first row, from 1 (0 when empty)
     previous_href: str | None
     next_href: str | None
-    export_query: str  # the sort and search, for downloading every matching session
+    export_query: str  # the sort, search and group, for downloading every matching session
+    group: str = ""  # the seat group's id the grid shows the sessions of ("" for all)
+    groups: tuple[tuple[str, str], ...] = ()  # the account's seat groups: (id, name)
 
 
 _COLUMNS = (
@@ -84,14 +86,21 @@ _COLUMNS = (
     ("session_start", "Session Start", True, ""),
     ("open_interactions", "Open Interactions", False, ""),
     ("open_interactions_count", "Number of Open Interactions", True, "num"),
+    ("group", "Group", False, ""),
 )
+
+
+def grid_kept(view: GridView) -> dict[str, str]:
+    """The grid's search and seat group, which its links keep."""
+    kept = {"q": view.search} if view.search else {}
+    return kept | ({"group": str(view.group)} if view.group is not None else {})
 
 
 def grid(result: admin.Grid, *, view: GridView) -> Grid:
     """The Active Agents grid: a page of rows in the account's time zone, headers that sort,
     a search and the way to the other pages."""
     order = "desc" if view.descending else "asc"
-    kept = {"q": view.search} if view.search else {}
+    kept = grid_kept(view)
 
     def href(**query: object) -> str:
         return "?" + urlencode({**query, **kept})
@@ -137,6 +146,8 @@ def grid(result: admin.Grid, *, view: GridView) -> Grid:
         previous_href=to(view.page - 1) if view.page <= pages else to(pages),
         next_href=to(view.page + 1),
         export_query=urlencode({"sort": view.sort, "order": order, **kept}),
+        group="" if view.group is None else str(view.group),
+        groups=tuple((str(group_id), name) for group_id, name in result.groups.items()),
     )
 
 
@@ -241,8 +252,11 @@ def usage_context(
 ) -> dict[str, Any]:
     """What the usage section shows: figures, graph, picker, and the right-sizing hint."""
     months = found.months if found.step == "month" else None
+    group = {} if found.group is None else {"group": str(found.group)}
     return {
         "usage": found.report,
+        # The downloads' parameters: the period's, and the seat group's the figures are of.
+        "usage_query": urlencode(period_query(found.period) | group),
         "period": found.period,
         "months": found.months,
         "chart": usage_chart(found.report, found.account, months=months),

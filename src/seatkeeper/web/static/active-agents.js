@@ -13,6 +13,7 @@
     sort: root.dataset.sort,
     order: root.dataset.order,
     q: root.dataset.q,
+    group: root.dataset.group,
     page: root.dataset.page,
   };
   // The period the usage section shows ("period=12m", or from and to dates): every
@@ -121,6 +122,7 @@
   function query() {
     var params = new URLSearchParams({ sort: state.sort, order: state.order });
     if (state.q) params.set("q", state.q);
+    if (state.group) params.set("group", state.group);
     if (String(state.page) !== "1") params.set("page", state.page);
     periodQuery.forEach(function (value, key) { params.set(key, value); });
     return params;
@@ -233,6 +235,13 @@
     clearTimeout(typing);
     typing = setTimeout(search, 300);
   });
+  // The seat group's filter, from the first page.
+  var groupSelect = searchForm.querySelector('select[name="group"]');
+  if (groupSelect) {
+    groupSelect.addEventListener("change", function () {
+      navigate({ group: groupSelect.value, page: "1" });
+    });
+  }
   searchForm.addEventListener("submit", function (event) {
     event.preventDefault();
     search();
