@@ -1,9 +1,7 @@
-"""The schema. Alembic migrations create it; this module is what queries are written against."""
+"""The schema. Alembic migrations create it; this module is what queries are written against
+(the login tables are declared in `login_tables`, and named here too)."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -12,54 +10,26 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    DateTime,
-    Dialect,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
-    TypeDecorator,
     Uuid,
     false,
     text,
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """An instant stored in UTC; naive values are refused, results are always UTC-aware."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("seatkeeper stores only timezone-aware datetimes")
-        value = value.astimezone(UTC)
-        # SQLite has no time zone type: store naive UTC so text comparisons stay correct.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+from seatkeeper.storage.columns import UTCDateTime as UTCDateTime
+from seatkeeper.storage.columns import metadata as metadata
+from seatkeeper.storage.login_tables import login_failures as login_failures
+from seatkeeper.storage.login_tables import password_links as password_links
+from seatkeeper.storage.login_tables import sso_logouts as sso_logouts
+from seatkeeper.storage.login_tables import sso_providers as sso_providers
+from seatkeeper.storage.login_tables import sso_requests as sso_requests
+from seatkeeper.storage.login_tables import web_logins as web_logins
 
 accounts = Table(
     "accounts",
@@ -344,42 +314,6 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
 )
 
-# A user's login to the pages: the cookie holds a random token, the table its hash.
-web_logins = Table(
-    "web_logins",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("user_id", ForeignKey("users.id"), nullable=False),
-    Column("token_hash", String(64), nullable=False, unique=True),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
-    Column("ended_at", UTCDateTime),  # logged out
-    Column("source", String(64)),  # the client's address at login
-    Column("user_agent", String(200)),  # the browser's User-Agent at login, cut short
-    Column("last_seen_at", UTCDateTime),  # a request seen, to within LAST_SEEN_EVERY
-    Index("ix_web_logins_user", "user_id"),
-    Column("sso_session", String(255)),  # the provider's session (`sid`) it came from
-)
-
-# Login attempts that failed (or are being checked), for throttling logins: pages and
-# agent sessions alike. The account is the name as typed, known or not, so that
-# unknown accounts are throttled exactly like real ones.
-login_failures = Table(
-    "login_failures",
-    metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-    Column("account", String(63), nullable=False),
-    Column("username", String(100), nullable=False),
-    Column("source", String(64)),
-    Column("at", UTCDateTime, nullable=False),
-    # Until when the attempt's password is being checked (at most); null once it is known
-    # to be wrong. A right password deletes the row.
-    Column("checking_until", UTCDateTime),
-    Index("ix_login_failures_user", "account", "username", "at"),
-    Index("ix_login_failures_at", "at"),
-    Index("ix_login_failures_source", "source", "at"),
-)
-
 # The Flows an account's agents work through: a name and its ordered step titles.
 flows = Table(
     "flows",
@@ -478,61 +412,4 @@ license_changes = Table(
     Column("licenses", Integer, nullable=False),
     Column("actor", String(100)),  # who set it; NULL for the total the account began with
     Index("ix_license_changes_account_at", "account_id", "at"),
-)
-
-# One-time links that let a user set their password; only the token's hash is kept.
-password_links = Table(
-    "password_links",
-    metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("user_id", ForeignKey("users.id"), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
-    Column("used_at", UTCDateTime),
-    Index("ix_password_links_user", "user_id"),
-)
-
-# An account's OpenID Provider. The client secret is kept encrypted when the server has a
-# secret key (services.sso), and is never shown again.
-sso_providers = Table(
-    "sso_providers",
-    metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("issuer", String(500), nullable=False),
-    Column("client_id", String(500), nullable=False),
-    Column("client_secret", Text, nullable=False),
-    Column("display_name", String(100), nullable=False),
-    Column("username_claim", String(500), nullable=False),
-    Column("roles_claim", String(500)),
-    Column("role_map", JSON, nullable=False),  # claim value -> role
-    Column("default_role", String(20), nullable=False),
-    Column("passwords_allowed", Boolean, nullable=False),
-    Column("audiences", JSON, nullable=False),  # more client ids for agent sessions
-    Column("scopes", String(500), nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
-
-# Sign-ins sent to a provider and not back yet: the state's hash, and the nonce and PKCE
-# verifier the answer is checked with. Each is used once, and is good for a few minutes.
-sso_requests = Table(
-    "sso_requests",
-    metadata,
-    Column("state_hash", String(64), primary_key=True),
-    Column("account_id", ForeignKey("accounts.id"), nullable=False),
-    Column("nonce", String(100), nullable=False),
-    Column("code_verifier", String(128), nullable=False),
-    Column("purpose", String(10), nullable=False),  # "page" or "console"
-    Column("next", String(2000), nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
-    Index("ix_sso_requests_expires_at", "expires_at"),
-)
-
-# Back-channel logout tokens already acted on (their `jti`), until they expire: a replayed
-# one changes nothing.
-sso_logouts = Table(
-    "sso_logouts",
-    metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("jti", String(200), primary_key=True),
-    Column("expires_at", UTCDateTime, nullable=False),
 )
