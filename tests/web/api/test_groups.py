@@ -124,10 +124,11 @@ def test_a_refused_reservation_says_why(client: Client, world: World) -> None:
 def test_a_group_of_another_account_is_not_found(client: Client, world: World) -> None:
     theirs = api(client, "POST", "globex/groups", world.globex_admin_token, {"name": "Theirs"})
     gid = theirs.json()["id"]
-    for method, path, body in [
+    calls: list[tuple[str, str, Any]] = [
         ("PATCH", f"acme/groups/{gid}", {"reserved": 0}),
         ("DELETE", f"acme/groups/{gid}", None),
         ("PUT", f"acme/groups/{gid}/members", {"usernames": []}),
-    ]:
+    ]
+    for method, path, body in calls:
         answer = api(client, method, path, world.admin_token, body)
         assert error_of(answer) == (404, "group_not_found")
