@@ -397,6 +397,7 @@ def _hostile_calls(
             "username": "bob",
             "webhook_id": "1",  # a route is found (a hostile body is refused before the id
             "key_id": "1",  # is looked up)
+            "group_id": "1",
         }.items():
             path = path.replace(f"{{{name}}}", value)
         token = world.admin_token if "/accounts/" in path else world.app_key

@@ -159,6 +159,23 @@ ROUTES = [
         page=True,
     ),
     Route("POST", "/accounts/acme/settings/sso/remove", ADMIN, {}, page=True),
+    Route(
+        "POST",
+        "/accounts/acme/settings/groups",
+        ADMIN,
+        {"name": "Page Team", "reserved": "1", "maximum": ""},
+        page=True,
+    ),
+    Route("POST", "/accounts/acme/settings/groups/guests", ADMIN, {"maximum": "2"}, page=True),
+    Route(
+        "POST",
+        "/accounts/acme/settings/groups/{group}",
+        ADMIN,
+        {"name": "", "reserved": "1", "maximum": "2"},
+        page=True,
+    ),
+    Route("POST", "/accounts/acme/settings/groups/{group}/delete", ADMIN, {}, page=True),
+    Route("POST", "/accounts/acme/users/{user}/groups", ADMIN, {"group": "{group}"}, page=True),
     Route("POST", "/accounts/acme/keys/{key}/revoke", ADMIN, {}, page=True),
     Route("POST", "/accounts/acme/keys/{key}/rotate", ADMIN, {"grace_minutes": "5"}, page=True),
 ]
@@ -293,8 +310,10 @@ def test_each_role_gets_what_it_may_and_nothing_else(
             keep_provider(db, fake, now=clock.now())
         if "{group}" in route.path:  # a group of its own to change or delete
             path = re.sub(r"/groups/\d+", f"/groups/{_new_group(db, clock)}", path)
-        if route.method == "POST" and route.path.endswith("/groups"):
+        if route.method == "POST" and route.path.endswith("/groups") and "name" in body:
             body = {**body, "name": f"Team of {role.replace('_', ' ')}"}
+        if body and body.get("group") == "{group}":  # a group of acme's to join
+            body = {"group": str(_new_group(db, clock))}
         if route.method == "POST" and route.path.endswith("/acme/users"):
             body = {**body, "username": f"new-{role.replace('_', '-')}"}
         return path, body
