@@ -37,7 +37,7 @@ from sqlalchemy import func, select
 from seatkeeper.clock import FrozenClock
 from seatkeeper.config import Settings
 from seatkeeper.domain.model import KeyKind, SettingsChange
-from seatkeeper.services import access, admin, agents, flows, keys, webhooks
+from seatkeeper.services import access, admin, agents, flows, groups, keys, webhooks
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.services.settings import change_settings
@@ -74,6 +74,7 @@ class Targets:
     key_id: int = 0  # a key of its own to revoke
     rotated_key_id: int = 0  # and one to rotate (a revoked key is not rotated)
     kept_keys: frozenset[int] = frozenset()  # the keys the fuzzing works with: never its target
+    group_id: int = 0  # a seat group of acme's
 
 
 @pytest.fixture
@@ -165,6 +166,14 @@ def _keep_webhook(db: Database, clock: FrozenClock, targets: Targets) -> None:
         targets.webhook_id = ids[0] if ids else _new_webhook(db, clock)
 
 
+def _keep_group(db: Database, clock: FrozenClock, targets: Targets) -> None:
+    """The seat group the cases name: a new one, once a case deleted it."""
+    found = groups.list_groups(db, OPERATOR, "acme")
+    if targets.group_id not in {r.group.id for r in found.teams}:
+        name = f"Fuzzed Group {len(found.rows)}-{clock.now().timestamp():.0f}"
+        targets.group_id = groups.create_group(db, OPERATOR, "acme", name=name, now=clock.now()).id
+
+
 def _new_webhook(db: Database, clock: FrozenClock) -> int:
     return webhooks.add_webhook(
         db, OPERATOR, "acme", "https://hooks.example.com/hook", now=clock.now()
@@ -182,6 +191,7 @@ def _aim(case: Case[Any], live: Live, targets: Targets) -> None:
         "webhook_id": targets.webhook_id,
         "username": "bob",
         "key_id": _key_target(case, targets),
+        "group_id": targets.group_id,
     }
     params.update({name: value for name, value in real.items() if name in params})
 
@@ -283,6 +293,7 @@ def test_every_operation(
             session = _current(db, world, clock, live)
             if real_ids:
                 _keep_webhook(db, clock, targets)
+                _keep_group(db, clock, targets)
                 keep_provider(db, fake, now=clock.now())
                 _aim(case, session, targets)
                 _aim_provider(case)
@@ -386,6 +397,7 @@ def _hostile_calls(
             "username": "bob",
             "webhook_id": "1",  # a route is found (a hostile body is refused before the id
             "key_id": "1",  # is looked up)
+            "group_id": "1",
         }.items():
             path = path.replace(f"{{{name}}}", value)
         token = world.admin_token if "/accounts/" in path else world.app_key

@@ -8,6 +8,7 @@ import contextlib
 import re
 from dataclasses import dataclass
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from litestar import Litestar
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.errors import Conflict
 from seatkeeper.domain.model import KeyKind
-from seatkeeper.services import access, flows, keys, webhooks
+from seatkeeper.services import access, flows, groups, keys, webhooks
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import (
@@ -28,6 +29,8 @@ from seatkeeper.storage.tables import (
     capacity_alerts,
     license_changes,
     password_links,
+    seat_group_members,
+    seat_groups,
     sso_providers,
     users,
     web_logins,
@@ -93,6 +96,12 @@ ROUTES = [
     Route("PATCH", f"{API}/users/{{user}}", ADMIN, {"role": "designer"}),
     Route("POST", f"{API}/users/{{user}}/password", ADMIN, {}),
     Route("DELETE", f"{API}/users/{{user}}/logins", ADMIN),
+    Route("GET", f"{API}/groups", ADMIN),
+    Route("POST", f"{API}/groups", ADMIN, {"name": "New Team", "reserved": 1}),
+    Route("PATCH", f"{API}/groups/guests", ADMIN, {"maximum": 2}),
+    Route("PATCH", f"{API}/groups/{{group}}", ADMIN, {"reserved": 1, "maximum": 2}),
+    Route("DELETE", f"{API}/groups/{{group}}", ADMIN),
+    Route("PUT", f"{API}/groups/{{group}}/members", ADMIN, {"usernames": ["alice", "bob"]}),
     Route("GET", f"{API}/keys", ADMIN),
     Route("POST", f"{API}/keys", ADMIN, {"kind": "application", "name": "New Key"}),
     Route("POST", f"{API}/keys/{{key}}/revoke", ADMIN),
@@ -150,6 +159,23 @@ ROUTES = [
         page=True,
     ),
     Route("POST", "/accounts/acme/settings/sso/remove", ADMIN, {}, page=True),
+    Route(
+        "POST",
+        "/accounts/acme/settings/groups",
+        ADMIN,
+        {"name": "Page Team", "reserved": "1", "maximum": ""},
+        page=True,
+    ),
+    Route("POST", "/accounts/acme/settings/groups/guests", ADMIN, {"maximum": "2"}, page=True),
+    Route(
+        "POST",
+        "/accounts/acme/settings/groups/{group}",
+        ADMIN,
+        {"name": "", "reserved": "1", "maximum": "2"},
+        page=True,
+    ),
+    Route("POST", "/accounts/acme/settings/groups/{group}/delete", ADMIN, {}, page=True),
+    Route("POST", "/accounts/acme/users/{user}/groups", ADMIN, {"group": "{group}"}, page=True),
     Route("POST", "/accounts/acme/keys/{key}/revoke", ADMIN, {}, page=True),
     Route("POST", "/accounts/acme/keys/{key}/rotate", ADMIN, {"grace_minutes": "5"}, page=True),
 ]
@@ -174,7 +200,8 @@ def test_the_table_covers_every_admin_route(app: Litestar) -> None:
             .replace("/flows/%2F", "/flows")
             .replace("{hook}", "{webhook_id}")
             .replace("{user}", "{username}")
-            .replace("{key}", "{key_id}"),
+            .replace("{key}", "{key_id}")
+            .replace("{group}", "{group_id}"),
         )
         for method, path in listed
     }
@@ -187,6 +214,13 @@ def _new_key(db: Database, clock: FrozenClock) -> int:
         db, OPERATOR, "acme", kind=KeyKind.APPLICATION, name="Old Key", now=clock.now()
     )
     return made.key.id
+
+
+def _new_group(db: Database, clock: FrozenClock) -> int:
+    """A group of acme's, for a change, a deletion or members to act on."""
+    return groups.create_group(
+        db, OPERATOR, "acme", name=f"Team {uuid4().hex[:8]}", now=clock.now()
+    ).id
 
 
 def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
@@ -203,6 +237,8 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         password_links,
         web_logins,
         sso_providers,
+        seat_groups,
+        seat_group_members,
     ]
     with db.read() as conn:
         return {
@@ -235,6 +271,7 @@ def test_each_role_gets_what_it_may_and_nothing_else(
     path = path.replace("{user}", "bob")
     key_id = _new_key(db, clock)
     path = path.replace("{key}", str(key_id))
+    path = path.replace("{group}", str(_new_group(db, clock)))
     body = route.body
     if body and "session_ids" in body:
         body = {"session_ids": [alice["session_id"]]}
@@ -271,6 +308,12 @@ def test_each_role_gets_what_it_may_and_nothing_else(
             path = re.sub(r"/keys/\d+/", f"/keys/{_new_key(db, clock)}/", path)
         if route.path.endswith(("/sso", "/sso/remove")):  # one to remove, again
             keep_provider(db, fake, now=clock.now())
+        if "{group}" in route.path:  # a group of its own to change or delete
+            path = re.sub(r"/groups/\d+", f"/groups/{_new_group(db, clock)}", path)
+        if route.method == "POST" and route.path.endswith("/groups") and "name" in body:
+            body = {**body, "name": f"Team of {role.replace('_', ' ')}"}
+        if body and body.get("group") == "{group}":  # a group of acme's to join
+            body = {"group": str(_new_group(db, clock))}
         if route.method == "POST" and route.path.endswith("/acme/users"):
             body = {**body, "username": f"new-{role.replace('_', '-')}"}
         return path, body

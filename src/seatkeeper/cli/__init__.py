@@ -1,10 +1,21 @@
-"""The seatkeeper command: serve, demo, db, accounts, users, tokens, sso."""
+"""The seatkeeper command: serve, demo, db, accounts, users, groups, tokens, sso."""
 
 from __future__ import annotations
 
 import click
 
-from seatkeeper.cli import accounts, demo, flows, history, serve, sessions, sso, tokens, users
+from seatkeeper.cli import (
+    accounts,
+    demo,
+    flows,
+    groups,
+    history,
+    serve,
+    sessions,
+    sso,
+    tokens,
+    users,
+)
 from seatkeeper.cli.common import Commands, Context, database_url_option, version_option
 
 
@@ -25,6 +36,7 @@ for command in (
     serve.db,
     accounts.accounts_group,
     users.users_group,
+    groups.groups_group,
     flows.flows_group,
     tokens.tokens_group,
     sso.sso_group,

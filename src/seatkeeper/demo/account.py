@@ -8,11 +8,17 @@ from uuid import uuid4
 
 from sqlalchemy import Connection
 
-from seatkeeper.demo.history import DEMO_AGENTS, FLOWS, History, generate_history
+from seatkeeper.demo.history import (
+    DEMO_AGENTS,
+    FLOWS,
+    SIMULATED_AGENTS,
+    History,
+    generate_history,
+)
 from seatkeeper.domain import usage
 from seatkeeper.domain.errors import Conflict
 from seatkeeper.domain.model import Account, AgentSession, Interaction, Role, SettingsChange
-from seatkeeper.services import accounts, flows
+from seatkeeper.services import accounts, flows, groups
 from seatkeeper.services.access import Operator, audited
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.services.settings import change_settings
@@ -35,6 +41,13 @@ ADMIN_PASSWORD = "demo-admin-password"  # noqa: S105 (printed for people to try 
 AGENT_PASSWORD = "demo-agent-password"  # noqa: S105
 ADMIN_TOKEN_NAME = "demo"  # noqa: S105 (a label, not a secret)
 APPLICATION_KEY_NAME = "demo-simulation"
+
+# A team with licenses of its own (half of the simulated agents are its members), and a
+# small maximum for Guests: the seat groups have something to show.
+DEMO_GROUP = "Billing"
+DEMO_GROUP_RESERVED = 5
+DEMO_GROUP_MEMBERS = SIMULATED_AGENTS[::2]
+DEMO_GUESTS_MAXIMUM = 3
 
 DEMO_OPERATOR = Operator("seatkeeper demo")  # who the audit trail says set the demo up
 
@@ -62,6 +75,7 @@ def provision(db: Database, passwords: Passwords, *, now: datetime) -> DemoAccou
     account = _demo_account(db, now=now)
     _demo_users(db, passwords, account, now=now)
     _demo_flows(db, now=now)
+    account = _demo_groups(db, account, now=now)
     token = accounts.create_user_token(
         db,
         DEMO_OPERATOR,
@@ -84,6 +98,20 @@ def _demo_flows(db: Database, *, now: datetime) -> None:
     for name, steps in FLOWS.items():
         if name not in present:
             flows.add_flow(db, DEMO_OPERATOR, DEMO_SLUG, name=name, steps=steps, now=now)
+
+
+def _demo_groups(db: Database, account: Account, *, now: datetime) -> Account:
+    """The Billing team and the Guests' maximum, on a new demo account or one from before
+    seat groups (a group an admin changed since is left as they made it)."""
+    found = groups.list_groups(db, DEMO_OPERATOR, DEMO_SLUG)
+    if not any(r.group.name == DEMO_GROUP for r in found.teams):
+        groups.create_group(
+            db, DEMO_OPERATOR, DEMO_SLUG, name=DEMO_GROUP, reserved=DEMO_GROUP_RESERVED, now=now
+        )
+        groups.set_members(db, DEMO_OPERATOR, DEMO_SLUG, DEMO_GROUP, DEMO_GROUP_MEMBERS, now=now)
+    if found.guests is None:
+        groups.set_guests(db, DEMO_OPERATOR, DEMO_SLUG, maximum=DEMO_GUESTS_MAXIMUM, now=now)
+    return account if found.account.has_groups else accounts.get_account(db, DEMO_SLUG)
 
 
 def _demo_account(db: Database, *, now: datetime) -> Account:

@@ -169,6 +169,11 @@ class UserNotFound(DomainError):
     message = "No such user in this account."
 
 
+class GroupNotFound(DomainError):
+    code = "group_not_found"
+    message = "No such seat group in this account."
+
+
 class PasswordLinkInvalid(DomainError):
     code = "password_link_invalid"
     message = "This link to set a password was used already, has expired, or never existed."

@@ -30,6 +30,7 @@ from seatkeeper.web.api.admin import admin_router
 from seatkeeper.web.api.agent import agent_router
 from seatkeeper.web.api.console import console_api_router
 from seatkeeper.web.api.export import export_router
+from seatkeeper.web.api.groups import groups_router
 from seatkeeper.web.api.keys import keys_router
 from seatkeeper.web.api.people import people_router
 from seatkeeper.web.api.reports import reports_router
@@ -98,6 +99,7 @@ def create_app(
             export_router,
             reports_router,
             people_router,
+            groups_router,
             webhooks_router,
             keys_router,
             sso_router,

@@ -33,6 +33,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.WebhookNotFound: 404,
     e.KeyNotFound: 404,
     e.UserNotFound: 404,
+    e.GroupNotFound: 404,
     e.PasswordLinkInvalid: 404,
     e.Conflict: 409,
     e.TooManyWebhooks: 409,

@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.domain.model import Role
-from seatkeeper.services import access, users
+from seatkeeper.services import access, groups, users
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.storage.db import Database
 from seatkeeper.web.deps import CSRF_COOKIE, LOGIN_COOKIE, SAFE_METHODS, token_for
@@ -94,6 +94,24 @@ ACTIONS = [
     ),
     Action("/logins/end-others", "/logins/end-others", {}),
     Action(f"{ACCOUNT}/users/{{username}}/end-logins", "/accounts/acme/users/bob/end-logins", {}),
+    # Group 1 is acme's Old Team, bob its member (made for these actions).
+    Action(f"{ACCOUNT}/settings/groups", "/accounts/acme/settings/groups", {"name": "New Team"}),
+    Action(
+        f"{ACCOUNT}/settings/groups/guests",
+        "/accounts/acme/settings/groups/guests",
+        {"maximum": "2"},
+    ),
+    Action(
+        f"{ACCOUNT}/settings/groups/{{group_id:int}}",
+        "/accounts/acme/settings/groups/1",
+        {"name": "Renamed Team", "reserved": "1", "maximum": ""},
+    ),
+    Action(
+        f"{ACCOUNT}/settings/groups/{{group_id:int}}/delete",
+        "/accounts/acme/settings/groups/1/delete",
+        {},
+    ),
+    Action(f"{ACCOUNT}/users/{{username}}/groups", "/accounts/acme/users/bob/groups", {}),
 ]
 # The admin API's calls a page's script makes with the login cookie take the same check.
 SCRIPT_CALLS = [
@@ -153,6 +171,10 @@ def test_a_request_from_another_site_is_refused_and_changes_nothing(
     operator = access.Operator("test")
     if "/sso" in action.path:  # a provider to change or remove
         keep_provider(db, fake, now=clock.now())
+    if "/groups" in action.path:  # a group to change or delete, bob its member
+        team = groups.create_group(db, operator, "acme", name="Old Team", now=clock.now())
+        groups.set_members(db, operator, "acme", team.id, ["bob"], now=clock.now())
+        assert team.id == 1
     users.change_user(db, operator, "acme", "carol", enabled=False, now=clock.now())
     link = users.add_user(
         db, passwords, operator, "acme", username="frank", role=Role.AGENT, password=None,
@@ -220,7 +242,9 @@ def test_every_admin_api_call_with_the_login_cookie_needs_the_token(
     log_in(client, "admin")
     before = everything(db)
     for method, route in unsafe:
-        path = route.format(account="acme", username="bob", name="Old", webhook_id=1, key_id=1)
+        path = route.format(
+            account="acme", username="bob", name="Old", webhook_id=1, key_id=1, group_id=1
+        )
         answer = client.request(method, path, json={})
         assert error_of(answer) == (403, "csrf_refused"), (method, path)
     assert everything(db) == before

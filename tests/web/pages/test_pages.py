@@ -411,7 +411,12 @@ NEEDS_LOGIN = [  # (method, address, where logging in leads back to)
     ("POST", "/accounts/acme/settings", "/accounts/acme/settings"),
     ("POST", "/accounts/acme/settings/sso", "/accounts/acme/settings"),
     ("POST", "/accounts/acme/settings/sso/remove", "/accounts/acme/settings"),
+    ("POST", "/accounts/acme/settings/groups", "/accounts/acme/settings"),
+    ("POST", "/accounts/acme/settings/groups/guests", "/accounts/acme/settings"),
+    ("POST", "/accounts/acme/settings/groups/1", "/accounts/acme/settings"),
+    ("POST", "/accounts/acme/settings/groups/1/delete", "/accounts/acme/settings"),
     ("POST", USERS, USERS),
+    ("POST", f"{USERS}/bob/groups", USERS),
     ("POST", f"{USERS}/bob/role", USERS),
     ("POST", f"{USERS}/bob/disable", USERS),
     ("POST", f"{USERS}/bob/enable", USERS),
@@ -438,7 +443,8 @@ def test_the_table_covers_every_page_of_an_account(app: Litestar) -> None:
             path.split("?")[0]
             .replace("acme", "{account}")
             .replace("bob", "{username}")
-            .replace("/keys/1/", "/keys/{key_id:int}/"),
+            .replace("/keys/1/", "/keys/{key_id:int}/")
+            .replace("/groups/1", "/groups/{group_id:int}"),
         )
         for method, path, _ in NEEDS_LOGIN
     }

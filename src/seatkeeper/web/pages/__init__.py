@@ -27,6 +27,7 @@ from seatkeeper.web.pages.holders import holders_page
 from seatkeeper.web.pages.keys import keys_page, make_key, revoke_key, rotate_key
 from seatkeeper.web.pages.logins import end_other_logins, logins_page
 from seatkeeper.web.pages.recently_ended import recently_ended
+from seatkeeper.web.pages.seat_groups import change_group, change_guests, create_group, delete_group
 from seatkeeper.web.pages.set_password import set_password, set_password_page
 from seatkeeper.web.pages.settings import save_settings, settings_page
 from seatkeeper.web.pages.sso import callback, start, start_any
@@ -39,6 +40,7 @@ from seatkeeper.web.pages.users import (
     enable_user,
     end_user_logins,
     reset_password,
+    set_user_groups,
     users_page,
 )
 from seatkeeper.web.presenters import average
@@ -75,6 +77,10 @@ pages_router = Router(
         save_settings,
         save_sso,
         remove_sso,
+        create_group,
+        change_guests,
+        change_group,
+        delete_group,
         users_page,
         create_user,
         change_role,
@@ -82,6 +88,7 @@ pages_router = Router(
         enable_user,
         reset_password,
         end_user_logins,
+        set_user_groups,
         keys_page,
         make_key,
         revoke_key,

@@ -17,7 +17,7 @@ from seatkeeper.services import settings
 from seatkeeper.web import presenters as shown
 from seatkeeper.web.deps import Managed, Now, RuntimeDep, Source, Visitor, VisitorDep
 from seatkeeper.web.errors import AnyRequest
-from seatkeeper.web.pages import sso_settings
+from seatkeeper.web.pages import seat_groups, sso_settings
 from seatkeeper.web.pages.common import page
 from seatkeeper.web.pages.flash import Flash, received, see_other
 from seatkeeper.web.pages.views import nav
@@ -104,6 +104,9 @@ def settings_page(
 ) -> Template:
     found = settings.account_settings(runtime.db, visitor.user, account)
     flash = received(request)  # a refused form: each field's problem, and what was typed
+    seat_groups_section = seat_groups.section(runtime, visitor, found.account, flash)
+    if seat_groups.mine(flash):  # the seat groups section's flash: no other section's
+        flash = Flash()
     single_sign_on = sso_settings.section(request, runtime, visitor, found.account, flash)
     if single_sign_on["sso_errors"] or flash.notice:  # the single sign-on form's flash
         flash = Flash()
@@ -118,6 +121,7 @@ def settings_page(
         {
             **context,
             **single_sign_on,
+            **seat_groups_section,
             "errors": flash.errors,
             "saved": saved,
             "conflict": flash.error,

@@ -16,7 +16,7 @@ from litestar.response import Template
 from seatkeeper.domain.errors import DomainError, InvalidInput
 from seatkeeper.domain.model import Account, Role
 from seatkeeper.domain.words import plural
-from seatkeeper.services import page_logins, users
+from seatkeeper.services import groups, page_logins, users
 from seatkeeper.storage.db import Database
 from seatkeeper.web import presenters as shown
 from seatkeeper.web.deps import (
@@ -51,6 +51,11 @@ class PasswordForm(msgspec.Struct):
     password: str = ""  # none: a one-time link to set one
 
 
+class GroupsForm(msgspec.Struct):
+    # The ids of the ticked groups (a form with one ticked sends one value, not a list).
+    group: list[str] | str = msgspec.field(default_factory=list)
+
+
 def _path(account: Account) -> str:
     return f"/accounts/{account.slug}/users"
 
@@ -59,12 +64,18 @@ def _page(
     request: AnyRequest, who: Visitor, db: Database, account_slug: str, flash: Flash, link: str = ""
 ) -> Template:
     account, rows = users.list_users(db, who.user, account_slug)
+    found = groups.list_groups(db, who.user, account_slug)
     context = {
         "account": account,
         "users": [
-            {"user": shown.person(u, account), "manageable": u.role.rank <= who.user.role.rank}
+            {
+                "user": shown.person(u, account),
+                "manageable": u.role.rank <= who.user.role.rank,
+                "groups": found.memberships.get(u.id, frozenset()),
+            }
             for u in rows
         ],
+        "teams": [r.group for r in found.teams],
         "roles": [r for r in Role if r.rank <= who.user.role.rank],
         "notice": flash.notice,
         "error": flash.error,
@@ -241,3 +252,29 @@ def end_user_logins(
         return see_other(request, _path(managed), Flash(error=exc.message))
     notice = f"{plural(ended, 'login')} of {username} ended."
     return see_other(request, _path(managed), Flash(notice=notice))
+
+
+@post(USER + "/groups", sync_to_thread=True, include_in_schema=False)
+def set_user_groups(
+    request: AnyRequest,
+    runtime: RuntimeDep,
+    now: Now,
+    source: Source,
+    visitor: VisitorDep,
+    managed: Managed,
+    username: FromPath[str],
+    data: URLEncodedBody[GroupsForm],
+) -> Response[None]:
+    """Make the user a member of the ticked seat groups, and of no other."""
+    try:
+        ids = [int(g) for g in ([data.group] if isinstance(data.group, str) else data.group)]
+    except ValueError:
+        return see_other(request, _path(managed), Flash(error="A group is named by its number."))
+    try:
+        names = groups.set_user_groups(
+            runtime.db, visitor.user, managed.slug, username, ids, now=now, source=source
+        )
+    except DomainError as exc:
+        return see_other(request, _path(managed), Flash(error=exc.message))
+    member = f"a member of {', '.join(names)}" if names else "in no seat group"
+    return see_other(request, _path(managed), Flash(notice=f"{username} is {member}."))
