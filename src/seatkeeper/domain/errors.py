@@ -241,28 +241,6 @@ class GroupLimitReached(LicenseLimitReached):
         DomainError.__init__(self, f"{group} may hold at most {plural(maximum, 'license')}.")
 
 
-class ReservationsExceedLicenses(InvalidInput):
-    """Reserved licenses would add up to more than the account's licenses."""
-
-    code = "reservations_exceed_licenses"
-
-    def __init__(self, reserved: int, licenses: int) -> None:
-        super().__init__(
-            f"Reservations would add up to {plural(reserved, 'license')}, "
-            f"more than the account's {licenses:,}."
-        )
-
-
-def _held(licenses: int, overdraft: int) -> str:
-    """What is all in use: the licenses, and the overdraft when the account has one."""
-    if overdraft == 0:
-        return "The only license is" if licenses == 1 else f"All {plural(licenses, 'license')} are"
-    if licenses == 0:
-        return f"The account has no licenses, and its overdraft of {overdraft:,} is"
-    held = "The only license" if licenses == 1 else f"All {plural(licenses, 'license')}"
-    return f"{held} and the overdraft of {overdraft:,} are"
-
-
 class SessionEnded(DomainError):
     """Any call for a session that has ended."""
 
@@ -289,6 +267,28 @@ class SessionLoggedOut(SessionEnded):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class ReservationsExceedLicenses(Conflict):
+    """Reserved licenses would add up to more than the account's licenses."""
+
+    code = "reservations_exceed_licenses"
+
+    def __init__(self, reserved: int, licenses: int) -> None:
+        super().__init__(
+            f"Reservations would add up to {plural(reserved, 'license')}, "
+            f"more than the account's {licenses:,}."
+        )
+
+
+def _held(licenses: int, overdraft: int) -> str:
+    """What is all in use: the licenses, and the overdraft when the account has one."""
+    if overdraft == 0:
+        return "The only license is" if licenses == 1 else f"All {plural(licenses, 'license')} are"
+    if licenses == 0:
+        return f"The account has no licenses, and its overdraft of {overdraft:,} is"
+    held = "The only license" if licenses == 1 else f"All {plural(licenses, 'license')}"
+    return f"{held} and the overdraft of {overdraft:,} are"
 
 
 class UnknownFlow(InvalidInput):

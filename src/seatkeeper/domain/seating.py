@@ -10,7 +10,7 @@ licenses and the overdraft are never passed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from seatkeeper.domain.errors import (
@@ -108,8 +108,7 @@ def _refusal(
     return LicenseLimitReached(licenses, overdraft)
 
 
-def check_reservations(licenses: int, reserved_by_group: Mapping[int, int]) -> None:
-    """Refuse reservations (by group id) adding up to more than the licenses."""
-    reserved = sum(reserved_by_group.values())
+def check_reservations(licenses: int, reserved: int) -> None:
+    """Refuse reservations adding up to more than the licenses."""
     if reserved > licenses:
         raise ReservationsExceedLicenses(reserved, licenses)

@@ -12,11 +12,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from seatkeeper.domain import validation
+from seatkeeper.domain import seating, validation
 from seatkeeper.domain.credentials import username_key
 from seatkeeper.domain.errors import Conflict, GroupNotFound, InvalidInput, UserNotFound
 from seatkeeper.domain.model import Account, SeatGroup, UserRow
-from seatkeeper.domain.words import plural
 from seatkeeper.services.access import Actor, audited, authorize
 from seatkeeper.services.users import unique
 from seatkeeper.storage import accounts
@@ -86,15 +85,6 @@ def count(what: str, value: int) -> int:
     return value
 
 
-def check_reservations(licenses: int, reserved: int) -> None:
-    """Refuse reservations that add up to more than the account's licenses."""
-    if reserved > licenses:
-        raise Conflict(
-            f"Reservations would add up to {plural(reserved, 'license')}, more than the "
-            f"account's {licenses:,}."
-        )
-
-
 def _checked(reserved: int | None, maximum: int | Keep | None) -> None:
     if reserved is not None:
         count("A group's reserved licenses", reserved)
@@ -128,7 +118,8 @@ def create_group(
         found = stored.group_named(conn, account.id, name)
         if found is not None:
             raise Conflict(_taken(found.name))
-        check_reservations(account.licenses, stored.total_reserved(conn, account.id) + reserved)
+        total = stored.total_reserved(conn, account.id) + reserved
+        seating.check_reservations(account.licenses, total)
         group = stored.insert_group(
             conn, account_id=account.id, name=name, reserved=reserved, maximum=maximum,
             created_at=now,
@@ -220,7 +211,7 @@ def _update(
     }
     if new["reserved"] > group.reserved:
         total = stored.total_reserved(conn, account.id) - group.reserved + new["reserved"]
-        check_reservations(account.licenses, total)
+        seating.check_reservations(account.licenses, total)
     changed = {k: v for k, v in new.items() if getattr(group, k) != v}
     if not changed:
         return group

@@ -13,13 +13,19 @@ from sqlalchemy import Connection
 
 from seatkeeper.domain import alerts as alert_rules
 from seatkeeper.domain import pool, seating, validation
-from seatkeeper.domain.errors import Conflict, InvalidFields, InvalidInput, NotAllowed
+from seatkeeper.domain.errors import (
+    Conflict,
+    InvalidFields,
+    InvalidInput,
+    NotAllowed,
+    ReservationsExceedLicenses,
+)
 from seatkeeper.domain.model import Account, LicenseChange, Role, SettingsChange, User
 from seatkeeper.domain.words import plural
 from seatkeeper.services import alerts
 from seatkeeper.services.access import Actor, actor_name, audited, authorize
 from seatkeeper.storage import accounts, sessions
-from seatkeeper.storage import seating as stored_seating
+from seatkeeper.storage import groups as stored_groups
 from seatkeeper.storage.db import Database
 
 SETTING_CHANGED = "setting_changed"
@@ -121,8 +127,8 @@ def _ensure_account_admin_may(changed: dict[str, Any]) -> None:
 def _check_reservations(conn: Connection, account: Account, licenses: int) -> None:
     """Refuse a license total the groups' reservations add up to more than."""
     try:
-        seating.check_reservations(licenses, stored_seating.reserved_by_group(conn, account.id))
-    except InvalidInput as exc:
+        seating.check_reservations(licenses, stored_groups.total_reserved(conn, account.id))
+    except ReservationsExceedLicenses as exc:
         raise InvalidFields({"licenses": exc.message}) from None
 
 

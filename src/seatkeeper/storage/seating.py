@@ -86,9 +86,3 @@ def holdings(conn: Connection, account_id: int, groups: Sequence[SeatGroup]) -> 
         if group.guests and group.maximum is not None:
             held.members[group.id] = guests
     return held
-
-
-def reserved_by_group(conn: Connection, account_id: int) -> dict[int, int]:
-    """Each of the account's groups' reserved licenses."""
-    rows = conn.execute(select(_g.id, _g.reserved).where(_g.account_id == account_id))
-    return dict(rows.all())

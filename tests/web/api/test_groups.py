@@ -69,7 +69,7 @@ def test_groups_are_created_changed_given_members_and_deleted(
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "code"),
     [
-        ("POST", "groups", {"name": "Big", "reserved": 4}, 409, "conflict"),
+        ("POST", "groups", {"name": "Big", "reserved": 4}, 409, "reservations_exceed_licenses"),
         ("POST", "groups", {"name": "Guests"}, 400, "invalid_request"),
         ("POST", "groups", {"name": "Bil\x00ling"}, 400, "invalid_request"),
         ("POST", "groups", {"name": "<b>x</b>\x1b[31m"}, 400, "invalid_request"),
@@ -79,7 +79,7 @@ def test_groups_are_created_changed_given_members_and_deleted(
         ("POST", "groups", {"name": "A", "maximum": 10**30}, 400, "invalid_request"),
         ("POST", "groups", {"name": "A", "extra": 1}, 400, "invalid_request"),
         ("POST", "groups", ["not", "an", "object"], 400, "invalid_request"),
-        ("PATCH", "groups/{id}", {"reserved": 9}, 409, "conflict"),
+        ("PATCH", "groups/{id}", {"reserved": 9}, 409, "reservations_exceed_licenses"),
         ("PATCH", "groups/{id}", {"name": "  "}, 400, "invalid_request"),
         ("PATCH", "groups/999999", {"reserved": 0}, 404, "group_not_found"),
         ("PATCH", "groups/guests", {"reserved": "two"}, 400, "invalid_request"),
