@@ -159,7 +159,6 @@
     }
     var scrollX = window.scrollX, scrollY = window.scrollY;
     var gridTop = grid.scrollTop, gridLeft = grid.scrollLeft;
-    var focused = focusKey(document.activeElement);
     var number = ++started;
     loading = fetch(fragmentsUrl(), { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (response) {
@@ -172,6 +171,8 @@
         }
         return response.text().then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
+          // Where the focus is now, not when the request left: it may have moved meanwhile.
+          var focused = focusKey(document.activeElement);
           var typed = typedDates();
           usage.replaceChildren(doc.getElementById("usage-fragment").content.cloneNode(true));
           restoreDates(typed);
