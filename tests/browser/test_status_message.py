@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from seatkeeper.clock import FrozenClock
 from tests.browser.conftest import Agents, open_active_agents
 from tests.conftest import World
+from tests.waiting import wait_until
 
 
 def select(page: Page, *agents: str) -> None:
@@ -41,6 +42,35 @@ def go_live(page: Page, live_server: str) -> Iterator[Callable[[], None]]:
         expect(page.get_by_test_id("live-status")).to_have_text("Live")
 
     yield on
+    page.get_by_test_id("auto-refresh").uncheck()
+
+
+def test_auto_refresh_ticked_before_the_script_ran_goes_live(
+    page: Page, live_server: str, world: World, agents: Agents
+) -> None:
+    """A click while the page's script still loads (or a box the browser restored on
+    Back) is honoured when the script starts: the page goes Live, not a ticked box that
+    does nothing."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/static/active-agents.js", hold)
+    open_active_agents(page, live_server)
+    page.get_by_test_id("auto-refresh").check()
+
+    def asked() -> bool:
+        page.wait_for_timeout(20)  # Playwright hands over held requests while it runs
+        return bool(held)
+
+    wait_until(asked, "the page to ask for its script")
+    page.unroute("**/static/active-agents.js")
+    for route in held:
+        route.continue_()
+    expect(page.get_by_test_id("live-status")).to_have_text("Live")
+    agents.open("alice")
+    expect(page.get_by_test_id("cell-agent")).to_have_text(["alice"])
     page.get_by_test_id("auto-refresh").uncheck()
 
 

@@ -298,6 +298,9 @@
   }
 
   autoRefresh.addEventListener("change", function () { live(autoRefresh.checked); });
+  // Ticked before this script ran (a click while it loaded, or a form the browser
+  // restored on Back): the page goes live as the box says.
+  if (autoRefresh.checked) live(true);
 
   terminateButton.addEventListener("click", function () {
     var chosen = rows().filter(function (box) { return selected.has(box.value); });
