@@ -48,6 +48,13 @@ class Settings(BaseSettings):
         description="How often each instance keeps the usage days of accounts that have none "
         "kept lately (0: never; default: with the sweep, every sweep_seconds).",
     )
+    ticket_seconds: float = Field(
+        60,
+        ge=5,
+        le=3600,
+        description="How long a place in line for a license is kept without its ticket "
+        "being followed (the Agent Application asks for it again within this).",
+    )
     webhook_seconds: float = Field(
         1.0,
         ge=0,

@@ -265,6 +265,33 @@ class SessionLoggedOut(SessionEnded):
     message = "This session was logged out. Start a new session."
 
 
+class WaitNotFound(DomainError):
+    code = "wait_not_found"
+    message = "No such place in line for this ticket."
+
+
+class WaitEnded(DomainError):
+    """A ticket for a place in line that has ended."""
+
+    code = "wait_ended"
+    message = "This place in line has ended."
+
+
+class WaitLeft(WaitEnded):
+    code = "wait_left"
+    message = "This ticket left the line. Ask for a license again."
+
+
+class WaitTimedOut(WaitEnded):
+    code = "wait_timed_out"
+    message = "This ticket was not followed in time and left the line. Ask for a license again."
+
+
+class WaitCollected(WaitEnded):
+    code = "wait_collected"
+    message = "This ticket's session was already taken: its token was shown once."
+
+
 class Conflict(DomainError):
     code = "conflict"
 

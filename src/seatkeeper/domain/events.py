@@ -53,6 +53,11 @@ class AccountChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class LineChanged(Event):
+    """Someone joined or left the account's line for a license, or was seated from it."""
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryWritten(Event):
     """Sessions or denials written in the past (the demo's history), from `since` on."""
 

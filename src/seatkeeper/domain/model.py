@@ -125,6 +125,29 @@ class AgentSession:
     reserved: bool = False  # it holds one of that group's reserved licenses
 
 
+class WaitOutcome(StrEnum):
+    """How a place in the line ended."""
+
+    SEATED = "seated"  # given a session (collected by its ticket, or not yet)
+    LEFT = "left"  # the waiter left the line
+    TIMED_OUT = "timed_out"  # its ticket was not followed in time
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """A place in an account's line for a license, followed by its ticket."""
+
+    id: int
+    account_id: int
+    user_id: int | None  # None for a Guest
+    asked_at: datetime
+    expires_at: datetime  # it leaves the line unless its ticket is followed by then
+    ended_at: datetime | None = None
+    outcome: WaitOutcome | None = None
+    session_id: UUID | None = None  # the session it was seated in
+    collected_at: datetime | None = None  # when the ticket took that session
+
+
 @dataclass(frozen=True, slots=True)
 class SeatGroup:
     """Users who may share licenses reserved for them, and hold at most `maximum` at once.

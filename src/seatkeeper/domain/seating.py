@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from seatkeeper.domain.errors import (
     DomainError,
@@ -89,6 +90,54 @@ def seat(
         if has_free_seat(held.taken(groups), licenses, overdraft):
             return Seat(member_of[0].id if member_of else None, False, beyond)
     raise _refusal(licenses, overdraft, groups, member_of, held)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiter:
+    """A place in the account's line: the waiter's groups, in name order."""
+
+    id: int
+    member_of: Sequence[SeatGroup] = ()
+
+
+def seat_line(
+    *,
+    licenses: int,
+    overdraft: int,
+    groups: Sequence[SeatGroup],
+    line: Sequence[Waiter],
+    held: Holdings,
+) -> list[tuple[Waiter, Seat]]:
+    """Seat whoever in the `line` (first come first) the rules give a seat now, counting
+    each in `held`. A waiter the rules give none (all the licenses held, or their group's
+    maximum, or a reservation not theirs) keeps their place and holds nobody back: those
+    behind them take only seats they could not have."""
+    seated: list[tuple[Waiter, Seat]] = []
+    for waiter in line:
+        if not has_free_seat(held.open, licenses, overdraft):
+            break  # nobody behind can be seated either
+        try:
+            place = seat(
+                licenses=licenses,
+                overdraft=overdraft,
+                groups=groups,
+                member_of=waiter.member_of,
+                held=held,
+            )
+        except LicenseLimitReached:  # GroupLimitReached too
+            continue
+        held.count(place.group_id, place.reserved, waiter.member_of)
+        seated.append((waiter, place))
+    return seated
+
+
+RECENT = timedelta(minutes=15)  # the departures a place's estimate is made from
+
+
+def estimate(ahead: int, departures: int) -> timedelta | None:
+    """How long until a license frees for a place with `ahead` waiting before it, at the
+    pace of the `departures` (sessions ended) of the last RECENT; None with none."""
+    return RECENT * (ahead + 1) / departures if departures else None
 
 
 def _refusal(

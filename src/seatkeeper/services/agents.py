@@ -164,6 +164,7 @@ def settled(answer: seats.Answer | Exception) -> OpenedSession:
     if isinstance(answer, seats.Refused):
         raise answer.error()
     assert answer is not None
+    assert not isinstance(answer, seats.Waiting), "only a claim that asks to wait waits"
     return answer
 
 

@@ -13,6 +13,11 @@ and instances meet the same lock.
 
 A request's own refusal (a revoked key, a disabled agent, a session that had ended) is
 its answer alone; the others are decided as if it had not come.
+
+Where people wait in line for a license, whoever the rules give a seat is seated before
+each claim is decided: a claim made later, on any instance, never takes a license from
+someone waiting who may hold it. A claim that asks to wait, and gets no seat, joins the
+end of the line (an agent already in it keeps their place, with a new ticket).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from sqlalchemy import Connection
@@ -36,12 +41,17 @@ from seatkeeper.domain.errors import (
     LicenseLimitReached,
     SessionNotFound,
 )
-from seatkeeper.domain.model import Account, AgentSession, EndReason, SeatGroup, User
+from seatkeeper.domain.model import Account, AgentSession, EndReason, SeatGroup, User, Wait
 from seatkeeper.services import accounts, alerts
 from seatkeeper.services.pace import OpenPace
-from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, new_token, token_hash
+from seatkeeper.services.secrets import (
+    SESSION_TOKEN_PREFIX,
+    WAIT_TOKEN_PREFIX,
+    new_token,
+    token_hash,
+)
 from seatkeeper.storage import accounts as stored_accounts
-from seatkeeper.storage import keys, sessions, users
+from seatkeeper.storage import keys, sessions, users, waits
 from seatkeeper.storage import seating as stored_seating
 from seatkeeper.storage.db import Database
 
@@ -59,6 +69,8 @@ class Claim:
     asker: str | None = None  # the hashed address and browser a refusal keeps
     pace: OpenPace | None = None  # paced here; None: paced before (or never)
     source: str | None = None
+    # Given: with no seat, wait in line, the ticket kept that long unless followed.
+    wait: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +105,18 @@ class Refused:
         return self.reason or LicenseLimitReached(self.licenses, self.overdraft)
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """No seat yet: a place in line, followed with `ticket` (shown only here)."""
+
+    wait: Wait
+    ticket: str
+    ahead: int  # how many wait before it
+    estimate: timedelta | None  # until a license frees for it, at the pace of departures
+
+
 Request = Claim | Release
-Answer = Opened | Refused | None  # None: a session given back
+Answer = Opened | Refused | Waiting | None  # None: a session given back
 _Item = tuple[int, Request, AgentSession | None]  # its place, and a release's session
 
 
@@ -196,6 +218,8 @@ class _Turn:
     member_of: dict[int, list[SeatGroup]] = field(default_factory=dict)
     guests: list[SeatGroup] = field(default_factory=list)
     holdings: seating.Holdings = field(default_factory=seating.Holdings)
+    line: list[Wait] = field(default_factory=list)  # live places not seated, first first
+    seated: list[waits.Seated] = field(default_factory=list)
 
     def decide(
         self, items: list[_Item], answers: list[Answer | Exception], read: Account | None
@@ -223,12 +247,14 @@ class _Turn:
         self.unended = self.in_use + overdue
         if overdue:
             sessions.expire_overdue_sessions(conn, self.now, account_id=account_id)
+        self.line = waits.live(conn, waits.line(conn, account_id), account_id, self.now)
         agents = {r.user.id for _, r, _ in items if isinstance(r, Claim) and r.user is not None}
         current = users.users_by_id(conn, account_id, agents)
-        self.held = sessions.open_sessions_of_users(conn, account_id, agents)
+        waiters = {w.user_id for w in self.line if w.user_id is not None}
+        self.held = sessions.open_sessions_of_users(conn, account_id, agents | waiters)
         if account.has_groups:
             leaving = {s.user_id for s in releasing.values() if s.user_id is not None}
-            self._read_groups(agents | leaving)
+            self._read_groups(agents | leaving | waiters)
         else:
             self.holdings = seating.Holdings(unreserved=self.in_use)
         for i, request, found in items:
@@ -240,6 +266,7 @@ class _Turn:
                     answers[i] = self._claim(account, request, current)
             except DomainError as exc:
                 answers[i] = exc
+        self._seat_line(account)  # what the last logouts freed
         self._write(account)
 
     def _read_groups(self, agents: set[int]) -> None:
@@ -278,6 +305,7 @@ class _Turn:
             pool.ensure_guest_allowed(account)
         elif (found := current.get(user.id)) is None or found.disabled:
             raise InvalidCredentials
+        self._seat_line(account)  # those who asked before come first
         held = None if user is None else self.held.get(user.id)
         if held is not None:
             session = self._join(account, held)
@@ -285,6 +313,8 @@ class _Turn:
             try:
                 session = self._new_session(account, user)
             except LicenseLimitReached as refusal:  # GroupLimitReached too
+                if claim.wait is not None:
+                    return self._wait(claim, claim.wait)
                 self.refused.append(claim)
                 return Refused(account.licenses, account.overdraft, refusal)
         token = new_token(SESSION_TOKEN_PREFIX)  # made here: a refusal needs none
@@ -293,6 +323,58 @@ class _Turn:
             self.logins.add(user.id)
         username = None if user is None else user.username
         return Opened(session, token, username, joined=held is not None)
+
+    def _seat_line(self, account: Account) -> None:
+        """Seat whoever in line the rules give a license now, first asked first."""
+        if not self.line:
+            return
+        seated = waits.seat_from_line(
+            account,
+            self.line,
+            groups=self.groups,
+            member_of={w.user_id: self._groups_of(w.user_id) for w in self.line},
+            held=self.holdings,
+            sessions_of=self.held,
+            now=self.now,
+        )
+        for place in seated:
+            self.line.remove(place.wait)
+            if place.new:
+                self.in_use += 1
+                self.peak = max(self.peak, self.in_use)
+            if place.wait.user_id is not None:
+                self.held[place.wait.user_id] = place.session
+        self.seated += seated
+
+    def _wait(self, claim: Claim, keep: timedelta) -> Waiting:
+        """A place at the end of the line; an agent already in it keeps theirs."""
+        ticket = new_token(WAIT_TOKEN_PREFIX)
+        expires_at = self.now + keep
+        user_id = None if claim.user is None else claim.user.id
+        for i, wait in enumerate(self.line):
+            if user_id is not None and wait.user_id == user_id:
+                waits.followed(
+                    self.conn, wait.id, expires_at=expires_at, token_hash=token_hash(ticket)
+                )
+                self.line[i] = replace(wait, expires_at=expires_at)
+                return Waiting(self.line[i], ticket, i, self._estimate(i))
+        wait = waits.insert_wait(
+            self.conn,
+            account_id=self.account_id,
+            user_id=user_id,
+            token_hash=token_hash(ticket),
+            asker=claim.asker,
+            at=self.now,
+            expires_at=expires_at,
+        )
+        self.line.append(wait)
+        ahead = len(self.line) - 1
+        return Waiting(wait, ticket, ahead, self._estimate(ahead))
+
+    def _estimate(self, ahead: int) -> timedelta | None:
+        since = self.now - seating.RECENT
+        departures = sessions.count_ended_between(self.conn, self.account_id, since, self.now)
+        return seating.estimate(ahead, departures)
 
     def _join(self, account: Account, session: AgentSession) -> AgentSession:
         """Another browser of the agent joins their open session: its activity is now."""
@@ -352,6 +434,7 @@ class _Turn:
             conn, account.id, [(c.user.id if c.user else None, c.asker) for c in self.refused], now
         )
         users.record_logins(conn, sorted(self.logins), now)
+        waits.write_seated(conn, account.id, self.seated, at=now, freed_at=now)
         if self.opened:
             alerts.claimed(conn, account, self.peak, now)
         alerts.released(conn, account, max(self.peak, self.unended), self.in_use, now)

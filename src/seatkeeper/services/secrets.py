@@ -27,6 +27,7 @@ APPLICATION_KEY_PREFIX = "sk_app_"
 USER_TOKEN_PREFIX = "sk_user_"  # noqa: S105 (a prefix, not a secret)
 SESSION_TOKEN_PREFIX = "sk_sess_"  # noqa: S105
 LOGIN_TOKEN_PREFIX = "sk_login_"  # noqa: S105
+WAIT_TOKEN_PREFIX = "sk_wait_"  # noqa: S105 (a ticket for a place in line)
 
 
 def new_token(prefix: str) -> str:

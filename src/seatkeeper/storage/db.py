@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from seatkeeper.domain.events import Event
-from seatkeeper.storage import changes, unit
+from seatkeeper.storage import changes, unit, waits
 from seatkeeper.storage.usage import forget_usage
 
 _WRITE = "seatkeeper_write"
@@ -92,8 +92,11 @@ class Database:
 
 
 def _settle(conn: Connection, done: unit.Unit) -> None:
-    """Inside the transaction: pages hear of the change with its commit, and kept usage
-    days that it makes wrong are dropped."""
+    """Inside the transaction: a license it freed goes to the first in line who may hold
+    it, pages hear of the change with its commit, and kept usage days that it makes
+    wrong are dropped."""
+    for account_id, (at, freed_at) in done.freeing().items():
+        waits.settle_line(conn, account_id, at, freed_at)
     for account_id, at in done.announced().items():
         changes.changed(conn, account_id, at=at)
     for account_id, since in done.stale_days().items():

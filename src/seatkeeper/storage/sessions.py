@@ -121,6 +121,15 @@ def seat_use(conn: Connection, account_id: int, now: datetime) -> tuple[int, int
     return row[0], row[1]
 
 
+def count_ended_between(conn: Connection, account_id: int, after: datetime, until: datetime) -> int:
+    """How many of the account's sessions ended after `after`, up to `until`."""
+    return conn.execute(
+        select(func.count()).where(
+            _s.account_id == account_id, _s.ended_at > after, _s.ended_at <= until
+        )
+    ).scalar_one()
+
+
 def license_use(conn: Connection, now: datetime) -> list[tuple[int, str, int, int]]:
     """Every account's (id, slug, licenses in use at `now`, licenses owned)."""
     s = agent_sessions.c

@@ -194,6 +194,35 @@ seat_groups = Table(
     ),
 )
 
+# A place in an account's line for a license (services.line): the line is the waits not
+# ended, in id order (ids are given under the account's lock, in the order asked).
+waits = Table(
+    "waits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("user_id", ForeignKey("users.id")),  # NULL for a Guest
+    Column("token_hash", String(64), nullable=False),  # the ticket's, as session tokens'
+    Column("asker", String(64)),  # the hashed address and browser, as a denial keeps
+    Column("asked_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),  # leaves the line unless followed
+    Column("ended_at", UTCDateTime),
+    Column("outcome", String(16)),  # seated, left, timed_out
+    Column("session_id", Uuid),  # the session it was seated in
+    Column("freed_at", UTCDateTime),  # when the license it was given became free
+    Column("collected_at", UTCDateTime),  # when the ticket's holder took the session
+    CheckConstraint("(ended_at IS NULL) = (outcome IS NULL)", name="ended_has_outcome"),
+    Index("ux_waits_token_hash", "token_hash", unique=True),
+    Index(
+        "ix_waits_line",
+        "account_id",
+        "id",
+        sqlite_where=text("ended_at IS NULL"),
+        postgresql_where=text("ended_at IS NULL"),
+    ),
+    Index("ix_waits_account_asked", "account_id", "asked_at"),
+)
+
 seat_group_members = Table(
     "seat_group_members",
     metadata,

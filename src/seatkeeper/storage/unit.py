@@ -14,7 +14,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from seatkeeper.domain.events import Event, history_changed_since
+from seatkeeper.domain.events import (
+    AccountChanged,
+    Event,
+    SessionEnded,
+    history_changed_since,
+)
 
 _KEY = "seatkeeper_unit"
 
@@ -30,6 +35,20 @@ class Unit:
             at = latest.get(event.account_id)
             latest[event.account_id] = event.at if at is None else max(at, event.at)
         return latest
+
+    def freeing(self) -> dict[int, tuple[datetime, datetime]]:
+        """The accounts where a license may have freed for someone waiting (a session
+        ended, or the licenses or groups changed): the transaction's latest instant, and
+        the earliest a session ended (else that instant)."""
+        found: dict[int, tuple[datetime, datetime]] = {}
+        for event in self.events:
+            if not isinstance(event, SessionEnded | AccountChanged):
+                continue
+            at, freed = found.get(event.account_id, (event.at, event.at))
+            if isinstance(event, SessionEnded):
+                freed = min(freed, event.at)
+            found[event.account_id] = (max(at, event.at), freed)
+        return found
 
     def stale_days(self) -> dict[int, datetime]:
         """The accounts whose kept usage days are wrong from an instant on, with that instant."""

@@ -36,6 +36,7 @@ from seatkeeper.web.api.people import people_router
 from seatkeeper.web.api.reports import reports_router
 from seatkeeper.web.api.sso import sso_router
 from seatkeeper.web.api.usage import usage_router
+from seatkeeper.web.api.waits import waits_router
 from seatkeeper.web.api.webhooks import webhooks_router
 from seatkeeper.web.clients import ForwardedFor
 from seatkeeper.web.deps import DEPENDENCIES, Runtime
@@ -94,6 +95,7 @@ def create_app(
     return Litestar(
         route_handlers=[
             agent_router,
+            waits_router,
             admin_router,
             usage_router,
             export_router,
@@ -153,6 +155,7 @@ def _runtime(settings: Settings, db: Database, clock: Clock) -> Runtime:
         heartbeats=Heartbeats(db, clock, batch_seconds=settings.heartbeat_batch_seconds),
         public_url=settings.public_url,
         webhook_sending=housekeeping.webhook_sending(settings),
+        ticket_timeout=timedelta(seconds=settings.ticket_seconds),
         opens=OpenPace(settings.opens_per_minute),
         sso=sso.from_settings(settings),
     )

@@ -28,6 +28,7 @@ from seatkeeper.domain.errors import CsrfRefused, InvalidInput, InvalidToken, Mi
 from seatkeeper.domain.model import Account, User
 from seatkeeper.services import access, accounts, logins, seats
 from seatkeeper.services.heartbeats import Beat, Heartbeats
+from seatkeeper.services.line import TICKET_TIMEOUT
 from seatkeeper.services.pace import OpenPace
 from seatkeeper.services.secrets import Passwords
 from seatkeeper.services.sso import SingleSignOn, single_sign_on
@@ -57,6 +58,7 @@ class Runtime:
     heartbeats: Heartbeats
     public_url: str | None = None  # where one-time links point; None: a path on this server
     webhook_sending: Sending = PUBLIC_HTTPS  # where webhooks may go
+    ticket_timeout: timedelta = TICKET_TIMEOUT  # a place in line not followed this long leaves
     quick_beats: Coalesced[tuple[str, str], Beat | None] = field(init=False)
     # Opens and logouts arriving together, decided together (services.seats).
     seats: Coalesced[seats.Request, seats.Answer] = field(init=False)

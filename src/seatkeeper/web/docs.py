@@ -71,6 +71,7 @@ def openapi_config() -> OpenAPIConfig:
             security_schemes={
                 "ApplicationKey": _bearer("The account's application key (sk_app_...)."),
                 "SessionToken": _bearer("The token returned when the session opened."),
+                "WaitTicket": _bearer("The ticket returned when an open waited in line."),
                 "AdminToken": _bearer("A user API token (sk_user_...) of an account admin."),
                 "MetricsToken": _bearer(
                     "SEATKEEPER_METRICS_TOKEN, when it is set; without it, /metrics answers "

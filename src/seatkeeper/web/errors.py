@@ -40,6 +40,8 @@ STATUS: dict[type[e.DomainError], int] = {
     e.InteractionClosed: 409,
     e.LicenseLimitReached: 409,  # GroupLimitReached too
     e.SessionEnded: 410,
+    e.WaitNotFound: 404,
+    e.WaitEnded: 410,
     e.TooManyAttempts: 429,
     e.LoginsBusy: 503,
     e.SignInRefused: 401,

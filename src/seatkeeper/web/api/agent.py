@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Annotated
 from uuid import UUID
@@ -14,11 +16,17 @@ from litestar import Router, delete, get, post
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import SecurityRequirement
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_202_ACCEPTED,
+    HTTP_204_NO_CONTENT,
+)
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from seatkeeper.domain import errors as e
 from seatkeeper.domain.errors import InvalidInput
+from seatkeeper.domain.model import Wait
 from seatkeeper.services import agents, flows, seats, sso
 from seatkeeper.services.secrets import token_hash
 from seatkeeper.web.api.schemas import PRINTABLE, FlowBody, Flows, Name
@@ -55,6 +63,13 @@ class OpenSessionRequest(msgspec.Struct, forbid_unknown_fields=True):
         ]
         | None
     ) = None
+    wait: Annotated[
+        bool,
+        msgspec.Meta(
+            description="With every license held: wait in line for one (202, a ticket to "
+            "follow) instead of being refused"
+        ),
+    ] = False
 
     def credentials(self) -> tuple[str, str] | None:
         """(username, password), or None for a Guest or an ID token."""
@@ -80,14 +95,48 @@ def opened(answer: seats.Answer) -> ASGIApp:
     is free for it, or its group holds its maximum (answered here: at a shift start refusals
     are many, and raising one through the exception handlers costs more than the claim); any
     other refusal raised."""
+    if isinstance(answer, seats.Waiting):
+        return waiting(answer)
     if isinstance(answer, seats.Refused):
         refusal = answer.error()
-        body = _encode(ErrorBody(ErrorDetail(refusal.code, refusal.message)))
-        return _Answer(status_of(type(refusal)), body)
+        body = encode_json(ErrorBody(ErrorDetail(refusal.code, refusal.message)))
+        return RawAnswer(status_of(type(refusal)), body)
     result = agents.settled(answer)
     s = result.session
-    body = _encode(SessionOpened(s.id, result.token, result.agent_id, s.started_at, s.expires_at))
-    return _Answer(HTTP_200_OK if result.joined else HTTP_201_CREATED, body)
+    body = encode_json(
+        SessionOpened(s.id, result.token, result.agent_id, s.started_at, s.expires_at)
+    )
+    return RawAnswer(HTTP_200_OK if result.joined else HTTP_201_CREATED, body)
+
+
+class PlaceInLine(msgspec.Struct):
+    """A place in the account's line for a license, as its ticket follows it."""
+
+    wait_id: int
+    position: int  # 1: the next license to free is this place's
+    ahead: int  # how many wait before it
+    estimate_seconds: int | None  # at the pace sessions ended lately; null: none lately
+    asked_at: datetime
+    expires_at: datetime  # follow the ticket before this, or the place is lost
+
+    @classmethod
+    def of(cls, wait: Wait, ahead: int, estimate: timedelta | None) -> PlaceInLine:
+        seconds = None if estimate is None else math.ceil(estimate.total_seconds())
+        return cls(wait.id, ahead + 1, ahead, seconds, wait.asked_at, wait.expires_at)
+
+
+class Ticket(PlaceInLine):
+    """A new place in line, and the ticket that follows it (shown only here)."""
+
+    ticket: str = ""
+
+
+def waiting(answer: seats.Waiting) -> ASGIApp:
+    """The answer to an open that waits in line: 202, its ticket and where to follow it."""
+    place = PlaceInLine.of(answer.wait, answer.ahead, answer.estimate)
+    body = encode_json(Ticket(**msgspec.structs.asdict(place), ticket=answer.ticket))
+    follow = f"/api/v1/waits/{answer.wait.id}".encode()
+    return RawAnswer(HTTP_202_ACCEPTED, body, [(b"location", follow)])
 
 
 class Heartbeat(msgspec.Struct):
@@ -139,7 +188,10 @@ class SessionState(msgspec.Struct):
     "it and takes none (200). Where the account has seat groups, a member takes one of their "
     "group's reserved licenses first, then an unreserved one; `license_limit_reached` (409) "
     "says which are all in use, and `group_limit_reached` (409) that one of the agent's "
-    "groups (or the Guests) already holds its maximum. Both are refusals to try again later.",
+    "groups (or the Guests) already holds its maximum. Both are refusals to try again later; "
+    'with `"wait": true` the open waits in line instead (202): follow its ticket at '
+    "`/api/v1/waits/{wait_id}` until it answers the session (201), first asked first "
+    "seated, on every instance.",
     security=[{"ApplicationKey": []}],
     responses={
         HTTP_201_CREATED: ResponseSpec(
@@ -147,6 +199,9 @@ class SessionState(msgspec.Struct):
         ),
         HTTP_200_OK: ResponseSpec(
             data_container=SessionOpened, description="Joined the agent's open session"
+        ),
+        HTTP_202_ACCEPTED: ResponseSpec(
+            data_container=Ticket, description="Waiting in line: a ticket to follow"
         ),
         **responses(
             e.MissingCredentials,
@@ -172,7 +227,7 @@ async def open_session(
     # A shift start sends thousands at once: like the heartbeat, this call takes what it
     # needs from the request itself (resolving several dependencies costs a task group).
     runtime: Runtime = request.app.state.runtime
-    door = seats.Claim(key_hash=token_hash(_bearer(request.scope["headers"])))
+    door = seats.Claim(key_hash=token_hash(raw_bearer(request.scope["headers"])))
     body = data or OpenSessionRequest()
     return opened(await seat(request, runtime, door, body, client_address(request)))
 
@@ -190,6 +245,8 @@ async def seat(
     (services.seats)."""
     credentials = body.credentials()
     identify = by_id_token(runtime, body.id_token)
+    if body.wait:
+        door = replace(door, wait=runtime.ticket_timeout)
     claim = partial(
         agents.seat_claim,
         runtime.db,
@@ -236,14 +293,14 @@ async def heartbeat(request: AnyRequest, session_id: FromPath[str]) -> ASGIApp:
     # much as the heartbeat itself; python -m bench --only agent_api shows the rate).
     # The common case is answered by one read for all heartbeats arriving meanwhile.
     runtime: Runtime = request.app.state.runtime
-    bearer = _bearer(request.scope["headers"])
+    bearer = raw_bearer(request.scope["headers"])
     beat = await runtime.quick_beats((bearer, session_id))
     if beat is None:
         beat = await anyio.to_thread.run_sync(runtime.heartbeats.full_beat, bearer, session_id)
-    return _Answer(HTTP_200_OK, _encode(Heartbeat(beat.session_id, beat.expires_at)))
+    return RawAnswer(HTTP_200_OK, encode_json(Heartbeat(beat.session_id, beat.expires_at)))
 
 
-def _bearer(headers: Iterable[tuple[bytes, bytes]]) -> str:
+def raw_bearer(headers: Iterable[tuple[bytes, bytes]]) -> str:
     """The bearer token from raw ASGI headers (as `provide_bearer` reads it)."""
     authorization = next((value for name, value in headers if name == b"authorization"), b"")
     token = bearer_of(authorization.decode("latin-1"))
@@ -252,24 +309,28 @@ def _bearer(headers: Iterable[tuple[bytes, bytes]]) -> str:
     return token
 
 
-_encode = msgspec.json.Encoder().encode
+encode_json = msgspec.json.Encoder().encode
 
 
-class _Answer:
+class RawAnswer:
     """An answer with its JSON body already encoded, sent straight to the server: the agent
     API's busiest calls skip building a Response (the security headers are still added,
     as to every answer)."""
 
-    __slots__ = ("body", "status")
+    __slots__ = ("body", "headers", "status")
 
-    def __init__(self, status: int, body: bytes) -> None:
+    def __init__(
+        self, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> None:
         self.status = status
         self.body = body
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(self.body)).encode()),
+            *self.headers,
         ]
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body, "more_body": False})
@@ -353,7 +414,7 @@ def close_interaction(
 )
 async def logout(request: AnyRequest, session_id: FromPath[str]) -> None:
     runtime: Runtime = request.app.state.runtime  # no dependencies, as for an open
-    await runtime.seats(seats.Release(_bearer(request.scope["headers"]), session_id))
+    await runtime.seats(seats.Release(raw_bearer(request.scope["headers"]), session_id))
 
 
 @get(

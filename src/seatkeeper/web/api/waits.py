@@ -1,0 +1,120 @@
+"""Following a place in line for a license: where it is now, and the session once seated.
+
+A follow may wait (a long poll, up to 30 s): it answers as soon as the place moves up or
+is seated, on any instance, and otherwise when its time is up. Each follow keeps the place
+in line for the ticket's timeout; one not followed that long leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated
+
+import anyio
+from litestar import Router, delete, get
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import SecurityRequirement
+from litestar.params import FromPath, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.types import ASGIApp
+
+from seatkeeper.domain import errors as e
+from seatkeeper.services import line
+from seatkeeper.services.seats import Opened
+from seatkeeper.web.api.agent import (
+    PlaceInLine,
+    RawAnswer,
+    SessionOpened,
+    encode_json,
+    opened,
+    raw_bearer,
+)
+from seatkeeper.web.deps import Runtime
+from seatkeeper.web.errors import AnyRequest, responses
+from seatkeeper.web.live import Hub
+
+TICKET: list[SecurityRequirement] = [{"WaitTicket": []}]
+LONGEST_POLL = 30  # seconds a follow may wait for its place to move
+
+
+@get(
+    "/waits/{wait_id:int}",
+    summary="Follow a place in line for a license",
+    description="Authorized by the place's ticket (the `ticket` of the 202 that made it). "
+    "Answers where the place is (200), or, once a license freed for it, the session (201, "
+    "as an open answers it: its token is shown this once). With `timeout`, waits up to that "
+    "many seconds for the place to move up or be seated before answering. A place whose "
+    "ticket is not followed within its timeout (60 s by default) leaves the line.",
+    security=TICKET,
+    responses={
+        HTTP_200_OK: ResponseSpec(PlaceInLine, description="Still waiting: its place now"),
+        HTTP_201_CREATED: ResponseSpec(SessionOpened, description="Seated: the session"),
+        **responses(
+            e.MissingCredentials, e.InvalidToken, e.WaitNotFound, e.WaitLeft, e.WaitTimedOut
+        ),
+    },
+)
+async def follow_wait(
+    request: AnyRequest,
+    wait_id: FromPath[int],
+    timeout: Annotated[
+        float, Parameter(ge=0, le=LONGEST_POLL, description="Seconds to wait for a change")
+    ] = 0,
+) -> ASGIApp:
+    runtime: Runtime = request.app.state.runtime
+    hub: Hub = request.app.state.hub
+    ticket = raw_bearer(request.scope["headers"])
+    answer = await _follow(runtime, ticket, wait_id)
+    if isinstance(answer, line.Place) and timeout > 0:
+        answer = await _until_moved(runtime, hub, ticket, answer, time.monotonic() + timeout)
+    if isinstance(answer, Opened):
+        return opened(answer)
+    body = PlaceInLine.of(answer.wait, answer.ahead, answer.estimate)
+    return RawAnswer(HTTP_200_OK, encode_json(body))
+
+
+async def _follow(runtime: Runtime, ticket: str, wait_id: int) -> line.Place | Opened:
+    return await anyio.to_thread.run_sync(
+        line.follow, runtime.db, runtime.clock, ticket, wait_id, runtime.ticket_timeout
+    )
+
+
+async def _until_moved(
+    runtime: Runtime, hub: Hub, ticket: str, place: line.Place, deadline: float
+) -> line.Place | Opened:
+    """The place once it has moved up, ended or been seated (followed again then), or as
+    it is at `deadline`. Every change to the account, on any instance, is a look."""
+    with hub.watch(place.wait.account_id) as nudges:
+        while True:  # a look first: it may have moved before the watch began
+            ended, ahead = await anyio.to_thread.run_sync(
+                line.peek, runtime.db, runtime.clock, place.wait.id
+            )
+            if ended is not None or ahead != place.ahead:
+                return await _follow(runtime, ticket, place.wait.id)
+            try:
+                await asyncio.wait_for(nudges.get(), deadline - time.monotonic())
+            except TimeoutError:
+                return place
+
+
+@delete(
+    "/waits/{wait_id:int}",
+    summary="Leave the line",
+    description="Authorized by the place's ticket. A place seated meanwhile gives its "
+    "license back.",
+    security=TICKET,
+    responses=responses(
+        e.MissingCredentials, e.InvalidToken, e.WaitNotFound, e.WaitLeft, e.WaitTimedOut
+    ),
+    status_code=HTTP_204_NO_CONTENT,
+)
+async def leave_line(request: AnyRequest, wait_id: FromPath[int]) -> None:
+    runtime: Runtime = request.app.state.runtime
+    ticket = raw_bearer(request.scope["headers"])
+    await anyio.to_thread.run_sync(line.leave, runtime.db, runtime.clock, ticket, wait_id)
+
+
+waits_router = Router(
+    path="/api/v1", route_handlers=[follow_wait, leave_line], tags=["Agent Application"]
+)
