@@ -11,7 +11,7 @@ from seatkeeper.storage import changes
 from seatkeeper.storage.db import Database
 
 log = logging.getLogger("seatkeeper.feed")
-POLL_SECONDS = 0.25  # SQLite
+POLL_SECONDS = 0.1  # SQLite: how soon another process's change is heard (a read of an index)
 KEEP = timedelta(minutes=5)  # how long SQLite keeps change rows for slow followers
 RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 

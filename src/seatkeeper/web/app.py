@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from litestar.template import TemplateConfig
 from seatkeeper import housekeeping
 from seatkeeper.clock import Clock, SystemClock
 from seatkeeper.config import Settings
+from seatkeeper.domain.events import Event
 from seatkeeper.services import sso
 from seatkeeper.services.heartbeats import Heartbeats
 from seatkeeper.services.pace import OpenPace
@@ -87,7 +88,15 @@ def create_app(
     """The seatkeeper web application. Refuses a database whose schema is not current."""
     db = database or Database(settings.database_url)
     ensure_current(db.engine)
-    db.after_commit = metrics.count  # this instance counts what its writes did
+    hub = Hub()
+
+    def committed(events: Sequence[Event]) -> None:
+        """This instance counts what its writes did, and its own pages and places in line
+        hear of them at once (other instances' writes come through the change feed)."""
+        metrics.count(events)
+        hub.publish_events(events)
+
+    db.after_commit = committed
     clock = clock or SystemClock()
     runtime = _runtime(settings, db, clock)
     token = settings.metrics_token
@@ -124,7 +133,7 @@ def create_app(
         state=State(
             {
                 "runtime": runtime,
-                "hub": Hub(),
+                "hub": hub,
                 "housekeeping": housekeeping.tasks(settings),
                 "request_times": times,
                 "app_metrics": app_metrics(db, clock, times),

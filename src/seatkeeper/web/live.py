@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import threading
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 
 import anyio
 
 from seatkeeper.clock import Clock
+from seatkeeper.domain.events import Event
 from seatkeeper.services import feed
 from seatkeeper.storage.db import Database
 
@@ -31,6 +32,11 @@ class Hub:
         """Tell the account's watchers something changed (callable from any thread)."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._nudge, account_id)
+
+    def publish_events(self, events: Sequence[Event]) -> None:
+        """Tell the watchers of every account these writes changed (from any thread)."""
+        for account_id in {event.account_id for event in events}:
+            self.publish(account_id)
 
     def publish_all(self) -> None:
         """Tell every watcher to refresh (changes may have been missed)."""
