@@ -23,7 +23,7 @@ from seatkeeper.storage.db import Database
 from tests.conftest import START, World, insert_guests
 from tests.web.api.test_alerts import alert_list, guest
 
-SETTINGS = ("SWEEP", "ALERT", "WARM", "WEBHOOK", "RETENTION", "STATISTICS")
+SETTINGS = ("SWEEP", "ALERT", "LINE", "WARM", "WEBHOOK", "RETENTION", "STATISTICS")
 
 
 def intervals(settings: Settings) -> dict[str, float]:
@@ -40,6 +40,7 @@ def test_each_task_has_its_own_setting_and_the_sweep_keeps_its_meaning(
     assert intervals(Settings()) == {
         "sweep": 30,
         "capacity alerts": 1,
+        "line": 1,
         "usage days": 30,
         "report days": 30,
         "webhooks": 1,
@@ -52,15 +53,21 @@ def test_each_task_has_its_own_setting_and_the_sweep_keeps_its_meaning(
     assert intervals(Settings()) == {
         "sweep": 5,
         "capacity alerts": 1,
+        "line": 1,
         "usage days": 5,
         "report days": 5,
         "webhooks": 1,
         "retention": 3600,
         "statistics": 3600,
     }
-    # The sweep off leaves the webhooks, the retention and the statistics on.
+    # The sweep off leaves the line, the webhooks, the retention and the statistics on.
     monkeypatch.setenv("SEATKEEPER_SWEEP_SECONDS", "0")
-    assert intervals(Settings()) == {"webhooks": 1, "retention": 3600, "statistics": 3600}
+    assert intervals(Settings()) == {
+        "line": 1,
+        "webhooks": 1,
+        "retention": 3600,
+        "statistics": 3600,
+    }
     monkeypatch.setenv("SEATKEEPER_RETENTION_SECONDS", "600")
     assert intervals(Settings())["retention"] == 600
     monkeypatch.setenv("SEATKEEPER_RETENTION_SECONDS", "0")
@@ -68,6 +75,7 @@ def test_each_task_has_its_own_setting_and_the_sweep_keeps_its_meaning(
     monkeypatch.setenv("SEATKEEPER_WARM_SECONDS", "600")
     monkeypatch.setenv("SEATKEEPER_WEBHOOK_SECONDS", "0")
     monkeypatch.setenv("SEATKEEPER_STATISTICS_SECONDS", "0")
+    monkeypatch.setenv("SEATKEEPER_LINE_SECONDS", "0")
     assert intervals(Settings()) == {
         "capacity alerts": 10,
         "usage days": 600,

@@ -55,6 +55,13 @@ class Settings(BaseSettings):
         description="How long a place in line for a license is kept without its ticket "
         "being followed (the Agent Application asks for it again within this).",
     )
+    line_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="How often each instance seats the lines for a license that licenses "
+        "freed for unnoticed, as sessions time out (0: never; logouts, terminations and "
+        "sweeps seat them at once).",
+    )
     webhook_seconds: float = Field(
         1.0,
         ge=0,

@@ -20,7 +20,7 @@ from seatkeeper.clock import Clock
 from seatkeeper.config import Settings
 from seatkeeper.domain.destinations import Policy, networks
 from seatkeeper.domain.words import plural
-from seatkeeper.services import alerts, expiry, history, keeping, retention, webhooks
+from seatkeeper.services import alerts, expiry, history, keeping, line, retention, webhooks
 from seatkeeper.storage.db import Database
 
 log = logging.getLogger("seatkeeper.housekeeping")
@@ -59,6 +59,12 @@ def tasks(settings: Settings) -> list[Task]:
             _or(settings.alert_seconds, min(ALERT_SECONDS, sweep)),
             alerts.evaluate,
             "Evaluating capacity alerts failed; it will run again",
+        ),
+        Task(
+            "line",
+            settings.line_seconds,
+            line.keep,
+            "Seating the lines for a license failed; it will run again",
         ),
         Task(
             "usage days",

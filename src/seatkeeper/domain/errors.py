@@ -279,7 +279,10 @@ class WaitEnded(DomainError):
 
 class WaitLeft(WaitEnded):
     code = "wait_left"
-    message = "This ticket left the line. Ask for a license again."
+    message = (
+        "This place in line has ended: it was left, or its agent was disabled or signed "
+        "out. Ask for a license again."
+    )
 
 
 class WaitTimedOut(WaitEnded):

@@ -24,6 +24,7 @@ from seatkeeper.domain.errors import (
     WaitTimedOut,
 )
 from seatkeeper.domain.model import EndReason, Wait, WaitOutcome
+from seatkeeper.services import alerts
 from seatkeeper.services.seats import Opened
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, new_token, token_hash
 from seatkeeper.storage import accounts, sessions, users, waits
@@ -91,6 +92,24 @@ def waiting(db: Database, account_id: int, now: datetime) -> list[tuple[Wait, st
     """Who waits in the account's line now, first first, with their usernames."""
     with db.read() as conn:
         return waits.waiting_list(conn, account_id, now)
+
+
+def keep(db: Database, now: datetime) -> int:
+    """Seat the lines a license freed for unnoticed (sessions that timed out, a license a
+    busy transaction could not give), and let go of places not followed; how many were
+    seated. With nobody waiting it is one small read, so every instance runs it every
+    second."""
+    with db.read() as conn:
+        waiting_in = waits.accounts_waiting(conn)
+    seated = 0
+    for account_id in waiting_in:
+        with db.write() as conn:
+            if not accounts.try_lock_account(conn, account_id):
+                continue  # its holder seats the line as it commits
+            if sessions.expire_overdue_sessions(conn, now, account_id=account_id):
+                alerts.settle(conn, account_id, now)
+            seated += waits.settle_line(conn, account_id, now, now)
+    return seated
 
 
 def place_of(conn: Connection, wait: Wait, now: datetime) -> Place:

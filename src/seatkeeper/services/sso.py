@@ -37,7 +37,7 @@ from seatkeeper.services.providers import Providers
 from seatkeeper.services.secrets import token_hash
 from seatkeeper.storage import accounts as stored_accounts
 from seatkeeper.storage import logins as stored_logins
-from seatkeeper.storage import sessions
+from seatkeeper.storage import sessions, waits
 from seatkeeper.storage import sso as stored
 from seatkeeper.storage import users as stored_users
 from seatkeeper.storage.db import Database
@@ -406,6 +406,7 @@ def back_channel_logout(
             if session is not None:
                 sessions.end_session(conn, session.id, at=now, reason=EndReason.LOGOUT)
                 alerts.settle(conn, account.id, now)
+            waits.end_waits_of_user(conn, account.id, user.id, at=now)
             audited(
                 conn, account.id, "signed_out_by_provider", by, at=now,
                 username=user.username, logins_ended=logins, session_ended=session is not None,

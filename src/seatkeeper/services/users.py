@@ -19,7 +19,7 @@ from seatkeeper.domain.model import Account, EndReason, Role, User, UserRow
 from seatkeeper.services import alerts
 from seatkeeper.services.access import Actor, actor_id, audited, authorize
 from seatkeeper.services.secrets import Passwords, new_token, token_hash
-from seatkeeper.storage import accounts, sessions
+from seatkeeper.storage import accounts, sessions, waits
 from seatkeeper.storage import logins as stored_logins
 from seatkeeper.storage import users as stored_users
 from seatkeeper.storage.db import Database
@@ -189,6 +189,7 @@ def _set_enabled(
         if session is not None:
             sessions.end_session(conn, session.id, at=now, reason=EndReason.DISABLED, by=by)
             alerts.settle(conn, account.id, now)
+        waits.end_waits_of_user(conn, account.id, target.id, at=now)
     stored_users.set_disabled(conn, target.id, None if enabled else now)
     name = target.username
     if enabled:

@@ -118,6 +118,14 @@ def end_waits(
     return ended
 
 
+def end_waits_of_user(conn: Connection, account_id: int, user_id: int, *, at: datetime) -> int:
+    """The agent leaves the line (disabled, or signed out by the account's provider)."""
+    mine = conn.execute(
+        select(_w.id).where(_w.account_id == account_id, _w.user_id == user_id, WAITING)
+    ).scalars()
+    return end_waits(conn, account_id, list(mine), at=at, outcome=WaitOutcome.LEFT)
+
+
 def collect(conn: Connection, wait_id: int, at: datetime) -> bool:
     """The ticket took the session it was seated in (once: False if it had)."""
     taken = conn.execute(
@@ -135,6 +143,11 @@ def ahead_of(conn: Connection, wait: Wait, now: datetime) -> int:
             _w.account_id == wait.account_id, WAITING, _w.id < wait.id, _w.expires_at > now
         )
     ).scalar_one()
+
+
+def accounts_waiting(conn: Connection) -> list[int]:
+    """The accounts with anyone in line (a read of the line's small index)."""
+    return list(conn.execute(select(_w.account_id).where(WAITING).distinct()).scalars())
 
 
 def waiting_list(conn: Connection, account_id: int, now: datetime) -> list[tuple[Wait, str | None]]:
