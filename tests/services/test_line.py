@@ -50,7 +50,7 @@ def follow(client: TestClient[Litestar], ticket: dict[str, Any]) -> httpx.Respon
 
 def outcomes(db: Database) -> list[tuple[int, str | None]]:
     with db.read() as conn:
-        return [tuple(r) for r in conn.execute(select(waits.c.id, waits.c.outcome))]  # type: ignore[misc]
+        return [(r.id, r.outcome) for r in conn.execute(select(waits.c.id, waits.c.outcome))]
 
 
 def admin(client: TestClient[Litestar], world: World, method: str, path: str, body: Any) -> None:
