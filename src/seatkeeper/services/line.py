@@ -8,7 +8,8 @@ takes it: only then is its token made (and shown once), and the session's timeou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
@@ -47,10 +48,23 @@ class Place:
 
 
 def follow(
-    db: Database, clock: Clock, ticket: str, wait_id: int, keep: timedelta = TICKET_TIMEOUT
+    db: Database,
+    clock: Clock,
+    ticket: str,
+    wait_id: int,
+    *,
+    keep: timedelta = TICKET_TIMEOUT,
+    pace: Departures | None = None,
 ) -> Place | Opened:
-    """The ticket's place now (kept in line `keep` longer), or the session it was seated in,
-    taken: its token is made and shown this once."""
+    """The ticket's place now, or the session it was seated in, taken: its token is made
+    and shown this once. Following keeps the place in line `keep` longer; a place kept
+    more than half of that already is only read (waiters follow often)."""
+    pace = pace or Departures()
+    with db.read() as conn:
+        wait = _wait_of(conn, ticket, wait_id)
+        now = clock.now()
+        if wait.outcome is None and wait.expires_at - now > keep / 2:
+            return place_of(conn, wait, now, pace)
     with db.write() as conn:
         wait = _wait_of(conn, ticket, wait_id)
         now = clock.now()
@@ -58,19 +72,17 @@ def follow(
             return _collect(conn, wait, now)
         _still_waiting(conn, wait, now)
         waits.followed(conn, wait.id, expires_at=now + keep)
-        return place_of(conn, wait, now)
+        return place_of(conn, replace(wait, expires_at=now + keep), now, pace)
 
 
-def peek(db: Database, clock: Clock, wait_id: int) -> tuple[WaitOutcome | None, int]:
-    """Whether the place has ended (and how), and how many wait before it: a read, for a
-    ticket that follows its place while it waits."""
+def states(
+    db: Database, clock: Clock, wait_ids: Sequence[int]
+) -> list[tuple[WaitOutcome | None, int] | Exception]:
+    """For each place: whether it has ended (and how), and how many wait before it; one
+    read for every ticket waiting on this instance (they look whenever the account changes)."""
     with db.read() as conn:
-        wait = waits.wait_by_id(conn, wait_id)
-        if wait is None:
-            raise WaitNotFound
-        if wait.outcome is not None:
-            return wait.outcome, 0
-        return None, waits.ahead_of(conn, wait, clock.now())
+        found = waits.states(conn, wait_ids, clock.now())
+    return [found.get(i, WaitNotFound()) for i in wait_ids]
 
 
 def leave(db: Database, clock: Clock, ticket: str, wait_id: int) -> None:
@@ -94,6 +106,12 @@ def waiting(db: Database, account_id: int, now: datetime) -> list[tuple[Wait, st
         return waits.waiting_list(conn, account_id, now)
 
 
+def moved(place: Place, ahead: int) -> Place:
+    """The place with `ahead` before it now, its estimate scaled to match."""
+    each = None if place.estimate is None else place.estimate / (place.ahead + 1)
+    return Place(place.wait, ahead, None if each is None else each * (ahead + 1))
+
+
 def keep(db: Database, now: datetime) -> int:
     """Seat the lines a license freed for unnoticed (sessions that timed out, a license a
     busy transaction could not give), and let go of places not followed; how many were
@@ -112,10 +130,25 @@ def keep(db: Database, now: datetime) -> int:
     return seated
 
 
-def place_of(conn: Connection, wait: Wait, now: datetime) -> Place:
+def place_of(conn: Connection, wait: Wait, now: datetime, pace: Departures) -> Place:
     ahead = waits.ahead_of(conn, wait, now)
-    departures = sessions.count_ended_between(conn, wait.account_id, now - seating.RECENT, now)
-    return Place(wait, ahead, seating.estimate(ahead, departures))
+    return Place(wait, ahead, seating.estimate(ahead, pace.count(conn, wait.account_id, now)))
+
+
+@dataclass
+class Departures:
+    """How many sessions of each account ended lately, counted at most every few seconds:
+    an estimate needs no more, and places are followed often."""
+
+    fresh: timedelta = timedelta(seconds=5)
+    _counted: dict[int, tuple[datetime, int]] = field(default_factory=dict)
+
+    def count(self, conn: Connection, account_id: int, now: datetime) -> int:
+        at, counted = self._counted.get(account_id, (None, 0))
+        if at is None or not now - self.fresh <= at <= now:
+            counted = sessions.count_ended_between(conn, account_id, now - seating.RECENT, now)
+            self._counted[account_id] = (now, counted)
+        return counted
 
 
 def _wait_of(conn: Connection, ticket: str, wait_id: int) -> Wait:

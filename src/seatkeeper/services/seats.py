@@ -220,6 +220,7 @@ class _Turn:
     holdings: seating.Holdings = field(default_factory=seating.Holdings)
     line: list[Wait] = field(default_factory=list)  # live places not seated, first first
     seated: list[waits.Seated] = field(default_factory=list)
+    departures: int | None = None  # sessions ended lately, for a new place's estimate
 
     def decide(
         self, items: list[_Item], answers: list[Answer | Exception], read: Account | None
@@ -372,9 +373,12 @@ class _Turn:
         return Waiting(wait, ticket, ahead, self._estimate(ahead))
 
     def _estimate(self, ahead: int) -> timedelta | None:
-        since = self.now - seating.RECENT
-        departures = sessions.count_ended_between(self.conn, self.account_id, since, self.now)
-        return seating.estimate(ahead, departures)
+        if self.departures is None:  # counted once a turn, however many wait
+            since = self.now - seating.RECENT
+            self.departures = sessions.count_ended_between(
+                self.conn, self.account_id, since, self.now
+            )
+        return seating.estimate(ahead, self.departures)
 
     def _join(self, account: Account, session: AgentSession) -> AgentSession:
         """Another browser of the agent joins their open session: its activity is now."""
@@ -435,6 +439,6 @@ class _Turn:
         )
         users.record_logins(conn, sorted(self.logins), now)
         waits.write_seated(conn, account.id, self.seated, at=now, freed_at=now)
-        if self.opened:
+        if self.opened or self.seated:
             alerts.claimed(conn, account, self.peak, now)
         alerts.released(conn, account, max(self.peak, self.unended), self.in_use, now)

@@ -9,6 +9,7 @@ claim it decides (services.seats), so that nobody who asks later takes a license
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,6 +135,32 @@ def collect(conn: Connection, wait_id: int, at: datetime) -> bool:
         .values(collected_at=at)
     ).rowcount
     return bool(taken)
+
+
+def states(
+    conn: Connection, wait_ids: Sequence[int], now: datetime
+) -> dict[int, tuple[WaitOutcome | None, int]]:
+    """Each place's outcome (None: waiting) and how many wait before it, in two reads
+    whatever the number of places (the line's own ids come from its small index)."""
+    rows = conn.execute(
+        select(_w.id, _w.account_id, _w.outcome).where(_w.id.in_(list(wait_ids)))
+    ).all()
+    lines: dict[int, list[int]] = {}
+    for account_id in {r.account_id for r in rows if r.outcome is None}:
+        lines[account_id] = list(
+            conn.execute(
+                select(_w.id)
+                .where(_w.account_id == account_id, WAITING, _w.expires_at > now)
+                .order_by(_w.id)
+            ).scalars()
+        )
+    found: dict[int, tuple[WaitOutcome | None, int]] = {}
+    for row in rows:
+        if row.outcome is not None:
+            found[row.id] = (WaitOutcome(row.outcome), 0)
+        else:
+            found[row.id] = (None, bisect_left(lines[row.account_id], row.id))
+    return found
 
 
 def ahead_of(conn: Connection, wait: Wait, now: datetime) -> int:

@@ -186,6 +186,21 @@ def test_a_long_poll_answers_the_session_the_moment_a_license_frees(
     assert [a.status_code for a in answers] == [201]
 
 
+def test_a_long_poll_answers_when_the_place_moves_up(
+    client: TestClient[Litestar], world: World
+) -> None:
+    fill(client, world)
+    first = open_(client, world, wait=True).json()
+    second = open_(client, world, wait=True).json()
+    answers: list[httpx.Response] = []
+    waiter = threading.Thread(target=lambda: answers.append(follow(client, second, 30)))
+    waiter.start()
+    left = client.delete(f"/api/v1/waits/{first['wait_id']}", headers=bearer(first["ticket"]))
+    assert left.status_code == 204
+    waiter.join(60)
+    assert [(a.status_code, a.json()["position"]) for a in answers] == [(200, 1)]
+
+
 def test_a_long_poll_with_nothing_moving_answers_the_place_at_its_timeout(
     client: TestClient[Litestar], world: World
 ) -> None:

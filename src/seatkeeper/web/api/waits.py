@@ -8,7 +8,9 @@ in line for the ticket's timeout; one not followed that long leaves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from functools import partial
 from typing import Annotated
 
 import anyio
@@ -36,6 +38,7 @@ from seatkeeper.web.live import Hub
 
 TICKET: list[SecurityRequirement] = [{"WaitTicket": []}]
 LONGEST_POLL = 30  # seconds a follow may wait for its place to move
+MOVE_GAP = 1.0  # seconds: a place that moved up is told at most this often
 
 
 @get(
@@ -75,27 +78,39 @@ async def follow_wait(
 
 
 async def _follow(runtime: Runtime, ticket: str, wait_id: int) -> line.Place | Opened:
-    return await anyio.to_thread.run_sync(
-        line.follow, runtime.db, runtime.clock, ticket, wait_id, runtime.ticket_timeout
+    follow = partial(
+        line.follow,
+        runtime.db,
+        runtime.clock,
+        ticket,
+        wait_id,
+        keep=runtime.ticket_timeout,
+        pace=runtime.departures,
     )
+    return await anyio.to_thread.run_sync(follow)
 
 
 async def _until_moved(
     runtime: Runtime, hub: Hub, ticket: str, place: line.Place, deadline: float
 ) -> line.Place | Opened:
-    """The place once it has moved up, ended or been seated (followed again then), or as
-    it is at `deadline`. Every change to the account, on any instance, is a look."""
+    """The place once it has been seated or ended (followed again then), or moved up (told
+    at most once a MOVE_GAP: under churn every change would send every waiter back), or as
+    it is at `deadline`. Every change to the account, on any instance, is a look; the looks
+    of every place followed on this instance go to the database together."""
+    began = time.monotonic()
     with hub.watch(place.wait.account_id) as nudges:
         while True:  # a look first: it may have moved before the watch began
-            ended, ahead = await anyio.to_thread.run_sync(
-                line.peek, runtime.db, runtime.clock, place.wait.id
-            )
-            if ended is not None or ahead != place.ahead:
+            ended, ahead = await runtime.line_states(place.wait.id)
+            if ended is not None:
                 return await _follow(runtime, ticket, place.wait.id)
-            try:
-                await asyncio.wait_for(nudges.get(), deadline - time.monotonic())
-            except TimeoutError:
+            now = time.monotonic()
+            if ahead != place.ahead and (now - began >= MOVE_GAP or now >= deadline):
+                return line.moved(place, ahead)
+            if now >= deadline:
                 return place
+            until = deadline if ahead == place.ahead else min(deadline, began + MOVE_GAP)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(nudges.get(), until - now)
 
 
 @delete(
