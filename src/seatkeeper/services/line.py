@@ -32,6 +32,7 @@ from seatkeeper.storage import accounts, sessions, users, waits
 from seatkeeper.storage.db import Database
 
 TICKET_TIMEOUT = timedelta(seconds=60)  # a place not followed for this long leaves the line
+SLACK = timedelta(seconds=5)  # kept beyond that when written: a follow within it only reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +55,18 @@ def follow(
     wait_id: int,
     *,
     keep: timedelta = TICKET_TIMEOUT,
+    polling: timedelta = timedelta(0),
     pace: Departures | None = None,
 ) -> Place | Opened:
     """The ticket's place now, or the session it was seated in, taken: its token is made
-    and shown this once. Following keeps the place in line `keep` longer; a place kept
-    more than half of that already is only read (waiters follow often)."""
+    and shown this once. Following keeps the place in line for `keep` after the follow's
+    own `polling` ends. A place is kept a little longer each time it is written (SLACK),
+    so that a place already kept that long is only read: waiters follow often."""
     pace = pace or Departures()
     with db.read() as conn:
         wait = _wait_of(conn, ticket, wait_id)
         now = clock.now()
-        if wait.outcome is None and wait.expires_at - now > keep / 2:
+        if wait.outcome is None and wait.expires_at >= now + polling + keep:
             return place_of(conn, wait, now, pace)
     with db.write() as conn:
         wait = _wait_of(conn, ticket, wait_id)
@@ -71,8 +74,9 @@ def follow(
         if wait.outcome is WaitOutcome.SEATED:
             return _collect(conn, wait, now)
         _still_waiting(conn, wait, now)
-        waits.followed(conn, wait.id, expires_at=now + keep)
-        return place_of(conn, replace(wait, expires_at=now + keep), now, pace)
+        kept = replace(wait, expires_at=now + polling + keep + min(keep / 4, SLACK))
+        waits.followed(conn, wait.id, expires_at=kept.expires_at)
+        return place_of(conn, kept, now, pace)
 
 
 def states(

@@ -128,6 +128,20 @@ def test_a_ticket_not_followed_leaves_the_line_and_gets_no_license(
     assert gone.json()["error"]["code"] == "wait_timed_out"
 
 
+def test_each_follow_keeps_the_place_a_full_ticket_timeout(
+    client: TestClient[Litestar], world: World, clock: FrozenClock
+) -> None:
+    fill(client, world)
+    ticket = open_(client, world, wait=True).json()
+    for _ in range(3):  # followed every 50 s: kept for good
+        clock.advance(timedelta(seconds=50))
+        assert follow(client, ticket).status_code == 200
+    clock.advance(timedelta(seconds=59))
+    assert follow(client, ticket).json()["position"] == 1
+    clock.advance(timedelta(seconds=66))  # the timeout, and the few seconds' slack
+    assert follow(client, ticket).json()["error"]["code"] == "wait_timed_out"
+
+
 def test_an_agent_asking_again_keeps_their_place_with_a_new_ticket(
     client: TestClient[Litestar], world: World
 ) -> None:

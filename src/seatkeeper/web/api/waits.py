@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from datetime import timedelta
 from functools import partial
 from typing import Annotated
 
@@ -48,7 +49,8 @@ MOVE_GAP = 1.0  # seconds: a place that moved up is told at most this often
     "Answers where the place is (200), or, once a license freed for it, the session (201, "
     "as an open answers it: its token is shown this once). With `timeout`, waits up to that "
     "many seconds for the place to move up or be seated before answering. A place whose "
-    "ticket is not followed within its timeout (60 s by default) leaves the line.",
+    "ticket is not followed within its timeout (60 s by default, counted from the end of "
+    "the follow's own wait) leaves the line.",
     security=TICKET,
     responses={
         HTTP_200_OK: ResponseSpec(PlaceInLine, description="Still waiting: its place now"),
@@ -68,7 +70,7 @@ async def follow_wait(
     runtime: Runtime = request.app.state.runtime
     hub: Hub = request.app.state.hub
     ticket = raw_bearer(request.scope["headers"])
-    answer = await _follow(runtime, ticket, wait_id)
+    answer = await _follow(runtime, ticket, wait_id, timeout)
     if isinstance(answer, line.Place) and timeout > 0:
         answer = await _until_moved(runtime, hub, ticket, answer, time.monotonic() + timeout)
     if isinstance(answer, Opened):
@@ -77,7 +79,9 @@ async def follow_wait(
     return RawAnswer(HTTP_200_OK, encode_json(body))
 
 
-async def _follow(runtime: Runtime, ticket: str, wait_id: int) -> line.Place | Opened:
+async def _follow(
+    runtime: Runtime, ticket: str, wait_id: int, polling: float = 0
+) -> line.Place | Opened:
     follow = partial(
         line.follow,
         runtime.db,
@@ -85,6 +89,7 @@ async def _follow(runtime: Runtime, ticket: str, wait_id: int) -> line.Place | O
         ticket,
         wait_id,
         keep=runtime.ticket_timeout,
+        polling=timedelta(seconds=polling),  # the place is followed while the poll lasts
         pace=runtime.departures,
     )
     return await anyio.to_thread.run_sync(follow)
