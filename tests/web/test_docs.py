@@ -52,6 +52,7 @@ def test_openapi_documents_the_contract(client: Client) -> None:
         "SessionToken",
         "AdminToken",
         "MetricsToken",
+        "WaitTicket",
     }
 
 

@@ -36,11 +36,12 @@ from sqlalchemy import func, select
 
 from seatkeeper.clock import FrozenClock
 from seatkeeper.config import Settings
-from seatkeeper.domain.model import KeyKind, SettingsChange
+from seatkeeper.domain.model import KeyKind, SettingsChange, WaitOutcome
 from seatkeeper.services import access, admin, agents, flows, groups, keys, webhooks
 from seatkeeper.services.access import OPERATOR
-from seatkeeper.services.secrets import Passwords
+from seatkeeper.services.secrets import WAIT_TOKEN_PREFIX, Passwords, new_token, token_hash
 from seatkeeper.services.settings import change_settings
+from seatkeeper.storage import waits
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import accounts, agent_sessions, interactions
 from tests.conftest import World, bearer
@@ -75,6 +76,8 @@ class Targets:
     rotated_key_id: int = 0  # and one to rotate (a revoked key is not rotated)
     kept_keys: frozenset[int] = frozenset()  # the keys the fuzzing works with: never its target
     group_id: int = 0  # a seat group of acme's
+    wait_id: int = 0  # a place in acme's line
+    ticket: str = ""  # and its ticket
 
 
 @pytest.fixture
@@ -131,6 +134,7 @@ def _current(db: Database, world: World, clock: FrozenClock, live: list[Live]) -
     if _still_open(db, live[0].session_id):
         return live[0]
     boss = access.authenticate_token(db, world.admin_token)
+    _clear_line(db, world.acme.id, clock)  # or the terminations would seat it
     with db.engine.connect() as conn:
         open_ids = conn.execute(
             select(agent_sessions.c.id).where(
@@ -174,6 +178,32 @@ def _keep_group(db: Database, clock: FrozenClock, targets: Targets) -> None:
         targets.group_id = groups.create_group(db, OPERATOR, "acme", name=name, now=clock.now()).id
 
 
+def _clear_line(db: Database, account_id: int, clock: FrozenClock) -> None:
+    with db.write() as conn:
+        waiting = [w.id for w in waits.line(conn, account_id)]
+        waits.end_waits(conn, account_id, waiting, at=clock.now(), outcome=WaitOutcome.LEFT)
+
+
+def _keep_wait(db: Database, world: World, clock: FrozenClock, targets: Targets) -> None:
+    """The place in line the cases follow: a new one, once a case ended it (left, or
+    seated and taken). It is kept a day: the clock moves on with every case."""
+    with db.read() as conn:
+        found = waits.wait_by_id(conn, targets.wait_id)
+    if found is not None and found.outcome is None:
+        return
+    targets.ticket = new_token(WAIT_TOKEN_PREFIX)
+    with db.write() as conn:
+        targets.wait_id = waits.insert_wait(
+            conn,
+            account_id=world.acme.id,
+            user_id=None,
+            token_hash=token_hash(targets.ticket),
+            asker=None,
+            at=clock.now(),
+            expires_at=clock.now() + timedelta(days=1),
+        ).id
+
+
 def _new_webhook(db: Database, clock: FrozenClock) -> int:
     return webhooks.add_webhook(
         db, OPERATOR, "acme", "https://hooks.example.com/hook", now=clock.now()
@@ -192,8 +222,14 @@ def _aim(case: Case[Any], live: Live, targets: Targets) -> None:
         "username": "bob",
         "key_id": _key_target(case, targets),
         "group_id": targets.group_id,
+        "wait_id": targets.wait_id,
     }
     params.update({name: value for name, value in real.items() if name in params})
+    # A follow of a place in line may wait 30 s for it to move: the fuzzing's client waits
+    # 10 s for an answer, so a valid wait is cut short (the API tests wait in full).
+    query = case.query if case.query is not None else {}
+    if isinstance(query.get("timeout"), int | float) and query["timeout"] > 0.1:
+        query["timeout"] = 0.1
 
 
 def _spare(case: Case[Any], targets: Targets) -> None:
@@ -208,7 +244,7 @@ def _key_target(case: Case[Any], targets: Targets) -> int:
     return targets.rotated_key_id if case.path.endswith("/rotate") else targets.key_id
 
 
-def _credentials(case: Case[Any], world: World, live: Live) -> dict[str, str]:
+def _credentials(case: Case[Any], world: World, live: Live, ticket: str) -> dict[str, str]:
     """The Authorization header the operation's security asks for."""
     security = case.operation.definition.raw.get("security") or [{}]
     scheme = next(iter(security[0]), None)
@@ -216,6 +252,7 @@ def _credentials(case: Case[Any], world: World, live: Live) -> dict[str, str]:
         "ApplicationKey": world.app_key,
         "SessionToken": live.token,
         "AdminToken": world.admin_token,
+        "WaitTicket": ticket,
     }.get(scheme or "")
     # An invalid case that leaves the header out or malforms it on purpose keeps it so.
     sends_one = any(name.lower() == "authorization" for name in case.headers or {})
@@ -294,6 +331,7 @@ def test_every_operation(
             if real_ids:
                 _keep_webhook(db, clock, targets)
                 _keep_group(db, clock, targets)
+                _keep_wait(db, world, clock, targets)
                 keep_provider(db, fake, now=clock.now())
                 _aim(case, session, targets)
                 _aim_provider(case)
@@ -307,7 +345,10 @@ def test_every_operation(
                         if k in case.body
                     }
                 )
-            headers = {**dict(case.headers or {}), **_credentials(case, world, session)}
+            headers = {
+                **dict(case.headers or {}),
+                **_credentials(case, world, session, targets.ticket),
+            }
             response = case.call(headers=headers)
             answered.setdefault(case.operation.label, Counter())[response.status_code] += 1
             assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"

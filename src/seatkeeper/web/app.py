@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -89,14 +90,7 @@ def create_app(
     db = database or Database(settings.database_url)
     ensure_current(db.engine)
     hub = Hub()
-
-    def committed(events: Sequence[Event]) -> None:
-        """This instance counts what its writes did, and its own pages and places in line
-        hear of them at once (other instances' writes come through the change feed)."""
-        metrics.count(events)
-        hub.publish_events(events)
-
-    db.after_commit = committed
+    db.after_commit = partial(_committed, hub)
     clock = clock or SystemClock()
     runtime = _runtime(settings, db, clock)
     token = settings.metrics_token
@@ -149,6 +143,13 @@ def create_app(
         # give the root logger a second format.
         logging_config=None,
     )
+
+
+def _committed(hub: Hub, events: Sequence[Event]) -> None:
+    """This instance counts what its writes did, and its own pages and places in line hear
+    of them at once (other instances' writes come through the change feed)."""
+    metrics.count(events)
+    hub.publish_events(events)
 
 
 def _runtime(settings: Settings, db: Database, clock: Clock) -> Runtime:
