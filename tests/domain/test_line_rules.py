@@ -6,7 +6,9 @@ The model keeps what the server keeps: the open sessions with their seats (the o
 World) and the line, first asked first. A claim settles the line first, then joins the
 agent's open session, takes a seat or is refused; refused, one asking to wait takes a
 place at the end of the line (an agent already in it keeps theirs). After every event the
-line is settled again (`seat_line`), as every transaction that frees a license does.
+line is settled again (`seat_line`), as every transaction that frees a license does; but
+a session may end while another transaction holds the account ("end, busy"), and then the
+line waits for the next claim (or event) to be seated.
 """
 
 from __future__ import annotations
@@ -167,12 +169,13 @@ def event(line: Line, kind: str, what: tuple[Any, ...]) -> list[Seated]:
     if kind == "open":
         seated += settle(line, held)  # those who asked before come first
         claim(line, held, *what)
-    elif kind == "end" and world.open:
+    elif kind in ("end", "end, busy") and world.open:
         gone = world.open.pop(what[0] % len(world.open))
         held.count(gone.group_id, gone.reserved, world.member_of(gone.user), step=-1)
     elif kind == "leave" and line.places:
         line.places.pop(what[0] % len(line.places))
-    seated += settle(line, held)
+    if kind != "end, busy":  # else the account was locked: the next claim seats the line
+        seated += settle(line, held)
     assert held == world.holdings()  # counted as the transaction goes, as read afresh
     check_limits(line, changed=False)
     agents = [p.user for p in line.places if p.user is not None]
@@ -184,7 +187,7 @@ def event(line: Line, kind: str, what: tuple[Any, ...]) -> list[Seated]:
 claimants = st.sampled_from([GUEST, *USERS])
 opens = st.tuples(st.just("open"), st.tuples(claimants, st.booleans()))
 waits = st.tuples(st.just("open"), st.tuples(claimants, st.just(True)))
-ends = st.tuples(st.just("end"), st.tuples(st.integers(0, 9)))
+ends = st.tuples(st.sampled_from(["end", "end", "end, busy"]), st.tuples(st.integers(0, 9)))
 leaves = st.tuples(st.just("leave"), st.tuples(st.integers(0, 9)))
 # Opens fill the account and the line; ends free licenses; a few leave.
 events = st.one_of(opens, opens, waits, ends, ends, leaves)
@@ -235,11 +238,31 @@ def test_a_freed_license_goes_to_the_first_in_line_and_the_others_keep_their_ord
     # Someone not waiting is refused; asking again keeps the place.
     run(line, ("open", (4, False)), ("open", (2, True)))
     assert line.users() == [2, GUEST, 3]
+    assert [s.user for s in line.world.open] == [0, 1]
 
     seated = run(line, ("end", (0,)))  # agent 0 logs out
     assert seated == [Seated(2, Seat(None, False, False))]
     assert line.users() == [GUEST, 3]
     assert sorted(s.user for s in line.world.open if s.user is not None) == [1, 2]
+
+
+def test_a_license_freed_unseen_goes_to_the_line_at_the_next_claim_not_to_the_claimant() -> None:
+    line = account(1)
+    run(line, ("open", (0, False)), ("open", (1, True)))
+    run(line, ("end, busy", (0,)))  # the logout could not lock the account: nobody seated
+    assert line.users() == [1]
+    seated = run(line, ("open", (2, False)))
+    assert seated == [Seated(1, Seat(None, False, False))]
+    assert [s.user for s in line.world.open] == [1]  # agent 2 was refused
+
+
+def test_a_license_raise_seats_as_many_as_it_frees_first_asked_first() -> None:
+    line = account(1)
+    run(line, ("open", (0, False)), ("open", (1, True)), ("open", (GUEST, True)))
+    run(line, ("open", (2, True)))
+    seated = run(line, ("change", ("licenses", 3, None)))
+    assert [s.user for s in seated] == [1, GUEST]
+    assert line.users() == [2]
 
 
 def test_a_guest_at_the_guests_maximum_keeps_their_place_and_holds_nobody_back() -> None:
