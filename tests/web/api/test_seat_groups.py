@@ -7,6 +7,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from seatkeeper import client as sk
+from seatkeeper.client.errors import raise_for
 from seatkeeper.storage.db import Database
 from tests.conftest import PASSWORD, World, bearer
 from tests.services.test_seating import add_group
@@ -55,7 +56,7 @@ def test_the_python_client_raises_a_group_limit_as_a_full_pool(
     refused = client.post("/api/v1/sessions", json={}, headers=bearer(world.app_key))
     # Applications that wait on a full pool wait on a group's maximum too.
     with pytest.raises(sk.LicenseLimitReached) as raised:
-        sk._raise_for(refused)
+        raise_for(refused)
     assert isinstance(raised.value, sk.GroupLimitReached)
     assert (raised.value.code, raised.value.message) == (
         "group_limit_reached",

@@ -9,6 +9,9 @@
         ticket.close()
         session.logout()
 
+With every license held, `client.open_session(..., wait=True)` waits in the account's line
+for one (first asked, first seated) and returns the session once seated.
+
 Every refusal is raised as a SeatkeeperError subclass carrying the server's code and message.
 `session.keep_alive()` sends heartbeats from a background thread while the agent is idle.
 """
@@ -16,117 +19,72 @@ Every refusal is raised as a SeatkeeperError subclass carrying the server's code
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from seatkeeper.client.errors import (
+    BadAnswer,
+    GroupLimitReached,
+    GuestsNotAllowed,
+    InvalidCredentials,
+    InvalidRequest,
+    LicenseLimitReached,
+    LoginsBusy,
+    NotFound,
+    SeatkeeperError,
+    SessionEnded,
+    SessionExpired,
+    SessionLoggedOut,
+    SessionTerminated,
+    TooManyAttempts,
+    TooManyOpens,
+    Unauthorized,
+    UserDisabled,
+    WaitCollected,
+    WaitEnded,
+    WaitLeft,
+    WaitTimedOut,
+    raise_for,
+)
+from seatkeeper.client.line import LineTimeout, Place, follow
 
-class SeatkeeperError(Exception):
-    """A refusal from the server, with its machine code and sentence."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class InvalidRequest(SeatkeeperError):
-    pass
-
-
-class Unauthorized(SeatkeeperError):
-    """A missing, wrong or revoked key or token, or wrong credentials."""
-
-
-class InvalidCredentials(Unauthorized):
-    pass
-
-
-class GuestsNotAllowed(SeatkeeperError):
-    pass
-
-
-class TooManyAttempts(SeatkeeperError):
-    """Logins for this username (or from this address) are paused after too many wrong
-    passwords."""
-
-
-class LoginsBusy(SeatkeeperError):
-    """The server is checking too many logins at once: nothing was tried, try again in a
-    moment."""
-
-
-class TooManyOpens(SeatkeeperError):
-    """Sessions are opened from this address faster than the account's pace: wait a little."""
-
-
-class NotFound(SeatkeeperError):
-    pass
-
-
-class LicenseLimitReached(SeatkeeperError):
-    """Every license of the account is in use."""
-
-
-class GroupLimitReached(LicenseLimitReached):
-    """One of the agent's seat groups (or the Guests) holds its maximum."""
-
-
-class SessionEnded(SeatkeeperError):
-    """The session is over; start a new one."""
-
-
-class SessionTerminated(SessionEnded):
-    pass
-
-
-class SessionExpired(SessionEnded):
-    pass
-
-
-class SessionLoggedOut(SessionEnded):
-    pass
-
-
-class UserDisabled(SessionEnded):
-    """An administrator disabled the agent's user: their session ended."""
-
-
-_BY_CODE: dict[str, type[SeatkeeperError]] = {
-    "invalid_credentials": InvalidCredentials,
-    "guests_not_allowed": GuestsNotAllowed,
-    "too_many_attempts": TooManyAttempts,
-    "logins_busy": LoginsBusy,
-    "too_many_opens": TooManyOpens,
-    "license_limit_reached": LicenseLimitReached,
-    "group_limit_reached": GroupLimitReached,
-    "session_terminated": SessionTerminated,
-    "session_expired": SessionExpired,
-    "session_logged_out": SessionLoggedOut,
-    "user_disabled": UserDisabled,
-}
-_BY_STATUS: dict[int, type[SeatkeeperError]] = {
-    400: InvalidRequest,
-    401: Unauthorized,
-    404: NotFound,
-    410: SessionEnded,
-}
-
-
-def _raise_for(response: httpx.Response) -> None:
-    if response.is_success:
-        return
-    try:
-        error = response.json()["error"]
-        code, message = str(error["code"]), str(error["message"])
-    except (ValueError, KeyError, TypeError):
-        code, message = "http_error", f"HTTP {response.status_code}: {response.text[:200]}"
-    kind = _BY_CODE.get(code) or _BY_STATUS.get(response.status_code, SeatkeeperError)
-    raise kind(response.status_code, code, message)
+__all__ = [
+    "BadAnswer",
+    "Client",
+    "Flow",
+    "GroupLimitReached",
+    "GuestsNotAllowed",
+    "Interaction",
+    "InvalidCredentials",
+    "InvalidRequest",
+    "KeepAlive",
+    "LicenseLimitReached",
+    "LineTimeout",
+    "LoginsBusy",
+    "NotFound",
+    "Place",
+    "SeatkeeperError",
+    "Session",
+    "SessionEnded",
+    "SessionExpired",
+    "SessionLoggedOut",
+    "SessionTerminated",
+    "TooManyAttempts",
+    "TooManyOpens",
+    "Unauthorized",
+    "UserDisabled",
+    "WaitCollected",
+    "WaitEnded",
+    "WaitLeft",
+    "WaitTimedOut",
+]
 
 
 class Client:
@@ -159,7 +117,7 @@ class Client:
         response = self.http.request(
             method, path, json=json, headers={"Authorization": f"Bearer {token}"}
         )
-        _raise_for(response)
+        raise_for(response)
         return None if response.status_code == 204 else response.json()
 
     def flows(self) -> list[Flow]:
@@ -167,7 +125,7 @@ class Client:
         response = self.http.get(
             "/api/v1/flows", headers={"Authorization": f"Bearer {self.application_key}"}
         )
-        _raise_for(response)
+        raise_for(response)
         return [Flow(f["name"], tuple(f["steps"])) for f in response.json()["flows"]]
 
     def open_session(
@@ -176,32 +134,56 @@ class Client:
         password: str | None = None,
         *,
         id_token: str | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        on_position: Callable[[Place], object] | None = None,
     ) -> Session:
         """Open a session (a Guest one without credentials), or join the agent's open one;
-        `id_token`: the agent signed in at the account's single sign-on provider."""
-        body: dict[str, str | None] = (
+        `id_token`: the agent signed in at the account's single sign-on provider.
+
+        With `wait` and every license held, wait in the account's line for one instead of
+        raising LicenseLimitReached: `on_position(place)` is called with the place each time
+        its position changes (the first time too), and the session is returned once seated.
+        After `timeout` seconds (None: as long as it takes) the place is given up and
+        LineTimeout (a LicenseLimitReached) is raised; a place that ended otherwise raises
+        a WaitEnded. Anything else that stops the wait (an error, Ctrl-C) gives the place up.
+        """
+        if timeout is not None and (not wait or not timeout >= 0):
+            raise ValueError("timeout is the seconds to wait in line: zero or more, with wait")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        body: dict[str, Any] = (
             {"id_token": id_token}
             if id_token is not None
             else {}
             if username is None
             else {"username": username, "password": password}
         )
+        if wait:
+            body["wait"] = True
         response = self.http.post(
             "/api/v1/sessions",
             json=body,
             headers={"Authorization": f"Bearer {self.application_key}"},
         )
-        _raise_for(response)
-        data = response.json()
-        return Session(
-            client=self,
-            session_id=data["session_id"],
-            token=data["token"],
-            agent_id=data["agent_id"],
-            started_at=datetime.fromisoformat(data["started_at"]),
-            expires_at=datetime.fromisoformat(data["expires_at"]),
-            joined=response.status_code == 200,
-        )
+        raise_for(response)
+        if wait and response.status_code == 202:
+            seat = partial(_session, self)
+            return follow(self.http, response, seat, deadline=deadline, on_position=on_position)
+        return _session(self, response)
+
+
+def _session(client: Client, response: httpx.Response) -> Session:
+    """The session an open (or a seated place in line) answered."""
+    data = response.json()
+    return Session(
+        client=client,
+        session_id=data["session_id"],
+        token=data["token"],
+        agent_id=data["agent_id"],
+        started_at=datetime.fromisoformat(data["started_at"]),
+        expires_at=datetime.fromisoformat(data["expires_at"]),
+        joined=response.status_code == 200,
+    )
 
 
 @dataclass
