@@ -9,9 +9,11 @@ place times out unless a test moves it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
+import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
@@ -19,9 +21,10 @@ from seatkeeper.clock import FrozenClock
 from seatkeeper.services import groups
 from seatkeeper.services.access import OPERATOR
 from seatkeeper.storage.db import Database
-from tests.browser.conftest import Agents, Opened, console_log_in, open_console
+from tests.browser.conftest import CONSOLE, Agents, Opened, console_log_in, open_console
 from tests.browser.test_page_layout import assert_apart, assert_inside
 from tests.conftest import World, bearer
+from tests.waiting import PATIENCE
 
 pytestmark = pytest.mark.usefixtures("console_flows")
 
@@ -254,3 +257,28 @@ def test_a_place_lost_while_the_connection_was_says_so_and_offers_to_ask_again(
     expect(page.get_by_test_id("console-wait")).to_be_focused()
     page.get_by_test_id("console-wait").click()
     expect(page.get_by_test_id("console-place")).to_have_text("You are 1st in line")
+
+
+def test_the_consoles_open_waits_only_when_asked_plainly(
+    live_server: str, world: World, agents: Agents
+) -> None:
+    """The console's own call, as its page sends it: `"wait": true` gives a ticket; any
+    other value of `wait` is refused and makes no place in line."""
+    fill(agents)
+    with httpx.Client(base_url=live_server, timeout=PATIENCE) as client:
+        page = client.get(CONSOLE)
+        match = re.search(r'data-csrf="([^"]+)"', page.text)
+        assert match is not None
+        headers = {"X-CSRF-Token": match.group(1)}
+        url = f"{CONSOLE}/sessions"
+        for hostile in ("yes", 2, "<script>alert(1)</script>", "\x00", ["x"], "x" * 100_000):
+            answer = client.post(url, json={"wait": hostile}, headers=headers)
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["error"]["code"] == "invalid_request"
+        answer = client.post(url, json={"wait": True}, headers=headers)
+    assert answer.status_code == 202, answer.text
+    ticket = answer.json()
+    assert (ticket["position"], ticket["ahead"]) == (1, 0)  # no place was made before it
+    assert ticket["ticket"].startswith("sk_wait_")
+    assert answer.headers["location"] == f"/api/v1/waits/{ticket['wait_id']}"
+    assert len(agents.active_sessions()) == 3
