@@ -282,3 +282,39 @@ def test_the_consoles_open_waits_only_when_asked_plainly(
     assert ticket["ticket"].startswith("sk_wait_")
     assert answer.headers["location"] == f"/api/v1/waits/{ticket['wait_id']}"
     assert len(agents.active_sessions()) == 3
+
+
+def test_a_reload_follows_the_same_place(
+    live_server: str, world: World, agents: Agents, new_page: NewPage
+) -> None:
+    held = fill(agents)
+    ahead = api_waiter(agents)
+    page = new_page("console")
+    wait_in_line(page, live_server, "alice", "You are 2nd in line, 1 agent ahead")
+    page.reload()
+    expect(page.get_by_test_id("console-waiting")).to_be_visible()
+    expect(page.get_by_test_id("console-place")).to_have_text("You are 2nd in line, 1 agent ahead")
+    leave(agents, ahead)
+    expect(page.get_by_test_id("console-place")).to_have_text("You are 1st in line")
+    terminate(agents, held[0])
+    seated_as(page, "Logged in as alice")
+
+
+def test_after_a_reload_a_place_that_ended_says_so_and_the_card_asks_again(
+    live_server: str, world: World, agents: Agents, new_page: NewPage
+) -> None:
+    """Nothing typed is kept across a reload: the start card's own form and buttons ask
+    again, not a Try again that would ask as someone else."""
+    fill(agents)
+    page = new_page("console")
+    wait_in_line(page, live_server, "alice", "You are 1st in line")
+    page.reload()
+    expect(page.get_by_test_id("console-place")).to_have_text("You are 1st in line")
+    kept = page.evaluate("() => JSON.parse(sessionStorage.getItem('seatkeeper-console-line:acme'))")
+    leave(agents, {"wait_id": kept["id"], "ticket": kept["ticket"]})  # as a script would
+
+    expect(page.get_by_test_id("console-start")).to_be_visible()
+    expect(page.get_by_test_id("console-message")).to_have_text("You left the line.")
+    expect(page.get_by_test_id("console-retry")).to_be_hidden()
+    expect(page.get_by_test_id("console-wait")).to_be_hidden()
+    wait_in_line(page, live_server, "alice", "You are 1st in line")

@@ -13,6 +13,8 @@
   var SYNC_MS = 15000;  // how often a joined browser catches up with the others
   // Kept per browser, not per tab: every tab of a browser works in one session.
   var storageKey = "seatkeeper-console:" + account;
+  // A place in line is this tab's: a reload follows it again, another tab does not.
+  var lineKey = "seatkeeper-console-line:" + account;
 
   var session = null;  // { id, token }
   var items = [];  // open Interactions: { id, flow, step (index) }
@@ -120,8 +122,11 @@
     return resume();
   }
 
-  // The start card again, saying why, with what can be asked again.
+  // The start card again, saying why, with what can be asked again (after a reload, nothing
+  // was kept to ask with: the card's own form and buttons ask).
   function offerAgain(text, retry, wait, focusWait) {
+    retry = retry && lastAttempt !== null;
+    wait = wait && lastAttempt !== null;
     show("start");
     say(text);
     $("retry").hidden = !retry;
@@ -158,11 +163,25 @@
     }
   }
 
+  function setPlace(followed) {
+    place = followed;
+    if (followed) sessionStorage.setItem(lineKey, JSON.stringify({ id: followed.id, ticket: followed.ticket }));
+    else sessionStorage.removeItem(lineKey);
+  }
+
   function joinLine(ticket) {
-    place = { id: ticket.wait_id, ticket: ticket.ticket, misses: 0, controller: null };
+    setPlace({ id: ticket.wait_id, ticket: ticket.ticket, misses: 0, controller: null });
     showPlace(ticket);
     show("waiting");
     $("leave").focus();
+    follow(place);
+  }
+
+  // After a reload: the place this tab waited in, followed again (a quick look first).
+  function rejoinLine(kept) {
+    setPlace({ id: kept.id, ticket: kept.ticket, misses: 0, controller: null, look: true });
+    $("place").textContent = "Finding your place in line…";
+    show("waiting");
     follow(place);
   }
 
@@ -178,14 +197,15 @@
     if (place !== mine) return;
     mine.controller = new AbortController();
     // After a lost connection, a quick look first: it says at once that all is well again.
-    var query = "?timeout=" + (mine.misses ? 0 : 25);
+    var query = "?timeout=" + (mine.misses || mine.look ? 0 : 25);
     ticketCall(mine, "GET", query, mine.controller.signal).then(
       function (answer) {
         if (place !== mine) return;  // left meanwhile
         if (mine.misses) say("");
         mine.misses = 0;
+        mine.look = false;
         if (answer.session_id) {
-          place = null;
+          setPlace(null);
           return seated(answer);
         }
         showPlace(answer);
@@ -194,7 +214,7 @@
       function (error) {
         if (place !== mine) return;
         if ([401, 404, 410].indexOf(error.status) >= 0) {
-          place = null;
+          setPlace(null);
           return offerAgain(lineEnded(error), true, true, true);
         }
         mine.misses += 1;
@@ -219,7 +239,7 @@
   function leaveLine() {
     var mine = place;
     if (!mine) return;
-    place = null;
+    setPlace(null);
     if (mine.controller) mine.controller.abort();
     ticketCall(mine, "DELETE", "").then(
       function () { offerAgain("You left the line.", true, true, true); },
@@ -411,15 +431,6 @@
   $("retry").addEventListener("click", function () { openSession(lastAttempt || {}); });
   $("wait").addEventListener("click", function () { openSession(lastAttempt || {}, true); });
   $("leave").addEventListener("click", leaveLine);
-  // Closing the page gives its place up at once: those behind move up without waiting a minute.
-  window.addEventListener("pagehide", function () {
-    if (!place) return;
-    fetch("/api/v1/waits/" + place.id, {
-      method: "DELETE",
-      headers: { Authorization: "Bearer " + place.ticket },
-      keepalive: true,
-    }).catch(function () {});
-  });
   $("new-session").addEventListener("click", function () { show("start"); say(""); });
   $("back").addEventListener("click", function () { go(-1); });
   $("next").addEventListener("click", function () { go(1); });
@@ -448,16 +459,21 @@
 
   renderFlows();
   var stored = localStorage.getItem(storageKey);
+  var waited = sessionStorage.getItem(lineKey);
   // Back from the account's single sign-on: the ID token rides in the fragment (never sent
   // to a server); it leaves the address bar at once and opens the session.
   var signedIn = new URLSearchParams(location.hash.slice(1)).get("id_token");
   if (signedIn) {
     history.replaceState(null, "", location.pathname);
+    sessionStorage.removeItem(lineKey);  // a new open asks afresh
     show("start");
     openSession({ id_token: signedIn });
   } else if (stored) {
+    sessionStorage.removeItem(lineKey);
     session = JSON.parse(stored);
     resume();
+  } else if (waited) {
+    rejoinLine(JSON.parse(waited));
   } else {
     show("start");
   }
