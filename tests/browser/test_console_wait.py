@@ -318,3 +318,28 @@ def test_after_a_reload_a_place_that_ended_says_so_and_the_card_asks_again(
     expect(page.get_by_test_id("console-retry")).to_be_hidden()
     expect(page.get_by_test_id("console-wait")).to_be_hidden()
     wait_in_line(page, live_server, "alice", "You are 1st in line")
+
+
+def test_a_duplicated_tab_joins_the_session_its_twin_was_seated_in(
+    live_server: str, world: World, agents: Agents, new_page: NewPage
+) -> None:
+    """A duplicated tab carries the place's ticket too: the tab that takes the session keeps
+    it for the browser, and the other joins it."""
+    held = fill(agents)
+    first = new_page("console")
+    wait_in_line(first, live_server, "alice", "You are 1st in line")
+    key = "seatkeeper-console-line:acme"
+    kept = first.evaluate("key => sessionStorage.getItem(key)", key)
+    twin = first.context.new_page()  # the same browser: one localStorage
+    twin.route(WAITS, _refuse_follows)  # so that the first tab takes the session
+    twin.goto(f"{live_server}{CONSOLE}")
+    twin.evaluate("([key, kept]) => sessionStorage.setItem(key, kept)", [key, kept])
+    twin.reload()
+    expect(twin.get_by_test_id("console-message")).to_contain_text("could not be reached")
+
+    terminate(agents, held[0])
+    seated_as(first, "Logged in as alice")
+    twin.unroute(WAITS, _refuse_follows)
+    seated_as(twin, "Logged in as alice")
+    assert agents.of_console(twin).session_id == agents.of_console(first).session_id
+    assert len(agents.active_sessions()) == 3

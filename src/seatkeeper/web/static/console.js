@@ -215,6 +215,14 @@
         if (place !== mine) return;
         if ([401, 404, 410].indexOf(error.status) >= 0) {
           setPlace(null);
+          // A duplicated tab follows the same ticket: the one seated keeps the browser's
+          // session, which this one joins.
+          var kept = localStorage.getItem(storageKey);
+          if (error.code === "wait_collected" && kept) {
+            lastAttempt = null;
+            session = JSON.parse(kept);
+            return resume();
+          }
           return offerAgain(lineEnded(error), true, true, true);
         }
         mine.misses += 1;
@@ -230,6 +238,9 @@
         "Ask again for a new place.";
     }
     if (error.code === "wait_left") return "You left the line.";
+    if (error.code === "wait_collected") {
+      return "Another tab of this browser took the session this place was given: reload to join it.";
+    }
     if (error.status === 401 || error.status === 404) {
       return "Your place in line was asked for again from another browser: it waits there now.";
     }
