@@ -13,16 +13,19 @@
   var SYNC_MS = 15000;  // how often a joined browser catches up with the others
   // Kept per browser, not per tab: every tab of a browser works in one session.
   var storageKey = "seatkeeper-console:" + account;
+  // A place in line is this tab's: a reload follows it again, another tab does not.
+  var lineKey = "seatkeeper-console-line:" + account;
 
   var session = null;  // { id, token }
   var items = [];  // open Interactions: { id, flow, step (index) }
   var current = null;  // the id of the Interaction shown
-  var lastAttempt = null;  // what "Try again" sends again
+  var lastAttempt = null;  // what "Try again" (or "Wait for a license") sends again
+  var place = null;  // the place in line this page follows: { id, ticket, misses, controller }
   var beat = null;
   var syncing = null;
 
   function $(id) { return document.getElementById(id); }
-  var views = { start: $("start"), ended: $("ended"), work: $("work") };
+  var views = { start: $("start"), waiting: $("waiting"), ended: $("ended"), work: $("work") };
   var notice = $("console-message");
 
   function show(view) {
@@ -46,12 +49,13 @@
     return error;
   }
 
-  function send(url, method, body, headers) {
+  function send(url, method, body, headers, signal) {
     return fetch(url, {
       method: method,
       headers: Object.assign({ "Content-Type": "application/json" }, headers || {}),
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "same-origin",
+      signal: signal,
     }).then(
       function (response) {
         if (response.status === 204) return null;
@@ -92,26 +96,169 @@
     $("new-session").focus();
   }
 
-  function openSession(body) {
+  // With `waiting`, a full pool gives a place in line (202, a ticket) instead of a refusal.
+  function openSession(body, waiting) {
     lastAttempt = body;
-    $("retry").hidden = true;
+    $("retry").hidden = $("wait").hidden = true;
     say("");
-    return send("/console/" + encodeURIComponent(account) + "/sessions", "POST", body, {
+    var sent = waiting ? Object.assign({}, body, { wait: true }) : body;
+    return send("/console/" + encodeURIComponent(account) + "/sessions", "POST", sent, {
       "X-CSRF-Token": csrf,
     }).then(
-      function (opened) {
-        lastAttempt = null;  // no password kept longer than needed
-        session = { id: opened.session_id, token: opened.token };
-        localStorage.setItem(storageKey, JSON.stringify(session));
-        $("login").reset();
-        return resume();
+      function (answer) { return answer.ticket ? joinLine(answer) : seated(answer); },
+      function (error) {
+        var full = error.code === "license_limit_reached" || error.code === "group_limit_reached";
+        offerAgain(error.message, full || error.code === "offline", full, false);
+      }
+    );
+  }
+
+  // Opened, or seated from the line: either way the session is kept and shown the same.
+  function seated(opened) {
+    lastAttempt = null;  // no password kept longer than needed
+    session = { id: opened.session_id, token: opened.token };
+    localStorage.setItem(storageKey, JSON.stringify(session));
+    $("login").reset();
+    return resume();
+  }
+
+  // The start card again, saying why, with what can be asked again (after a reload, nothing
+  // was kept to ask with: the card's own form and buttons ask).
+  function offerAgain(text, retry, wait, focusWait) {
+    retry = retry && lastAttempt !== null;
+    wait = wait && lastAttempt !== null;
+    show("start");
+    say(text);
+    $("retry").hidden = !retry;
+    $("wait").hidden = !wait;
+    if (focusWait && wait) $("wait").focus();
+    else if (retry) $("retry").focus();
+  }
+
+  // --- the line for a license ----------------------------------------------------------
+
+  function ordinal(n) {
+    var tens = n % 100;
+    var ones = n % 10;
+    if (tens >= 11 && tens <= 13) return n + "th";
+    return n + ({ 1: "st", 2: "nd", 3: "rd" }[ones] || "th");
+  }
+
+  function about(seconds) {
+    var minutes = Math.max(1, Math.round(seconds / 60));
+    if (minutes === 1) return "about a minute";
+    if (minutes < 120) return "about " + minutes + " minutes";
+    return "about " + Math.round(minutes / 60) + " hours";
+  }
+
+  // Only what changed is written: the live region reads out each change, and only those.
+  function showPlace(at) {
+    var text = "You are " + ordinal(at.position) + " in line";
+    if (at.ahead > 0) text += ", " + at.ahead + (at.ahead === 1 ? " agent" : " agents") + " ahead";
+    var estimate = at.estimate_seconds == null ? "" : "Expected wait: " + about(at.estimate_seconds);
+    if ($("place").textContent !== text) $("place").textContent = text;
+    if ($("estimate").textContent !== estimate) {
+      $("estimate").textContent = estimate;
+      $("estimate").hidden = !estimate;
+    }
+  }
+
+  function setPlace(followed) {
+    place = followed;
+    if (followed) sessionStorage.setItem(lineKey, JSON.stringify({ id: followed.id, ticket: followed.ticket }));
+    else sessionStorage.removeItem(lineKey);
+  }
+
+  function joinLine(ticket) {
+    setPlace({ id: ticket.wait_id, ticket: ticket.ticket, misses: 0, controller: null });
+    showPlace(ticket);
+    show("waiting");
+    $("leave").focus();
+    follow(place);
+  }
+
+  // After a reload: the place this tab waited in, followed again (a quick look first).
+  function rejoinLine(kept) {
+    setPlace({ id: kept.id, ticket: kept.ticket, misses: 0, controller: null, look: true });
+    $("place").textContent = "Finding your place in line…";
+    show("waiting");
+    follow(place);
+  }
+
+  function ticketCall(mine, method, query, signal) {
+    return send("/api/v1/waits/" + mine.id + query, method, undefined, {
+      Authorization: "Bearer " + mine.ticket,
+    }, signal);
+  }
+
+  // A long poll: answered when the place moves up, is seated (201: the session), or in 25 s.
+  // A lost connection tries again soon: the place is kept a minute after each follow.
+  function follow(mine) {
+    if (place !== mine) return;
+    mine.controller = new AbortController();
+    // After a lost connection, a quick look first: it says at once that all is well again.
+    var query = "?timeout=" + (mine.misses || mine.look ? 0 : 25);
+    ticketCall(mine, "GET", query, mine.controller.signal).then(
+      function (answer) {
+        if (place !== mine) return;  // left meanwhile
+        if (mine.misses) say("");
+        mine.misses = 0;
+        mine.look = false;
+        if (answer.session_id) {
+          setPlace(null);
+          return seated(answer);
+        }
+        showPlace(answer);
+        follow(mine);
       },
       function (error) {
-        say(error.message);
-        if (error.code === "license_limit_reached" || error.code === "offline") {
-          $("retry").hidden = false;
-          $("retry").focus();
+        if (place !== mine) return;
+        if ([401, 404, 410].indexOf(error.status) >= 0) {
+          setPlace(null);
+          // A duplicated tab follows the same ticket: the one seated keeps the browser's
+          // session, which this one joins.
+          var kept = localStorage.getItem(storageKey);
+          if (error.code === "wait_collected" && kept) {
+            lastAttempt = null;
+            session = JSON.parse(kept);
+            return resume();
+          }
+          return offerAgain(lineEnded(error), true, true, true);
         }
+        mine.misses += 1;
+        say("seatkeeper could not be reached. Trying again: your place is kept for a minute.");
+        setTimeout(function () { follow(mine); }, Math.min(5000, 1000 * mine.misses));
+      }
+    );
+  }
+
+  function lineEnded(error) {
+    if (error.code === "wait_timed_out") {
+      return "Your place in line was lost: seatkeeper did not hear from this page for a minute. " +
+        "Ask again for a new place.";
+    }
+    if (error.code === "wait_left") return "You left the line.";
+    if (error.code === "wait_collected") {
+      return "Another tab of this browser took the session this place was given: reload to join it.";
+    }
+    if (error.status === 401 || error.status === 404) {
+      return "Your place in line was asked for again from another browser: it waits there now.";
+    }
+    return error.message;
+  }
+
+  function leaveLine() {
+    var mine = place;
+    if (!mine) return;
+    setPlace(null);
+    if (mine.controller) mine.controller.abort();
+    ticketCall(mine, "DELETE", "").then(
+      function () { offerAgain("You left the line.", true, true, true); },
+      function (error) {
+        offerAgain(error.status === 0
+          ? "seatkeeper could not be reached: your place ends within a minute, as this page " +
+            "no longer follows it."
+          : lineEnded(error), true, true, true);
       }
     );
   }
@@ -293,6 +440,8 @@
   });
   if ($("guest")) $("guest").addEventListener("click", function () { openSession({}); });
   $("retry").addEventListener("click", function () { openSession(lastAttempt || {}); });
+  $("wait").addEventListener("click", function () { openSession(lastAttempt || {}, true); });
+  $("leave").addEventListener("click", leaveLine);
   $("new-session").addEventListener("click", function () { show("start"); say(""); });
   $("back").addEventListener("click", function () { go(-1); });
   $("next").addEventListener("click", function () { go(1); });
@@ -321,16 +470,21 @@
 
   renderFlows();
   var stored = localStorage.getItem(storageKey);
+  var waited = sessionStorage.getItem(lineKey);
   // Back from the account's single sign-on: the ID token rides in the fragment (never sent
   // to a server); it leaves the address bar at once and opens the session.
   var signedIn = new URLSearchParams(location.hash.slice(1)).get("id_token");
   if (signedIn) {
     history.replaceState(null, "", location.pathname);
+    sessionStorage.removeItem(lineKey);  // a new open asks afresh
     show("start");
     openSession({ id_token: signedIn });
   } else if (stored) {
+    sessionStorage.removeItem(lineKey);
     session = JSON.parse(stored);
     resume();
+  } else if (waited) {
+    rejoinLine(JSON.parse(waited));
   } else {
     show("start");
   }
