@@ -23,6 +23,7 @@ Client = TestClient[Litestar]
 ROUTES = [
     ("GET", "active-sessions", None),
     ("GET", "usage", None),
+    ("GET", "waits", None),
     ("POST", "active-sessions/terminate", {"session_ids": [str(uuid4())]}),
 ]
 
