@@ -55,8 +55,9 @@ USAGE_GROUP = Annotated[
     QueryParameter(
         description="A seat group's id: the figures of only the sessions that counted under "
         "that group, computed from the session rows of the period (not from the kept days; "
-        "slower over a long period). Refused opens count under no group: a group's days have "
-        "no denials. Minutes at the cap and the overdraft are against the account's licenses.",
+        "slower over a long period). Refused opens and places in line count under no group: a "
+        "group's days have no denials and none waited. Minutes at the cap and the overdraft "
+        "are against the account's licenses.",
         max_length=40,
     ),
 ]
