@@ -153,6 +153,12 @@ def test_the_usage_figures_count_the_line_by_the_account_s_days(
         50,
         15,
     )
+    # A period from Wednesday on still finds the place asked on Tuesday and seated in it.
+    alone = client.get(
+        "/api/v1/accounts/acme/usage?from=2026-03-11&to=2026-03-11",
+        headers=bearer(world.admin_token),
+    ).json()
+    assert [tuple(day[f] for f in figures) for day in alone["days"]] == [("2026-03-11", 0, 50, 15)]
     export = client.get(
         "/api/v1/accounts/acme/usage/export?format=csv", headers=bearer(world.admin_token)
     )
