@@ -35,7 +35,7 @@ from tests.browser.conftest import (
 from tests.conftest import PASSWORD, World, bearer
 
 Accessible = Callable[[Page, str], None]
-Figures = list[tuple[str, int, int, int]]  # a day: date, peak, denials, licenses
+Figures = list[tuple[str, int, int, int, int]]  # a day: date, peak, denials, waited, licenses
 
 # The admin's pages that show the same way whatever was done before: path -> its heading.
 ADMIN_PAGES = {
@@ -269,15 +269,18 @@ def usage_table(page: Page) -> Figures:
     figures: Figures = []
     for row in page.get_by_test_id("usage-table-row").all():
         day = row.locator("time").get_attribute("datetime") or ""
-        peak, denials, licenses = (int(cell) for cell in row.locator("td").all_inner_texts())
-        figures.append((day, peak, denials, licenses))
+        peak, denials, waited, licenses = (int(c) for c in row.locator("td").all_inner_texts())
+        figures.append((day, peak, denials, waited, licenses))
     return figures
 
 
 def usage_of(agents: Agents) -> Figures:
     """The same figures from the usage API."""
     usage = agents.usage()
-    return [(d["date"], d["max_concurrent"], d["denials"], usage["total"]) for d in usage["days"]]
+    return [
+        (d["date"], d["max_concurrent"], d["denials"], d["waited"], usage["total"])
+        for d in usage["days"]
+    ]
 
 
 def test_the_usage_chart_has_its_figures_as_a_table_kept_in_step_live(
@@ -295,12 +298,12 @@ def test_the_usage_chart_has_its_figures_as_a_table_kept_in_step_live(
     table = page.get_by_test_id("usage-table")
     expect(table.locator("caption")).to_have_text("Daily peak of concurrent sessions, as a table")
     expect(table.locator("thead th")).to_have_text(
-        ["Day", "Maximum concurrent sessions", "Denials", "Licenses"]
+        ["Day", "Maximum concurrent sessions", "Denials", "Waited", "Licenses"]
     )
     shown = usage_table(page)
     assert len(shown) == 30
     assert shown == usage_of(agents)
-    assert shown[-1][1:] == (1, 0, 3)  # today: alice's session, no denial, 3 licenses
+    assert shown[-1][1:] == (1, 0, 0, 3)  # today: alice's session, no denial, 3 licenses
 
     page.get_by_test_id("auto-refresh").check()
     expect(page.get_by_test_id("live-status")).to_have_text("Live")
@@ -309,7 +312,7 @@ def test_the_usage_chart_has_its_figures_as_a_table_kept_in_step_live(
     agents.refused("dave")
     # Live, the page hears of it by itself and redraws the table with the chart.
     today = page.get_by_test_id("usage-table-row").last
-    expect(today.locator("td")).to_have_text(["3", "1", "3"])
+    expect(today.locator("td")).to_have_text(["3", "1", "0", "3"])
     assert usage_table(page) == usage_of(agents)
     # Closed, the event stream does not hold the server up on stopping.
     page.get_by_test_id("auto-refresh").uncheck()
@@ -323,7 +326,7 @@ def test_by_month_the_table_has_a_row_a_month_as_the_chart_has_a_bar(
     page.goto(f"{live_server}/login?next=/accounts/acme/usage-report?period=12m")
     log_in(page, "admin")
     expect(page.get_by_test_id("usage-table").locator("thead th")).to_have_text(
-        ["Month", "Highest daily peak", "Denials", "Licenses"]
+        ["Month", "Highest daily peak", "Denials", "Waited", "Licenses"]
     )
     bars = page.get_by_test_id("chart-month")
     expect(bars).to_have_count(12)
@@ -331,5 +334,5 @@ def test_by_month_the_table_has_a_row_a_month_as_the_chart_has_a_bar(
         (bar.get_attribute("data-date"), int(bar.get_attribute("data-peak") or ""))
         for bar in bars.all()
     ]
-    assert [(day, peak) for day, peak, _, _ in usage_table(page)] == charted
+    assert [(day, peak) for day, peak, *_ in usage_table(page)] == charted
     assert charted[-1] == ("2026-03", 1)

@@ -28,6 +28,9 @@ class MonthUsage:
     account_existed: bool  # on one of its days at least
     overdraft_peak: int  # the most sessions open at once beyond the licenses, of its days
     overdraft_minutes: int | None  # session-minutes beyond them, summed; None if unknown
+    waited: int = 0  # places asked in the line for a license
+    longest_wait_seconds: int | None = None  # the longest of its days' (None: none seated)
+    longest_seating_seconds: int | None = None  # likewise, from freed to taken
 
     @property
     def partial(self) -> bool:
@@ -76,4 +79,11 @@ def _month(days: Sequence[DayUsage]) -> MonthUsage:
         account_existed=bool(counted),
         overdraft_peak=max(d.overdraft_peak for d in days),
         overdraft_minutes=sum(over) if len(over) == len(days) else None,
+        waited=sum(d.waited for d in days),
+        longest_wait_seconds=_longest(d.longest_wait_seconds for d in days),
+        longest_seating_seconds=_longest(d.longest_seating_seconds for d in days),
     )
+
+
+def _longest(figures: Iterable[int | None]) -> int | None:
+    return max((f for f in figures if f is not None), default=None)

@@ -34,6 +34,12 @@ class DayUsage:
     # Session-minutes beyond the licenses (2 sessions over for 30 minutes: 60); None when
     # unknown (a day kept before they were counted, whose session rows are gone).
     overdraft_minutes: int | None = 0
+    # The line for a license (domain.waiting), counted from the places, never kept: places
+    # asked; the longest wait of those seated, and the longest from a license freeing to
+    # its waiter taking the session (seconds; None when there was none).
+    waited: int = 0
+    longest_wait_seconds: int | None = None
+    longest_seating_seconds: int | None = None
 
 
 Denial = tuple[datetime, str]  # when an open was refused, and who asked (see `asker`)

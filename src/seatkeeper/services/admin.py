@@ -18,7 +18,7 @@ from seatkeeper.domain.model import Account, EndedSession, EndReason, GridRow, G
 from seatkeeper.domain.periods import Period, Step
 from seatkeeper.domain.trueup import MonthUsage
 from seatkeeper.domain.usage import UsageReport
-from seatkeeper.services import alerts, history
+from seatkeeper.services import alerts, history, line
 from seatkeeper.services.access import Actor, actor_id, actor_name, authorize
 from seatkeeper.storage import accounts, audit, sessions
 from seatkeeper.storage import alerts as stored_alerts
@@ -178,6 +178,7 @@ def account_usage(
         period = asked.period(now.astimezone(account.zone).date())
         if group is None:
             report, fresh = history.usage_report(conn, account, now, period=period)
+            report = history.with_line(conn, account, report, period=period)
         else:
             report = history.group_usage_report(conn, account, now, period=period, group_id=group)
     history.keep(db, account, fresh)
@@ -191,6 +192,7 @@ class Overview:
     grid: Grid
     usage: AccountUsage
     alerts: list[Alert]  # active capacity alerts
+    waiting: line.Line  # who waits for a license, now
 
     @property
     def report(self) -> UsageReport:
@@ -212,10 +214,12 @@ def overview(
         period = asked.period(now.astimezone(account.zone).date())
         grid = _grid(conn, account, view=view, now=now)
         report, fresh = history.usage_report(conn, account, now, period=period)
+        report = history.with_line(conn, account, report, period=period)
         active = sorted(stored_alerts.active(conn, account.id).values(), key=lambda a: a.level)
+        waiting = line.line_of(conn, account, now)
     history.keep(db, account, fresh)
     found = AccountUsage(account, report, period, asked.step(period))
-    return Overview(grid, found, active)
+    return Overview(grid, found, active, waiting)
 
 
 def account_alerts(

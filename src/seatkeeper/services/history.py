@@ -17,12 +17,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from seatkeeper.domain import periods, usage
+from seatkeeper.domain import periods, usage, waiting
 from seatkeeper.domain.model import Account
 from seatkeeper.domain.periods import Period
 from seatkeeper.domain.usage import UsageDay
 from seatkeeper.storage import sessions as stored_sessions
 from seatkeeper.storage import usage as stored_usage
+from seatkeeper.storage import waits as stored_waits
 from seatkeeper.storage.db import Database
 
 log = logging.getLogger("seatkeeper.history")
@@ -130,6 +131,16 @@ def group_usage_report(
         account_created_at=account.created_at,
         calendar=window.calendar,
     )
+
+
+def with_line(
+    conn: Connection, account: Account, report: usage.UsageReport, *, period: Period
+) -> usage.UsageReport:
+    """The report with each day's line figures: places asked, the longest wait and the
+    longest seating, counted from the places in the account's zone (never kept)."""
+    window = _Window.of(account, period)
+    spans = stored_waits.wait_spans(conn, account.id, since=window.starts[0], until=window.ends[-1])
+    return waiting.with_waits(report, waiting.daily_waits(spans, window.starts, window.ends))
 
 
 def _today(account: Account, now: datetime) -> date:

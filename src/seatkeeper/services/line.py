@@ -24,8 +24,9 @@ from seatkeeper.domain.errors import (
     WaitNotFound,
     WaitTimedOut,
 )
-from seatkeeper.domain.model import EndReason, Wait, WaitOutcome
+from seatkeeper.domain.model import Account, EndReason, Wait, WaitOutcome
 from seatkeeper.services import alerts
+from seatkeeper.services.access import Actor, authorize
 from seatkeeper.services.seats import Opened
 from seatkeeper.services.secrets import SESSION_TOKEN_PREFIX, new_token, token_hash
 from seatkeeper.storage import accounts, sessions, users, waits
@@ -132,6 +133,29 @@ def keep(db: Database, now: datetime) -> int:
                 alerts.settle(conn, account_id, now)
             seated += waits.settle_line(conn, account_id, now, now)
     return seated
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """Who waits in an account's line now, first first, each with their username (None: a
+    Guest): what the Active Agents page and the admin API show."""
+
+    account: Account
+    places: tuple[tuple[Wait, str | None], ...]
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+
+def line_of(conn: Connection, account: Account, now: datetime) -> Line:
+    """The account's line now (places whose tickets are still followed)."""
+    return Line(account, tuple(waits.waiting_list(conn, account.id, now)))
+
+
+def account_line(db: Database, user: Actor, account_slug: str, *, now: datetime) -> Line:
+    """Who waits in the line of an account the actor may administer."""
+    with db.read() as conn:
+        return line_of(conn, authorize(conn, user, account_slug), now)
 
 
 def place_of(conn: Connection, wait: Wait, now: datetime, pace: Departures) -> Place:

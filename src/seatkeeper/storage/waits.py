@@ -16,11 +16,12 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, Row, bindparam, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, or_, select, update
 
 from seatkeeper.domain import pool, seating
 from seatkeeper.domain.events import LineChanged
 from seatkeeper.domain.model import Account, AgentSession, SeatGroup, Wait, WaitOutcome
+from seatkeeper.domain.waiting import WaitSpan
 from seatkeeper.storage import accounts as stored_accounts
 from seatkeeper.storage import seating as stored_seating
 from seatkeeper.storage import sessions
@@ -186,6 +187,29 @@ def waiting_list(conn: Connection, account_id: int, now: datetime) -> list[tuple
         .order_by(_w.id)
     )
     return [(wait_of(r), r.username) for r in rows]
+
+
+def wait_spans(
+    conn: Connection, account_id: int, *, since: datetime, until: datetime
+) -> list[WaitSpan]:
+    """The places that were asked, seated or taken in [since, until), for the usage
+    figures (a range of the account's index on asked_at, up to `until`)."""
+    rows = conn.execute(
+        select(_w.asked_at, _w.ended_at, _w.outcome, _w.freed_at, _w.collected_at).where(
+            _w.account_id == account_id,
+            _w.asked_at < until,
+            or_(_w.asked_at >= since, _w.ended_at >= since, _w.collected_at >= since),
+        )
+    )
+    return [
+        WaitSpan(
+            r.asked_at,
+            r.ended_at if r.outcome == WaitOutcome.SEATED.value else None,
+            r.freed_at,
+            r.collected_at,
+        )
+        for r in rows
+    ]
 
 
 # --- seating the line ------------------------------------------------------------------

@@ -34,6 +34,7 @@ from seatkeeper.web.api.console import console_api_router
 from seatkeeper.web.api.export import export_router
 from seatkeeper.web.api.groups import groups_router
 from seatkeeper.web.api.keys import keys_router
+from seatkeeper.web.api.line import line_router
 from seatkeeper.web.api.people import people_router
 from seatkeeper.web.api.reports import reports_router
 from seatkeeper.web.api.sso import sso_router
@@ -96,27 +97,7 @@ def create_app(
     token = settings.metrics_token
     times = metrics.RequestTimes()
     return Litestar(
-        route_handlers=[
-            agent_router,
-            waits_router,
-            admin_router,
-            usage_router,
-            export_router,
-            reports_router,
-            people_router,
-            groups_router,
-            webhooks_router,
-            keys_router,
-            sso_router,
-            pages_router,
-            console_api_router,
-            provider_router,
-            healthz,
-            metrics_page,
-            create_static_files_router(
-                path="/static", directories=[STATIC], include_in_schema=False
-            ),
-        ],
+        route_handlers=_handlers(),
         dependencies=DEPENDENCIES,
         exception_handlers={**EXCEPTION_HANDLERS, HTTPException: http_error},
         openapi_config=openapi_config(),
@@ -150,6 +131,30 @@ def _committed(hub: Hub, events: Sequence[Event]) -> None:
     of them at once (other instances' writes come through the change feed)."""
     metrics.count(events)
     hub.publish_events(events)
+
+
+def _handlers() -> list[Any]:
+    """Every route of the application: the API's, the pages', health, metrics, static."""
+    return [
+        agent_router,
+        waits_router,
+        admin_router,
+        usage_router,
+        line_router,
+        export_router,
+        reports_router,
+        people_router,
+        groups_router,
+        webhooks_router,
+        keys_router,
+        sso_router,
+        pages_router,
+        console_api_router,
+        provider_router,
+        healthz,
+        metrics_page,
+        create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+    ]
 
 
 def _runtime(settings: Settings, db: Database, clock: Clock) -> Runtime:

@@ -288,6 +288,9 @@ class Day:
     peak_demand: int
     overdraft_peak: int
     overdraft_minutes: int | None
+    waited: int = 0  # places asked in the line for a license
+    longest_wait_seconds: int | None = None
+    longest_seating_seconds: int | None = None
 
     @property
     def label(self) -> str:
@@ -302,7 +305,10 @@ class Day:
         wanted = (
             f", {self.peak_demand} wanted at once" if self.peak_demand > self.max_concurrent else ""
         )
-        return f"{self.label}: peak {self.max_concurrent} of {licenses}{denied}{at_cap}{wanted}"
+        return (
+            f"{self.label}: peak {self.max_concurrent} of {licenses}{denied}{at_cap}{wanted}"
+            f"{waits_text(self.waited, self.longest_wait_seconds)}"
+        )
 
 
 def usage_day(day: DayUsage, account: Account) -> Day:
@@ -316,7 +322,18 @@ def usage_day(day: DayUsage, account: Account) -> Day:
         day.peak_demand,
         day.overdraft_peak,
         day.overdraft_minutes,
+        day.waited,
+        day.longest_wait_seconds,
+        day.longest_seating_seconds,
     )
+
+
+def waits_text(waited: int, longest: int | None) -> str:
+    """What a day's or month's description says of the line: ", 2 waited (longest 3 min)"."""
+    if not waited and longest is None:
+        return ""
+    most = "" if longest is None else f" (longest {duration(timedelta(seconds=longest))})"
+    return f", {waited} waited{most}"
 
 
 def usage_advice(report: UsageReport, period: Period) -> str:
@@ -344,7 +361,7 @@ def month_description(month: MonthUsage, licenses: int) -> str:
         f"{month.denials} denied" if month.denials else "no denials",
         f"{plural(month.licenses_needed, 'license')} needed",
     ]
-    return f"{label}: {', '.join(parts)}"
+    return f"{label}: {', '.join(parts)}{waits_text(month.waited, month.longest_wait_seconds)}"
 
 
 @dataclass(frozen=True, slots=True)

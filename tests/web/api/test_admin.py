@@ -23,6 +23,7 @@ Client = TestClient[Litestar]
 ROUTES = [
     ("GET", "active-sessions", None),
     ("GET", "usage", None),
+    ("GET", "waits", None),
     ("POST", "active-sessions/terminate", {"session_ids": [str(uuid4())]}),
 ]
 
@@ -235,6 +236,9 @@ def test_usage_figures(client: Client, world: World, clock: FrozenClock) -> None
         "peak_demand": 1,
         "overdraft_peak": 0,
         "overdraft_minutes": 0,
+        "waited": 0,
+        "longest_wait_seconds": None,
+        "longest_seating_seconds": None,
     }
     assert usage["days"][-2]["max_concurrent"] == 2
     assert usage["as_of"] == "2026-03-10T14:00:00+01:00"

@@ -142,6 +142,9 @@ def test_twelve_months_show_the_true_up_table(client: Client, world: World, hist
         "account_existed": True,
         "overdraft_peak": 0,
         "overdraft_minutes": 0,
+        "waited": 0,
+        "longest_wait_seconds": None,
+        "longest_seating_seconds": None,
     }
     february, march = months[10], months[11]
     assert (february["peak"], february["peak_date"], february["licenses_needed"]) == (
@@ -284,6 +287,9 @@ def test_the_true_up_table_downloads_as_csv_and_json(
         "account_existed",
         "overdraft_peak",
         "overdraft_minutes",
+        "waited",
+        "longest_wait_seconds",
+        "longest_seating_seconds",
     ]
     assert len(rows) == 12
     for row, month in zip(rows, body["months"], strict=True):
@@ -300,6 +306,7 @@ def test_the_true_up_table_downloads_as_csv_and_json(
             "licenses_needed",
             "overdraft_peak",
             "overdraft_minutes",
+            "waited",
         ):
             assert int(row[key]) == month[key]
     assert rows[9]["peak_concurrent"] == "3" and rows[9]["licenses_needed"] == "4"

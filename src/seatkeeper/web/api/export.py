@@ -135,6 +135,9 @@ def usage_csv(found: admin.AccountUsage, body: Usage) -> bytes:
             str(d.account_existed).lower(),
             d.overdraft_peak,
             _known(d.overdraft_minutes),
+            d.waited,
+            _known(d.longest_wait_seconds),
+            _known(d.longest_seating_seconds),
         )
         for d in (shown.usage_day(day, found.account) for day in found.report.days)
     )
@@ -151,6 +154,9 @@ DAY_HEADER = (
     "account_existed",
     "overdraft_peak",
     "overdraft_minutes",
+    "waited",
+    "longest_wait_seconds",
+    "longest_seating_seconds",
 )
 MONTH_HEADER = (
     "month",
@@ -167,6 +173,9 @@ MONTH_HEADER = (
     "account_existed",
     "overdraft_peak",
     "overdraft_minutes",
+    "waited",
+    "longest_wait_seconds",
+    "longest_seating_seconds",
 )
 
 
@@ -188,6 +197,9 @@ def _month_rows(body: Usage) -> Iterable[Sequence[object]]:
             str(m.account_existed).lower(),
             m.overdraft_peak,
             _known(m.overdraft_minutes),
+            m.waited,
+            _known(m.longest_wait_seconds),
+            _known(m.longest_seating_seconds),
         )
         for m in body.months
     )

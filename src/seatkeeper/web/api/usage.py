@@ -55,8 +55,9 @@ USAGE_GROUP = Annotated[
     QueryParameter(
         description="A seat group's id: the figures of only the sessions that counted under "
         "that group, computed from the session rows of the period (not from the kept days; "
-        "slower over a long period). Refused opens count under no group: a group's days have "
-        "no denials. Minutes at the cap and the overdraft are against the account's licenses.",
+        "slower over a long period). Refused opens and places in line count under no group: a "
+        "group's days have no denials and none waited. Minutes at the cap and the overdraft "
+        "are against the account's licenses.",
         max_length=40,
     ),
 ]
@@ -77,6 +78,22 @@ OVERDRAFT_MINUTES = Annotated[
     ),
 ]
 
+WAITED = Annotated[int, msgspec.Meta(description="Places asked in the line for a license")]
+LONGEST_WAIT = Annotated[
+    int | None,
+    msgspec.Meta(
+        description="The longest wait, in seconds, of the places seated (asked to given a "
+        "session); null when none was seated"
+    ),
+]
+LONGEST_SEATING = Annotated[
+    int | None,
+    msgspec.Meta(
+        description="The longest time, in seconds, from a license freeing to its waiter "
+        "taking the session; null when no place was taken"
+    ),
+]
+
 
 class UsageDay(msgspec.Struct):
     date: date
@@ -87,6 +104,10 @@ class UsageDay(msgspec.Struct):
     peak_demand: int  # the most licenses wanted at once, refused opens counted
     overdraft_peak: OVERDRAFT_PEAK
     overdraft_minutes: OVERDRAFT_MINUTES
+    # The line for a license, by the day each place was asked, seated and taken.
+    waited: WAITED
+    longest_wait_seconds: LONGEST_WAIT
+    longest_seating_seconds: LONGEST_SEATING
 
 
 class UsageMonth(msgspec.Struct):
@@ -106,6 +127,9 @@ class UsageMonth(msgspec.Struct):
     account_existed: bool
     overdraft_peak: OVERDRAFT_PEAK  # the highest of its days'
     overdraft_minutes: OVERDRAFT_MINUTES  # the sum of its days'
+    waited: WAITED  # the sum of its days'
+    longest_wait_seconds: LONGEST_WAIT  # the longest of its days'
+    longest_seating_seconds: LONGEST_SEATING
 
     @classmethod
     def of(cls, m: MonthUsage) -> UsageMonth:
@@ -124,6 +148,9 @@ class UsageMonth(msgspec.Struct):
             m.account_existed,
             m.overdraft_peak,
             m.overdraft_minutes,
+            m.waited,
+            m.longest_wait_seconds,
+            m.longest_seating_seconds,
         )
 
 
@@ -199,6 +226,9 @@ def usage_body(result: admin.AccountUsage, now: datetime) -> Usage:
                 d.peak_demand,
                 d.overdraft_peak,
                 d.overdraft_minutes,
+                d.waited,
+                d.longest_wait_seconds,
+                d.longest_seating_seconds,
             )
             for d in report.days
         ],

@@ -21,6 +21,7 @@ from seatkeeper.domain.errors import AccountNotFound, DomainError, InvalidPeriod
 from seatkeeper.domain.model import GridView, Role
 from seatkeeper.services import access, accounts, admin
 from seatkeeper.web import presenters as shown
+from seatkeeper.web import waiting
 from seatkeeper.web.deps import Now, Runtime, RuntimeDep, Visitor, VisitorDep, current_visitor
 from seatkeeper.web.errors import AnyRequest
 from seatkeeper.web.live import Hub
@@ -54,6 +55,7 @@ def _panel(
         "grid": grid,
         "connected": connected(grid),
         "alerts": shown.alert_banners(page.alerts, page.grid.account, page.report.current),
+        "waiting": waiting.places(page.waiting, now),
     }
 
 
@@ -129,7 +131,7 @@ def active_agents_fragments(
     first: FIRST = None,
     last: LAST = None,
 ) -> Template:
-    """The parts of the page that refresh: the usage section and the grid."""
+    """The parts of the page that refresh: the usage section, the line and the grid."""
     asked = periods.Asked(period, first, last)
     view = _view(sort, order, q, page, group)
     context = _panel(runtime, visitor, account, view=view, asked=asked, now=now)

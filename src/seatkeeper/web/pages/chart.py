@@ -34,6 +34,7 @@ class Bar:
     testid: str = "chart-day"  # chart-month for a month's bar
     days_at_cap: int = 0  # a month's days with every license in use
     needed: int = 0  # a month's licenses needed: with this many, no one refused
+    waited: int = 0  # places asked in the line for a license
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,7 @@ def _day_slots(report: UsageReport, account: Account) -> list[Bar]:
             denials=day.denials,
             counted=day.account_existed,
             description=day.description(report.total),
+            waited=day.waited,
         )
         for day in (shown.usage_day(d, account) for d in report.days)
     ]
@@ -177,6 +179,7 @@ def _month_slots(months: Sequence[MonthUsage], report: UsageReport) -> list[Bar]
             testid="chart-month",
             days_at_cap=m.days_at_cap,
             needed=m.licenses_needed,
+            waited=m.waited,
         )
         for m in months
     ]

@@ -1,5 +1,5 @@
 // The Active Agents page: sorting, selection, Refresh, auto-refresh and Terminate Session;
-// the usage section keeps the period it shows.
+// the usage section keeps the period it shows; who waits for a license refreshes with them.
 // The server renders everything; this script fetches fresh fragments and keeps the
 // sort order, the selection, the focus and the scroll position across refreshes.
 (function () {
@@ -29,6 +29,7 @@
   var told = null;
 
   var usage = document.getElementById("usage");
+  var line = document.getElementById("waiting");  // who waits for a license
   var grid = document.getElementById("grid");
   var status = document.getElementById("status");
   var connected = document.getElementById("connected");
@@ -176,6 +177,7 @@
           var typed = typedDates();
           usage.replaceChildren(doc.getElementById("usage-fragment").content.cloneNode(true));
           restoreDates(typed);
+          line.replaceChildren(doc.getElementById("waiting-fragment").content.cloneNode(true));
           var fragment = doc.getElementById("grid-fragment");
           grid.replaceChildren(fragment.content.cloneNode(true));
           syncSelection();
