@@ -164,6 +164,8 @@ async def wait_in_line(
         asyncio.create_task(_follow(c, w, run, seated)) for c, w in zip(conns, line, strict=True)
     ]
     await asyncio.sleep(shape.settle)
+    await logouts.close()  # idle for a while: the server may have closed it (keep-alive)
+    logouts = await Connection.open(logout_url)
     try:
         await _free(logouts, line, held, run, rng, shape, seated)
         await asyncio.wait_for(asyncio.gather(*following), shape.deadline)
