@@ -8,6 +8,8 @@ takes it: only then is its token made (and shown once), and the session's timeou
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -60,16 +62,29 @@ def follow(
         return place_of(conn, wait, now)
 
 
-def peek(db: Database, clock: Clock, wait_id: int) -> tuple[WaitOutcome | None, int]:
-    """Whether the place has ended (and how), and how many wait before it: a read, for a
-    ticket that follows its place while it waits."""
+def peeks(
+    db: Database, clock: Clock, wait_ids: Sequence[int]
+) -> list[tuple[WaitOutcome | None, int] | Exception]:
+    """For each place, whether it has ended (and how) and how many wait before it (or
+    WaitNotFound): a read for tickets that follow their places while they wait, one for
+    every long poll a change wakes at once (one look at the places, one at each line)."""
+    answers: list[tuple[WaitOutcome | None, int] | Exception] = []
     with db.read() as conn:
-        wait = waits.wait_by_id(conn, wait_id)
-        if wait is None:
-            raise WaitNotFound
-        if wait.outcome is not None:
-            return wait.outcome, 0
-        return None, waits.ahead_of(conn, wait, clock.now())
+        now = clock.now()
+        found = waits.waits_by_ids(conn, wait_ids)
+        lines: dict[int, list[int]] = {}  # each account's places followed in time, by id
+        for wait_id in wait_ids:
+            wait = found.get(wait_id)
+            if wait is None:
+                answers.append(WaitNotFound())
+            elif wait.outcome is not None:
+                answers.append((wait.outcome, 0))
+            else:
+                if wait.account_id not in lines:
+                    live = waits.line(conn, wait.account_id)
+                    lines[wait.account_id] = [w.id for w in live if w.expires_at > now]
+                answers.append((None, bisect_left(lines[wait.account_id], wait.id)))
+    return answers
 
 
 def leave(db: Database, clock: Clock, ticket: str, wait_id: int) -> None:

@@ -88,6 +88,11 @@ def wait_by_id(conn: Connection, wait_id: int) -> Wait | None:
     return None if row is None else wait_of(row)
 
 
+def waits_by_ids(conn: Connection, wait_ids: Iterable[int]) -> dict[int, Wait]:
+    rows = conn.execute(select(waits).where(_w.id.in_(sorted(set(wait_ids)))))
+    return {row.id: wait_of(row) for row in rows}
+
+
 def followed(
     conn: Connection, wait_id: int, *, expires_at: datetime, token_hash: str | None = None
 ) -> None:

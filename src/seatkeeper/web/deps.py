@@ -25,8 +25,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from seatkeeper.clock import Clock
 from seatkeeper.domain.errors import CsrfRefused, InvalidInput, InvalidToken, MissingCredentials
-from seatkeeper.domain.model import Account, User
-from seatkeeper.services import access, accounts, logins, seats
+from seatkeeper.domain.model import Account, User, WaitOutcome
+from seatkeeper.services import access, accounts, line, logins, seats
 from seatkeeper.services.heartbeats import Beat, Heartbeats
 from seatkeeper.services.line import TICKET_TIMEOUT
 from seatkeeper.services.pace import OpenPace
@@ -62,12 +62,15 @@ class Runtime:
     quick_beats: Coalesced[tuple[str, str], Beat | None] = field(init=False)
     # Opens and logouts arriving together, decided together (services.seats).
     seats: Coalesced[seats.Request, seats.Answer] = field(init=False)
+    # Long polls on places in line woken together, looked at together (services.line).
+    peeks: Coalesced[int, tuple[WaitOutcome | None, int]] = field(init=False)
     opens: OpenPace = field(default_factory=OpenPace)  # session opens per address
     sso: SingleSignOn = field(default_factory=single_sign_on)  # accounts' OpenID Providers
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "quick_beats", Coalesced(self.heartbeats.quick_beats))
         object.__setattr__(self, "seats", Coalesced(partial(seats.decide, self.db, self.clock)))
+        object.__setattr__(self, "peeks", Coalesced(partial(line.peeks, self.db, self.clock)))
 
 
 def base_url(connection: Connection) -> str:
