@@ -50,8 +50,14 @@ class Place:
 def follow(
     db: Database, clock: Clock, ticket: str, wait_id: int, keep: timedelta = TICKET_TIMEOUT
 ) -> Place | Opened:
-    """The ticket's place now (kept in line `keep` longer), or the session it was seated in,
-    taken: its token is made and shown this once."""
+    """The ticket's place now (kept in line `keep` longer, or at least three quarters of it:
+    a place followed within the last quarter is only read), or the session it was seated
+    in, taken: its token is made and shown this once."""
+    with db.read() as conn:  # a long poll follows again at once after each answer: no write
+        wait = _wait_of(conn, ticket, wait_id)
+        now = clock.now()
+        if wait.outcome is None and wait.expires_at - now > keep * 3 / 4:
+            return place_of(conn, wait, now)
     with db.write() as conn:
         wait = _wait_of(conn, ticket, wait_id)
         now = clock.now()
@@ -59,7 +65,7 @@ def follow(
             return _collect(conn, wait, now)
         _still_waiting(conn, wait, now)
         waits.followed(conn, wait.id, expires_at=now + keep)
-        return place_of(conn, wait, now)
+        return place_of(conn, replace(wait, expires_at=now + keep), now)
 
 
 def peeks(

@@ -6,7 +6,7 @@ acme has 3 licenses; Guests open with the application key, agents with their pas
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -276,3 +276,25 @@ def test_places_woken_together_are_looked_at_together(
     assert answers[:2] == [(None, 0), (WaitOutcome.LEFT, 0)]
     assert isinstance(answers[2], WaitNotFound)
     assert answers[3] == (None, 0)  # not followed in time, not ended yet: no one ahead
+
+
+def test_a_place_followed_within_a_quarter_of_its_keep_is_kept_from_the_follow_before(
+    client: TestClient[Litestar], world: World, clock: FrozenClock
+) -> None:
+    fill(client, world)
+    ticket = open_(client, world, wait=True).json()
+    asked = datetime.fromisoformat(ticket["expires_at"])  # 60 s from now
+
+    def kept_until() -> datetime:
+        answer = follow(client, ticket)
+        assert answer.status_code == 200, answer.text
+        return datetime.fromisoformat(answer.json()["expires_at"])
+
+    clock.advance(timedelta(seconds=14))
+    assert kept_until() == asked  # read: kept long enough, nothing written
+    clock.advance(timedelta(seconds=2))  # 16 s since: kept again from now
+    assert kept_until() == clock.now() + timedelta(seconds=60)
+    clock.advance(timedelta(seconds=14))
+    assert kept_until() == asked + timedelta(seconds=16)
+    clock.advance(timedelta(seconds=47))  # 61 s since it was kept
+    assert follow(client, ticket).json()["error"]["code"] == "wait_timed_out"
