@@ -2,8 +2,9 @@
 
 A follow may wait (a long poll, up to 30 s): it answers as soon as the place is seated (or
 ended), on any instance, once it has waited 2 s when the place has moved up, and otherwise
-when its time is up. Each follow keeps the place in line for the ticket's timeout; one not
-followed that long leaves. The long polls a change wakes on an instance look at their
+when its time is up. Each follow keeps the place in line for the ticket's timeout (one
+within its first quarter, for what was left of it: a read); one not followed that long
+leaves. The long polls a change wakes on an instance look at their
 places together (one read), not each on its own.
 """
 
@@ -52,8 +53,9 @@ MOVED_SECONDS = 2.0
     "Answers where the place is (200), or, once a license freed for it, the session (201, "
     "as an open answers it: its token is shown this once). With `timeout`, waits up to that "
     "many seconds for the place to be seated (answered at once) or to move up (answered "
-    "once the follow has waited 2 s) before answering. A place whose "
-    "ticket is not followed within its timeout (60 s by default) leaves the line.",
+    "once the follow has waited 2 s) before answering. A place whose ticket is not followed "
+    "within its timeout (60 s by default; at least 45 s after any follow) leaves the line; "
+    "the answer's `expires_at` says until when it is kept.",
     security=TICKET,
     responses={
         HTTP_200_OK: ResponseSpec(PlaceInLine, description="Still waiting: its place now"),
