@@ -192,7 +192,7 @@ async def _free(
     for _ in line:
         # Seated waiters' sessions may end too (and must, once every other one has).
         while not seated.empty() or not held:
-            session = line[await seated.get()].session
+            session = line[await asyncio.wait_for(seated.get(), shape.deadline)].session
             assert session is not None
             held.append(session)
         session = held.pop(rng.randrange(len(held)))
