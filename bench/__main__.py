@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from bench import agent_api, claims, flood, grid, memory, reports, sso, storm, usage, wrk
+from bench import agent_api, claims, flood, grid, line, memory, reports, sso, storm, usage, wrk
 from bench.backends import Backend, postgres_backend, sqlite_backend
 from bench.common import FULL, QUICK, Context, Sizes
 from bench.report import PARTIAL, RESULTS, Report, load_average, machine
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[Context], None]] = {
     flood.NAME: flood.run,
     sso.NAME: sso.run,
     storm.NAME: storm.run,
+    line.NAME: line.run,
 }
 NAMES = [*BENCHMARKS, memory.NAME]
 

@@ -15,9 +15,13 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from seatkeeper.clock import FrozenClock
-from seatkeeper.services import expiry
+from seatkeeper.domain.errors import WaitNotFound
+from seatkeeper.domain.model import WaitOutcome
+from seatkeeper.services import expiry, line
 from seatkeeper.storage.db import Database
+from seatkeeper.web.api import waits as waits_api
 from tests.conftest import World, bearer
+from tests.waiting import PATIENCE, wait_until
 
 PASSWORD = "correct horse battery"
 
@@ -262,3 +266,42 @@ def test_wait_must_be_true_or_false(
     refused = open_(client, world, wait=wait)
     assert refused.status_code == 400, refused.text
     assert open_(client, world, wait=True).json()["position"] == 1  # nobody was put in line
+
+
+def test_a_move_up_within_a_long_polls_quiet_time_is_told_at_its_end_with_the_new_place(
+    client: TestClient[Litestar], world: World, app: Litestar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(waits_api, "MOVE_GAP", 60.0)  # longer than the poll
+    fill(client, world)
+    first = open_(client, world, wait=True).json()
+    second = open_(client, world, wait=True).json()
+    answers: list[httpx.Response] = []
+    waiter = threading.Thread(target=lambda: answers.append(follow(client, second, 1)))
+    waiter.start()
+    wait_until(lambda: app.state.hub._watchers.get(world.acme.id), "the long poll to watch")
+    left = client.delete(f"/api/v1/waits/{first['wait_id']}", headers=bearer(first["ticket"]))
+    assert left.status_code == 204
+    waiter.join(PATIENCE)
+    # Told at the poll's end, not at once; and where the place is now, not where it was.
+    assert [(a.status_code, a.json()["position"]) for a in answers] == [(200, 1)]
+
+
+def test_places_woken_together_are_looked_at_together(
+    client: TestClient[Litestar], world: World, db: Database, clock: FrozenClock
+) -> None:
+    fill(client, world)
+    tickets = [open_(client, world, wait=True).json() for _ in range(4)]
+    left = client.delete(
+        f"/api/v1/waits/{tickets[1]['wait_id']}", headers=bearer(tickets[1]["ticket"])
+    )
+    assert left.status_code == 204
+    ids = [t["wait_id"] for t in tickets]
+    assert line.states(db, clock, ids) == [(None, 0), (WaitOutcome.LEFT, 0), (None, 1), (None, 2)]
+
+    clock.advance(timedelta(seconds=45))
+    assert follow(client, tickets[3]).json()["position"] == 3
+    clock.advance(timedelta(seconds=20))  # the others not followed for 65 s: none ahead
+    answers = line.states(db, clock, [ids[3], ids[1], 10_000, ids[0]])
+    assert answers[:2] == [(None, 0), (WaitOutcome.LEFT, 0)]
+    assert isinstance(answers[2], WaitNotFound)
+    assert answers[3] == (None, 0)  # not followed in time, not ended yet: no one ahead
