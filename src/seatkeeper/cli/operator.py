@@ -12,7 +12,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +25,7 @@ from seatkeeper.clock import SystemClock
 from seatkeeper.domain import periods, validation
 from seatkeeper.domain.errors import InvalidInput, InvalidPeriod
 from seatkeeper.domain.words import plural
-from seatkeeper.services import access, admin
+from seatkeeper.services import access, admin, line
 from seatkeeper.storage.db import Database
 from seatkeeper.web import presenters as shown
 
@@ -119,6 +119,18 @@ def terminate(source: Source, account: str, ids: list[UUID]) -> Json:
     }
 
 
+def waiting(source: Source, account: str) -> Json:
+    """Who waits in the account's line for a license, as `GET .../waits`."""
+    if isinstance(source, Remote):
+        return source.call("GET", f"{account}/waits")
+    from seatkeeper.web.api.line import waits_body
+
+    now = SystemClock().now()
+    with opened(source) as db:
+        found = line.account_line(db, who(), account, now=now)
+    return _plain(waits_body(found, now))
+
+
 def usage(source: Source, account: str, asked: periods.Asked = periods.LAST_30_DAYS) -> Json:
     """The usage of the period asked for, as `GET .../usage`."""
     if isinstance(source, Remote):
@@ -197,6 +209,30 @@ def session_table(body: Json) -> str:
     ]
     count = body["count"]
     lines.append(f"{plural(count, 'open session')} in {body['account']}.")
+    return "\n".join(lines)
+
+
+def waiting_table(body: Json) -> str:
+    """The line as a table a person reads in a terminal, first first."""
+    if not body["places"]:
+        return f"Nobody waits for a license in {body['account']}."
+    header = ("POSITION", "AGENT", f"WAITING SINCE ({body['time_zone']})", "FOR")
+    rows = [
+        (
+            str(p["position"]),
+            shown.agent_label(p["agent_id"]),
+            p["asked_at"][:19].replace("T", " "),
+            shown.duration(timedelta(seconds=p["waiting_seconds"])),
+        )
+        for p in body["places"]
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    count = body["count"]
+    lines.append(f"{plural(count, 'agent')} waiting for a license in {body['account']}.")
     return "\n".join(lines)
 
 

@@ -36,7 +36,7 @@ def _source(context: Context, server: str | None, token: str | None) -> operator
 
 @click.group("sessions")
 def sessions_group() -> None:
-    """Open agent sessions: list them, terminate them."""
+    """Open agent sessions: list them, terminate them; who waits for a license."""
 
 
 @sessions_group.command("list")
@@ -66,6 +66,20 @@ def sessions_list(
     """List the account's open sessions."""
     body = operator.sessions(_source(context, server, token), account, sort, desc, search)
     click.echo(json.dumps(body, indent=2) if as_json else operator.session_table(body))
+
+
+@sessions_group.command("waiting")
+@click.argument("account")
+@click.option("--json", "as_json", is_flag=True, help="The API's JSON instead of a table.")
+@SERVER
+@TOKEN
+@pass_context
+def sessions_waiting(
+    context: Context, account: str, as_json: bool, server: str | None, token: str | None
+) -> None:
+    """Who waits in the account's line for a license, first first."""
+    body = operator.waiting(_source(context, server, token), account)
+    click.echo(json.dumps(body, indent=2) if as_json else operator.waiting_table(body))
 
 
 @sessions_group.command("terminate")

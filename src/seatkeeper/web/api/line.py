@@ -41,7 +41,11 @@ class Waits(msgspec.Struct):
     sync_to_thread=True,
 )
 def waits(runtime: RuntimeDep, now: Now, admin_user: ApiUser, account: FromPath[str]) -> Waits:
-    found = line.account_line(runtime.db, admin_user, account, now=now)
+    return waits_body(line.account_line(runtime.db, admin_user, account, now=now), now)
+
+
+def waits_body(found: line.Line, now: datetime) -> Waits:
+    """The line as the API answers it (and the command line prints it)."""
     return Waits(
         account=found.account.slug,
         time_zone=found.account.time_zone,
