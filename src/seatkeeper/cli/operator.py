@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -202,14 +202,8 @@ def session_table(body: Json) -> str:
         )
         for s in body["sessions"]
     ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    ]
     count = body["count"]
-    lines.append(f"{plural(count, 'open session')} in {body['account']}.")
-    return "\n".join(lines)
+    return _table(header, rows, f"{plural(count, 'open session')} in {body['account']}.")
 
 
 def waiting_table(body: Json) -> str:
@@ -226,14 +220,19 @@ def waiting_table(body: Json) -> str:
         )
         for p in body["places"]
     ]
+    count = body["count"]
+    said = f"{plural(count, 'agent')} waiting for a license in {body['account']}."
+    return _table(header, rows, said)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], last: str) -> str:
+    """Columns as wide as their widest cell, two spaces apart, and a closing sentence."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     ]
-    count = body["count"]
-    lines.append(f"{plural(count, 'agent')} waiting for a license in {body['account']}.")
-    return "\n".join(lines)
+    return "\n".join([*lines, last])
 
 
 def usage_chart(body: Json) -> str:
