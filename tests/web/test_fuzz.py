@@ -188,9 +188,8 @@ def _keep_wait(db: Database, world: World, clock: FrozenClock, targets: Targets)
     """The place in line the cases follow: a new one, once a case ended it (left, or
     seated and taken). It is kept a day: the clock moves on with every case."""
     with db.read() as conn:
-        found = waits.wait_by_id(conn, targets.wait_id)
-    if found is not None and found.outcome is None:
-        return
+        if targets.wait_id in {w.id for w in waits.line(conn, world.acme.id)}:
+            return
     targets.ticket = new_token(WAIT_TOKEN_PREFIX)
     with db.write() as conn:
         targets.wait_id = waits.insert_wait(

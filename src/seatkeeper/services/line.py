@@ -96,19 +96,16 @@ def leave(db: Database, clock: Clock, ticket: str, wait_id: int) -> None:
         wait = _wait_of(conn, ticket, wait_id)
         now = clock.now()
         if wait.outcome is WaitOutcome.SEATED and wait.collected_at is None:
-            # Seated meanwhile, before the ticket took it: the license goes back.
+            # Seated meanwhile, before the ticket took it: the license goes back (under the
+            # account's lock, as every change to the licenses held).
             assert wait.session_id is not None
-            waits.collect(conn, wait.id, now)
-            sessions.end_session(conn, wait.session_id, at=now, reason=EndReason.LOGOUT)
+            accounts.lock_account(conn, wait.account_id)
+            if waits.collect(conn, wait.id, now):
+                sessions.end_session(conn, wait.session_id, at=now, reason=EndReason.LOGOUT)
+                alerts.settle(conn, wait.account_id, now)
             return
         _still_waiting(conn, wait, now)
         waits.end_waits(conn, wait.account_id, [wait.id], at=now, outcome=WaitOutcome.LEFT)
-
-
-def waiting(db: Database, account_id: int, now: datetime) -> list[tuple[Wait, str | None]]:
-    """Who waits in the account's line now, first first, with their usernames."""
-    with db.read() as conn:
-        return waits.waiting_list(conn, account_id, now)
 
 
 def moved(place: Place, ahead: int) -> Place:

@@ -85,11 +85,6 @@ def wait_by_token(conn: Connection, token_hash: str) -> Wait | None:
     return None if row is None else wait_of(row)
 
 
-def wait_by_id(conn: Connection, wait_id: int) -> Wait | None:
-    row = conn.execute(select(waits).where(_w.id == wait_id)).one_or_none()
-    return None if row is None else wait_of(row)
-
-
 def followed(
     conn: Connection, wait_id: int, *, expires_at: datetime, token_hash: str | None = None
 ) -> None:
