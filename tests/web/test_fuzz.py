@@ -143,8 +143,10 @@ def _current(db: Database, world: World, clock: FrozenClock, live: list[Live]) -
         ).scalars()
         ids = list(open_ids)
     admin.terminate_sessions(db, boss, "acme", ids, clock=clock)
-    # A fuzzed settings change may have turned Guests off: the harness's session is one.
+    # A fuzzed settings change may have turned Guests off, or a fuzzed Guests maximum left
+    # them none: the harness's session is a Guest's.
     change_settings(db, OPERATOR, "acme", SettingsChange(guests_allowed=True), now=clock.now())
+    groups.set_guests(db, OPERATOR, "acme", maximum=None, now=clock.now())
     live[0] = _open(db, world, clock)
     return live[0]
 

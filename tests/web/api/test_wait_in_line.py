@@ -235,6 +235,8 @@ def test_a_long_poll_with_nothing_moving_answers_the_place_at_its_timeout(
         ("/api/v1/waits/1", {"timeout": "31"}, 400),
         ("/api/v1/waits/1", {"timeout": "-1"}, 400),
         ("/api/v1/waits/1", {"timeout": "<script>"}, 400),
+        ("/api/v1/waits/1", {"timeout": "1", "": "null"}, 400),
+        ("/api/v1/waits/1", {"wait": "1"}, 400),
     ],
 )
 def test_bad_follows_are_refused(

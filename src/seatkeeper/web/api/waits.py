@@ -12,10 +12,12 @@ import contextlib
 import time
 from datetime import timedelta
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from litestar import Router, delete, get
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import SecurityRequirement
 from litestar.params import FromPath, Parameter
@@ -42,6 +44,16 @@ LONGEST_POLL = 30  # seconds a follow may wait for its place to move
 MOVE_GAP = 1.0  # seconds: a place that moved up is told at most this often
 
 
+def _only_timeout(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A follow takes one query parameter, once: anything else is a mistake to say."""
+    names = [name for name, _ in connection.query_params.multi_items()]
+    wrong = sorted({n for n in names if n != "timeout"}) or (["timeout"] if len(names) > 1 else [])
+    if wrong:
+        raise e.InvalidInput(
+            f"A follow takes one query parameter, timeout, once: not {wrong[0][:40]!r}."
+        )
+
+
 @get(
     "/waits/{wait_id:int}",
     summary="Follow a place in line for a license",
@@ -52,11 +64,17 @@ MOVE_GAP = 1.0  # seconds: a place that moved up is told at most this often
     "ticket is not followed within its timeout (60 s by default, counted from the end of "
     "the follow's own wait) leaves the line.",
     security=TICKET,
+    guards=[_only_timeout],
     responses={
         HTTP_200_OK: ResponseSpec(PlaceInLine, description="Still waiting: its place now"),
         HTTP_201_CREATED: ResponseSpec(SessionOpened, description="Seated: the session"),
         **responses(
-            e.MissingCredentials, e.InvalidToken, e.WaitNotFound, e.WaitLeft, e.WaitTimedOut
+            e.InvalidInput,
+            e.MissingCredentials,
+            e.InvalidToken,
+            e.WaitNotFound,
+            e.WaitLeft,
+            e.WaitTimedOut,
         ),
     },
 )
