@@ -22,7 +22,7 @@ from seatkeeper.client import (
     WaitTimedOut,
 )
 from seatkeeper.clock import FrozenClock
-from seatkeeper.services import expiry
+from seatkeeper.services import line
 from seatkeeper.storage.db import Database
 from seatkeeper.storage.tables import waits
 from tests.conftest import PASSWORD, World
@@ -130,8 +130,19 @@ def test_a_place_not_followed_in_time_raises_wait_timed_out(
             client.open_session()
         waiter = Waiter(client)
         wait_until(lambda: waiter.positions == [1], "the waiter's place")
-        clock.advance(timedelta(seconds=61))  # past the ticket's 60 s: the sweep ends it
-        expiry.sweep_expired(db, now=clock.now())
+
+        def let_go() -> bool:
+            """Time passes beyond the place's deadline (a long poll counts as following while
+            it lasts, so the deadline is a poll and 60 s away), and the line's housekeeping
+            lets the place go; its follow hears of it."""
+            with db.read() as conn:
+                deadline = conn.execute(select(waits.c.expires_at)).scalar_one()
+            if clock.now() <= deadline:
+                clock.advance(deadline - clock.now() + timedelta(seconds=1))
+            line.keep(db, clock.now())
+            return not waiter.thread.is_alive()
+
+        wait_until(let_go, "the place not followed in time to be let go")
         ended = waiter.result()
         assert isinstance(ended, WaitTimedOut), ended
         assert isinstance(ended, WaitEnded) and ended.code == "wait_timed_out"

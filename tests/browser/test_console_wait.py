@@ -246,7 +246,9 @@ def test_a_place_lost_while_the_connection_was_says_so_and_offers_to_ask_again(
     page.route(WAITS, _refuse_follows)
     leave(agents, ahead)
     expect(page.get_by_test_id("console-message")).to_contain_text("could not be reached")
-    clock.advance(timedelta(seconds=61))  # longer than the ticket is kept unfollowed
+    # Longer than the ticket is kept unfollowed: its last long poll (25 s, following while
+    # it lasts), then 60 s and a few seconds' slack.
+    clock.advance(timedelta(seconds=25 + 60 + 5 + 1))
     page.unroute(WAITS, _refuse_follows)
 
     expect(page.get_by_test_id("console-start")).to_be_visible()

@@ -76,6 +76,7 @@ ROUTES = [
     Route("GET", f"{API}/ended-sessions", ADMIN),
     Route("GET", f"{API}/alerts", ADMIN),
     Route("GET", f"{API}/usage", ADMIN),
+    Route("GET", f"{API}/waits", ADMIN),
     Route("GET", f"{API}/usage/export", ADMIN),
     Route("GET", f"{API}/holders", ADMIN),
     Route("GET", f"{API}/holders/export", ADMIN),

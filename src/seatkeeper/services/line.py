@@ -8,6 +8,7 @@ takes it: only then is its token made (and shown once), and the session's timeou
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -80,14 +81,23 @@ def follow(
         return place_of(conn, kept, now, pace)
 
 
+Look = tuple[WaitOutcome | None, int, int]  # ended (and how), how many ahead, departures
+
+
 def states(
-    db: Database, clock: Clock, wait_ids: Sequence[int]
-) -> list[tuple[WaitOutcome | None, int] | Exception]:
-    """For each place: whether it has ended (and how), and how many wait before it; one
-    read for every ticket waiting on this instance (they look whenever the account changes)."""
+    db: Database, clock: Clock, pace: Departures, wait_ids: Sequence[int]
+) -> list[Look | Exception]:
+    """For each place: whether it has ended (and how), how many wait before it, and how
+    many sessions of its account ended lately; one read for every ticket waiting on this
+    instance (they look whenever the account changes)."""
+    now = clock.now()
     with db.read() as conn:
-        found = waits.states(conn, wait_ids, clock.now())
-    return [found.get(i, WaitNotFound()) for i in wait_ids]
+        found = waits.states(conn, wait_ids, now)
+        departed = {a: pace.count(conn, a, now) for a in {a for a, _, _ in found.values()}}
+    return [
+        (found[i][1], found[i][2], departed[found[i][0]]) if i in found else WaitNotFound()
+        for i in wait_ids
+    ]
 
 
 def leave(db: Database, clock: Clock, ticket: str, wait_id: int) -> None:
@@ -108,10 +118,9 @@ def leave(db: Database, clock: Clock, ticket: str, wait_id: int) -> None:
         waits.end_waits(conn, wait.account_id, [wait.id], at=now, outcome=WaitOutcome.LEFT)
 
 
-def moved(place: Place, ahead: int) -> Place:
-    """The place with `ahead` before it now, its estimate scaled to match."""
-    each = None if place.estimate is None else place.estimate / (place.ahead + 1)
-    return Place(place.wait, ahead, None if each is None else each * (ahead + 1))
+def moved(place: Place, ahead: int, departures: int) -> Place:
+    """The place with `ahead` before it now, and its estimate at the pace of `departures`."""
+    return Place(place.wait, ahead, seating.estimate(ahead, departures))
 
 
 def keep(db: Database, now: datetime) -> int:
@@ -162,17 +171,17 @@ def place_of(conn: Connection, wait: Wait, now: datetime, pace: Departures) -> P
 
 @dataclass
 class Departures:
-    """How many sessions of each account ended lately, counted at most every few seconds:
-    an estimate needs no more, and places are followed often."""
+    """How many sessions of each account ended lately, counted at most once a second (of
+    this process's own time): an estimate needs no more, and places are followed often."""
 
-    fresh: timedelta = timedelta(seconds=5)
-    _counted: dict[int, tuple[datetime, int]] = field(default_factory=dict)
+    fresh: float = 1.0  # seconds
+    _counted: dict[int, tuple[float, int]] = field(default_factory=dict)
 
     def count(self, conn: Connection, account_id: int, now: datetime) -> int:
         at, counted = self._counted.get(account_id, (None, 0))
-        if at is None or not now - self.fresh <= at <= now:
+        if at is None or time.monotonic() - at >= self.fresh:
             counted = sessions.count_ended_between(conn, account_id, now - seating.RECENT, now)
-            self._counted[account_id] = (now, counted)
+            self._counted[account_id] = (time.monotonic(), counted)
         return counted
 
 

@@ -135,9 +135,9 @@ def collect(conn: Connection, wait_id: int, at: datetime) -> bool:
 
 def states(
     conn: Connection, wait_ids: Sequence[int], now: datetime
-) -> dict[int, tuple[WaitOutcome | None, int]]:
-    """Each place's outcome (None: waiting) and how many wait before it, in two reads
-    whatever the number of places (the line's own ids come from its small index)."""
+) -> dict[int, tuple[int, WaitOutcome | None, int]]:
+    """Each place's account, outcome (None: waiting) and how many wait before it, in a read
+    of the places and one of each line, whatever their number (from the line's index)."""
     rows = conn.execute(
         select(_w.id, _w.account_id, _w.outcome).where(_w.id.in_(list(wait_ids)))
     ).all()
@@ -150,12 +150,12 @@ def states(
                 .order_by(_w.id)
             ).scalars()
         )
-    found: dict[int, tuple[WaitOutcome | None, int]] = {}
+    found: dict[int, tuple[int, WaitOutcome | None, int]] = {}
     for row in rows:
         if row.outcome is not None:
-            found[row.id] = (WaitOutcome(row.outcome), 0)
+            found[row.id] = (row.account_id, WaitOutcome(row.outcome), 0)
         else:
-            found[row.id] = (None, bisect_left(lines[row.account_id], row.id))
+            found[row.id] = (row.account_id, None, bisect_left(lines[row.account_id], row.id))
     return found
 
 

@@ -25,7 +25,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from seatkeeper.clock import Clock
 from seatkeeper.domain.errors import CsrfRefused, InvalidInput, InvalidToken, MissingCredentials
-from seatkeeper.domain.model import Account, User, WaitOutcome
+from seatkeeper.domain.model import Account, User
 from seatkeeper.services import access, accounts, line, logins, seats
 from seatkeeper.services.heartbeats import Beat, Heartbeats
 from seatkeeper.services.line import TICKET_TIMEOUT
@@ -61,7 +61,7 @@ class Runtime:
     ticket_timeout: timedelta = TICKET_TIMEOUT  # a place in line not followed this long leaves
     departures: line.Departures = field(default_factory=line.Departures)  # for estimates
     # Places in line looking at where they are, together (web.api.waits).
-    line_states: Coalesced[int, tuple[WaitOutcome | None, int]] = field(init=False)
+    line_states: Coalesced[int, line.Look] = field(init=False)
     quick_beats: Coalesced[tuple[str, str], Beat | None] = field(init=False)
     # Opens and logouts arriving together, decided together (services.seats).
     seats: Coalesced[seats.Request, seats.Answer] = field(init=False)
@@ -71,7 +71,7 @@ class Runtime:
     def __post_init__(self) -> None:
         object.__setattr__(self, "quick_beats", Coalesced(self.heartbeats.quick_beats))
         object.__setattr__(self, "seats", Coalesced(partial(seats.decide, self.db, self.clock)))
-        states = Coalesced(partial(line.states, self.db, self.clock))
+        states = Coalesced(partial(line.states, self.db, self.clock, self.departures))
         object.__setattr__(self, "line_states", states)
 
 

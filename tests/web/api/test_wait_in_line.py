@@ -298,12 +298,14 @@ def test_places_woken_together_are_looked_at_together(
     )
     assert left.status_code == 204
     ids = [t["wait_id"] for t in tickets]
-    assert line.states(db, clock, ids) == [(None, 0), (WaitOutcome.LEFT, 0), (None, 1), (None, 2)]
+    pace = line.Departures()
+    looks = line.states(db, clock, pace, ids)
+    assert looks == [(None, 0, 0), (WaitOutcome.LEFT, 0, 0), (None, 1, 0), (None, 2, 0)]
 
     clock.advance(timedelta(seconds=45))
     assert follow(client, tickets[3]).json()["position"] == 3
     clock.advance(timedelta(seconds=20))  # the others not followed for 65 s: none ahead
-    answers = line.states(db, clock, [ids[3], ids[1], 10_000, ids[0]])
-    assert answers[:2] == [(None, 0), (WaitOutcome.LEFT, 0)]
+    answers = line.states(db, clock, pace, [ids[3], ids[1], 10_000, ids[0]])
+    assert answers[:2] == [(None, 0, 0), (WaitOutcome.LEFT, 0, 0)]
     assert isinstance(answers[2], WaitNotFound)
-    assert answers[3] == (None, 0)  # not followed in time, not ended yet: no one ahead
+    assert answers[3] == (None, 0, 0)  # not followed in time, not ended yet: no one ahead

@@ -123,12 +123,12 @@ async def _until_moved(
     began = time.monotonic()
     with hub.watch(place.wait.account_id) as nudges:
         while True:  # a look first: it may have moved before the watch began
-            ended, ahead = await runtime.line_states(place.wait.id)
+            ended, ahead, departures = await runtime.line_states(place.wait.id)
             if ended is not None:
                 return await _follow(runtime, ticket, place.wait.id)
             now = time.monotonic()
             if ahead != place.ahead and (now - began >= MOVE_GAP or now >= deadline):
-                return line.moved(place, ahead)
+                return line.moved(place, ahead, departures)
             if now >= deadline:
                 return place
             until = deadline if ahead == place.ahead else min(deadline, began + MOVE_GAP)
