@@ -272,12 +272,11 @@ class _Turn:
 
     def _read_groups(self, agents: set[int]) -> None:
         """The groups, the memberships of the agents claiming or leaving, and the holdings."""
-        groups, members = stored_seating.seat_groups_of(self.conn, self.account_id, agents)
-        by_id = {g.id: g for g in groups}
-        self.groups = groups
-        self.member_of = {user: [by_id[g] for g in ids] for user, ids in members.items()}
-        self.guests = [g for g in groups if g.guests]
-        self.holdings = stored_seating.holdings(self.conn, self.account_id, groups)
+        self.groups, self.member_of = stored_seating.seat_groups_of(
+            self.conn, self.account_id, agents
+        )
+        self.guests = [g for g in self.groups if g.guests]
+        self.holdings = stored_seating.holdings(self.conn, self.account_id, self.groups)
 
     def _groups_of(self, user_id: int | None) -> list[SeatGroup]:
         return self.guests if user_id is None else self.member_of.get(user_id, [])

@@ -46,11 +46,11 @@ _MEMBERS_HELD = (
 
 def seat_groups_of(
     conn: Connection, account_id: int, user_ids: Collection[int]
-) -> tuple[list[SeatGroup], dict[int, list[int]]]:
-    """The account's groups in name order, and the ids of those each of `user_ids` is a
-    member of (in the same order), in one read."""
+) -> tuple[list[SeatGroup], dict[int, list[SeatGroup]]]:
+    """The account's groups in name order, and those each of `user_ids` is a member of (in
+    the same order), in one read."""
     groups: dict[int, SeatGroup] = {}
-    members: dict[int, list[int]] = defaultdict(list)
+    members: dict[int, list[SeatGroup]] = defaultdict(list)
     rows = conn.execute(_GROUPS, {"account_id": account_id, "ids": sorted(user_ids)})
     for row in rows:
         if row.id not in groups:
@@ -63,7 +63,7 @@ def seat_groups_of(
                 maximum=row.maximum,
             )
         if row.user_id is not None:
-            members[row.user_id].append(row.id)
+            members[row.user_id].append(groups[row.id])
     return list(groups.values()), dict(members)
 
 

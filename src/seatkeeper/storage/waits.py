@@ -319,8 +319,7 @@ def settle_line(conn: Connection, account_id: int, now: datetime, freed_at: date
     member_of: dict[int | None, list[SeatGroup]] = {}
     if account.has_groups:
         groups, members = stored_seating.seat_groups_of(conn, account_id, agents)
-        by_id = {g.id: g for g in groups}
-        member_of = {user: [by_id[g] for g in ids] for user, ids in members.items()}
+        member_of = dict(members.items())
         member_of[None] = [g for g in groups if g.guests]
         held = stored_seating.holdings(conn, account_id, groups)
     else:
