@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, func, select
 
 from seatkeeper.domain.model import SeatGroup
 from seatkeeper.domain.seating import Holdings
+from seatkeeper.storage.groups import group_of
 from seatkeeper.storage.sessions import OPEN
 from seatkeeper.storage.tables import agent_sessions, seat_group_members, seat_groups
 
@@ -54,14 +55,7 @@ def seat_groups_of(
     rows = conn.execute(_GROUPS, {"account_id": account_id, "ids": sorted(user_ids)})
     for row in rows:
         if row.id not in groups:
-            groups[row.id] = SeatGroup(
-                id=row.id,
-                account_id=row.account_id,
-                name=row.name,
-                guests=row.guests,
-                reserved=row.reserved,
-                maximum=row.maximum,
-            )
+            groups[row.id] = group_of(row)
         if row.user_id is not None:
             members[row.user_id].append(groups[row.id])
     return list(groups.values()), dict(members)
